@@ -1,0 +1,62 @@
+// The assignment's training loop (see trainer.hpp).
+#include "trainer.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace charrnn {
+
+template <typename T>
+Trainer<T>::Trainer(const Params<T>& initial, std::vector<std::int32_t> text,
+                    TrainSettings settings)
+    : params(initial),
+      memory(initial.K, initial.m),
+      best(initial),
+      h_prev(Mat<T>::Zero(initial.m, settings.batch)),
+      settings_(settings),
+      text_(std::move(text)),
+      grads_(initial.K, initial.m),
+      inputs_(std::size_t(settings.batch) * settings.seq_length),
+      targets_(std::size_t(settings.batch) * settings.seq_length) {}
+
+template <typename T>
+int Trainer<T>::run(int n, double* losses) {
+    const int T_len = settings_.seq_length, B = settings_.batch;
+    const std::int64_t chunk = chunk_length();
+    for (int i = 0; i < n; ++i) {
+        // Fewer than T+1 characters left: a new epoch starts from the beginning, from h = 0.
+        if (position + T_len + 1 > chunk) {
+            position = 0;
+            h_prev.setZero();
+            ++epoch;
+        }
+        for (int j = 0; j < B; ++j) {
+            const std::int32_t* seq = text_.data() + j * chunk + position;
+            std::copy(seq, seq + T_len, inputs_.begin() + j * T_len);          // text[e : e+T]
+            std::copy(seq + 1, seq + T_len + 1, targets_.begin() + j * T_len);  // text[e+1 : e+T+1]
+        }
+        const double loss = forward<T>(params, inputs_.data(), targets_.data(), T_len, B, h_prev, ws_);
+        if (!std::isfinite(loss)) {
+            diverged = true;
+            return i;
+        }
+        losses[i] = loss;
+        smooth_loss = std::isnan(smooth_loss) ? loss : 0.999 * smooth_loss + 0.001 * loss;
+        if (smooth_loss < best_smooth_loss) {
+            best_smooth_loss = smooth_loss;
+            best.flat = params.flat;
+            best_step = step;
+        }
+        backward(params, inputs_.data(), targets_.data(), ws_, grads_);
+        clip_adagrad_step(params, grads_, memory, settings_.clip, settings_.eta, settings_.eps);
+        h_prev = ws_.Hs.rightCols(B);  // h_T of each stream carries over
+        position += T_len;
+        ++step;
+    }
+    return n;
+}
+
+template class Trainer<double>;
+template class Trainer<float>;
+
+}  // namespace charrnn

@@ -1,0 +1,58 @@
+// The native training loop: many AdaGrad steps per call over an encoded text, no Python inside.
+// Semantics are the assignment's (see run()); bindings.cpp calls run() in short chunks with the
+// GIL released and checks for Ctrl-C between chunks. Checkpoints and logging live in Python.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "optim.hpp"
+#include "rnn.hpp"
+
+namespace charrnn {
+
+struct TrainSettings {
+    int seq_length = 25;  // T: characters per update
+    int batch = 1;        // B: sequences per update, at B evenly spaced offsets of the text
+    double eta = 0.1;     // AdaGrad learning rate
+    double eps = 1e-8;    // AdaGrad epsilon
+    double clip = 5.0;    // gradients are clipped elementwise to [-clip, clip]
+};
+
+template <typename T>
+class Trainer {
+public:
+    Trainer(const Params<T>& initial, std::vector<std::int32_t> text, TrainSettings settings);
+
+    // Runs up to n steps and writes each step's loss into losses[0..]. Returns how many steps
+    // ran: fewer than n only when a loss was not finite, in which case that step's update was
+    // not applied and `diverged` is set.
+    int run(int n, double* losses);
+
+    // Steps in one pass over the text (each of the B streams walks its own chunk).
+    std::int64_t steps_per_epoch() const { return (chunk_length() - 1) / settings_.seq_length; }
+    std::int64_t chunk_length() const { return std::int64_t(text_.size()) / settings_.batch; }
+    const TrainSettings& settings() const { return settings_; }
+    const std::vector<std::int32_t>& text() const { return text_; }
+
+    // Training state, public so a checkpoint can read and restore all of it.
+    Params<T> params, memory, best;  // memory: AdaGrad's running sum of squared gradients
+    Mat<T> h_prev;                   // (m, B) hidden state carried into the next step
+    std::int64_t step = 0;           // updates done so far
+    std::int64_t position = 0;       // e: offset of the next sequence within each chunk
+    std::int64_t epoch = 0;          // completed passes over the text
+    double smooth_loss = std::numeric_limits<double>::quiet_NaN();  // NaN until the first step
+    double best_smooth_loss = std::numeric_limits<double>::infinity();
+    std::int64_t best_step = 0;      // params at the start of this step gave best_smooth_loss
+    bool diverged = false;
+
+private:
+    TrainSettings settings_;
+    std::vector<std::int32_t> text_;
+    Params<T> grads_;
+    Workspace<T> ws_;
+    std::vector<std::int32_t> inputs_, targets_;  // (B, T) row-major
+};
+
+}  // namespace charrnn

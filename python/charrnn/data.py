@@ -1,0 +1,163 @@
+"""Text in, integer indices out: read a UTF-8 file, build the sorted character vocabulary, encode
+and decode, and locate the bundled Shakespeare corpus.
+
+Characters are Unicode code points, not bytes. Not here: the model, batching or training
+(see reference.py and the native core).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["Vocabulary", "default_corpus_path", "load_corpus", "read_text"]
+
+
+def read_text(path: str | Path) -> str:
+    """Return the whole file decoded as UTF-8, exactly as stored (no newline translation).
+
+    Raises FileNotFoundError, IsADirectoryError, or ValueError (not UTF-8, or empty), each
+    naming the path.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"text file not found: {str(path)!r}")
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a directory; give the path of a UTF-8 text file")
+    raw = path.read_bytes()
+    if not raw:
+        raise ValueError(f"{str(path)!r} is empty; a character model needs some text to learn from")
+    try:
+        return raw.decode("utf-8")  # strict: a corrupt byte is an error, never silently replaced
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise ValueError(
+            f"{str(path)!r} is not UTF-8 text: byte 0x{raw[err.start]:02x} at byte offset "
+            f"{err.start} (line {line}) cannot be decoded ({err.reason}); "
+            f"convert the file to UTF-8 first, e.g. with iconv"
+        ) from None
+
+
+class Vocabulary:
+    """The distinct characters of a text, sorted by code point; a character's index is its rank.
+
+    Sorting makes the mapping independent of the order characters first appear in, so the same
+    text always gives the same indices (min-char-rnn used set order, which is not reproducible).
+    """
+
+    def __init__(self, chars: Iterable[str]):
+        chars = list(chars)
+        if not chars:
+            raise ValueError("a vocabulary needs at least one character")
+        for ch in chars:
+            if not isinstance(ch, str) or len(ch) != 1:
+                raise ValueError(f"vocabulary entries must be single characters, got {ch!r}")
+        if any(a >= b for a, b in zip(chars, chars[1:])):
+            raise ValueError("vocabulary characters must be distinct and sorted by code point")
+        self.chars: list[str] = chars
+        self._index = {ch: i for i, ch in enumerate(chars)}
+        # Code points in ascending order (the same order as chars), for a vectorised encode.
+        self._codes = np.array([ord(ch) for ch in chars], dtype=np.uint32)  # (K)
+
+    @classmethod
+    def from_text(cls, text: str) -> Vocabulary:
+        if not text:
+            raise ValueError("cannot build a vocabulary from empty text")
+        return cls(sorted(set(text)))
+
+    @property
+    def K(self) -> int:
+        """Vocabulary size."""
+        return len(self.chars)
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def __contains__(self, ch: object) -> bool:
+        return ch in self._index
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Vocabulary):
+            return NotImplemented
+        return self.chars == other.chars
+
+    def __repr__(self) -> str:
+        return f"Vocabulary(K={self.K}, chars={''.join(self.chars)!r})"
+
+    def index(self, ch: str) -> int:
+        """Index of one character; ValueError naming it if it is not in the vocabulary."""
+        try:
+            return self._index[ch]
+        except KeyError:
+            raise ValueError(f"character {ch!r} (U+{ord(ch):04X}) is not in the vocabulary") from None
+
+    def encode(self, text: str) -> np.ndarray:
+        """Indices of the characters of text, int32 array of shape (len(text),)."""
+        # One code point per uint32: a vectorised lookup, ~100x faster than a dict per character
+        # on a 1 MB corpus.
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)  # (n)
+        idx = np.searchsorted(self._codes, codes)  # position where each code would be inserted
+        idx_clamped = np.minimum(idx, self.K - 1)
+        unknown = self._codes[idx_clamped] != codes
+        if unknown.any():
+            pos = int(np.argmax(unknown))
+            ch = text[pos]
+            raise ValueError(
+                f"character {ch!r} (U+{ord(ch):04X}) at position {pos} is not in the vocabulary"
+            )
+        return idx.astype(np.int32)
+
+    def decode(self, indices: Iterable[int] | np.ndarray) -> str:
+        """The text for a sequence of indices; IndexError for an index outside [0, K)."""
+        idx = np.asarray(indices)
+        if idx.size == 0:
+            return ""
+        if idx.ndim != 1:
+            raise ValueError(f"decode expects a 1-D sequence of indices, got shape {idx.shape}")
+        if idx.dtype.kind not in "iu":
+            raise ValueError(f"decode expects integer indices, got dtype {idx.dtype}")
+        bad = (idx < 0) | (idx >= self.K)
+        if bad.any():
+            pos = int(np.argmax(bad))
+            raise IndexError(
+                f"index {int(idx[pos])} at position {pos} is outside the vocabulary [0, {self.K})"
+            )
+        chars = self.chars
+        return "".join([chars[i] for i in idx.tolist()])
+
+
+def default_corpus_path() -> Path:
+    """Path of the bundled corpus, shakespeare.txt (about 1 MB of ASCII, 76 distinct characters).
+
+    Looked up inside the installed package (charrnn/data/shakespeare.txt) first, then in the
+    source tree's data/ directory, so it works both installed and from a checkout.
+    """
+    candidates: list[Path] = []
+    try:
+        packaged = importlib.resources.files("charrnn") / "data" / "shakespeare.txt"
+        if isinstance(packaged, Path):  # on disk (not inside a zip): usable as a plain path
+            candidates.append(packaged)
+    except (ModuleNotFoundError, TypeError, ValueError):
+        pass
+    candidates.append(Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt")
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    tried = ", ".join(repr(str(c)) for c in candidates)
+    raise FileNotFoundError(
+        f"the bundled corpus shakespeare.txt was not found (looked in {tried}); "
+        f"reinstall charrnn or pass the path of a text file explicitly"
+    )
+
+
+def load_corpus(path: str | Path | None = None) -> tuple[str, Vocabulary, np.ndarray]:
+    """Read a text file (default: the bundled corpus) and return (text, vocab, encoded).
+
+    encoded is an int32 array of shape (len(text),), the indices of text in vocab.
+    """
+    text = read_text(default_corpus_path() if path is None else path)
+    vocab = Vocabulary.from_text(text)
+    return text, vocab, vocab.encode(text)
