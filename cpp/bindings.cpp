@@ -97,6 +97,18 @@ py::array_t<std::int64_t, py::array::c_style> as_index_array(const py::handle& o
     return arr;
 }
 
+// An array the caller gave for results: written in place, so it must be exactly a writable,
+// C-contiguous, 1-D float64 array (a converted copy would silently swallow the results).
+double* output_buffer(const py::handle& obj, const char* name) {
+    if (!py::isinstance<py::array>(obj))
+        throw std::invalid_argument(std::string(name) + " must be a numpy array");
+    py::array arr = py::reinterpret_borrow<py::array>(obj);
+    require(arr.ndim() == 1 && arr.dtype().equal(py::dtype::of<double>()) &&
+                (arr.flags() & py::array::c_style) && arr.writeable(),
+            std::string(name) + " must be a writable, contiguous 1-D float64 array");
+    return static_cast<double*>(arr.mutable_data());
+}
+
 std::vector<std::int32_t> to_int32(const py::array_t<std::int64_t, py::array::c_style>& a) {
     return std::vector<std::int32_t>(a.data(), a.data() + a.size());
 }
@@ -419,10 +431,15 @@ void bind_trainer(py::module_& m, const char* name) {
              py::arg("eta") = 0.1, py::arg("eps") = 1e-8, py::arg("clip") = 5.0)
         .def(
             "run",
-            [](Tr& tr, py::array_t<double, py::array::c_style> losses) {
-                require(losses.ndim() == 1, "losses must be a 1-D float64 array");
-                const long long n = losses.shape(0);
-                double* out = losses.mutable_data();
+            [](Tr& tr, const py::handle& losses, const py::handle& smooth_losses) {
+                double* out = output_buffer(losses, "losses");
+                const long long n = py::len(losses);
+                double* smooth_out = nullptr;
+                if (!smooth_losses.is_none()) {
+                    smooth_out = output_buffer(smooth_losses, "smooth_losses");
+                    require(py::len(smooth_losses) == size_t(n),
+                            "smooth_losses must be as long as losses");
+                }
                 long long done = 0;
                 long long chunk = 1;
                 // Release the GIL for chunks of about 50 ms, checking for Ctrl-C in between.
@@ -432,7 +449,7 @@ void bind_trainer(py::module_& m, const char* name) {
                     int ran;
                     {
                         py::gil_scoped_release release;
-                        ran = tr.run(int(this_chunk), out + done);
+                        ran = tr.run(int(this_chunk), out + done, smooth_out ? smooth_out + done : nullptr);
                     }
                     done += ran;
                     if (ran < this_chunk) break;  // diverged
@@ -446,8 +463,9 @@ void bind_trainer(py::module_& m, const char* name) {
                 }
                 return done;
             },
-            py::arg("losses"),
-            "Run len(losses) training steps, writing each step's loss into losses. Returns the "
+            py::arg("losses"), py::arg("smooth_losses") = py::none(),
+            "Run len(losses) training steps, writing each step's loss (and smooth loss) into "
+            "losses (and smooth_losses, if given). Returns the "
             "number of steps run: fewer only when a loss was not finite (then `diverged` is "
             "True and that step's update was not applied). Ctrl-C raises KeyboardInterrupt "
             "between steps; losses[: step - step_before] are filled in then.")

@@ -20,7 +20,7 @@ Trainer<T>::Trainer(const Params<T>& initial, std::vector<std::int32_t> text,
       targets_(std::size_t(settings.batch) * settings.seq_length) {}
 
 template <typename T>
-int Trainer<T>::run(int n, double* losses) {
+int Trainer<T>::run(int n, double* losses, double* smooth_losses) {
     const int T_len = settings_.seq_length, B = settings_.batch;
     const std::int64_t chunk = chunk_length();
     for (int i = 0; i < n; ++i) {
@@ -42,6 +42,7 @@ int Trainer<T>::run(int n, double* losses) {
         }
         losses[i] = loss;
         smooth_loss = std::isnan(smooth_loss) ? loss : 0.999 * smooth_loss + 0.001 * loss;
+        if (smooth_losses) smooth_losses[i] = smooth_loss;
         if (smooth_loss < best_smooth_loss) {
             best_smooth_loss = smooth_loss;
             best.flat = params.flat;

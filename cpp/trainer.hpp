@@ -25,10 +25,10 @@ class Trainer {
 public:
     Trainer(const Params<T>& initial, std::vector<std::int32_t> text, TrainSettings settings);
 
-    // Runs up to n steps and writes each step's loss into losses[0..]. Returns how many steps
-    // ran: fewer than n only when a loss was not finite, in which case that step's update was
-    // not applied and `diverged` is set.
-    int run(int n, double* losses);
+    // Runs up to n steps and writes each step's loss and smooth loss into losses[0..] and
+    // smooth_losses[0..] (may be null). Returns how many steps ran: fewer than n only when a
+    // loss was not finite, in which case that step's update was not applied and `diverged` is set.
+    int run(int n, double* losses, double* smooth_losses);
 
     // Steps in one pass over the text (each of the B streams walks its own chunk).
     std::int64_t steps_per_epoch() const { return (chunk_length() - 1) / settings_.seq_length; }

@@ -92,7 +92,8 @@ class Vocabulary:
         try:
             return self._index[ch]
         except KeyError:
-            raise ValueError(f"character {ch!r} (U+{ord(ch):04X}) is not in the vocabulary") from None
+            msg = f"character {ch!r} (U+{ord(ch):04X}) is not in the vocabulary"
+            raise ValueError(msg) from None
 
     def encode(self, text: str) -> np.ndarray:
         """Indices of the characters of text, int32 array of shape (len(text),)."""
@@ -140,7 +141,7 @@ def default_corpus_path() -> Path:
         packaged = importlib.resources.files("charrnn") / "data" / "shakespeare.txt"
         if isinstance(packaged, Path):  # on disk (not inside a zip): usable as a plain path
             candidates.append(packaged)
-    except (ModuleNotFoundError, TypeError, ValueError):
+    except (ImportError, TypeError, ValueError):
         pass
     candidates.append(Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt")
     for candidate in candidates:

@@ -34,7 +34,13 @@ THRESHOLDS = {
 }
 
 # Metrics of one tensor in gradcheck_report, in table order.
-METRICS = ("max_rel_err_fd", "norm_rel_err_fd", "max_abs_err_fd", "max_abs_diff_ref", "max_abs_err_cs")
+METRICS = (
+    "max_rel_err_fd",
+    "norm_rel_err_fd",
+    "max_abs_err_fd",
+    "max_abs_diff_ref",
+    "max_abs_err_cs",
+)
 
 
 def _tensors(grads: Any) -> dict[str, np.ndarray]:
@@ -57,7 +63,8 @@ def numerical_gradients(
     for name in names:
         arr = getattr(params, name)
         if not isinstance(arr, np.ndarray) or not arr.flags.writeable:
-            raise TypeError(f"params.{name} must be a writable numpy array, got {type(arr).__name__}")
+            kind = type(arr).__name__
+            raise TypeError(f"params.{name} must be a writable numpy array, got {kind}")
         g = np.zeros(arr.shape, dtype=np.float64)
         for n, idx in enumerate(np.ndindex(arr.shape)):
             old = arr[idx]
@@ -88,13 +95,12 @@ def complex_step_gradients(
     Exact to rounding (no subtraction, so h can be tiny). Each entry still gets its own forward
     pass, but up to `chunk` of those passes run side by side as one batched forward: row r of
     the batch is the model with only entry k_r perturbed, which costs a rank-one correction to
-    one pre-activation or logit, not a copy of the weights. About 40x faster than looping
-    reference.loss over entries; tests check the two agree.
+    one pre-activation or logit, not a copy of the weights. Complex tanh and exp dominate, so
+    this is only ~4x faster than looping reference.loss over entries (m=100, K=76, T=25: ~5 s);
+    tests check the two agree.
     """
     x, y, h0 = reference._check_sequence(params, inputs, targets, h0)
-    return {
-        name: _complex_step_one(params, x, y, h0, name, h, chunk) for name in NAMES
-    }
+    return {name: _complex_step_one(params, x, y, h0, name, h, chunk) for name in NAMES}
 
 
 def _complex_step_one(
@@ -102,10 +108,13 @@ def _complex_step_one(
 ) -> np.ndarray:
     W, U, V, b, c = (np.asarray(a, np.float64) for _, a in params.items())
     shape = getattr(params, name).shape
-    out = np.empty(int(np.prod(shape)))
+    out = np.zeros(int(np.prod(shape)))
+    active = np.arange(out.size)  # flat indices of the entries to differentiate
+    if name == "U":  # column j of U is only read when x_t == j: other columns have dL = 0 exactly
+        active = active[np.isin(np.unravel_index(active, shape)[1], x)]
     step = 1j * h
-    for start in range(0, out.size, chunk):
-        k = np.arange(start, min(start + chunk, out.size))  # flat indices perturbed in this batch
+    for start in range(0, active.size, chunk):
+        k = active[start : start + chunk]  # flat indices perturbed in this batch
         rows = np.arange(k.size)  # batch row r perturbs entry k[r]
         # Entry k[r] is theta[i[r], j[r]] (matrices) or theta[i[r]] (vectors).
         i, j = np.unravel_index(k, shape) if len(shape) == 2 else (k, None)
@@ -308,5 +317,6 @@ def format_table(report: Mapping[str, Any]) -> str:
             f"loss: native {settings['loss_native']:.12f}  reference "
             f"{settings['loss_reference']:.12f}  |diff| {diff:.2e}{mark}"
         )
+    lines.append("max_rel_err_fd: information only (near-zero entries sit at the FD noise floor)")
     lines.append(f"overall: {'PASS' if report['passed'] else 'FAIL'}")
     return "\n".join(lines)

@@ -71,7 +71,7 @@ class Params:
 
     @classmethod
     def random(cls, K: int, m: int, sig: float = 0.01, seed: int = 0) -> Params:
-        """W, U, V ~ N(0, sig^2), drawn in that order from numpy's default_rng(seed); zero biases."""
+        """W, U, V ~ N(0, sig^2), drawn in that order from numpy's default_rng(seed); biases 0."""
         rng = np.random.default_rng(seed)
         W = rng.normal(0.0, sig, size=(m, m))
         U = rng.normal(0.0, sig, size=(m, K))
@@ -165,7 +165,7 @@ def forward(params: Params, inputs, targets, h0) -> tuple[float | complex, np.nd
 
 
 def backward(params: Params, inputs, targets, h0, hs: np.ndarray, probs: np.ndarray) -> Params:
-    """Gradients of L (backpropagation through time) from the hs, probs of forward(). No clipping."""
+    """Gradients of L by backpropagation through time, from forward()'s hs, probs. Unclipped."""
     x, y, h0 = _check_sequence(params, inputs, targets, h0)
     W, V = params.W, params.V
     grads = Params.zeros(params.K, params.m, dtype=np.result_type(hs, probs))
