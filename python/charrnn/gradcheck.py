@@ -18,6 +18,7 @@ from .reference import NAMES, Params
 
 __all__ = [
     "THRESHOLDS",
+    "check_native",
     "compare",
     "complex_step_gradients",
     "format_table",
@@ -320,3 +321,19 @@ def format_table(report: Mapping[str, Any]) -> str:
     lines.append("max_rel_err_fd: information only (near-zero entries sit at the FD noise floor)")
     lines.append(f"overall: {'PASS' if report['passed'] else 'FAIL'}")
     return "\n".join(lines)
+
+
+def check_native(encoded: np.ndarray | None = None, K: int | None = None, **settings: Any) -> dict[str, Any]:
+    """gradcheck_report for the native core (charrnn._core): the same weights are copied into a
+    native Params, whose gradients are checked against finite differences of the native loss,
+    against the numpy reference and against complex-step derivatives."""
+    from . import _core
+
+    def make_native(ref: Params) -> Any:
+        params = _core.Params(ref.K, ref.m)
+        for name, array in ref.items():
+            setattr(params, name, array)
+        return params
+
+    return gradcheck_report(_core.forward_backward, make_native, native_loss=_core.loss,
+                            encoded=encoded, K=K, **settings)

@@ -1,0 +1,109 @@
+"""Checkpoints: one .npz file (read with allow_pickle=False) holding everything needed to resume
+training exactly or to sample: parameters, AdaGrad memory, best parameters, hidden state,
+counters, settings and the vocabulary. Written atomically (temporary file, fsync, rename), so a
+crash leaves either the old file or the new one, never a broken one.
+
+Not here: deciding when to write (train.py) or what the numbers mean (the native core).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT = "charrnn-checkpoint"
+FORMAT_VERSION = 1
+NAMES = ("W", "U", "V", "b", "c")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: unreadable, of another format, or not for this text."""
+
+
+def save(path: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    """Write arrays and a JSON-able meta dict to path atomically."""
+    path = Path(path)
+    payload = {name: np.asarray(value) for name, value in arrays.items()}
+    payload["format"] = np.array(FORMAT)
+    payload["format_version"] = np.array(FORMAT_VERSION)
+    payload["meta_json"] = np.array(json.dumps(meta, sort_keys=True))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # Also on KeyboardInterrupt: the old checkpoint stays, the partial file goes.
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def load(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read a checkpoint written by save(): (arrays, meta). Raises FileNotFoundError or
+    CheckpointError (a ValueError) with a message saying what is wrong."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a directory; give a .npz checkpoint file "
+                                f"(e.g. {str(path / 'last.npz')!r})")
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint not found: {str(path)!r}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except ValueError as err:
+        if "allow_pickle" in str(err) or "pickle" in str(err).lower():
+            raise CheckpointError(
+                f"{str(path)!r} holds pickled Python objects; charrnn checkpoints never do, "
+                f"and loading pickles can run arbitrary code, so it is refused"
+            ) from None
+        raise CheckpointError(f"{str(path)!r} is not a readable checkpoint: {err}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        raise CheckpointError(
+            f"{str(path)!r} is not a readable checkpoint (truncated or corrupt?): {err}"
+        ) from None
+    fmt = arrays.pop("format", None)
+    version = arrays.pop("format_version", None)
+    meta_json = arrays.pop("meta_json", None)
+    if fmt is None or fmt.shape != () or str(fmt) != FORMAT:
+        raise CheckpointError(f"{str(path)!r} is not a charrnn checkpoint (no format marker)")
+    if version is None or version.shape != () or int(version) != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{str(path)!r} has checkpoint format version {version}, but this charrnn reads "
+            f"version {FORMAT_VERSION}; use the charrnn version that wrote it"
+        )
+    try:
+        meta = json.loads(str(meta_json))
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{str(path)!r} has unreadable metadata: {err}") from None
+    return arrays, meta
+
+
+def vocabulary_array(chars: list[str]) -> np.ndarray:
+    """Characters as int32 code points (numpy strings would drop a trailing NUL character)."""
+    return np.array([ord(ch) for ch in chars], dtype=np.int32)
+
+
+def vocabulary_chars(codes: np.ndarray) -> list[str]:
+    return [chr(int(code)) for code in codes]

@@ -1,0 +1,200 @@
+"""The `charrnn` command line: `train`, `sample` and `gradcheck`. Each error a user can cause
+ends with a one-line message and a non-zero exit status, never a traceback:
+1 bad input or failed check, 2 bad usage, 3 training diverged, 130 interrupted (state saved)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+EXIT_ERROR, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+def _nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _top_p(text: str) -> float:
+    value = _positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="charrnn",
+        description="Character-level vanilla RNN with a C++ core: train on plain text, check "
+                    "gradients, sample.")
+    from charrnn import __version__
+
+    parser.add_argument("--version", action="version", version=f"charrnn {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train on a text file and write the run's files",
+                       description="Train a vanilla RNN with AdaGrad (the assignment's loop) and "
+                                   "write metrics.csv, loss.png, samples.txt, best.npz, last.npz, "
+                                   "passage.txt and report.md into --out.")
+    p.add_argument("file", nargs="?", help="UTF-8 text file (default: the embedded Shakespeare "
+                                           "corpus; on --resume, the checkpoint's text)")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=_nonnegative_int,
+                        help="total updates, counted from the start of training (default 100000)")
+    length.add_argument("--epochs", type=_positive_float, help="total passes over the text")
+    # Model settings default to None so that on --resume we know which ones were given.
+    p.add_argument("--m", type=_positive_int, help="hidden units (default 100)")
+    p.add_argument("--seq-length", type=_positive_int, help="characters per update (default 25)")
+    p.add_argument("--eta", type=_positive_float, help="AdaGrad learning rate (default 0.1)")
+    p.add_argument("--sig", type=_nonnegative_float, help="initial weight std (default 0.01)")
+    p.add_argument("--seed", type=_nonnegative_int, help="seed of weights and samples (default 0)")
+    p.add_argument("--batch", type=_positive_int, help="sequences per update (default 1)")
+    p.add_argument("--dtype", choices=["float64", "float32"], help="training precision (default float64)")
+    p.add_argument("--sample-every", type=_positive_int, default=10_000,
+                   help="updates between samples and checkpoints (default 10000)")
+    p.add_argument("--sample-length", type=_nonnegative_int, default=200,
+                   help="characters per sample (default 200)")
+    p.add_argument("--passage-length", type=_nonnegative_int, default=1000,
+                   help="characters of the final passage (default 1000)")
+    p.add_argument("--out", help="output folder (default: runs/DATE-TIME, or the resumed folder)")
+    p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last.npz")
+    p.add_argument("--no-gradcheck", action="store_true",
+                   help="skip the gradient check that runs alongside for the report")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    s = sub.add_parser("sample", help="print text from a checkpoint",
+                       description="Print characters drawn from a trained network.")
+    s.add_argument("checkpoint", metavar="CKPT", help="a best.npz or last.npz (or a run folder)")
+    s.add_argument("-n", type=_nonnegative_int, default=1000, help="characters (default 1000)")
+    s.add_argument("--temperature", type=_positive_float, default=1.0,
+                   help="< 1 sharper, > 1 flatter (default 1)")
+    s.add_argument("--top-p", type=_top_p, default=1.0,
+                   help="draw only from the most likely characters holding this much "
+                        "probability (default 1: all)")
+    s.add_argument("--prime", help="text the network reads first (printed before the sample)")
+    s.add_argument("--seed", type=_nonnegative_int, default=0, help="random seed (default 0)")
+
+    g = sub.add_parser("gradcheck", help="check every gradient of a fresh model",
+                       description="Check every entry of the five gradients of the native core "
+                                   "against central differences, the numpy reference and "
+                                   "complex-step derivatives, on the first seq_length + 1 "
+                                   "characters of FILE. Exit status 1 if a check fails.")
+    g.add_argument("file", nargs="?", help="UTF-8 text file (default: the embedded corpus)")
+    g.add_argument("--m", type=_positive_int, default=100, help="hidden units (default 100)")
+    g.add_argument("--seq-length", type=_positive_int, default=25, help="sequence length (default 25)")
+    g.add_argument("--h", type=_positive_float, default=1e-4, help="finite-difference step (default 1e-4)")
+    g.add_argument("--seed", type=_nonnegative_int, default=0, help="weights seed (default 0)")
+    g.add_argument("--sig", type=_nonnegative_float, default=0.01, help="weights std (default 0.01)")
+    g.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    return parser
+
+
+def _gradcheck(args: argparse.Namespace) -> int:
+    from charrnn.data import load_corpus
+    from charrnn.gradcheck import check_native, format_table
+
+    _, vocab, encoded = load_corpus(args.file)
+    if len(encoded) < args.seq_length + 1:
+        raise ValueError(f"the text has {len(encoded)} characters; the check needs "
+                         f"seq_length + 1 = {args.seq_length + 1}")
+    report = check_native(encoded, vocab.K, m=args.m, T=args.seq_length, h=args.h,
+                          seed=args.seed, sig=args.sig)
+    print(json.dumps(report, indent=2) if args.json else format_table(report))
+    return 0 if report["passed"] else EXIT_ERROR
+
+
+def _train(args: argparse.Namespace) -> int:
+    from charrnn.experiment import RunSettings, run
+    from charrnn.train import TrainConfig
+
+    given = {name: getattr(args, name) for name in
+             ("m", "seq_length", "eta", "sig", "seed", "batch", "dtype")
+             if getattr(args, name) is not None}
+    settings = RunSettings(steps=args.steps, epochs=args.epochs, sample_every=args.sample_every,
+                           sample_length=args.sample_length, passage_length=args.passage_length,
+                           gradcheck=not args.no_gradcheck, quiet=args.quiet)
+    config = None if args.resume else TrainConfig(**given)
+    result = run(args.file, args.out, config, settings, resume=args.resume, overrides=given)
+    print(f"{result.steps_run:,} updates in {result.seconds:.1f} s; step {result.step:,}, "
+          f"smooth loss {result.smooth_loss:.3f} (best {result.best_smooth_loss:.3f})")
+    print(f"wrote {result.out}/: {', '.join(result.files)}")
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from charrnn.sample import Model
+
+    path = Path(args.checkpoint)
+    if path.is_dir():
+        path = path / "best.npz"
+    model = Model.load(path)
+    text = model.sample(args.n, prime=args.prime, temperature=args.temperature,
+                        top_p=args.top_p, seed=args.seed)
+    sys.stdout.write(text + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from charrnn.checkpoint import CheckpointError
+    from charrnn.experiment import RunError
+    from charrnn.train import TrainingDiverged
+
+    command = {"train": _train, "sample": _sample, "gradcheck": _gradcheck}[args.command]
+    try:
+        return command(args)
+    except TrainingDiverged as err:
+        print(f"charrnn: training stopped: {err}; best.npz and last.npz were left as they were",
+              file=sys.stderr)
+        return EXIT_DIVERGED
+    except KeyboardInterrupt:
+        where = f" (state saved in {args.out or args.resume or 'the run folder'})" if args.command == "train" else ""
+        print(f"charrnn: interrupted{where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (OSError, ValueError, IndexError, TypeError, RunError, CheckpointError) as err:
+        print(f"charrnn: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,261 @@
+"""The `charrnn train` job: one run of the assignment, with its files in one folder.
+
+    metrics.csv   one row per update: step, epoch, loss, smooth loss (per sequence, per char, bits)
+    samples.txt   samples before the first update and every sample_every updates
+    best.npz      the parameters with the lowest smooth loss      last.npz  the state, to resume
+    loss.png      smooth loss against update steps, epochs marked
+    passage.txt   a long passage from the best parameters
+    report.md     the assignment's answers on one page: gradient check, plot, samples, passage
+
+Not here: the maths (native core) or the step loop (train.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from charrnn.checkpoint import CheckpointError
+from charrnn.data import default_corpus_path, read_text
+from charrnn.plot import plot_loss
+from charrnn.sample import sampling_seed
+from charrnn.train import Progress, TrainConfig, Trainer, TrainingDiverged
+
+METRICS_HEADER = ["step", "epoch", "loss", "smooth_loss", "smooth_loss_per_char",
+                  "smooth_bits_per_char"]
+
+
+@dataclass
+class RunSettings:
+    """What `charrnn train` does besides the model settings (TrainConfig)."""
+
+    steps: int | None = None  # total updates from the start of training (resume counts on)
+    epochs: float | None = None  # or: total passes over the text
+    sample_every: int = 10_000  # updates between samples (and checkpoints)
+    sample_length: int = 200  # characters per sample
+    passage_length: int = 1000  # characters of the final passage from the best parameters
+    gradcheck: bool = True  # run `charrnn gradcheck` alongside, for the report
+    quiet: bool = False  # no progress bar
+
+
+@dataclass
+class RunResult:
+    out: Path
+    step: int
+    smooth_loss: float
+    best_smooth_loss: float
+    seconds: float
+    steps_run: int
+    files: list[str] = field(default_factory=list)
+
+
+class RunError(Exception):
+    """A run that cannot start or continue; the message says why (no traceback needed)."""
+
+
+def _target_steps(settings: RunSettings, trainer: Trainer) -> int:
+    if settings.steps is not None and settings.epochs is not None:
+        raise RunError("give --steps or --epochs, not both")
+    if settings.epochs is not None:
+        if not (math.isfinite(settings.epochs) and settings.epochs > 0):
+            raise RunError(f"--epochs must be a number > 0, got {settings.epochs}")
+        return max(1, round(settings.epochs * trainer.steps_per_epoch))
+    steps = 100_000 if settings.steps is None else settings.steps
+    if steps < 0:
+        raise RunError(f"--steps must be >= 0, got {steps}")
+    return steps
+
+
+def _open_metrics(path: Path, resume_step: int | None) -> TextIO:
+    """metrics.csv for appending. On resume, rows after the checkpoint's step (written before a
+    crash but not covered by the checkpoint) are dropped so each step appears once."""
+    if resume_step is None or not path.exists():
+        f = open(path, "w", newline="")
+        csv.writer(f).writerow(METRICS_HEADER)
+        return f
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    kept = [row for row in rows[1:] if row and int(row[0]) <= resume_step]
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(METRICS_HEADER)
+        writer.writerows(kept)
+    os.replace(tmp, path)
+    return open(path, "a", newline="")
+
+
+def _write_metrics(writer: Any, progress: Progress, steps_per_epoch: int) -> None:
+    n = len(progress.losses)
+    first = progress.step - n + 1
+    per_char = progress.smooth_losses / progress.seq_length
+    for i in range(n):
+        step = first + i
+        writer.writerow([step, f"{step / steps_per_epoch:.6f}", repr(float(progress.losses[i])),
+                         repr(float(progress.smooth_losses[i])), f"{per_char[i]:.6f}",
+                         f"{per_char[i] / math.log(2):.6f}"])
+
+
+def read_metrics(path: Path) -> dict[str, np.ndarray]:
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    columns = rows[0]
+    data = np.array([[float(x) for x in row] for row in rows[1:] if row], dtype=float)
+    data = data.reshape(-1, len(columns))
+    return {name: data[:, i] for i, name in enumerate(columns)}
+
+
+def _start_gradcheck(text_path: str | None, config: TrainConfig, out: Path) -> subprocess.Popen | None:
+    """`charrnn gradcheck` on the run's text and sizes, in a second process: it runs on the
+    machine's other core while this one trains, and its table goes into the report."""
+    cmd = [sys.executable, "-m", "charrnn", "gradcheck", "--m", str(config.m),
+           "--seq-length", str(config.seq_length), "--seed", str(config.seed), "--json"]
+    if text_path is not None:
+        cmd.insert(4, str(text_path))
+    log = open(out / "gradcheck.json", "w")
+    try:
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    finally:
+        log.close()
+
+
+def run(text_path: str | None, out: str | Path | None, config: TrainConfig | None,
+        settings: RunSettings, resume: str | Path | None = None,
+        overrides: dict[str, Any] | None = None) -> RunResult:
+    """Train and write the run's files into `out` (default: a new folder under runs/, or the
+    resumed folder). `overrides` are model settings the user gave explicitly: on resume they
+    must agree with the checkpoint's."""
+    started = time.perf_counter()
+    for name in ("sample_every", "sample_length", "passage_length"):
+        value = getattr(settings, name)
+        if value < (1 if name == "sample_every" else 0):
+            raise RunError(f"--{name.replace('_', '-')} must be >= {1 if name == 'sample_every' else 0}, got {value}")
+    if resume is not None:
+        resume = Path(resume)
+        ckpt = resume / "last.npz" if resume.is_dir() else resume
+        if not ckpt.exists():
+            raise FileNotFoundError(f"nothing to resume: {str(ckpt)!r} does not exist")
+        from charrnn import checkpoint
+
+        _, meta = checkpoint.load(ckpt)
+        if text_path is None:
+            text_path = meta.get("text_path")
+        text = read_text(text_path if text_path is not None else default_corpus_path())
+        trainer = Trainer.load(ckpt, text, text_path=text_path)
+        for name, value in (overrides or {}).items():
+            if getattr(trainer.config, name) != value:
+                raise RunError(
+                    f"the checkpoint was trained with {name}={getattr(trainer.config, name)}, "
+                    f"but {name}={value} was given; drop the option to resume"
+                )
+        out = Path(out) if out is not None else ckpt.parent
+        resume_step: int | None = trainer.step
+    else:
+        text = read_text(text_path if text_path is not None else default_corpus_path())
+        trainer = Trainer(text, config or TrainConfig(), text_path=text_path)
+        out = Path(out) if out is not None else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+        if (out / "last.npz").exists():
+            raise RunError(f"{str(out)!r} already holds a run (last.npz); continue it with "
+                           f"--resume {out}, or choose another --out")
+        resume_step = None
+    config = trainer.config
+    out.mkdir(parents=True, exist_ok=True)
+    target = _target_steps(settings, trainer)
+    if target < trainer.step:
+        raise RunError(f"the checkpoint is already at step {trainer.step}, beyond the "
+                       f"{target} steps asked for (--steps/--epochs count from the start)")
+
+    gradcheck = _start_gradcheck(text_path, config, out) if settings.gradcheck else None
+    metrics_file = _open_metrics(out / "metrics.csv", resume_step)
+    metrics = csv.writer(metrics_file)
+    samples = open(out / "samples.txt", "a" if resume_step is not None else "w", encoding="utf-8")
+
+    def write_sample() -> None:
+        text_ = trainer.sample(settings.sample_length)
+        samples.write(f"--- step {trainer.step}, smooth loss "
+                      f"{'n/a' if math.isnan(trainer.smooth_loss) else format(trainer.smooth_loss, '.3f')} ---\n"
+                      f"{text_}\n\n")
+        samples.flush()
+
+    def save_checkpoints() -> None:
+        trainer.save(out / "last.npz", kind="last")
+        trainer.save(out / "best.npz", kind="best")
+
+    bar = None
+    if not settings.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=target, initial=trainer.step, unit="step", dynamic_ncols=True,
+                   desc="training", smoothing=0.1)
+    first_step = trainer.step
+    train_seconds = 0.0
+    try:
+        if trainer.step == 0:
+            write_sample()
+        while trainer.step < target:
+            until_sample = settings.sample_every - trainer.step % settings.sample_every
+            chunk = min(target - trainer.step, until_sample, 2000)
+            t0 = time.perf_counter()
+            try:
+                losses, smooth = trainer.train(chunk, every=chunk)
+            except (KeyboardInterrupt, TrainingDiverged) as stop:
+                _write_metrics(metrics, stop.progress, trainer.steps_per_epoch)  # type: ignore[attr-defined]
+                metrics_file.flush()
+                if isinstance(stop, KeyboardInterrupt):
+                    save_checkpoints()  # the state between two steps is consistent
+                raise
+            train_seconds += time.perf_counter() - t0
+            _write_metrics(metrics, trainer._progress(losses, smooth), trainer.steps_per_epoch)
+            if bar is not None:
+                bar.update(chunk)
+                bar.set_postfix(smooth_loss=f"{trainer.smooth_loss:.2f}",
+                                bits_per_char=f"{trainer.smooth_loss / config.seq_length / math.log(2):.3f}",
+                                epoch=f"{trainer.epoch:.2f}")
+            if trainer.step % settings.sample_every == 0:
+                write_sample()
+                save_checkpoints()
+        save_checkpoints()
+    finally:
+        if bar is not None:
+            bar.close()
+        metrics_file.close()
+        samples.close()
+        if gradcheck is not None and sys.exc_info()[0] is not None:
+            gradcheck.kill()
+            gradcheck.wait()
+
+    best = trainer.model(best=True)
+    passage = best.sample(settings.passage_length, seed=sampling_seed(config.seed, trainer.step) ^ 1)
+    (out / "passage.txt").write_text(passage + "\n", encoding="utf-8")
+    history = read_metrics(out / "metrics.csv")
+    plot_loss(history["step"], history["loss"], history["smooth_loss"], trainer.steps_per_epoch,
+              out / "loss.png",
+              title=f"{Path(text_path).name if text_path else 'shakespeare.txt'}: m={config.m}, "
+                    f"seq_length={config.seq_length}, eta={config.eta}")
+    gradcheck_report = None
+    if gradcheck is not None:
+        gradcheck.wait()
+        try:
+            gradcheck_report = json.loads((out / "gradcheck.json").read_text())
+        except (OSError, ValueError):
+            gradcheck_report = None
+    steps_run = trainer.step - first_step
+    from charrnn.report import write_report
+
+    write_report(out, trainer=trainer, text_path=text_path, history=history,
+                 gradcheck=gradcheck_report, train_seconds=train_seconds, steps_run=steps_run,
+                 total_seconds=time.perf_counter() - started, settings=settings)
+    return RunResult(out, trainer.step, trainer.smooth_loss, trainer.best_smooth_loss,
+                     time.perf_counter() - started, steps_run,
+                     sorted(p.name for p in out.iterdir() if not p.name.startswith(".")))
+

@@ -1,0 +1,88 @@
+"""report.md: the assignment's four answers on one page (gradient check, loss plot, samples
+during training, a passage from the best model) plus the run's settings and timing."""
+
+from __future__ import annotations
+
+import math
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from charrnn import _core
+from charrnn.gradcheck import format_table
+
+
+def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dict[str, np.ndarray],
+                 gradcheck: dict[str, Any] | None, train_seconds: float, steps_run: int,
+                 total_seconds: float, settings: Any) -> None:
+    c = trainer.config
+    T = c.seq_length
+    text_name = str(text_path) if text_path else "the embedded corpus (shakespeare.txt)"
+    rate = steps_run / train_seconds if train_seconds > 0 else float("nan")
+    lines = [
+        f"# charrnn run: {Path(text_path).name if text_path else 'shakespeare.txt'}",
+        "",
+        "| setting | value |",
+        "|---|---|",
+        f"| text | {text_name}: {len(trainer.encoded):,} characters, K = {trainer.vocab.K} distinct |",
+        f"| model | vanilla RNN, m = {c.m} hidden units, {c.dtype} |",
+        f"| training | seq_length = {T}, batch = {c.batch}, AdaGrad eta = {c.eta}, eps = {c.eps:g}, "
+        f"clip = ±{c.clip:g}, sig = {c.sig}, seed = {c.seed} |",
+        f"| updates | {trainer.step:,} ({trainer.epoch:.2f} epochs of {trainer.steps_per_epoch:,} "
+        f"updates) |",
+        f"| time | {train_seconds:.1f} s in the training loop for {steps_run:,} updates "
+        f"({rate:,.0f} updates/s); {total_seconds:.1f} s in all |",
+        f"| smooth loss | {trainer.smooth_loss:.3f} now, best {trainer.best_smooth_loss:.3f} "
+        f"({trainer.best_smooth_loss / T:.4f} nats = "
+        f"{trainer.best_smooth_loss / T / math.log(2):.4f} bits per character) |",
+        f"| machine | {platform.machine()}, {platform.python_implementation()} "
+        f"{platform.python_version()}, core built for {_core.SIMD} |",
+        "",
+        "## 1. Gradient check",
+        "",
+    ]
+    if gradcheck is None:
+        lines += ["Not run (`--no-gradcheck`, or it did not finish). Run `charrnn gradcheck` "
+                  "for the table.", ""]
+    else:
+        lines += [
+            "Every entry of every gradient of a fresh model of this size, on the first "
+            f"{T + 1} characters of the text: the native analytic gradient against central "
+            "differences of the native loss (fd), against the numpy reference's analytic "
+            "gradient on the same weights (ref) and against complex-step derivatives of the "
+            "reference (cs).",
+            "",
+            "```",
+            format_table(gradcheck),
+            "```",
+            "",
+        ]
+    lines += [
+        "## 2. Loss",
+        "",
+        "Smooth loss (0.999 smooth + 0.001 loss) against update steps; dashed lines mark epochs.",
+        "",
+        "![smooth loss](loss.png)",
+        "",
+        "## 3. Samples during training",
+        "",
+        f"{settings.sample_length} characters every {settings.sample_every:,} updates, from the "
+        "hidden state and input character of the update about to happen.",
+        "",
+    ]
+    samples = (out / "samples.txt").read_text(encoding="utf-8").strip().split("\n\n--- ")
+    for i, block in enumerate(samples):
+        head, _, body = (block if i == 0 else "--- " + block).partition("\n")
+        lines += [f"**{head.strip('- ').strip()}**", "", "```text", body.rstrip("\n"), "```", ""]
+    passage = (out / "passage.txt").read_text(encoding="utf-8").rstrip("\n")
+    lines += [
+        f"## 4. Passage from the best model (smooth loss {trainer.best_smooth_loss:.3f})",
+        "",
+        "```text",
+        passage,
+        "```",
+        "",
+    ]
+    (out / "report.md").write_text("\n".join(lines), encoding="utf-8")

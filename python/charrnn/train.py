@@ -1,0 +1,333 @@
+"""Training from Python: the settings (TrainConfig), and Trainer, a thin wrapper around the native
+loop that owns the vocabulary, runs steps in chunks with a callback, samples, and saves/loads
+checkpoints. The loop itself (forward, BPTT, clip, AdaGrad, epoch wrap, smooth loss, best
+parameters) runs in C++ with the GIL released: see cpp/trainer.cpp.
+
+Not here: files of a training run (metrics.csv, samples, plots: see experiment.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from charrnn import _core, checkpoint
+from charrnn.checkpoint import NAMES, CheckpointError
+from charrnn.data import Vocabulary
+from charrnn.sample import Model, sampling_seed
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of a run; the defaults are the assignment's."""
+
+    m: int = 100  # hidden units
+    seq_length: int = 25  # characters per update (T), the length of BPTT
+    eta: float = 0.1  # AdaGrad learning rate
+    sig: float = 0.01  # initial weights ~ N(0, sig^2); biases start at zero
+    seed: int = 0  # initial weights, and (with the step) every sample drawn
+    eps: float = 1e-8  # AdaGrad epsilon
+    clip: float = 5.0  # gradients clipped elementwise to [-clip, clip]
+    batch: int = 1  # sequences per update, at evenly spaced offsets (loss averaged over them)
+    dtype: str = "float64"  # "float32" trains faster; gradient checks stay float64
+
+    def __post_init__(self) -> None:
+        for name in ("m", "seq_length", "batch"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("eta", "eps", "clip"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        if not (isinstance(self.sig, (int, float)) and math.isfinite(self.sig) and self.sig >= 0):
+            raise ValueError(f"sig must be a finite number >= 0, got {self.sig!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if self.dtype not in ("float64", "float32"):
+            raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the step's update was not applied."""
+
+
+@dataclass
+class Progress:
+    """What a callback gets after each chunk of steps."""
+
+    step: int  # updates done so far
+    epoch: float  # passes over the text done so far (fractional)
+    losses: np.ndarray  # the loss of each update of this chunk
+    smooth_losses: np.ndarray  # the smooth loss after each update of this chunk
+    seq_length: int
+
+    @property
+    def smooth_loss(self) -> float:
+        return float(self.smooth_losses[-1])
+
+    @property
+    def bits_per_char(self) -> float:
+        """Smooth loss per character in bits (the loss is in nats, summed over seq_length)."""
+        return self.smooth_loss / self.seq_length / math.log(2)
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Trainer:
+    """Trains a vanilla RNN on a text with the native loop.
+
+    >>> trainer = Trainer(text, TrainConfig(m=100, seed=0))
+    >>> trainer.train(10_000, callback=lambda tr, p: print(p.step, p.smooth_loss), every=1000)
+    >>> print(trainer.sample(200))
+    >>> trainer.save("last.npz")
+    >>> trainer = Trainer.load("last.npz", text)   # continues exactly where it stopped
+    """
+
+    def __init__(self, text: str, config: TrainConfig | None = None, *, text_path: str | None = None):
+        self.config = config = config or TrainConfig()
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        self.vocab = Vocabulary.from_text(text) if text else None
+        needed = config.batch * (config.seq_length + 1)
+        if len(text) < needed:
+            raise ValueError(
+                f"the text has {len(text)} characters, but training needs at least {needed} "
+                f"(batch * (seq_length + 1)); use a longer text or a smaller --seq-length"
+            )
+        assert self.vocab is not None
+        self.text_path = text_path
+        self.text_sha256 = text_sha256(text)
+        self.encoded = self.vocab.encode(text)
+        params64 = _core.Params.random(self.vocab.K, config.m, config.sig, config.seed)
+        self._native = self._make_native(params64)
+
+    def _make_native(self, params64: _core.Params) -> Any:
+        c = self.config
+        if c.dtype == "float32":
+            params = _core.Params32(params64.K, params64.m)
+            params.flat = params64.flat  # cast once; the loop then runs in float32
+            native_cls = _core.Trainer32
+        else:
+            params, native_cls = params64, _core.Trainer
+        return native_cls(params, self.encoded, seq_length=c.seq_length, batch=c.batch,
+                          eta=c.eta, eps=c.eps, clip=c.clip)
+
+    # --- state ----------------------------------------------------------------------------
+    @property
+    def step(self) -> int:
+        """Updates done so far."""
+        return int(self._native.step)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return int(self._native.steps_per_epoch)
+
+    @property
+    def epoch(self) -> float:
+        """Passes over the text done so far, fractional."""
+        return self.step / self.steps_per_epoch
+
+    @property
+    def smooth_loss(self) -> float:
+        return float(self._native.smooth_loss)
+
+    @property
+    def best_smooth_loss(self) -> float:
+        return float(self._native.best_smooth_loss)
+
+    @property
+    def params(self) -> Any:
+        """Current parameters (live native views: W, U, V, b, c)."""
+        return self._native.params
+
+    @property
+    def best_params(self) -> Any:
+        """Parameters with the lowest smooth loss so far (live native views)."""
+        return self._native.best
+
+    def model(self, best: bool = False) -> Model:
+        """A float64 copy of the current (or best) parameters with the vocabulary, for sampling."""
+        source = self._native.best if best else self._native.params
+        params = _core.Params(source.K, source.m)
+        params.flat = source.flat
+        return Model(params, self.vocab, start=self.vocab.decode(self.encoded[:1]))
+
+    # --- training -------------------------------------------------------------------------
+    def train(
+        self,
+        steps: int,
+        callback: Callable[[Trainer, Progress], None] | None = None,
+        every: int = 1000,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Run `steps` more updates; call callback(self, progress) after every `every` updates
+        (and after the last). Returns (losses, smooth_losses) of all updates run.
+
+        Ctrl-C raises KeyboardInterrupt between steps with the state consistent (the losses of
+        the interrupted chunk are in the exception's `progress` attribute). A NaN or infinite
+        loss raises TrainingDiverged naming the step, with that step's update not applied.
+        """
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every <= 0:
+            raise ValueError(f"every must be a positive integer, got {every!r}")
+        losses = np.empty(steps)
+        smooth = np.empty(steps)
+        done = 0
+        while done < steps:
+            chunk = min(every, steps - done)
+            start = self.step
+            try:
+                ran = self._native.run(losses[done:done + chunk], smooth[done:done + chunk])
+            except KeyboardInterrupt as interrupt:
+                ran = self.step - start
+                interrupt.progress = self._progress(losses[done:done + ran], smooth[done:done + ran])  # type: ignore[attr-defined]
+                raise
+            progress = self._progress(losses[done:done + ran], smooth[done:done + ran])
+            done += ran
+            if self._native.diverged:
+                error = TrainingDiverged(
+                    f"the loss became NaN or infinite at update {self.step + 1} "
+                    f"(epoch {self.epoch:.2f}); that update was not applied. Try a smaller "
+                    f"eta (now {self.config.eta}) or a smaller sig (now {self.config.sig})"
+                )
+                error.progress = progress  # type: ignore[attr-defined]
+                raise error
+            if callback is not None:
+                callback(self, progress)
+        return losses, smooth
+
+    def _progress(self, losses: np.ndarray, smooth: np.ndarray) -> Progress:
+        return Progress(self.step, self.epoch, losses, smooth, self.config.seq_length)
+
+    # --- sampling -------------------------------------------------------------------------
+    def sample(self, n: int = 200, *, best: bool = False, temperature: float = 1.0,
+               top_p: float = 1.0, seed: int | None = None) -> str:
+        """n characters from the current state, as the assignment samples during training: from
+        the hidden state carried into the next update and the next input character. The seed
+        defaults to one derived from the run's seed and the step, so it is reproducible."""
+        seed = sampling_seed(self.config.seed, self.step) if seed is None else seed
+        x0 = self.encoded[self._native.position if self._native.position < len(self.encoded) else 0]
+        h0 = np.asarray(self._native.h_prev[0], dtype=np.float64)
+        model = self.model(best=best)
+        return model.sample(n, prime_indices=np.array([x0]), h0=h0, temperature=temperature,
+                            top_p=top_p, seed=seed, include_prime=False)
+
+    # --- checkpoints ----------------------------------------------------------------------
+    def save(self, path: str | Path, kind: str = "last") -> None:
+        """Write a checkpoint atomically. kind="last": the whole state, to resume exactly;
+        kind="best": the best parameters only, for sampling."""
+        if kind not in ("last", "best"):
+            raise ValueError(f"kind must be 'last' or 'best', got {kind!r}")
+        native = self._native
+        source = native.best if kind == "best" else native.params
+        arrays: dict[str, np.ndarray] = {name: np.array(getattr(source, name)) for name in NAMES}
+        arrays["vocab"] = checkpoint.vocabulary_array(self.vocab.chars)
+        if kind == "last":
+            for name in NAMES:
+                arrays[f"memory_{name}"] = np.array(getattr(native.memory, name))
+                arrays[f"best_{name}"] = np.array(getattr(native.best, name))
+            arrays["h_prev"] = np.array(native.h_prev)
+        meta = {
+            "kind": kind,
+            "config": self.config.to_dict(),
+            "step": self.step,
+            "position": int(native.position),
+            "epoch": int(native.epoch),
+            "smooth_loss": float(native.smooth_loss),
+            "best_smooth_loss": float(native.best_smooth_loss),
+            "best_step": int(native.best_step),
+            "text_sha256": self.text_sha256,
+            "text_length": len(self.encoded),
+            "text_path": self.text_path,
+            "start": self.vocab.decode(self.encoded[:1]),
+        }
+        checkpoint.save(path, arrays, meta)
+
+    @classmethod
+    def load(cls, path: str | Path, text: str, *, text_path: str | None = None) -> Trainer:
+        """Resume from a kind="last" checkpoint on the same text: continues bit for bit."""
+        arrays, meta = checkpoint.load(path)
+        if meta.get("kind") != "last":
+            raise CheckpointError(
+                f"{str(path)!r} holds only the best parameters (kind={meta.get('kind')!r}); "
+                f"resume from the last.npz written beside it"
+            )
+        try:
+            config = TrainConfig.from_dict(meta["config"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"{str(path)!r} has unusable settings: {err}") from None
+        saved_vocab = checkpoint.vocabulary_chars(_array(arrays, "vocab", path))
+        self = cls.__new__(cls)
+        self.config = config
+        self.vocab = Vocabulary.from_text(text) if text else None
+        if self.vocab is None or self.vocab.chars != saved_vocab:
+            have = set(self.vocab.chars) if self.vocab else set()
+            extra, missing = sorted(have - set(saved_vocab)), sorted(set(saved_vocab) - have)
+            raise CheckpointError(
+                f"{str(path)!r} was trained on a text with a different vocabulary "
+                f"({len(saved_vocab)} characters vs {len(have)} here; only in this text: "
+                f"{''.join(extra)!r}; only in the checkpoint's: {''.join(missing)!r}); "
+                f"resume with the text it was trained on"
+            )
+        if text_sha256(text) != meta.get("text_sha256"):
+            raise CheckpointError(
+                f"{str(path)!r} was trained on a different text (same characters, different "
+                f"content); resume with the text it was trained on"
+            )
+        self.text_path = text_path if text_path is not None else meta.get("text_path")
+        self.text_sha256 = meta["text_sha256"]
+        self.encoded = self.vocab.encode(text)
+        K, m = self.vocab.K, config.m
+        params64 = _core.Params(K, m)
+        _fill(params64, arrays, "", path)
+        self._native = self._make_native(params64)
+        _fill(self._native.params, arrays, "", path)  # exact, in the run's own dtype
+        _fill(self._native.memory, arrays, "memory_", path)
+        _fill(self._native.best, arrays, "best_", path)
+        try:
+            self._native.h_prev = _array(arrays, "h_prev", path)
+            self._native.step = int(meta["step"])
+            self._native.position = int(meta["position"])
+            self._native.epoch = int(meta["epoch"])
+            self._native.smooth_loss = float(meta["smooth_loss"])
+            self._native.best_smooth_loss = float(meta["best_smooth_loss"])
+            self._native.best_step = int(meta["best_step"])
+        except (KeyError, TypeError, ValueError, IndexError) as err:
+            raise CheckpointError(f"{str(path)!r} has an unusable training state: {err}") from None
+        return self
+
+
+def _array(arrays: dict[str, np.ndarray], key: str, path: str | Path) -> np.ndarray:
+    if key not in arrays:
+        raise CheckpointError(f"{str(path)!r} lacks the array {key!r}: not a complete checkpoint")
+    return arrays[key]
+
+
+def _fill(params: Any, arrays: dict[str, np.ndarray], prefix: str, path: str | Path) -> None:
+    """Copy saved W..c into native params, with shape and finiteness checked by the binding."""
+    for name in NAMES:
+        try:
+            setattr(params, name, _array(arrays, prefix + name, path))
+        except ValueError as err:
+            raise CheckpointError(f"{str(path)!r}: {prefix + name}: {err}") from None
