@@ -216,3 +216,33 @@ def adagrad_step(
         mem = getattr(memory, name)
         mem += g * g
         theta -= eta * g / np.sqrt(mem + eps)
+
+
+def train(params: Params, encoded, steps: int, seq_length: int = 25, eta: float = 0.1,
+          eps: float = 1e-8, limit: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
+    """The assignment's training loop, as the native Trainer runs it (batch 1), updating params
+    in place. Returns (losses, smooth_losses), one per update.
+
+    inputs = text[e : e+T], targets = text[e+1 : e+T+1]; forward, backward, clip, AdaGrad;
+    e += T; when fewer than T+1 characters remain a new epoch starts with e = 0 and h_prev = 0.
+    """
+    encoded = np.asarray(encoded)
+    T = seq_length
+    if encoded.size < T + 1:
+        raise ValueError(f"the text has {encoded.size} characters; training needs {T + 1}")
+    memory = Params.zeros(params.K, params.m)
+    h_prev = np.zeros(params.m)
+    e = 0
+    smooth = float("nan")
+    losses, smooth_losses = np.empty(steps), np.empty(steps)
+    for step in range(steps):
+        if e + T + 1 > encoded.size:
+            e, h_prev = 0, np.zeros(params.m)
+        result = forward_backward(params, encoded[e:e + T], encoded[e + 1:e + T + 1], h_prev)
+        smooth = result.loss if step == 0 else 0.999 * smooth + 0.001 * result.loss
+        losses[step], smooth_losses[step] = result.loss, smooth
+        clip_gradients(result.grads, limit)
+        adagrad_step(params, result.grads, memory, eta, eps)
+        h_prev = result.h_last
+        e += T
+    return losses, smooth_losses
