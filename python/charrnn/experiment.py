@@ -241,7 +241,8 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
     plot_loss(history["step"], history["loss"], history["smooth_loss"], trainer.steps_per_epoch,
               out / "loss.png",
               title=f"{Path(text_path).name if text_path else 'shakespeare.txt'}: m={config.m}, "
-                    f"seq_length={config.seq_length}, eta={config.eta}")
+                    f"seq_length={config.seq_length}, eta={config.eta}",
+              seq_length=config.seq_length)
     gradcheck_report = None
     if gradcheck is not None:
         gradcheck.wait()

@@ -9,7 +9,9 @@ import numpy as np
 
 
 def plot_loss(steps: np.ndarray, losses: np.ndarray, smooth_losses: np.ndarray,
-              steps_per_epoch: int, path: str | Path, title: str = "") -> None:
+              steps_per_epoch: int, path: str | Path, title: str = "",
+              seq_length: int | None = None) -> None:
+    """Write the plot to path (PNG). With seq_length, a right axis shows bits per character."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -18,19 +20,24 @@ def plot_loss(steps: np.ndarray, losses: np.ndarray, smooth_losses: np.ndarray,
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
     try:
         if len(steps):
-            ax.plot(steps, losses, color="0.8", linewidth=0.5, label="loss of the update",
-                    rasterized=True)
+            ax.plot(steps, losses, color="0.75", linewidth=0.4, alpha=0.35,
+                    label="loss of each update", rasterized=True)
             ax.plot(steps, smooth_losses, color="C0", linewidth=1.8, label="smooth loss")
             for k in range(1, int(steps[-1] // steps_per_epoch) + 1):
                 ax.axvline(k * steps_per_epoch, color="C3", linestyle="--", linewidth=0.8,
                            label="epoch boundary" if k == 1 else None)
             # The first updates' losses (~log K * seq_length) would squash the interesting range.
             low = float(np.min(smooth_losses))
-            high = float(np.percentile(losses, 99.5))
-            ax.set_ylim(max(0.0, low * 0.9), max(high, float(smooth_losses[0])) * 1.02)
+            high = float(np.max(smooth_losses))
+            ax.set_ylim(max(0.0, low - 0.15 * (high - low) - 1), high + 0.05 * (high - low) + 1)
         ax.set_xlabel("update step")
         ax.set_ylabel("loss per sequence (nats)")
         ax.set_title(title or "training loss")
+        if seq_length:
+            per_bit = seq_length * np.log(2)
+            right = ax.secondary_yaxis("right", functions=(lambda x: x / per_bit,
+                                                             lambda x: x * per_bit))
+            right.set_ylabel("bits per character")
         ax.grid(True, alpha=0.3)
         ax.legend(loc="upper right")
         fig.tight_layout()
