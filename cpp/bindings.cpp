@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -37,10 +38,19 @@ void require(bool ok, const std::string& message) {
     if (!ok) throw std::invalid_argument(message);
 }
 
+// Sizes are stored as int in the core: a larger value would wrap (2**31 became K=-2147483648).
 void require_positive_size(long long value, const char* name) {
-    if (value <= 0)
-        throw std::invalid_argument(std::string(name) + " must be a positive integer, got " +
-                                    std::to_string(value));
+    if (value <= 0 || value > std::numeric_limits<int>::max())
+        throw std::invalid_argument(std::string(name) + " must be a positive integer below 2**31, "
+                                    "got " + std::to_string(value));
+}
+
+// numpy's conversion to A (a typed array_t). Unlike A::ensure, which returns a null array and
+// clears the error (then data() segfaults), this raises numpy's own exception: MemoryError when
+// a contiguous copy does not fit, or a cast warning that the caller turned into an error.
+template <typename A>
+A convert(const py::array& any) {
+    return A(py::reinterpret_borrow<py::object>(any));
 }
 
 void require_finite_positive(double value, const char* name) {
@@ -59,7 +69,7 @@ py::array_t<T, py::array::c_style> as_real_array(const py::handle& obj, const ch
     if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b')
         throw std::invalid_argument(std::string(name) + " must hold real numbers, got dtype " +
                                     std::string(py::str(any.dtype())));
-    auto arr = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(any);
+    auto arr = convert<py::array_t<T, py::array::c_style | py::array::forcecast>>(any);
     const T* p = arr.data();
     for (py::ssize_t i = 0; i < arr.size(); ++i)
         if (!std::isfinite(p[i]))
@@ -79,14 +89,14 @@ py::array_t<std::int64_t, py::array::c_style> as_index_array(const py::handle& o
                                     "indices, got dtype " + std::string(py::str(any.dtype())));
     if (kind == 'u' && any.itemsize() == 8) {
         // uint64 values above 2^63 would wrap to negative numbers when cast: compare first.
-        auto u = py::array_t<std::uint64_t, py::array::c_style>::ensure(any);
+        auto u = convert<py::array_t<std::uint64_t, py::array::c_style>>(any);
         for (py::ssize_t i = 0; i < u.size(); ++i)
             if (u.data()[i] >= std::uint64_t(K))
                 throw py::index_error(std::string(name) + "[" + std::to_string(i) + "] = " +
                                       std::to_string(u.data()[i]) + " is outside [0, " +
                                       std::to_string(K) + ")");
     }
-    auto arr = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(any);
+    auto arr = convert<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>>(any);
     for (py::ssize_t i = 0; i < arr.size(); ++i) {
         const std::int64_t v = arr.data()[i];
         if (v < 0 || v >= K)
