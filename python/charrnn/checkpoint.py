@@ -70,16 +70,27 @@ def load(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     if not path.exists():
         raise FileNotFoundError(f"checkpoint not found: {str(path)!r}")
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        npz = np.load(path, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):  # a bare .npy array has no `with`
+            raise CheckpointError(f"{str(path)!r} is a single .npy array, not a charrnn "
+                                  f".npz checkpoint")
+        with npz:
             arrays = {name: npz[name] for name in npz.files}
+    except CheckpointError:
+        raise
     except ValueError as err:
-        if "allow_pickle" in str(err) or "pickle" in str(err).lower():
+        # numpy takes any file that is neither .npz nor .npy for a pickle: say which it is.
+        pickled = "pickled" in str(err)
+        if "Object arrays" in str(err) or (pickled and _first_byte(path) == b"\x80"):
             raise CheckpointError(
                 f"{str(path)!r} holds pickled Python objects; charrnn checkpoints never do, "
                 f"and loading pickles can run arbitrary code, so it is refused"
             ) from None
+        if pickled:
+            raise CheckpointError(f"{str(path)!r} is not a charrnn checkpoint (not an .npz "
+                                  f"archive)") from None
         raise CheckpointError(f"{str(path)!r} is not a readable checkpoint: {err}") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, MemoryError) as err:
         raise CheckpointError(
             f"{str(path)!r} is not a readable checkpoint (truncated or corrupt?): {err}"
         ) from None
@@ -88,7 +99,8 @@ def load(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     meta_json = arrays.pop("meta_json", None)
     if fmt is None or fmt.shape != () or str(fmt) != FORMAT:
         raise CheckpointError(f"{str(path)!r} is not a charrnn checkpoint (no format marker)")
-    if version is None or version.shape != () or int(version) != FORMAT_VERSION:
+    if (version is None or version.shape != () or version.dtype.kind not in "iu"
+            or int(version) != FORMAT_VERSION):
         raise CheckpointError(
             f"{str(path)!r} has checkpoint format version {version}, but this charrnn reads "
             f"version {FORMAT_VERSION}; use the charrnn version that wrote it"
@@ -97,7 +109,14 @@ def load(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         meta = json.loads(str(meta_json))
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"{str(path)!r} has unreadable metadata: {err}") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{str(path)!r} has unreadable metadata: not a JSON object")
     return arrays, meta
+
+
+def _first_byte(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(1)
 
 
 def vocabulary_array(chars: list[str]) -> np.ndarray:
@@ -106,4 +125,9 @@ def vocabulary_array(chars: list[str]) -> np.ndarray:
 
 
 def vocabulary_chars(codes: np.ndarray) -> list[str]:
+    codes = np.asarray(codes)
+    if (codes.ndim != 1 or codes.dtype.kind not in "iu"
+            or (codes.size and not (0 <= codes.min() and codes.max() <= 0x10FFFF))):
+        raise CheckpointError(f"the vocabulary must be a 1-D array of Unicode code points, got "
+                              f"dtype {codes.dtype} and shape {codes.shape}")
     return [chr(int(code)) for code in codes]

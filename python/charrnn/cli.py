@@ -194,6 +194,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError, IndexError, TypeError, RunError, CheckpointError) as err:
         print(f"charrnn: error: {err}", file=sys.stderr)
         return EXIT_ERROR
+    except MemoryError as err:  # e.g. --m 10000000: the weights alone would need terabytes
+        print(f"charrnn: error: out of memory ({err}); try a smaller --m, --seq-length or --batch",
+              file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -41,7 +41,8 @@ class Model:
             vocab = Vocabulary(checkpoint.vocabulary_chars(arrays["vocab"]))
         except ValueError as err:
             raise CheckpointError(f"{str(path)!r} has a broken vocabulary: {err}") from None
-        m = arrays["W"].shape[0] if "W" in arrays and arrays["W"].ndim == 2 else 0
+        W = arrays.get("W")
+        m = W.shape[0] if W is not None and W.ndim == 2 and W.shape[0] == W.shape[1] else 0
         if m <= 0:
             raise CheckpointError(f"{str(path)!r} lacks a usable W matrix")
         params = _core.Params(vocab.K, m)

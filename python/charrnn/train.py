@@ -277,7 +277,10 @@ class Trainer:
             config = TrainConfig.from_dict(meta["config"])
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"{str(path)!r} has unusable settings: {err}") from None
-        saved_vocab = checkpoint.vocabulary_chars(_array(arrays, "vocab", path))
+        try:
+            saved_vocab = checkpoint.vocabulary_chars(_array(arrays, "vocab", path))
+        except CheckpointError as err:
+            raise CheckpointError(f"{str(path)!r}: {err}") from None
         self = cls.__new__(cls)
         self.config = config
         self.vocab = Vocabulary.from_text(text) if text else None
@@ -299,6 +302,9 @@ class Trainer:
         self.text_sha256 = meta["text_sha256"]
         self.encoded = self.vocab.encode(text)
         K, m = self.vocab.K, config.m
+        if _array(arrays, "W", path).shape != (m, m):  # before allocating anything of size m
+            raise CheckpointError(f"{str(path)!r}: W has shape {arrays['W'].shape}, but the "
+                                  f"settings say m={m}")
         params64 = _core.Params(K, m)
         _fill(params64, arrays, "", path)
         self._native = self._make_native(params64)
