@@ -108,14 +108,13 @@ class Trainer:
         self.config = config = config or TrainConfig()
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
-        self.vocab = Vocabulary.from_text(text) if text else None
         needed = config.batch * (config.seq_length + 1)
         if len(text) < needed:
             raise ValueError(
                 f"the text has {len(text)} characters, but training needs at least {needed} "
                 f"(batch * (seq_length + 1)); use a longer text or a smaller --seq-length"
             )
-        assert self.vocab is not None
+        self.vocab = Vocabulary.from_text(text)
         self.text_path = text_path
         self.text_sha256 = text_sha256(text)
         self.encoded = self.vocab.encode(text)
