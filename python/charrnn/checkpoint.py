@@ -70,12 +70,14 @@ def load(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     if not path.exists():
         raise FileNotFoundError(f"checkpoint not found: {str(path)!r}")
     try:
-        npz = np.load(path, allow_pickle=False)
-        if not isinstance(npz, np.lib.npyio.NpzFile):  # a bare .npy array has no `with`
-            raise CheckpointError(f"{str(path)!r} is a single .npy array, not a charrnn "
-                                  f".npz checkpoint")
-        with npz:
-            arrays = {name: npz[name] for name in npz.files}
+        # Our own file object: np.load(path) leaks its file when the zip turns out corrupt.
+        with open(path, "rb") as f:
+            npz = np.load(f, allow_pickle=False)
+            if not isinstance(npz, np.lib.npyio.NpzFile):  # a bare .npy array has no `with`
+                raise CheckpointError(f"{str(path)!r} is a single .npy array, not a charrnn "
+                                      f".npz checkpoint")
+            with npz:
+                arrays = {name: npz[name] for name in npz.files}
     except CheckpointError:
         raise
     except ValueError as err:
