@@ -70,9 +70,9 @@ struct Workspace {
     int T_len = 0, B = 0;
     Mat<T> Hs;      // (m, (T+1) B)  h_0 .. h_T; block 0 is the initial state
     Mat<T> P;       // (K, T B)      p_1 .. p_T
-    Mat<T> dHout;   // (m, T B)      V^T d_o for every step
+    Mat<T> dHout;   // (m, T B)      dh for every step: V^T d_o, plus W^T da_{t+1} in backward
     Mat<T> dA;      // (m, T B)      da for every step
-    Mat<T> dh_next; // (m, B)
+    Eigen::Matrix<T, 1, Eigen::Dynamic> col_max, col_sum;  // (T B)  softmax per column
     void resize(int K, int m, int T_len, int B);
 };
 
