@@ -43,13 +43,17 @@ int Trainer<T>::run(int n, double* losses, double* smooth_losses) {
         losses[i] = loss;
         smooth_loss = std::isnan(smooth_loss) ? loss : 0.999 * smooth_loss + 0.001 * loss;
         if (smooth_losses) smooth_losses[i] = smooth_loss;
-        if (smooth_loss < best_smooth_loss) {
+        // A new best: `best` gets the parameters as they are now, before this step's update.
+        // The update pass writes them there as it goes (early in training this happens almost
+        // every step, and a separate copy of the whole block cost a pass over memory).
+        const bool new_best = smooth_loss < best_smooth_loss;
+        if (new_best) {
             best_smooth_loss = smooth_loss;
-            best.flat = params.flat;
             best_step = step;
         }
         backward(params, inputs_.data(), targets_.data(), ws_, grads_);
-        clip_adagrad_step(params, grads_, memory, settings_.clip, settings_.eta, settings_.eps);
+        clip_adagrad_step(params, grads_, memory, settings_.clip, settings_.eta, settings_.eps,
+                          new_best ? best.flat.data() : nullptr);
         h_prev = ws_.Hs.rightCols(B);  // h_T of each stream carries over
         position += T_len;
         ++step;
