@@ -85,7 +85,9 @@ def _open_metrics(path: Path, resume_step: int | None) -> TextIO:
         return f
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
-    kept = [row for row in rows[1:] if row and int(row[0]) <= resume_step]
+    # A kill can tear the last row: keep only whole rows (a torn "1234,..." may read as "12").
+    kept = [row for row in rows[1:] if len(row) == len(METRICS_HEADER) and row[0].isdigit()
+            and int(row[0]) <= resume_step]
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
@@ -188,6 +190,9 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
         samples.flush()
 
     def save_checkpoints() -> None:
+        # Rows first: a checkpoint at step S promises metrics.csv holds rows 1..S even if the
+        # process is killed right after (resume drops rows after S, never fills gaps before it).
+        metrics_file.flush()
         trainer.save(out / "last.npz", kind="last")
         trainer.save(out / "best.npz", kind="best")
 
