@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -118,6 +119,28 @@ double* output_buffer(const py::handle& obj, const char* name) {
             std::string(name) + " must be a writable, contiguous 1-D float64 array");
     return static_cast<double*>(arr.mutable_data());
 }
+
+// Trainer.run releases the GIL, so a second Python thread could enter run() on the same trainer
+// and both would write its workspace and state (seen: lost updates and a false "diverged").
+// The set of trainers inside run() is read and changed only with the GIL held.
+class RunGuard {
+public:
+    explicit RunGuard(const void* trainer) : trainer_(trainer) {
+        if (!running().insert(trainer).second)
+            throw std::runtime_error("this Trainer is already running in another thread; give "
+                                     "each thread its own Trainer");
+    }
+    ~RunGuard() { running().erase(trainer_); }
+    RunGuard(const RunGuard&) = delete;
+    RunGuard& operator=(const RunGuard&) = delete;
+
+private:
+    static std::set<const void*>& running() {
+        static std::set<const void*> trainers;
+        return trainers;
+    }
+    const void* trainer_;
+};
 
 std::vector<std::int32_t> to_int32(const py::array_t<std::int64_t, py::array::c_style>& a) {
     return std::vector<std::int32_t>(a.data(), a.data() + a.size());
@@ -450,6 +473,7 @@ void bind_trainer(py::module_& m, const char* name) {
                     require(py::len(smooth_losses) == size_t(n),
                             "smooth_losses must be as long as losses");
                 }
+                RunGuard guard(&tr);
                 long long done = 0;
                 long long chunk = 1;
                 // Release the GIL for chunks of about 50 ms, checking for Ctrl-C in between.
@@ -563,4 +587,5 @@ PYBIND11_MODULE(_core, m) {
                               std::to_string(EIGEN_MAJOR_VERSION) + "." +
                               std::to_string(EIGEN_MINOR_VERSION);
     m.attr("SIMD") = std::string(Eigen::SimdInstructionSetsInUse());
+    m.attr("ARCH") = CHARRNN_ARCH_NAME;  // the -march level the core was built for (cmake/arch.cmake)
 }

@@ -25,16 +25,24 @@ void adagrad_step(Params<T>& params, const Params<T>& grads, Params<T>& memory, 
 
 namespace {
 
-// The fused update on entries [i, n), one at a time, in the exact form. Also the tail of the
-// vector loop and the fallback for entries the fast reciprocal square root cannot take.
+// The fused update on entries [i, n) in the exact form (a sqrt and a division each). The tail of
+// the vector loop, the fallback for entries the fast reciprocal square root cannot take, and the
+// whole update on CPUs without AVX2: there, blocks of Eigen array expressions (SSE2) small
+// enough to stay in L1 between sub-steps, as a scalar loop's sqrt is not vectorised (errno).
 template <typename T>
-void clip_adagrad_scalar(T* p, const T* g, T* mem, T* save, Eigen::Index i, Eigen::Index n,
-                         T limit, T eta, T eps) {
-    for (; i < n; ++i) {
-        const T gi = std::min(std::max(g[i], -limit), limit), mi = mem[i] + gi * gi, pi = p[i];
-        mem[i] = mi;
-        if (save) save[i] = pi;
-        p[i] = pi - eta * gi / std::sqrt(mi + eps);
+void clip_adagrad_exact(T* p, const T* g, T* mem, T* save, Eigen::Index i, Eigen::Index n,
+                        T limit, T eta, T eps) {
+    using A = Eigen::Array<T, Eigen::Dynamic, 1>;
+    constexpr Eigen::Index block = 512;
+    T clipped[block];
+    for (; i < n; i += block) {
+        const Eigen::Index len = std::min(block, n - i);
+        Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> gc(clipped, len), mi(mem + i, len),
+            pi(p + i, len);
+        gc = Eigen::Map<const A>(g + i, len).cwiseMax(-limit).cwiseMin(limit);
+        mi += gc.square();
+        if (save) Eigen::Map<A>(save + i, len) = pi;
+        pi -= eta * gc / (mi + eps).sqrt();
     }
 }
 
@@ -129,7 +137,7 @@ Eigen::Index clip_adagrad_vector(T* p, const T* g, T* mem, T* save, Eigen::Index
         const V mi = S::add(S::load(mem + i), S::mul(gi, gi));  // mem += g^2
         const V s = S::add(mi, veps);
         if (!S::in_range(s)) {
-            clip_adagrad_scalar(p, g, mem, save, i, i + S::L, limit, eta, eps);
+            clip_adagrad_exact(p, g, mem, save, i, i + S::L, limit, eta, eps);
             continue;
         }
         // y ~ 1/sqrt(s); Newton for f(y) = 1/y^2 - s: y <- y (1.5 - s/2 y^2), error squared
@@ -161,7 +169,7 @@ void clip_adagrad_step(Params<T>& params, const Params<T>& grads, Params<T>& mem
     done = save_old ? clip_adagrad_vector<S, true>(p, g, mem, save_old, n, T(limit), T(eta), T(eps))
                     : clip_adagrad_vector<S, false>(p, g, mem, save_old, n, T(limit), T(eta), T(eps));
 #endif
-    clip_adagrad_scalar<T>(p, g, mem, save_old, done, n, T(limit), T(eta), T(eps));
+    clip_adagrad_exact<T>(p, g, mem, save_old, done, n, T(limit), T(eta), T(eps));
 }
 
 #define CHARRNN_INSTANTIATE(T)                                                              \
