@@ -396,3 +396,24 @@ def _capture_exec(code):
     with contextlib.redirect_stdout(buffer):
         exec(code, {})
     return buffer.getvalue()
+
+
+def test_a_trainer_refuses_a_second_thread():
+    """run() releases the GIL: a second thread entering the same native trainer once raced on
+    its workspace (lost updates, a false `diverged`). Now it is refused, and the first run ends
+    with a consistent state."""
+    import threading
+
+    trainer = _core.Trainer(Params.random(20, 16, 0.01, 0), np.arange(5000) % 20, seq_length=10)
+    losses = np.zeros(100_000)
+    first = threading.Thread(target=trainer.run, args=(losses,))
+    first.start()
+    try:
+        while trainer.step == 0 and first.is_alive():
+            pass
+        with pytest.raises(RuntimeError, match="already running"):
+            trainer.run(np.zeros(10))
+    finally:
+        first.join()
+    assert trainer.step == len(losses) and not trainer.diverged
+    assert np.all(losses > 0)
