@@ -163,8 +163,10 @@ void step_probs(const Params<T>& params, Vec<T>& h, int x, double temperature, V
     Vec<T> a = params.W() * h + params.U().col(x) + params.b();
     tanh_inplace(a.data(), a.size());
     h = a;
-    probs = (params.V() * h + params.c()) / T(temperature);
-    probs = (probs.array() - probs.maxCoeff()).exp().matrix();
+    probs = params.V() * h + params.c();
+    // Shift by the max before dividing: (o - max) / temperature is <= 0 with a 0 at the argmax,
+    // so even a temperature of 1e-320 gives exp(0) = 1 there instead of inf/inf = NaN.
+    probs = ((probs.array() - probs.maxCoeff()) / T(temperature)).exp().matrix();
     probs /= probs.sum();
 }
 

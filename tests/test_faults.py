@@ -114,11 +114,6 @@ def test_sigkill_around_checkpoint_writes_never_loses_the_run(tmp_path, text_fil
     assert Trainer.load(out / "last.npz", text).step == final
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known bug, not fixed yet: Ctrl-C that lands in experiment.run's Python bookkeeping between "
-    "two native chunks (metrics rows, samples, checkpoints) escapes the handler around "
-    "trainer.train, so nothing is saved although the message says 'state saved'; seen in about "
-    "1 of 3 runs now that native chunks are fast"))
 def test_sigint_stops_native_training_within_two_seconds(tmp_path, text_file, start):
     """Ctrl-C at three random moments of native training (no checkpoint is due for 10^7 updates,
     so last.npz comes from the interrupt itself): exit 130 within 2 s with a one-line message;

@@ -16,8 +16,10 @@ import csv
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,6 +133,46 @@ def _start_gradcheck(text_path: str | None, config: TrainConfig, out: Path) -> s
         log.close()
 
 
+class _DeferredInterrupt:
+    """While active (in the main thread), Ctrl-C only sets `requested`; the loop checks it
+    between chunks and then saves and raises KeyboardInterrupt. A KeyboardInterrupt raised at an
+    arbitrary point could land between writing metrics rows and a checkpoint and lose the state."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.requested = True
+
+    def __enter__(self) -> _DeferredInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _tidy_resumed_files(out: Path, resume_step: int) -> None:
+    """After a kill: drop temporary checkpoint files and samples drawn after the checkpoint's
+    step (the resumed run draws them again, identically)."""
+    for stale in out.glob(".*.npz.*.tmp"):
+        stale.unlink(missing_ok=True)
+    path = out / "samples.txt"
+    if not path.exists():
+        return
+    kept = []
+    for block in path.read_text(encoding="utf-8").split("--- step ")[1:]:
+        step = block.split(",", 1)[0]
+        if step.isdigit() and int(step) <= resume_step:
+            kept.append("--- step " + block)
+    tmp = path.with_suffix(".txt.tmp")
+    tmp.write_text("".join(kept), encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def run(text_path: str | None, out: str | Path | None, config: TrainConfig | None,
         settings: RunSettings, resume: str | Path | None = None,
         overrides: dict[str, Any] | None = None) -> RunResult:
@@ -178,6 +220,8 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
                        f"{target} steps asked for (--steps/--epochs count from the start)")
 
     gradcheck = _start_gradcheck(text_path, config, out) if settings.gradcheck else None
+    if resume_step is not None:
+        _tidy_resumed_files(out, resume_step)
     metrics_file = _open_metrics(out / "metrics.csv", resume_step)
     metrics = csv.writer(metrics_file)
     samples = open(out / "samples.txt", "a" if resume_step is not None else "w", encoding="utf-8")
@@ -204,32 +248,41 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
                    desc="training", smoothing=0.1)
     first_step = trainer.step
     train_seconds = 0.0
+    steps_per_second = 500.0  # first guess; measured from each chunk after that
     try:
-        if trainer.step == 0:
-            write_sample()
-        while trainer.step < target:
-            until_sample = settings.sample_every - trainer.step % settings.sample_every
-            chunk = min(target - trainer.step, until_sample, 2000)
-            t0 = time.perf_counter()
-            try:
-                losses, smooth = trainer.train(chunk, every=chunk)
-            except (KeyboardInterrupt, TrainingDiverged) as stop:
-                _write_metrics(metrics, stop.progress, trainer.steps_per_epoch)  # type: ignore[attr-defined]
-                metrics_file.flush()
-                if isinstance(stop, KeyboardInterrupt):
-                    save_checkpoints()  # the state between two steps is consistent
-                raise
-            train_seconds += time.perf_counter() - t0
-            _write_metrics(metrics, trainer._progress(losses, smooth), trainer.steps_per_epoch)
-            if bar is not None:
-                bar.update(chunk)
-                bar.set_postfix(smooth_loss=f"{trainer.smooth_loss:.2f}",
-                                bits_per_char=f"{trainer.smooth_loss / config.seq_length / math.log(2):.3f}",
-                                epoch=f"{trainer.epoch:.2f}")
-            if trainer.step % settings.sample_every == 0:
+        with _DeferredInterrupt() as interrupt:
+            if trainer.step == 0:
                 write_sample()
-                save_checkpoints()
-        save_checkpoints()
+            while trainer.step < target:
+                until_sample = settings.sample_every - trainer.step % settings.sample_every
+                # Chunks of about a quarter second: Ctrl-C is honoured between two of them.
+                chunk = min(target - trainer.step, until_sample,
+                            max(1, int(steps_per_second * 0.25)))
+                t0 = time.perf_counter()
+                try:
+                    losses, smooth = trainer.train(chunk, every=chunk)
+                except (KeyboardInterrupt, TrainingDiverged) as stop:
+                    _write_metrics(metrics, stop.progress, trainer.steps_per_epoch)  # type: ignore[attr-defined]
+                    metrics_file.flush()
+                    if isinstance(stop, KeyboardInterrupt):
+                        save_checkpoints()  # the state between two steps is consistent
+                    raise
+                seconds = time.perf_counter() - t0
+                train_seconds += seconds
+                steps_per_second = chunk / max(seconds, 1e-6)
+                _write_metrics(metrics, trainer._progress(losses, smooth), trainer.steps_per_epoch)
+                if bar is not None:
+                    bar.update(chunk)
+                    bar.set_postfix(smooth_loss=f"{trainer.smooth_loss:.2f}",
+                                    bits_per_char=f"{trainer.smooth_loss / config.seq_length / math.log(2):.3f}",
+                                    epoch=f"{trainer.epoch:.2f}")
+                if trainer.step % settings.sample_every == 0:
+                    write_sample()
+                    save_checkpoints()
+                if interrupt.requested:
+                    save_checkpoints()  # between two chunks: rows, samples and state agree
+                    raise KeyboardInterrupt
+            save_checkpoints()
     finally:
         if bar is not None:
             bar.close()

@@ -309,6 +309,9 @@ class Trainer:
         self._native = self._make_native(params64)
         _fill(self._native.params, arrays, "", path)  # exact, in the run's own dtype
         _fill(self._native.memory, arrays, "memory_", path)
+        if np.any(self._native.memory.flat < 0):
+            raise CheckpointError(f"{str(path)!r} has negative AdaGrad memory (a sum of squares): "
+                                  f"the checkpoint is corrupt")
         _fill(self._native.best, arrays, "best_", path)
         try:
             self._native.h_prev = _array(arrays, "h_prev", path)
