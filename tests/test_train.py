@@ -244,3 +244,22 @@ def test_trainer_rejects_bad_settings(small_text):
             TrainConfig(**bad)
     with pytest.raises(ValueError, match="steps"):
         Trainer(small_text, TrainConfig(m=4)).train(-1)
+
+
+def test_tiny_temperature_is_greedy_not_nan():
+    p = _core.Params.random(6, 4, sig=1.0, seed=5)
+    greedy = _core.sample(p, np.zeros(4), [2], 30, seed=0, temperature=1e-6)
+    for temperature in (1e-300, 1e-320):
+        np.testing.assert_array_equal(_core.sample(p, np.zeros(4), [2], 30, seed=9,
+                                                   temperature=temperature), greedy)
+
+
+def test_negative_adagrad_memory_is_a_corrupt_checkpoint(tmp_path, small_text):
+    trainer = Trainer(small_text, TrainConfig(m=8, seq_length=10))
+    trainer.train(5)
+    trainer.save(tmp_path / "last.npz")
+    arrays, meta = checkpoint.load(tmp_path / "last.npz")
+    arrays["memory_W"][0, 0] = -1.0
+    checkpoint.save(tmp_path / "last.npz", arrays, meta)
+    with pytest.raises(CheckpointError, match="negative AdaGrad memory"):
+        Trainer.load(tmp_path / "last.npz", small_text)
