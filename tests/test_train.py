@@ -9,7 +9,7 @@ import pytest
 
 from charrnn import _core, checkpoint, reference
 from charrnn.checkpoint import NAMES, CheckpointError
-from charrnn.sample import Model
+from charrnn.sampling import Model
 from charrnn.train import TrainConfig, Trainer, TrainingDiverged
 
 from conftest import to_native

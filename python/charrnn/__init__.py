@@ -20,12 +20,8 @@ from charrnn._core import (
 )
 from charrnn.checkpoint import CheckpointError
 from charrnn.data import Vocabulary, default_corpus_path, load_corpus, read_text
-from charrnn.sample import Model
+from charrnn.sampling import Model
 from charrnn.train import Progress, TrainConfig, Trainer, TrainingDiverged
-
-# Importing the submodule charrnn.sample (above) rebound the name `sample` to that module:
-# the public `charrnn.sample` is the native sampling function.
-from charrnn._core import sample  # noqa: E402,F811
 
 __version__ = "0.1.0"
 

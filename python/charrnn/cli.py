@@ -145,7 +145,7 @@ def _train(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from charrnn.sample import Model
+    from charrnn.sampling import Model
 
     path = Path(args.checkpoint)
     if path.is_dir():

@@ -30,7 +30,7 @@ import numpy as np
 from charrnn.checkpoint import CheckpointError
 from charrnn.data import default_corpus_path, read_text
 from charrnn.plot import plot_loss
-from charrnn.sample import sampling_seed
+from charrnn.sampling import sampling_seed
 from charrnn.train import Progress, TrainConfig, Trainer, TrainingDiverged
 
 METRICS_HEADER = ["step", "epoch", "loss", "smooth_loss", "smooth_loss_per_char",

@@ -21,7 +21,7 @@ import numpy as np
 from charrnn import _core, checkpoint
 from charrnn.checkpoint import NAMES, CheckpointError
 from charrnn.data import Vocabulary
-from charrnn.sample import Model, sampling_seed
+from charrnn.sampling import Model, sampling_seed
 
 
 @dataclass(frozen=True)
