@@ -145,15 +145,16 @@ def test_cli_bad_input(cli_results, name, status, words):
 
 
 @pytest.mark.skipif(SANITIZED, reason="subprocesses would not load the sanitized build")
-def test_cli_single_distinct_character_trains(files, tmp_path):
-    """K = 1 is a valid, if trivial, model (the loss is exactly 0): it trains, samples the one
-    character, and writes every file without a warning."""
+def test_cli_single_distinct_character_is_refused(files, tmp_path):
+    """K = 1 leaves nothing to predict (the loss is exactly 0): a one-line error, no files."""
     result = subprocess.run([sys.executable, "-m", "charrnn", "train", str(files / "single.txt"),
                              *FAST, "--out", str(tmp_path / "run")], capture_output=True, text=True,
                             timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    assert (tmp_path / "run" / "passage.txt").read_text().strip("\n") == "a" * 10
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "charrnn: error: the text has only one distinct character ('a'): there is nothing to "
+        "predict; give a text with at least two different characters"]
+    assert not (tmp_path / "run" / "last.npz").exists()
 
 
 # --- the Python API -----------------------------------------------------------------------------

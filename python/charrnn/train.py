@@ -115,6 +115,11 @@ class Trainer:
                 f"(batch * (seq_length + 1)); use a longer text or a smaller --seq-length"
             )
         self.vocab = Vocabulary.from_text(text)
+        if self.vocab.K < 2:
+            raise ValueError(
+                f"the text has only one distinct character ({self.vocab.chars[0]!r}): there is "
+                f"nothing to predict; give a text with at least two different characters"
+            )
         self.text_path = text_path
         self.text_sha256 = text_sha256(text)
         self.encoded = self.vocab.encode(text)
