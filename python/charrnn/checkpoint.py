@@ -133,3 +133,20 @@ def vocabulary_chars(codes: np.ndarray) -> list[str]:
         raise CheckpointError(f"the vocabulary must be a 1-D array of Unicode code points, got "
                               f"dtype {codes.dtype} and shape {codes.shape}")
     return [chr(int(code)) for code in codes]
+
+
+def require_array(arrays: dict[str, np.ndarray], key: str, path: str | Path) -> np.ndarray:
+    """arrays[key], or CheckpointError naming the missing array."""
+    if key not in arrays:
+        raise CheckpointError(f"{str(path)!r} lacks the array {key!r}: not a complete checkpoint")
+    return arrays[key]
+
+
+def fill_params(params: Any, arrays: dict[str, np.ndarray], prefix: str, path: str | Path) -> None:
+    """Copy saved prefix+W..c into native params; the binding checks shapes and finiteness."""
+    for name in NAMES:
+        array = require_array(arrays, prefix + name, path)
+        try:
+            setattr(params, name, array)
+        except ValueError as err:
+            raise CheckpointError(f"{str(path)!r}: {prefix + name}: {err}") from None

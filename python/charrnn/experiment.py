@@ -27,7 +27,6 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from charrnn.checkpoint import CheckpointError
 from charrnn.data import default_corpus_path, read_text
 from charrnn.plot import plot_loss
 from charrnn.sampling import sampling_seed
@@ -110,6 +109,21 @@ def _write_metrics(writer: Any, progress: Progress, steps_per_epoch: int) -> Non
                          f"{per_char[i] / math.log(2):.6f}"])
 
 
+SAMPLE_HEADER = "--- step "  # samples.txt: "--- step N, smooth loss X ---\n<text>\n\n" each
+
+
+def read_samples(path: Path) -> list[tuple[int, str, str]]:
+    """samples.txt as (step, header line, body), in order. A block whose step number was torn
+    by a kill mid-write is dropped."""
+    blocks = []
+    for block in path.read_text(encoding="utf-8").split(SAMPLE_HEADER)[1:]:
+        head, _, body = block.partition("\n")
+        step = head.split(",", 1)[0]
+        if step.isdigit():
+            blocks.append((int(step), SAMPLE_HEADER + head, body))
+    return blocks
+
+
 def read_metrics(path: Path) -> dict[str, np.ndarray]:
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
@@ -163,11 +177,7 @@ def _tidy_resumed_files(out: Path, resume_step: int) -> None:
     path = out / "samples.txt"
     if not path.exists():
         return
-    kept = []
-    for block in path.read_text(encoding="utf-8").split("--- step ")[1:]:
-        step = block.split(",", 1)[0]
-        if step.isdigit() and int(step) <= resume_step:
-            kept.append("--- step " + block)
+    kept = [f"{head}\n{body}" for step, head, body in read_samples(path) if step <= resume_step]
     tmp = path.with_suffix(".txt.tmp")
     tmp.write_text("".join(kept), encoding="utf-8")
     os.replace(tmp, path)
@@ -189,13 +199,8 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
         ckpt = resume / "last.npz" if resume.is_dir() else resume
         if not ckpt.exists():
             raise FileNotFoundError(f"nothing to resume: {str(ckpt)!r} does not exist")
-        from charrnn import checkpoint
-
-        _, meta = checkpoint.load(ckpt)
-        if text_path is None:
-            text_path = meta.get("text_path")
-        text = read_text(text_path if text_path is not None else default_corpus_path())
-        trainer = Trainer.load(ckpt, text, text_path=text_path)
+        trainer = Trainer.load(ckpt, text_path=text_path)
+        text_path = trainer.text_path
         for name, value in (overrides or {}).items():
             if getattr(trainer.config, name) != value:
                 raise RunError(
@@ -228,7 +233,7 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
 
     def write_sample() -> None:
         text_ = trainer.sample(settings.sample_length)
-        samples.write(f"--- step {trainer.step}, smooth loss "
+        samples.write(f"{SAMPLE_HEADER}{trainer.step}, smooth loss "
                       f"{'n/a' if math.isnan(trainer.smooth_loss) else format(trainer.smooth_loss, '.3f')} ---\n"
                       f"{text_}\n\n")
         samples.flush()

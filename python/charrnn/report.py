@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from charrnn import _core
+from charrnn.experiment import read_samples
 from charrnn.gradcheck import format_table
 
 
@@ -72,9 +73,7 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
         "hidden state and input character of the update about to happen.",
         "",
     ]
-    samples = (out / "samples.txt").read_text(encoding="utf-8").strip().split("\n\n--- ")
-    for i, block in enumerate(samples):
-        head, _, body = (block if i == 0 else "--- " + block).partition("\n")
+    for _, head, body in read_samples(out / "samples.txt"):
         lines += [f"**{head.strip('- ').strip()}**", "", "```text", body.rstrip("\n"), "```", ""]
     passage = (out / "passage.txt").read_text(encoding="utf-8").rstrip("\n")
     lines += [

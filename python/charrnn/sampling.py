@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from charrnn import _core, checkpoint
-from charrnn.checkpoint import NAMES, CheckpointError
+from charrnn.checkpoint import CheckpointError
 from charrnn.data import Vocabulary
 
 
@@ -46,13 +46,7 @@ class Model:
         if m <= 0:
             raise CheckpointError(f"{str(path)!r} lacks a usable W matrix")
         params = _core.Params(vocab.K, m)
-        for name in NAMES:
-            if name not in arrays:
-                raise CheckpointError(f"{str(path)!r} lacks the array {name!r}")
-            try:
-                setattr(params, name, arrays[name])
-            except ValueError as err:
-                raise CheckpointError(f"{str(path)!r}: {name}: {err}") from None
+        checkpoint.fill_params(params, arrays, "", path)
         start = meta.get("start")
         if not (isinstance(start, str) and len(start) == 1 and start in vocab):
             start = None

@@ -20,7 +20,7 @@ import numpy as np
 
 from charrnn import _core, checkpoint
 from charrnn.checkpoint import NAMES, CheckpointError
-from charrnn.data import Vocabulary
+from charrnn.data import Vocabulary, default_corpus_path, read_text
 from charrnn.sampling import Model, sampling_seed
 
 
@@ -269,9 +269,16 @@ class Trainer:
         checkpoint.save(path, arrays, meta)
 
     @classmethod
-    def load(cls, path: str | Path, text: str, *, text_path: str | None = None) -> Trainer:
-        """Resume from a kind="last" checkpoint on the same text: continues bit for bit."""
+    def load(cls, path: str | Path, text: str | None = None, *,
+             text_path: str | None = None) -> Trainer:
+        """Resume from a kind="last" checkpoint on the same text: continues bit for bit.
+        Without text, the text is read from text_path, else from the file the checkpoint names
+        (the embedded corpus if it names none)."""
         arrays, meta = checkpoint.load(path)
+        if text_path is None:
+            text_path = meta.get("text_path")
+        if text is None:
+            text = read_text(text_path if text_path is not None else default_corpus_path())
         if meta.get("kind") != "last":
             raise CheckpointError(
                 f"{str(path)!r} holds only the best parameters (kind={meta.get('kind')!r}); "
@@ -282,7 +289,7 @@ class Trainer:
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"{str(path)!r} has unusable settings: {err}") from None
         try:
-            saved_vocab = checkpoint.vocabulary_chars(_array(arrays, "vocab", path))
+            saved_vocab = checkpoint.vocabulary_chars(checkpoint.require_array(arrays, "vocab", path))
         except CheckpointError as err:
             raise CheckpointError(f"{str(path)!r}: {err}") from None
         self = cls.__new__(cls)
@@ -302,24 +309,24 @@ class Trainer:
                 f"{str(path)!r} was trained on a different text (same characters, different "
                 f"content); resume with the text it was trained on"
             )
-        self.text_path = text_path if text_path is not None else meta.get("text_path")
+        self.text_path = text_path
         self.text_sha256 = meta["text_sha256"]
         self.encoded = self.vocab.encode(text)
         K, m = self.vocab.K, config.m
-        if _array(arrays, "W", path).shape != (m, m):  # before allocating anything of size m
+        if checkpoint.require_array(arrays, "W", path).shape != (m, m):  # before allocating anything of size m
             raise CheckpointError(f"{str(path)!r}: W has shape {arrays['W'].shape}, but the "
                                   f"settings say m={m}")
         params64 = _core.Params(K, m)
-        _fill(params64, arrays, "", path)
+        # float32 parameters pass through float64 exactly, so this is exact in either dtype.
+        checkpoint.fill_params(params64, arrays, "", path)
         self._native = self._make_native(params64)
-        _fill(self._native.params, arrays, "", path)  # exact, in the run's own dtype
-        _fill(self._native.memory, arrays, "memory_", path)
+        checkpoint.fill_params(self._native.memory, arrays, "memory_", path)
         if np.any(self._native.memory.flat < 0):
             raise CheckpointError(f"{str(path)!r} has negative AdaGrad memory (a sum of squares): "
                                   f"the checkpoint is corrupt")
-        _fill(self._native.best, arrays, "best_", path)
+        checkpoint.fill_params(self._native.best, arrays, "best_", path)
         try:
-            self._native.h_prev = _array(arrays, "h_prev", path)
+            self._native.h_prev = checkpoint.require_array(arrays, "h_prev", path)
             self._native.step = int(meta["step"])
             self._native.position = int(meta["position"])
             self._native.epoch = int(meta["epoch"])
@@ -330,17 +337,3 @@ class Trainer:
             raise CheckpointError(f"{str(path)!r} has an unusable training state: {err}") from None
         return self
 
-
-def _array(arrays: dict[str, np.ndarray], key: str, path: str | Path) -> np.ndarray:
-    if key not in arrays:
-        raise CheckpointError(f"{str(path)!r} lacks the array {key!r}: not a complete checkpoint")
-    return arrays[key]
-
-
-def _fill(params: Any, arrays: dict[str, np.ndarray], prefix: str, path: str | Path) -> None:
-    """Copy saved W..c into native params, with shape and finiteness checked by the binding."""
-    for name in NAMES:
-        try:
-            setattr(params, name, _array(arrays, prefix + name, path))
-        except ValueError as err:
-            raise CheckpointError(f"{str(path)!r}: {prefix + name}: {err}") from None
