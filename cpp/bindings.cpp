@@ -343,8 +343,8 @@ void bind_functions(py::module_& m) {
             const Eigen::Index n = Eigen::Index(batch.T_len) * batch.B;
             r.probs = per_step<T>(ws.P, batch.T_len, batch.B, batch.batched);  // backward reuses P
             backward(params, batch.inputs.data(), batch.targets.data(), ws, r.grads);
-            r.hs = per_step<T>(ws.Hs.rightCols(n), batch.T_len, batch.B, batch.batched);
-            r.h_last = per_step<T>(ws.Hs.rightCols(batch.B), 1, batch.B, true);
+            r.hs = per_step<T>(ws.hidden().rightCols(n), batch.T_len, batch.B, batch.batched);
+            r.h_last = per_step<T>(ws.hidden().rightCols(batch.B), 1, batch.B, true);
             r.h_last = batch.batched ? r.h_last.attr("reshape")(batch.B, params.m)
                                      : r.h_last.attr("reshape")(params.m);
             return r;

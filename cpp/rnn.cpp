@@ -57,6 +57,105 @@ void tanh_inplace(T* x, Eigen::Index n) {
     }
 }
 
+template <typename T>
+using Packet = typename Eigen::internal::packet_traits<T>::type;
+template <typename T>
+constexpr int kLanes = Eigen::internal::packet_traits<T>::size;
+#ifdef EIGEN_VECTORIZE_AVX512
+constexpr int kRegisters = 32;
+#else
+constexpr int kRegisters = 16;
+#endif
+
+template <typename T>
+Packet<T> tanh_of(const Packet<T>& x) {
+    if constexpr (std::is_same_v<T, double>)
+        return tanh_packet(x);
+    else
+        return Eigen::internal::ptanh(x);
+}
+
+// The sequential part of one time step, for the B sequences of a batch at once:
+//   out_c = finish(start_c + sum_{r < rows} x_c[r] A_r)        for columns c = 0 .. B-1
+// where A_r is row r of A, a (rows, mp) row-major matrix. Forward: A = W^T, x = h_{t-1},
+// start = U x_t + b, finish = tanh, so out = h_t. Backward: A = W, x = da_{t+1}, start = V^T d_o,
+// finish = (1 - h_t^2) .*, so out = da_t. Columns are mp long (zero-padded) and so are A's rows,
+// so everything is whole SIMD vectors; the zero padding stays zero through both finishes.
+template <typename T, typename Start, typename Finish>
+struct SequentialStep {
+    const T* A;
+    Eigen::Index rows, mp;
+    const T* x;      // column c at x + c mp
+    Start start;     // start(c): pointer to start_c
+    Finish finish;   // finish(v, c, i): the activation of vector v = rows i .. of column c
+    T* out;          // column c at out + c mp
+
+    // A block of NP vectors x NC columns stays in registers for a whole pass over A's rows: A is
+    // read once per NC columns, and nothing is stored until the activation has been applied. At
+    // batch 1 this is a matrix-vector product, bounded by reading W (80 KB) from L2 each step.
+    template <int NP, int NC>
+    void block(Eigen::Index p0, Eigen::Index c0) const {
+        using namespace Eigen::internal;
+        using P = Packet<T>;
+        constexpr int L = kLanes<T>;
+        P acc[NC][NP];
+        for (int c = 0; c < NC; ++c)
+            for (int p = 0; p < NP; ++p) acc[c][p] = ploadu<P>(start(c0 + c) + (p0 + p) * L);
+        const T* a = A + p0 * L;
+        for (Eigen::Index r = 0; r < rows; ++r, a += mp) {
+            P row[NP];
+            for (int p = 0; p < NP; ++p) row[p] = ploadu<P>(a + p * L);
+            for (int c = 0; c < NC; ++c) {
+                const P xc = pset1<P>(x[(c0 + c) * mp + r]);
+                for (int p = 0; p < NP; ++p) acc[c][p] = pmadd(xc, row[p], acc[c][p]);
+            }
+        }
+        for (int c = 0; c < NC; ++c)
+            for (int p = 0; p < NP; ++p)
+                pstoreu(out + (c0 + c) * mp + (p0 + p) * L,
+                        finish(acc[c][p], c0 + c, (p0 + p) * L));
+    }
+
+    // Columns c0 .. c0+NC-1 over all of mp: blocks of NP_MAX vectors, then one narrower block.
+    template <int NC, int NP_MAX>
+    void columns(Eigen::Index c0) const {
+        static_assert(NP_MAX <= 8);
+        const Eigen::Index vectors = mp / kLanes<T>;
+        Eigen::Index p0 = 0;
+        for (; p0 + NP_MAX <= vectors; p0 += NP_MAX) block<NP_MAX, NC>(p0, c0);
+        switch (vectors - p0) {  // the remainder, fewer than NP_MAX vectors
+            case 0: return;
+            case 1: return block<1, NC>(p0, c0);
+            case 2: return block<std::min(2, NP_MAX), NC>(p0, c0);
+            case 3: return block<std::min(3, NP_MAX), NC>(p0, c0);
+            case 4: return block<std::min(4, NP_MAX), NC>(p0, c0);
+            case 5: return block<std::min(5, NP_MAX), NC>(p0, c0);
+            case 6: return block<std::min(6, NP_MAX), NC>(p0, c0);
+            default: return block<std::min(7, NP_MAX), NC>(p0, c0);
+        }
+    }
+
+    void run(int B) const {
+        // Register budget: NC x NP accumulators + NP row vectors + a broadcast.
+        constexpr int NP_BATCH = kRegisters >= 32 ? 4 : 2;
+        int c0 = 0;
+        if (B == 1) return columns<1, 8>(0);
+        for (; c0 + 4 <= B; c0 += 4) columns<4, NP_BATCH>(c0);
+        switch (B - c0) {
+            case 1: return columns<1, 8>(c0);
+            case 2: return columns<2, NP_BATCH>(c0);
+            case 3: return columns<3, NP_BATCH>(c0);
+            default: return;
+        }
+    }
+};
+
+template <typename T, typename Start, typename Finish>
+void sequential_step(const T* A, Eigen::Index rows, Eigen::Index mp, const T* x, Start start,
+                     Finish finish, T* out, int B) {
+    SequentialStep<T, Start, Finish>{A, rows, mp, x, start, finish, out}.run(B);
+}
+
 }  // namespace
 
 template <typename T>
@@ -69,14 +168,23 @@ void Params<T>::init_normal(double sig, std::uint64_t seed) {
 }
 
 template <typename T>
-void Workspace<T>::resize(int K, int m, int T_len_, int B_) {
+void Workspace<T>::resize(int K, int m_, int T_len_, int B_) {
+    const int mp_ = (m_ + kLanes<T> - 1) / kLanes<T> * kLanes<T>;
+    const Eigen::Index n = Eigen::Index(T_len_) * B_;
     T_len = T_len_;
     B = B_;
-    const Eigen::Index n = Eigen::Index(T_len) * B;
-    Hs.resize(m, n + B);
-    P.resize(K, n);
-    dHout.resize(m, n);
-    dA.resize(m, n);
+    if (Hs.rows() == mp_ && m == m_ && Hs.cols() == n + B_ && P.rows() == K) return;
+    m = m_;
+    mp = mp_;
+    // Zeroed once: the padding rows (m .. mp) must be zero and are never written with anything
+    // else (the kernels keep them at tanh(0) = 0 and 0 * (1 - 0)).
+    Hs.setZero(mp, n + B);
+    P.setZero(K, n);
+    dHout.setZero(mp, n);
+    dA.setZero(mp, n);
+    Wt.setZero(m, mp);
+    Wp.setZero(m, mp);
+    Ub.setZero(K, mp);
     col_max.resize(n);
     col_sum.resize(n);
 }
@@ -84,22 +192,28 @@ void Workspace<T>::resize(int K, int m, int T_len_, int B_) {
 template <typename T>
 double forward(const Params<T>& params, const std::int32_t* inputs, const std::int32_t* targets,
                int T_len, int B, const Eigen::Ref<const Mat<T>>& h0, Workspace<T>& ws) {
-    ws.resize(params.K, params.m, T_len, B);
-    const auto W = params.W();
-    const auto U = params.U();
-    const auto b = params.b();
-    ws.Hs.leftCols(B) = h0;
+    const int m = params.m;
+    ws.resize(params.K, m, T_len, B);
+    const Eigen::Index mp = ws.mp;
+    // Per-call copies in the kernel's layout (~1% of a step): W^T for the forward, padded W for
+    // backward, and U's columns with b added so U x_t + b is one contiguous row.
+    ws.Wt.leftCols(m) = params.W().transpose();
+    ws.Wp.leftCols(m) = params.W();
+    ws.Ub.leftCols(m) = params.U().transpose().rowwise() + params.b().transpose();
+    ws.hidden().leftCols(B) = h0;
     for (int t = 0; t < T_len; ++t) {
-        auto h_prev = ws.Hs.middleCols(Eigen::Index(t) * B, B);
-        auto h = ws.Hs.middleCols(Eigen::Index(t + 1) * B, B);
-        for (int j = 0; j < B; ++j) h.col(j) = U.col(inputs[j * T_len + t]) + b;  // U x_t + b
-        h.noalias() += W * h_prev;                                    //  + W h_{t-1} = a_t
-        tanh_inplace(h.data(), h.size());                            // h_t = tanh(a_t)
+        // h_t = tanh(W h_{t-1} + U x_t + b), all B sequences
+        const std::int32_t* x_t = inputs + t;
+        sequential_step<T>(
+            ws.Wt.data(), m, mp, ws.Hs.col(Eigen::Index(t) * B).data(),
+            [&](Eigen::Index c) { return ws.Ub.row(x_t[c * T_len]).data(); },
+            [](const Packet<T>& a, Eigen::Index, Eigen::Index) { return tanh_of<T>(a); },
+            ws.Hs.col(Eigen::Index(t + 1) * B).data(), B);
     }
     const Eigen::Index n = Eigen::Index(T_len) * B;
     auto& P = ws.P;
     P = params.c().replicate(1, n);
-    P.noalias() += params.V() * ws.Hs.rightCols(n);                   // o_t = V h_t + c
+    P.noalias() += params.V() * ws.hidden().rightCols(n);            // o_t = V h_t + c
     // Softmax of every column at once. Max-shifted so exp never overflows; the loss is taken as
     // log-sum-exp minus the target logit, so a tiny p[y] cannot become log(0). One exp over the
     // whole (K, T B) block keeps the SIMD loop whole (per column, K % width entries went
@@ -124,38 +238,42 @@ double forward(const Params<T>& params, const std::int32_t* inputs, const std::i
 template <typename T>
 void backward(const Params<T>& params, const std::int32_t* inputs, const std::int32_t* targets,
               Workspace<T>& ws, Params<T>& grads) {
-    const int T_len = ws.T_len, B = ws.B;
-    const Eigen::Index n = Eigen::Index(T_len) * B;
+    const int T_len = ws.T_len, B = ws.B, m = ws.m;
+    const Eigen::Index n = Eigen::Index(T_len) * B, mp = ws.mp;
     const T scale = T(1) / T(B);  // the loss is a mean over the batch
     // d_o = (p_t - onehot(y_t)) / B    softmax + cross-entropy; reuses P's storage
     auto& d_o = ws.P;
     for (int t = 0; t < T_len; ++t)
         for (int j = 0; j < B; ++j) d_o(targets[j * T_len + t], Eigen::Index(t) * B + j) -= T(1);
     if (B > 1) d_o *= scale;
-    const auto H = ws.Hs.rightCols(n);      // h_1 .. h_T
-    const auto H_prev = ws.Hs.leftCols(n);  // h_0 .. h_{T-1}
+    const auto H = ws.hidden().rightCols(n);      // h_1 .. h_T
+    const auto H_prev = ws.hidden().leftCols(n);  // h_0 .. h_{T-1}
     grads.V().noalias() = d_o * H.transpose();                       // o = V h + c
     grads.c() = d_o.rowwise().sum();
-    // dHout holds dh for every step: V^T d_o now, and W^T da_{t+1} is added into column block
-    // t just before step t reads it (h_t feeds o_t and a_{t+1}).
-    auto& dh = ws.dHout;
-    dh.noalias() = params.V().transpose() * d_o;                     // dh = V^T d_o ...
-    const auto W = params.W();
+    // h_t feeds o_t and a_{t+1}: dh_t = V^T d_o_t + W^T da_{t+1}. The first part of every step
+    // is one product; the kernel adds the second and applies tanh' as it walks back in time.
+    ws.dHout.topRows(m).noalias() = params.V().transpose() * d_o;
     for (int t = T_len - 1; t >= 0; --t) {
-        auto da = ws.dA.middleCols(Eigen::Index(t) * B, B);
-        const auto h = H.middleCols(Eigen::Index(t) * B, B);
-        da = (dh.middleCols(Eigen::Index(t) * B, B).array() *
-              (T(1) - h.array().square())).matrix();                 // da = (1 - h_t^2) .* dh
-        if (t > 0)                                                    // ... + dh_next, where
-            dh.middleCols(Eigen::Index(t - 1) * B, B).noalias() += W.transpose() * da;  // dh_next = W^T da
+        const Eigen::Index col = Eigen::Index(t) * B;
+        const T* h_t = ws.Hs.col(col + B).data();
+        sequential_step<T>(                                           // da_t = (1 - h_t^2) .* dh_t
+            ws.Wp.data(), t + 1 < T_len ? m : 0, mp, ws.dA.col(std::min(col + B, n - B)).data(),
+            [&](Eigen::Index c) { return ws.dHout.col(col + c).data(); },
+            [&](const Packet<T>& dh, Eigen::Index c, Eigen::Index i) {
+                using namespace Eigen::internal;
+                const Packet<T> h = ploadu<Packet<T>>(h_t + c * mp + i);
+                return pmul(dh, psub(pset1<Packet<T>>(T(1)), pmul(h, h)));
+            },
+            ws.dA.col(col).data(), B);
     }
-    grads.W().noalias() = ws.dA * H_prev.transpose();                // a = W h_{t-1} + U x + b
-    grads.b() = ws.dA.rowwise().sum();
+    const auto dA = ws.dA.topRows(m);
+    grads.W().noalias() = dA * H_prev.transpose();                   // a = W h_{t-1} + U x + b
+    grads.b() = dA.rowwise().sum();
     auto dU = grads.U();
     dU.setZero();
     for (int t = 0; t < T_len; ++t)
         for (int j = 0; j < B; ++j)
-            dU.col(inputs[j * T_len + t]) += ws.dA.col(Eigen::Index(t) * B + j);
+            dU.col(inputs[j * T_len + t]) += dA.col(Eigen::Index(t) * B + j);
 }
 
 template <typename T>

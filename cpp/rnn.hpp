@@ -64,16 +64,23 @@ struct Params {
 };
 
 // What forward keeps for backward. Reused across calls: it only reallocates when sizes change.
-// Column (t * B + j) of an activation matrix is sequence j at time step t.
+// Column (t * B + j) of an activation matrix is sequence j at time step t. Hidden-sized columns
+// are padded with zero rows to mp, a multiple of the SIMD width, so the sequential kernel in
+// rnn.cpp works in whole vectors; use hidden(), the (m, ...) view, everywhere else.
 template <typename T>
 struct Workspace {
-    int T_len = 0, B = 0;
-    Mat<T> Hs;      // (m, (T+1) B)  h_0 .. h_T; block 0 is the initial state
-    Mat<T> P;       // (K, T B)      p_1 .. p_T
-    Mat<T> dHout;   // (m, T B)      dh for every step: V^T d_o, plus W^T da_{t+1} in backward
-    Mat<T> dA;      // (m, T B)      da for every step
+    int T_len = 0, B = 0, m = 0, mp = 0;
+    Mat<T> Hs;      // (mp, (T+1) B)  h_0 .. h_T; block 0 is the initial state
+    Mat<T> P;       // (K, T B)       p_1 .. p_T
+    Mat<T> dHout;   // (mp, T B)      V^T d_o for every step (the part of dh that is not sequential)
+    Mat<T> dA;      // (mp, T B)      da for every step
+    MatR<T> Wt;     // (m, mp)        W^T, padded: row j is column j of W
+    MatR<T> Wp;     // (m, mp)        W, padded
+    MatR<T> Ub;     // (K, mp)        row k is U's column k plus b: U x_t + b for x_t = k
     Eigen::Matrix<T, 1, Eigen::Dynamic> col_max, col_sum;  // (T B)  softmax per column
     void resize(int K, int m, int T_len, int B);
+    auto hidden() { return Hs.topRows(m); }
+    auto hidden() const { return Hs.topRows(m); }
 };
 
 // inputs, targets: B rows of T indices each (row-major, j * T + t). h0: (m, B), column j is

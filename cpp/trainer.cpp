@@ -54,7 +54,7 @@ int Trainer<T>::run(int n, double* losses, double* smooth_losses) {
         backward(params, inputs_.data(), targets_.data(), ws_, grads_);
         clip_adagrad_step(params, grads_, memory, settings_.clip, settings_.eta, settings_.eps,
                           new_best ? best.flat.data() : nullptr);
-        h_prev = ws_.Hs.rightCols(B);  // h_T of each stream carries over
+        h_prev = ws_.hidden().rightCols(B);  // h_T of each stream carries over
         position += T_len;
         ++step;
     }
