@@ -61,6 +61,9 @@ template <typename T>
 using Packet = typename Eigen::internal::packet_traits<T>::type;
 template <typename T>
 constexpr int kLanes = Eigen::internal::packet_traits<T>::size;
+// W up to this size (bytes) goes through the register-blocked kernel, above it through Eigen's
+// product (see SequentialStep::stream).
+constexpr Eigen::Index kBlockedUpTo = Eigen::Index(1) << 20;
 #ifdef EIGEN_VECTORIZE_AVX512
 constexpr int kRegisters = 32;
 #else
@@ -107,19 +110,24 @@ void transpose_into(const T* src, Eigen::Index rows, Eigen::Index cols, Eigen::I
 }
 
 // The sequential part of one time step, for the B sequences of a batch at once:
-//   out_c = finish(start_c + sum_{r < rows} x_c[r] A_r)        for columns c = 0 .. B-1
-// where A_r is row r of A, a (rows, mp) row-major matrix. Forward: A = W^T, x = h_{t-1},
-// start = U x_t + b, finish = tanh, so out = h_t. Backward: A = W, x = da_{t+1}, start = V^T d_o,
-// finish = (1 - h_t^2) .*, so out = da_t. Columns are mp long (zero-padded) and so are A's rows,
-// so everything is whole SIMD vectors; the zero padding stays zero through both finishes.
+//   out_c = finish(start_c + M x_c)                            for columns c = 0 .. B-1
+// Forward: M = W, x = h_{t-1}, start = U x_t + b, finish = tanh, so out = h_t.
+// Backward: M = W^T, x = da_{t+1}, start = V^T d_o, finish = (1 - h_t^2) .*, so out = da_t.
+// x, start and out are columns mp long (zero-padded to whole SIMD vectors); the padding stays
+// zero through both finishes.
 template <typename T, typename Start, typename Finish>
 struct SequentialStep {
+    // M x = sum_r x[r] A_r with A_r row r of A = M^T, a (rows, mp) row-major copy padded with
+    // zeros: W^T forward, W backward (rows = 0 when there is nothing to add). Null when W is
+    // too big for L2: then `stream` uses W itself.
     const T* A;
+    Eigen::Map<const MatR<T>> W;
+    bool transposed;  // M = W^T
     Eigen::Index rows, mp;
-    const T* x;      // column c at x + c mp
-    Start start;     // start(c): pointer to start_c
-    Finish finish;   // finish(v, c, i): the activation of vector v = rows i .. of column c
-    T* out;          // column c at out + c mp
+    const T* x;       // column c at x + c mp
+    Start start;      // start(c): pointer to start_c
+    Finish finish;    // finish(v, c, i): the activation of vector v = rows i .. of column c
+    T* out;           // column c at out + c mp
 
     // A block of NP vectors x NC columns stays in registers for a whole pass over A's rows: A is
     // read once per NC columns, and nothing is stored until the activation has been applied. At
@@ -166,7 +174,31 @@ struct SequentialStep {
         }
     }
 
+    // W larger than L2 (m above ~350 in double): walking a narrow slice of every row at a time
+    // (a page apart at m = 512) defeats the prefetchers, and the padded copies cost a pass over
+    // W each. Eigen's matrix-vector product streams W's rows as they are.
+    void stream(int B) const {
+        using namespace Eigen::internal;
+        using P = Packet<T>;
+        constexpr int L = kLanes<T>;
+        using Cols = Eigen::Map<Mat<T>, 0, Eigen::OuterStride<>>;
+        using ConstCols = Eigen::Map<const Mat<T>, 0, Eigen::OuterStride<>>;
+        for (int c = 0; c < B; ++c) std::copy(start(c), start(c) + mp, out + c * mp);
+        if (rows > 0) {
+            Cols o(out, W.rows(), B, Eigen::OuterStride<>(mp));
+            const ConstCols xs(x, W.rows(), B, Eigen::OuterStride<>(mp));
+            if (transposed)
+                o.noalias() += W.transpose() * xs;
+            else
+                o.noalias() += W * xs;
+        }
+        for (int c = 0; c < B; ++c)
+            for (Eigen::Index i = 0; i < mp; i += L)
+                pstoreu(out + c * mp + i, finish(ploadu<P>(out + c * mp + i), c, i));
+    }
+
     void run(int B) const {
+        if (!A) return stream(B);
         // Register budget: NC x NP accumulators + NP row vectors + a broadcast.
         constexpr int NP_BATCH = kRegisters >= 32 ? 4 : 2;
         int c0 = 0;
@@ -182,9 +214,9 @@ struct SequentialStep {
 };
 
 template <typename T, typename Start, typename Finish>
-void sequential_step(const T* A, Eigen::Index rows, Eigen::Index mp, const T* x, Start start,
-                     Finish finish, T* out, int B) {
-    SequentialStep<T, Start, Finish>{A, rows, mp, x, start, finish, out}.run(B);
+void sequential_step(const T* A, Eigen::Map<const MatR<T>> W, bool transposed, Eigen::Index rows,
+                     Eigen::Index mp, const T* x, Start start, Finish finish, T* out, int B) {
+    SequentialStep<T, Start, Finish>{A, W, transposed, rows, mp, x, start, finish, out}.run(B);
 }
 
 }  // namespace
@@ -213,8 +245,9 @@ void Workspace<T>::resize(int K, int m_, int T_len_, int B_) {
     P.setZero(K, n);
     dHout.setZero(mp, n);
     dA.setZero(mp, n);
-    Wt.setZero(m, mp);
-    Wp.setZero(m, mp);
+    const bool blocked = Eigen::Index(m) * mp * Eigen::Index(sizeof(T)) <= kBlockedUpTo;
+    Wt.setZero(blocked ? m : 0, mp);
+    Wp.setZero(blocked ? m : 0, mp);
     Ub.setZero(K, mp);
     col_max.resize(n);
     col_sum.resize(n);
@@ -228,8 +261,11 @@ double forward(const Params<T>& params, const std::int32_t* inputs, const std::i
     const Eigen::Index mp = ws.mp;
     // Per-call copies in the kernel's layout (~1% of a step): W^T for the forward, padded W for
     // backward, and U's columns with b added so U x_t + b is one contiguous row.
-    transpose_into(params.W().data(), m, m, m, ws.Wt.data(), mp);
-    ws.Wp.leftCols(m) = params.W();
+    const bool blocked = ws.Wt.size() > 0;
+    if (blocked) {
+        transpose_into(params.W().data(), m, m, m, ws.Wt.data(), mp);
+        ws.Wp.leftCols(m) = params.W();
+    }
     transpose_into(params.U().data(), m, params.K, params.K, ws.Ub.data(), mp);
     ws.Ub.leftCols(m).rowwise() += params.b().transpose();
     ws.hidden().leftCols(B) = h0;
@@ -237,7 +273,8 @@ double forward(const Params<T>& params, const std::int32_t* inputs, const std::i
         // h_t = tanh(W h_{t-1} + U x_t + b), all B sequences
         const std::int32_t* x_t = inputs + t;
         sequential_step<T>(
-            ws.Wt.data(), m, mp, ws.Hs.col(Eigen::Index(t) * B).data(),
+            blocked ? ws.Wt.data() : nullptr, params.W(), false, m, mp,
+            ws.Hs.col(Eigen::Index(t) * B).data(),
             [&](Eigen::Index c) { return ws.Ub.row(x_t[c * T_len]).data(); },
             [](const Packet<T>& a, Eigen::Index, Eigen::Index) { return tanh_of<T>(a); },
             ws.Hs.col(Eigen::Index(t + 1) * B).data(), B);
@@ -290,7 +327,8 @@ void backward(const Params<T>& params, const std::int32_t* inputs, const std::in
         const Eigen::Index col = Eigen::Index(t) * B;
         const T* h_t = ws.Hs.col(col + B).data();
         sequential_step<T>(                                           // da_t = (1 - h_t^2) .* dh_t
-            ws.Wp.data(), t + 1 < T_len ? m : 0, mp, ws.dA.col(std::min(col + B, n - B)).data(),
+            ws.Wp.size() > 0 ? ws.Wp.data() : nullptr, params.W(), true, t + 1 < T_len ? m : 0,
+            mp, ws.dA.col(std::min(col + B, n - B)).data(),
             [&](Eigen::Index c) { return ws.dHout.col(col + c).data(); },
             [&](const Packet<T>& dh, Eigen::Index c, Eigen::Index i) {
                 using namespace Eigen::internal;

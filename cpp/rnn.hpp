@@ -74,8 +74,8 @@ struct Workspace {
     Mat<T> P;       // (K, T B)       p_1 .. p_T
     Mat<T> dHout;   // (mp, T B)      V^T d_o for every step (the part of dh that is not sequential)
     Mat<T> dA;      // (mp, T B)      da for every step
-    MatR<T> Wt;     // (m, mp)        W^T, padded: row j is column j of W
-    MatR<T> Wp;     // (m, mp)        W, padded
+    MatR<T> Wt;     // (m, mp)        W^T, padded: row j is column j of W (empty for a large W)
+    MatR<T> Wp;     // (m, mp)        W, padded (empty for a large W)
     MatR<T> Ub;     // (K, mp)        row k is U's column k plus b: U x_t + b for x_t = k
     Eigen::Matrix<T, 1, Eigen::Dynamic> col_max, col_sum;  // (T B)  softmax per column
     void resize(int K, int m, int T_len, int B);

@@ -129,3 +129,37 @@ def test_batched_input_shapes_are_checked(bad_B):
         _core.forward_backward(p, x, y, h0[:2])  # h0 rows != B
     with pytest.raises(ValueError):
         _core.forward_backward(p, x[:bad_B], y[:bad_B], h0[:bad_B])
+
+
+# The sequential kernel has several code paths: register blocks of 8 vectors for one column,
+# 4 columns x 4 vectors for batches (with 1-3 leftover columns and a narrower last block), and
+# for a W larger than 1 MB (m > 362 in float64) Eigen's product on W itself. Each size below
+# lands in a different combination; all must equal the line-by-line numpy reference.
+@pytest.mark.parametrize("m,B", [(1, 1), (5, 2), (17, 1), (100, 1), (100, 5), (100, 7), (400, 1),
+                                 (400, 3)])
+def test_every_kernel_path_equals_numpy_reference(m, B):
+    p, x, y, h0 = make_case(seed=m + B, sig=0.3 / np.sqrt(m), K=7, m=m, T=4, B=B)
+    ref = reference.Params(*(np.array(getattr(p, n)) for n in reference.NAMES))
+    singles = [reference.forward_backward(ref, x[j], y[j], h0[j]) for j in range(B)]
+    r = _core.forward_backward(p, x, y, h0)
+    np.testing.assert_allclose(r.loss, np.mean([s.loss for s in singles]), rtol=1e-12)
+    np.testing.assert_allclose(r.hs, np.stack([s.hs for s in singles]), rtol=1e-12, atol=1e-15)
+    for name in reference.NAMES:
+        expected = np.mean([getattr(s.grads, name) for s in singles], axis=0)
+        np.testing.assert_allclose(getattr(r.grads, name), expected, rtol=1e-9, atol=1e-13,
+                                   err_msg=f"d{name}, m={m}, B={B}")
+
+
+def test_large_float32_model_takes_the_streamed_path_and_agrees_with_float64():
+    """m = 520 in float32 is just over the 1 MB W where float32 switches to the streamed path."""
+    p, x, y, h0 = make_case(seed=3, sig=0.3 / np.sqrt(520), K=7, m=520, T=3, B=2)
+    p32 = _core.Params32(7, 520)
+    p32.flat = p.flat
+    r64 = _core.forward_backward(p, x, y, h0)
+    r32 = _core.forward_backward(p32, x, y, h0.astype(np.float32))
+    np.testing.assert_allclose(r32.loss, r64.loss, rtol=1e-5)
+    np.testing.assert_allclose(r32.hs, r64.hs, atol=1e-5)
+    for name in "WUVbc":
+        g64 = getattr(r64.grads, name)
+        np.testing.assert_allclose(getattr(r32.grads, name), g64,
+                                   atol=1e-4 * np.abs(g64).max(), err_msg=f"d{name}")
