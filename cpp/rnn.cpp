@@ -158,19 +158,18 @@ struct SequentialStep {
     // Columns c0 .. c0+NC-1 over all of mp: blocks of NP_MAX vectors, then one narrower block.
     template <int NC, int NP_MAX>
     void columns(Eigen::Index c0) const {
-        static_assert(NP_MAX <= 8);
         const Eigen::Index vectors = mp / kLanes<T>;
         Eigen::Index p0 = 0;
         for (; p0 + NP_MAX <= vectors; p0 += NP_MAX) block<NP_MAX, NC>(p0, c0);
-        switch (vectors - p0) {  // the remainder, fewer than NP_MAX vectors
-            case 0: return;
-            case 1: return block<1, NC>(p0, c0);
-            case 2: return block<std::min(2, NP_MAX), NC>(p0, c0);
-            case 3: return block<std::min(3, NP_MAX), NC>(p0, c0);
-            case 4: return block<std::min(4, NP_MAX), NC>(p0, c0);
-            case 5: return block<std::min(5, NP_MAX), NC>(p0, c0);
-            case 6: return block<std::min(6, NP_MAX), NC>(p0, c0);
-            default: return block<std::min(7, NP_MAX), NC>(p0, c0);
+        remainder<NC, NP_MAX - 1>(vectors - p0, p0, c0);
+    }
+
+    // block<np, NC> for a run-time np < NP_MAX (0 does nothing).
+    template <int NC, int NP>
+    void remainder(Eigen::Index np, Eigen::Index p0, Eigen::Index c0) const {
+        if constexpr (NP > 0) {
+            if (np == NP) return block<NP, NC>(p0, c0);
+            remainder<NC, NP - 1>(np, p0, c0);
         }
     }
 
@@ -200,12 +199,14 @@ struct SequentialStep {
     void run(int B) const {
         if (!A) return stream(B);
         // Register budget: NC x NP accumulators + NP row vectors + a broadcast.
+        // One column: a whole row of A (up to NP_SINGLE vectors) per pass, read contiguously.
+        constexpr int NP_SINGLE = kRegisters >= 32 ? 16 : 8;
         constexpr int NP_BATCH = kRegisters >= 32 ? 4 : 2;
         int c0 = 0;
-        if (B == 1) return columns<1, 8>(0);
+        if (B == 1) return columns<1, NP_SINGLE>(0);
         for (; c0 + 4 <= B; c0 += 4) columns<4, NP_BATCH>(c0);
         switch (B - c0) {
-            case 1: return columns<1, 8>(c0);
+            case 1: return columns<1, NP_SINGLE>(c0);
             case 2: return columns<2, NP_BATCH>(c0);
             case 3: return columns<3, NP_BATCH>(c0);
             default: return;
