@@ -133,10 +133,11 @@ def test_batched_input_shapes_are_checked(bad_B):
 
 # The sequential kernel has several code paths: register blocks of 8 vectors for one column,
 # 4 columns x 4 vectors for batches (with 1-3 leftover columns and a narrower last block), and
-# for a W larger than 1 MB (m > 362 in float64) Eigen's product on W itself. Each size below
-# lands in a different combination; all must equal the line-by-line numpy reference.
-@pytest.mark.parametrize("m,B", [(1, 1), (5, 2), (17, 1), (100, 1), (100, 5), (100, 7), (400, 1),
-                                 (400, 3)])
+# for a W larger than 192 KB (m >= 154 in float64) Eigen's product on W itself. Each size below
+# lands in a different combination (153 and 154 are either side of the switch); all must equal
+# the line-by-line numpy reference.
+@pytest.mark.parametrize("m,B", [(1, 1), (5, 2), (17, 1), (100, 1), (100, 5), (100, 7), (153, 1),
+                                 (154, 1), (154, 3), (400, 2)])
 def test_every_kernel_path_equals_numpy_reference(m, B):
     p, x, y, h0 = make_case(seed=m + B, sig=0.3 / np.sqrt(m), K=7, m=m, T=4, B=B)
     ref = reference.Params(*(np.array(getattr(p, n)) for n in reference.NAMES))
@@ -151,9 +152,9 @@ def test_every_kernel_path_equals_numpy_reference(m, B):
 
 
 def test_large_float32_model_takes_the_streamed_path_and_agrees_with_float64():
-    """m = 520 in float32 is just over the 1 MB W where float32 switches to the streamed path."""
-    p, x, y, h0 = make_case(seed=3, sig=0.3 / np.sqrt(520), K=7, m=520, T=3, B=2)
-    p32 = _core.Params32(7, 520)
+    """m = 220 in float32 (padded to 224) is just over the 192 KB W where float32 streams."""
+    p, x, y, h0 = make_case(seed=3, sig=0.3 / np.sqrt(220), K=7, m=220, T=3, B=2)
+    p32 = _core.Params32(7, 220)
     p32.flat = p.flat
     r64 = _core.forward_backward(p, x, y, h0)
     r32 = _core.forward_backward(p32, x, y, h0.astype(np.float32))
