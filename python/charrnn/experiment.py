@@ -28,7 +28,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from charrnn.data import default_corpus_path, read_text
-from charrnn.plot import plot_loss
+from charrnn.plot import load_pyplot, plot_loss
 from charrnn.sampling import sampling_seed
 from charrnn.train import Progress, TrainConfig, Trainer, TrainingDiverged
 
@@ -225,6 +225,8 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
                        f"{target} steps asked for (--steps/--epochs count from the start)")
 
     gradcheck = _start_gradcheck(text_path, config, out) if settings.gradcheck else None
+    # The native loop releases the GIL, so matplotlib's ~1 s import overlaps training.
+    threading.Thread(target=load_pyplot, name="import-matplotlib", daemon=True).start()
     if resume_step is not None:
         _tidy_resumed_files(out, resume_step)
     metrics_file = _open_metrics(out / "metrics.csv", resume_step)

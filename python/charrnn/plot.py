@@ -8,14 +8,22 @@ from pathlib import Path
 import numpy as np
 
 
-def plot_loss(steps: np.ndarray, losses: np.ndarray, smooth_losses: np.ndarray,
-              steps_per_epoch: int, path: str | Path, title: str = "",
-              seq_length: int | None = None) -> None:
-    """Write the plot to path (PNG). With seq_length, a right axis shows bits per character."""
+def load_pyplot():
+    """matplotlib.pyplot with the file-only Agg backend (unless one was chosen already). Its
+    import takes about a second, so `charrnn train` calls this in a thread while it trains."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_loss(steps: np.ndarray, losses: np.ndarray, smooth_losses: np.ndarray,
+              steps_per_epoch: int, path: str | Path, title: str = "",
+              seq_length: int | None = None) -> None:
+    """Write the plot to path (PNG). With seq_length, a right axis shows bits per character."""
+    plt = load_pyplot()
 
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
     try:
