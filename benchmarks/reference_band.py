@@ -51,8 +51,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--kinds", nargs="+", choices=("reference", "native"),
+                        default=["reference", "native"],
+                        help="native alone takes ~1 minute: for re-measuring after a core change")
     args = parser.parse_args()
-    jobs = [(kind, seed, args.steps) for seed in args.seeds for kind in ("reference", "native")]
+    jobs = [(kind, seed, args.steps) for seed in args.seeds for kind in args.kinds]
     with ProcessPoolExecutor(args.jobs) as pool:
         runs = list(pool.map(one_run, *zip(*jobs)))
     if args.json:
@@ -65,6 +68,8 @@ def main() -> None:
         print(f"{r['kind'] + ' seed ' + str(r['seed']):<16}"
               + "".join(f"{r['smooth'][m]:>10.3f}" for m in marks) + f"{r['seconds']:>10.1f}")
     final = marks[-1]
+    if len(args.kinds) < 2:
+        return
     ref = np.array([r["smooth"][final] for r in runs if r["kind"] == "reference"])
     nat = np.array([r["smooth"][final] for r in runs if r["kind"] == "native"])
     print(f"\nat {final}: reference {ref.min():.3f} .. {ref.max():.3f} (mean {ref.mean():.3f}), "
