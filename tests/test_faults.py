@@ -151,3 +151,52 @@ def test_sigint_stops_native_training_within_two_seconds(tmp_path, text_file, st
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert Trainer.load(out / "last.npz", text).step == step + 30
+
+
+def _gradcheck_children(pid):
+    """PIDs of `charrnn gradcheck` processes whose parent is pid (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    # the command name (field 2) may hold spaces; the fields after ')' do not
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid and _cmdline(entry).count(b"gradcheck"):
+                found.append(int(entry))
+    return found
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="parent-death signal is Linux-only")
+def test_sigkill_of_train_also_ends_its_gradient_check_process(tmp_path, text_file, start):
+    """The report's gradient check runs in a child process; without a parent-death signal a
+    `kill -9` of `charrnn train` left it computing for nobody until it finished."""
+    out = tmp_path / "run"
+    proc = start(text_file, "--out", out, "--steps", "100000", "--m", "200", "--quiet")
+    assert _wait_for(lambda: _gradcheck_children(proc.pid), proc), proc.stderr.read()
+    child = _gradcheck_children(proc.pid)[0]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    # SIGTERM arrives at once; the check itself would run for many seconds at m=200
+    end = time.monotonic() + 3
+    while _alive(child) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert not _alive(child), "the gradient-check process outlived `charrnn train`"

@@ -13,6 +13,7 @@ Not here: the maths (native core) or the step loop (train.py).
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 import os
@@ -142,9 +143,22 @@ def _start_gradcheck(text_path: str | None, config: TrainConfig, out: Path) -> s
         cmd.insert(4, str(text_path))
     log = open(out / "gradcheck.json", "w")
     try:
-        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                                preexec_fn=(functools.partial(_die_with_parent, os.getpid())
+                                            if sys.platform == "linux" else None))
     finally:
         log.close()
+
+
+def _die_with_parent(parent: int) -> None:
+    """In the gradcheck child, before exec: ask Linux to SIGTERM it when the training process
+    dies, so a `kill -9` of `charrnn train` does not leave it computing for nobody."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 class _DeferredInterrupt:
