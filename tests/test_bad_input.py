@@ -86,6 +86,8 @@ CLI_CASES = [
     ("m = 2**31", ["train", "{d}/good.txt", *FAST, "--m", str(2**31)], 1, "below 2**31"),
     ("m too big for memory", ["train", "{d}/good.txt", *FAST, "--m", "100000000"], 1,
      "out of memory"),
+    ("m fits the address space, not RAM", ["train", "{d}/good.txt", *FAST, "--m", "200000"], 1,
+     "GiB is available"),
     ("seq_length = 0", ["train", "{d}/good.txt", *FAST, "--seq-length", "0"], 2, "--seq-length"),
     ("eta = 0", ["train", "{d}/good.txt", *FAST, "--eta", "0"], 2, "--eta"),
     ("eta = nan", ["train", "{d}/good.txt", *FAST, "--eta", "nan"], 2, "--eta"),
@@ -422,3 +424,14 @@ def test_a_trainer_refuses_a_second_thread():
         first.join()
     assert trainer.step == len(losses) and not trainer.diverged
     assert np.all(losses > 0)
+
+
+def test_model_larger_than_available_memory_is_refused_before_allocating(monkeypatch):
+    """The check uses the kernel's MemAvailable; 64 KiB available refuses even m=100."""
+    from charrnn import train
+
+    monkeypatch.setattr(train, "_available_memory", lambda: 2**16)
+    with pytest.raises(MemoryError, match=r"m=100 needs about .* GiB .* is available"):
+        train.Trainer("abcdefghij" * 20, train.TrainConfig(m=100))
+    monkeypatch.setattr(train, "_available_memory", lambda: 2**40)
+    assert train.Trainer("abcdefghij" * 20, train.TrainConfig(m=100)).step == 0

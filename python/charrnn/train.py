@@ -94,6 +94,37 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _available_memory() -> int | None:
+    """Bytes the kernel says can be allocated without swapping (Linux), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _check_memory(K: int, config: TrainConfig) -> None:
+    """MemoryError, with the figures, when the model cannot fit in RAM. An --m that fits the
+    address space but not RAM (m=40000: ~80 GB) was otherwise killed by the kernel's OOM killer
+    with no message at all, after minutes of swapping."""
+    available = _available_memory()
+    if available is None or config.m >= 2**31:  # the native core's own size error says more
+        return
+    entries = config.m * config.m + 2 * config.m * K + config.m + K
+    itemsize = 4 if config.dtype == "float32" else 8
+    # The float64 initial draw, then parameters, gradients, AdaGrad memory and the best copy
+    # (and the cast's temporary) in the training dtype.
+    needed = entries * (8 + 5 * itemsize)
+    if needed > available:
+        raise MemoryError(
+            f"m={config.m} needs about {needed / 2**30:.1f} GiB for the parameters, gradients, "
+            f"AdaGrad memory and best copy, but {available / 2**30:.1f} GiB is available"
+        )
+
+
 class Trainer:
     """Trains a vanilla RNN on a text with the native loop.
 
@@ -123,6 +154,7 @@ class Trainer:
         self.text_path = text_path
         self.text_sha256 = text_sha256(text)
         self.encoded = self.vocab.encode(text)
+        _check_memory(self.vocab.K, config)
         params64 = _core.Params.random(self.vocab.K, config.m, config.sig, config.seed)
         self._native = self._make_native(params64)
 
