@@ -18,7 +18,7 @@ namespace {
 // cancellation near 0), else (e - 1)/(e + 1) with e = exp(2|x|) and the sign of x. Both branches
 // are written as a fraction so a packet pays one division, not two. |x| is capped at 20 first:
 // tanh(20) rounds to 1 in double, and exp(40) cannot overflow. NaN stays NaN.
-Eigen::internal::packet_traits<double>::type tanh_packet(
+EIGEN_ALWAYS_INLINE Eigen::internal::packet_traits<double>::type tanh_packet(
     const Eigen::internal::packet_traits<double>::type& x) {
     using namespace Eigen::internal;
     using P = packet_traits<double>::type;
@@ -73,7 +73,7 @@ constexpr int kRegisters = 16;
 #endif
 
 template <typename T>
-Packet<T> tanh_of(const Packet<T>& x) {
+EIGEN_ALWAYS_INLINE Packet<T> tanh_of(const Packet<T>& x) {
     if constexpr (std::is_same_v<T, double>)
         return tanh_packet(x);
     else
