@@ -1,9 +1,11 @@
 // Times the parts of one training step (forward, backward, clip+AdaGrad) in C++ alone, without
 // Python, so a change to one part can be measured on its own. Not built by pip: build by hand
-// against the core library of a build directory, e.g.
-//   g++ -O3 -march=x86-64-v3 -DNDEBUG -I cpp -isystem cpp/third_party/eigen \
-//       benchmarks/step_parts.cpp build/<dir>/libcharrnn_core.a -o /tmp/step_parts
+// with the core's sources, e.g.
+//   g++ -O3 -march=x86-64-v3 -DNDEBUG -DEIGEN_MPL2_ONLY -I cpp -isystem cpp/third_party/eigen
+//       benchmarks/step_parts.cpp cpp/rnn.cpp cpp/optim.cpp -o /tmp/step_parts
 //   /tmp/step_parts [m] [T] [B] [K]
+// Separate runs on a shared VM drift by 10-20%; to compare two versions of the core, use
+// benchmarks/ab_core.sh, which times both in one process.
 #include <algorithm>
 #include <ctime>
 #include <cstdio>

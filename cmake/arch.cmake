@@ -10,6 +10,8 @@
 # README "Performance"): batch 1, m=100, all within noise of each other for v3, v4 and native
 # (~190-240 us/step), portable about half as fast (~400-580 us); at batch 32 v4 ~3.7 ms/step
 # against ~5.5 ms for v3 (GEMMs twice as wide). So auto prefers v4, and native adds nothing.
+# On an AMD EPYC (Zen 3, AVX2 only; benchmarks/ab_core.sh, one process): native (znver3 tuning)
+# equal to v3 at batch 1 and ~10% slower at batch 32, so auto's v3 is the better choice there.
 # `auto` never picks flags the building machine cannot run: it compiles and runs a probe first.
 # CHARRNN_EXTRA_FLAGS (a list) is added to compile and link lines, e.g. for sanitizers.
 if(NOT DEFINED CHARRNN_ARCH AND DEFINED ENV{CHARRNN_ARCH})
