@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -99,15 +100,17 @@ def _open_metrics(path: Path, resume_step: int | None) -> TextIO:
     return open(path, "a", newline="")
 
 
-def _write_metrics(writer: Any, progress: Progress, steps_per_epoch: int) -> None:
+def _write_metrics(f: Any, progress: Progress, steps_per_epoch: int) -> None:
+    """A chunk's rows in one write, as csv.writer would format them (numbers never need
+    quoting; its \r\n line ends): writerow per row was 0.9 s of a 100,000-step run."""
     n = len(progress.losses)
     first = progress.step - n + 1
-    per_char = progress.smooth_losses / progress.seq_length
-    for i in range(n):
-        step = first + i
-        writer.writerow([step, f"{step / steps_per_epoch:.6f}", repr(float(progress.losses[i])),
-                         repr(float(progress.smooth_losses[i])), f"{per_char[i]:.6f}",
-                         f"{per_char[i] / math.log(2):.6f}"])
+    per_char = (progress.smooth_losses / progress.seq_length).tolist()
+    ln2 = math.log(2)
+    f.write("".join(
+        f"{step},{step / steps_per_epoch:.6f},{loss!r},{smooth!r},{pc:.6f},{pc / ln2:.6f}\r\n"
+        for step, loss, smooth, pc in zip(range(first, first + n), progress.losses.tolist(),
+                                          progress.smooth_losses.tolist(), per_char)))
 
 
 SAMPLE_HEADER = "--- step "  # samples.txt: "--- step N, smooth loss X ---\n<text>\n\n" each
@@ -127,9 +130,11 @@ def read_samples(path: Path) -> list[tuple[int, str, str]]:
 
 def read_metrics(path: Path) -> dict[str, np.ndarray]:
     with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    columns = rows[0]
-    data = np.array([[float(x) for x in row] for row in rows[1:] if row], dtype=float)
+        columns = next(csv.reader(f))
+        # numpy's parser: a Python float() per value was 0.7 s for 100,000 rows.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # no rows yet: "input contained no data"
+            data = np.loadtxt(f, delimiter=",", dtype=float, ndmin=2)
     data = data.reshape(-1, len(columns))
     return {name: data[:, i] for i, name in enumerate(columns)}
 
@@ -244,7 +249,6 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
     if resume_step is not None:
         _tidy_resumed_files(out, resume_step)
     metrics_file = _open_metrics(out / "metrics.csv", resume_step)
-    metrics = csv.writer(metrics_file)
     samples = open(out / "samples.txt", "a" if resume_step is not None else "w", encoding="utf-8")
 
     def write_sample() -> None:
@@ -283,7 +287,7 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
                 try:
                     losses, smooth = trainer.train(chunk, every=chunk)
                 except (KeyboardInterrupt, TrainingDiverged) as stop:
-                    _write_metrics(metrics, stop.progress, trainer.steps_per_epoch)  # type: ignore[attr-defined]
+                    _write_metrics(metrics_file, stop.progress, trainer.steps_per_epoch)  # type: ignore[attr-defined]
                     metrics_file.flush()
                     if isinstance(stop, KeyboardInterrupt):
                         save_checkpoints()  # the state between two steps is consistent
@@ -291,7 +295,7 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
                 seconds = time.perf_counter() - t0
                 train_seconds += seconds
                 steps_per_second = chunk / max(seconds, 1e-6)
-                _write_metrics(metrics, trainer._progress(losses, smooth), trainer.steps_per_epoch)
+                _write_metrics(metrics_file, trainer._progress(losses, smooth), trainer.steps_per_epoch)
                 if bar is not None:
                     bar.update(chunk)
                     bar.set_postfix(smooth_loss=f"{trainer.smooth_loss:.2f}",
