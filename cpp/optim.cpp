@@ -142,7 +142,7 @@ Eigen::Index clip_adagrad_vector(T* p, const T* g, T* mem, T* save, Eigen::Index
     for (; i + U * S::L <= n; i += U * S::L) {
         // All loads before any store: p and mem are the same size, so p[i] and mem[i] often
         // share an address modulo 4 KiB, and a load after such a store waits on it.
-        V pi[U], gi[U], mi[U], s[U], y[U];
+        V pi[U], gi[U], mi[U], s[U], half_s[U], y[U];
         bool in_range = true;
         for (int u = 0; u < U; ++u) {
             pi[u] = S::load(p + i + u * S::L);
@@ -157,10 +157,13 @@ Eigen::Index clip_adagrad_vector(T* p, const T* g, T* mem, T* save, Eigen::Index
         }
         // y ~ 1/sqrt(s); Newton for f(y) = 1/y^2 - s: y <- y (1.5 - s/2 y^2), error squared
         // each step. A sqrt and a division per entry cost twice this whole loop.
-        for (int u = 0; u < U; ++u) y[u] = S::rsqrt_estimate(s[u]);
+        for (int u = 0; u < U; ++u) {
+            half_s[u] = S::mul(half, s[u]);
+            y[u] = S::rsqrt_estimate(s[u]);
+        }
         for (int k = 0; k < S::newton_steps; ++k)
             for (int u = 0; u < U; ++u)
-                y[u] = S::mul(y[u], S::fnmadd(S::mul(S::mul(half, s[u]), y[u]), y[u], three_halves));
+                y[u] = S::mul(y[u], S::fnmadd(S::mul(half_s[u], y[u]), y[u], three_halves));
         for (int u = 0; u < U; ++u) {
             S::store(mem + i + u * S::L, mi[u]);
             if constexpr (Save) S::store(save + i + u * S::L, pi[u]);

@@ -12,8 +12,8 @@ namespace charrnn {
 
 namespace {
 
-// 2^k for whole numbers 0 <= k < 1024 - 1023 given as kk = k + 2^52 + 1023: the low mantissa
-// bits of kk are then k + 1023, which shifted up by 52 are the exponent bits of 2^k.
+// 2^k for a whole number 0 <= k <= 58 (exp_0_40's range), given as kk = k + 2^52 + 1023: the
+// low mantissa bits of kk are then k + 1023, which shifted up by 52 are the exponent bits of 2^k.
 #if defined(EIGEN_VECTORIZE_AVX512)
 #define CHARRNN_FAST_EXP 1
 inline __m512d exponent_bits(__m512d kk) {
@@ -326,14 +326,15 @@ template <typename T>
 void Workspace<T>::resize(int K, int m_, int T_len_, int B_) {
     const int mp_ = (m_ + kLanes<T> - 1) / kLanes<T> * kLanes<T>;
     const Eigen::Index n = Eigen::Index(T_len_) * B_;
+    // The packed copies of W are laid out for the batch size's panel width: a new width needs
+    // them re-zeroed (their padding moves), even where the other sizes still fit.
+    const bool same_panels = panel_vectors(B) == panel_vectors(B_);
     T_len = T_len_;
     B = B_;
-    if (Hs.rows() == mp_ && m == m_ && Hs.cols() == n + B_ && P.rows() == K &&
-        panel == panel_vectors(B_))
+    if (Hs.rows() == mp_ && m == m_ && Hs.cols() == n + B_ && P.rows() == K && same_panels)
         return;
     m = m_;
     mp = mp_;
-    panel = panel_vectors(B_);
     // Zeroed once: the padding rows (m .. mp) must be zero and are never written with anything
     // else (the kernels keep them at tanh(0) = 0 and 0 * (1 - 0)).
     Hs.setZero(mp, n + B);
@@ -354,12 +355,13 @@ double forward(const Params<T>& params, const std::int32_t* inputs, const std::i
     const int m = params.m;
     ws.resize(params.K, m, T_len, B);
     const Eigen::Index mp = ws.mp;
-    // Per-call copies in the kernel's layout (~1% of a step): W^T for the forward, padded W for
-    // backward, and U's columns with b added so U x_t + b is one contiguous row.
+    // Per-call copies in the kernel's layout (~5% of a batch-1 step): W^T for the forward and W
+    // for backward, packed in panels, and U's columns with b added so U x_t + b is one
+    // contiguous row.
     const bool blocked = ws.Wt.size() > 0;
     if (blocked) {
-        pack_panels(params.W().data(), m, mp, ws.panel, true, ws.Wt.data());
-        pack_panels(params.W().data(), m, mp, ws.panel, false, ws.Wp.data());
+        pack_panels(params.W().data(), m, mp, panel_vectors(B), true, ws.Wt.data());
+        pack_panels(params.W().data(), m, mp, panel_vectors(B), false, ws.Wp.data());
     }
     transpose_into(params.U().data(), m, params.K, params.K, ws.Ub.data(), mp);
     ws.Ub.leftCols(m).rowwise() += params.b().transpose();

@@ -74,11 +74,10 @@ struct Workspace {
     Mat<T> P;       // (K, T B)       p_1 .. p_T
     Mat<T> dHout;   // (mp, T B)      V^T d_o for every step (the part of dh that is not sequential)
     Mat<T> dA;      // (mp, T B)      da for every step
-    // The kernel's copies of W, (m, mp) zero-padded and packed in panels of `panel` vectors
-    // (rnn.cpp, pack_panels); empty for a large W, which the kernel reads in place.
+    // The kernel's copies of W, (m, mp) zero-padded and packed in panels whose width depends
+    // on B (rnn.cpp, pack_panels); empty for a large W, which the kernel reads in place.
     Vec<T> Wt;      // W^T: row j is column j of W
     Vec<T> Wp;      // W
-    int panel = 0;
     MatR<T> Ub;     // (K, mp)        row k is U's column k plus b: U x_t + b for x_t = k
     Eigen::Matrix<T, 1, Eigen::Dynamic> col_max, col_sum;  // (T B)  softmax per column
     void resize(int K, int m, int T_len, int B);
