@@ -76,12 +76,12 @@ def test_batched_gradients_match_finite_differences():
 
 
 def test_hidden_states_are_tanh_to_two_ulp():
-    """With W = U = 0, h_1 = tanh(b): the vectorised float64 tanh against numpy's, over every
-    branch (the rational form below |x| = 0.625, the exp form above, saturation past 20, tiny
-    |x| where only a relative-accuracy formula is right) and a last SIMD vector that is part
-    zero padding."""
-    xs = np.concatenate([[0.0, -0.0, 1e-300, -1e-12, 1e-8, 0.6249999, 0.625, -0.625000001,
-                          19.99, 20.0, 20.01, -700.0, 1e300],
+    """With W = U = 0, h_1 = tanh(b): the vectorised float64 tanh against numpy's, over its whole
+    range (tiny |x| where only a relative-accuracy formula is right, both sides of the first
+    range-reduction boundary |x| = ln2/4 and of the spot where 2^k expm1(r) + 2^k - 1 cancels
+    most, saturation past 20) and a last SIMD vector that is part zero padding."""
+    xs = np.concatenate([[0.0, -0.0, 1e-300, -1e-12, 1e-8, 0.1732867951, -0.1732867952,
+                          0.191492, -0.549036, 19.99, 20.0, 20.01, -700.0, 1e300],
                          np.linspace(-3, 3, 24)])
     m = xs.size  # 37: not a multiple of 2, 4, 8 or 16
     p = _core.Params(K, m)
