@@ -281,6 +281,14 @@ struct SequentialStep {
     }
 };
 
+// out = sum of the columns of a (column-major): whole columns added as vectors. Eigen's
+// rowwise().sum() walks each row across the columns, one scalar at a time.
+template <typename Matrix, typename Vector>
+void sum_columns(const Matrix& a, Vector&& out) {
+    out.setZero();
+    for (Eigen::Index col = 0; col < a.cols(); ++col) out += a.col(col);
+}
+
 template <typename T, typename Start, typename Finish>
 void sequential_step(const T* A, Eigen::Map<const MatR<T>> W, bool transposed, Eigen::Index rows,
                      Eigen::Index mp, bool reverse, const T* x, Start start, Finish finish,
@@ -398,7 +406,7 @@ void backward(const Params<T>& params, const std::int32_t* inputs, const std::in
     const auto H = ws.hidden().rightCols(n);      // h_1 .. h_T
     const auto H_prev = ws.hidden().leftCols(n);  // h_0 .. h_{T-1}
     grads.V().noalias() = d_o * H.transpose();                       // o = V h + c
-    grads.c() = d_o.rowwise().sum();
+    sum_columns(d_o, grads.c());
     // h_t feeds o_t and a_{t+1}: dh_t = V^T d_o_t + W^T da_{t+1}. The first part of every step
     // is one product; the kernel adds the second and applies tanh' as it walks back in time.
     ws.dHout.topRows(m).noalias() = params.V().transpose() * d_o;
@@ -418,7 +426,7 @@ void backward(const Params<T>& params, const std::int32_t* inputs, const std::in
     }
     const auto dA = ws.dA.topRows(m);
     grads.W().noalias() = dA * H_prev.transpose();                   // a = W h_{t-1} + U x + b
-    grads.b() = dA.rowwise().sum();
+    sum_columns(dA, grads.b());
     auto dU = grads.U();
     dU.setZero();
     for (int t = 0; t < T_len; ++t)
