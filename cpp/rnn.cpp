@@ -331,8 +331,6 @@ void Workspace<T>::resize(int K, int m_, int T_len_, int B_) {
     Wt.setZero(blocked ? Eigen::Index(m) * mp : 0);
     Wp.setZero(blocked ? Eigen::Index(m) * mp : 0);
     Ub.setZero(K, mp);
-    col_max.resize(n);
-    col_sum.resize(n);
 }
 
 template <typename T>
@@ -371,23 +369,31 @@ double forward(const Params<T>& params, const std::int32_t* inputs, const std::i
     // Column by column: Eigen's replicate() is evaluated coefficient-wise and took 9 us here.
     for (Eigen::Index col = 0; col < n; ++col) P.col(col) = params.c();
     P.noalias() += params.V() * ws.hidden().rightCols(n);            // o_t = V h_t + c
-    // Softmax of every column at once. Max-shifted so exp never overflows; the loss is taken as
-    // log-sum-exp minus the target logit, so a tiny p[y] cannot become log(0). One exp over the
-    // whole (K, T B) block keeps the SIMD loop whole (per column, K % width entries went
-    // through scalar libm exp).
-    ws.col_max = P.colwise().maxCoeff();
+    // Softmax, a group of columns at a time: all its passes (max, shift, exp, sum, scale) run
+    // while the group is in L1; at batch 32 the whole (K, T B) block is ~0.5 MB, and five passes
+    // over it came from L3. Max-shifted so exp never overflows; the loss is taken as log-sum-exp
+    // minus the target logit, so a tiny p[y] cannot become log(0). One exp over each group's
+    // contiguous block keeps the SIMD loop whole (per column, K % width entries went through
+    // scalar libm exp).
+    constexpr Eigen::Index kGroup = 8;
+    Eigen::Matrix<T, 1, kGroup> col_max, col_sum;
     double loss = 0.0;
-    for (int t = 0; t < T_len; ++t)
-        for (int j = 0; j < B; ++j) {
-            const Eigen::Index col = Eigen::Index(t) * B + j;
-            loss -= double(P(targets[j * T_len + t], col) - ws.col_max[col]);  // o_y - max
-            P.col(col).array() -= ws.col_max[col];
+    for (Eigen::Index g0 = 0; g0 < n; g0 += kGroup) {
+        const Eigen::Index len = std::min(kGroup, n - g0);
+        auto group = P.middleCols(g0, len);
+        col_max.head(len) = group.colwise().maxCoeff();
+        for (Eigen::Index i = 0; i < len; ++i) {
+            const Eigen::Index col = g0 + i, t = col / B, j = col % B;
+            loss -= double(P(targets[j * T_len + t], col) - col_max[i]);  // o_y - max
+            group.col(i).array() -= col_max[i];
         }
-    P.array() = P.array().exp();
-    ws.col_sum = P.colwise().sum();
-    for (Eigen::Index col = 0; col < n; ++col) {
-        P.col(col) *= T(1) / ws.col_sum[col];                         // p_t = softmax(o_t)
-        loss += double(std::log(ws.col_sum[col]));                    // -log p_t[y_t]
+        Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> block(group.data(), group.size());
+        block = block.exp();
+        col_sum.head(len) = group.colwise().sum();
+        for (Eigen::Index i = 0; i < len; ++i) {
+            group.col(i) *= T(1) / col_sum[i];                         // p_t = softmax(o_t)
+            loss += double(std::log(col_sum[i]));                      // -log p_t[y_t]
+        }
     }
     return loss / B;
 }

@@ -79,7 +79,6 @@ struct Workspace {
     Vec<T> Wt;      // W^T: row j is column j of W
     Vec<T> Wp;      // W
     MatR<T> Ub;     // (K, mp)        row k is U's column k plus b: U x_t + b for x_t = k
-    Eigen::Matrix<T, 1, Eigen::Dynamic> col_max, col_sum;  // (T B)  softmax per column
     void resize(int K, int m, int T_len, int B);
     auto hidden() { return Hs.topRows(m); }
     auto hidden() const { return Hs.topRows(m); }
