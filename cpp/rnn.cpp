@@ -435,11 +435,15 @@ void backward(const Params<T>& params, const std::int32_t* inputs, const std::in
     const auto dA = ws.dA.topRows(m);
     grads.W().noalias() = dA * H_prev.transpose();                   // a = W h_{t-1} + U x + b
     sum_columns(dA, grads.b());
-    auto dU = grads.U();
-    dU.setZero();
+    // dU's column x_t gets da_t. Added as rows of dU^T (whole vectors; a column of the row-major
+    // dU is a strided scalar loop), in Ub's storage, which only forward reads; then one
+    // transpose into dU.
+    auto& dU_T = ws.Ub;
+    dU_T.setZero();
     for (int t = 0; t < T_len; ++t)
         for (int j = 0; j < B; ++j)
-            dU.col(inputs[j * T_len + t]) += dA.col(Eigen::Index(t) * B + j);
+            dU_T.row(inputs[j * T_len + t]) += ws.dA.col(Eigen::Index(t) * B + j).transpose();
+    transpose_into(dU_T.data(), dU_T.rows(), Eigen::Index(m), mp, grads.U().data(), dU_T.rows());
 }
 
 template <typename T>
