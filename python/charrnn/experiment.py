@@ -261,9 +261,12 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
     def save_checkpoints() -> None:
         # Rows first: a checkpoint at step S promises metrics.csv holds rows 1..S even if the
         # process is killed right after (resume drops rows after S, never fills gaps before it).
+        # best.npz before last.npz: a kill between the two then never leaves a run folder with a
+        # last.npz but no best.npz (the first checkpoint's; `charrnn sample DIR` reads best.npz).
+        # last.npz holds the best parameters too, so resuming never needs best.npz.
         metrics_file.flush()
-        trainer.save(out / "last.npz", kind="last")
         trainer.save(out / "best.npz", kind="best")
+        trainer.save(out / "last.npz", kind="last")
 
     bar = None
     if not settings.quiet:
