@@ -432,7 +432,8 @@ void backward(const Params<T>& params, const std::int32_t* inputs, const std::in
     sum_columns(dA, grads.b());
     // dU's column x_t gets da_t. Added as rows of dU^T (whole vectors; a column of the row-major
     // dU is a strided scalar loop), in Ub's storage, which only forward reads; then one
-    // transpose into dU.
+    // transpose into dU. Ub's padding columns stay zero, as forward needs: da's padding rows
+    // are zero.
     auto& dU_T = ws.Ub;
     dU_T.setZero();
     for (int t = 0; t < T_len; ++t)

@@ -78,7 +78,8 @@ struct Workspace {
     // on B (rnn.cpp, pack_panels); empty for a large W, which the kernel reads in place.
     Vec<T> Wt;      // W^T: row j is column j of W
     Vec<T> Wp;      // W
-    MatR<T> Ub;     // (K, mp)        row k is U's column k plus b: U x_t + b for x_t = k
+    MatR<T> Ub;     // (K, mp)        row k is U's column k plus b: U x_t + b for x_t = k;
+                    //                backward reuses it for dU^T once forward is done with it
     void resize(int K, int m, int T_len, int B);
     auto hidden() { return Hs.topRows(m); }
     auto hidden() const { return Hs.topRows(m); }
