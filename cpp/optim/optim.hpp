@@ -1,9 +1,9 @@
 // Gradient clipping and the AdaGrad update, as separate in-place steps on the flat parameter
 // block, plus the fused form the trainer uses (one pass over memory instead of two).
-// Not here: the gradients themselves (rnn.hpp) and the loop that calls these (trainer.hpp).
+// Not here: the gradients themselves (model/) and the loop that calls these (train/trainer.hpp).
 #pragma once
 
-#include "rnn.hpp"
+#include "core/layout.hpp"
 
 namespace charrnn {
 

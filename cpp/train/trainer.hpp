@@ -1,4 +1,5 @@
-// The native training loop: many AdaGrad steps per call over an encoded text, no Python inside.
+// The native training loop: many AdaGrad steps per call over an encoded text, no Python inside,
+// for any model of the family.
 // Semantics are the assignment's (see run()); bindings.cpp calls run() in short chunks with the
 // GIL released and checks for Ctrl-C between chunks. Checkpoints and logging live in Python.
 #pragma once
@@ -7,8 +8,8 @@
 #include <limits>
 #include <vector>
 
-#include "optim.hpp"
-#include "rnn.hpp"
+#include "model/model.hpp"
+#include "optim/optim.hpp"
 
 namespace charrnn {
 
@@ -38,7 +39,7 @@ public:
 
     // Training state, public so a checkpoint can read and restore all of it.
     Params<T> params, memory, best;  // memory: AdaGrad's running sum of squared gradients
-    Mat<T> h_prev;                   // (m, B) hidden state carried into the next step
+    State<T> state;                  // carried into the next step: h (and c) of every layer
     std::int64_t step = 0;           // updates done so far
     std::int64_t position = 0;       // e: offset of the next sequence within each chunk
     std::int64_t epoch = 0;          // completed passes over the text

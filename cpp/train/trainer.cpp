@@ -1,5 +1,5 @@
 // The assignment's training loop (see trainer.hpp).
-#include "trainer.hpp"
+#include "train/trainer.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,12 +10,12 @@ template <typename T>
 Trainer<T>::Trainer(const Params<T>& initial, std::vector<std::int32_t> text,
                     TrainSettings settings)
     : params(initial),
-      memory(initial.K, initial.m),
+      memory(initial.layout),
       best(initial),
-      h_prev(Mat<T>::Zero(initial.m, settings.batch)),
+      state(initial.spec(), settings.batch),
       settings_(settings),
       text_(std::move(text)),
-      grads_(initial.K, initial.m),
+      grads_(initial.layout),
       inputs_(std::size_t(settings.batch) * settings.seq_length),
       targets_(std::size_t(settings.batch) * settings.seq_length) {}
 
@@ -27,7 +27,7 @@ int Trainer<T>::run(int n, double* losses, double* smooth_losses) {
         // Fewer than T+1 characters left: a new epoch starts from the beginning, from h = 0.
         if (position + T_len + 1 > chunk) {
             position = 0;
-            h_prev.setZero();
+            state.set_zero();
             ++epoch;
         }
         for (int j = 0; j < B; ++j) {
@@ -35,7 +35,7 @@ int Trainer<T>::run(int n, double* losses, double* smooth_losses) {
             std::copy(seq, seq + T_len, inputs_.begin() + j * T_len);          // text[e : e+T]
             std::copy(seq + 1, seq + T_len + 1, targets_.begin() + j * T_len);  // text[e+1 : e+T+1]
         }
-        const double loss = forward<T>(params, inputs_.data(), targets_.data(), T_len, B, h_prev, ws_);
+        const double loss = forward<T>(params, inputs_.data(), targets_.data(), T_len, B, state, ws_);
         if (!std::isfinite(loss)) {
             diverged = true;
             return i;
@@ -54,7 +54,7 @@ int Trainer<T>::run(int n, double* losses, double* smooth_losses) {
         backward(params, inputs_.data(), targets_.data(), ws_, grads_);
         clip_adagrad_step(params, grads_, memory, settings_.clip, settings_.eta, settings_.eps,
                           new_best ? best.flat.data() : nullptr);
-        h_prev = ws_.hidden().rightCols(B);  // h_T of each stream carries over
+        ws_.final_state(state);  // h_T (and c_T) of each stream carries over
         position += T_len;
         ++step;
     }

@@ -13,9 +13,12 @@
 #include <stdexcept>
 #include <string>
 
-#include "optim.hpp"
-#include "rnn.hpp"
-#include "trainer.hpp"
+#include "core/layout.hpp"
+#include "model/model.hpp"
+#include "optim/optim.hpp"
+#include "train/evaluate.hpp"
+#include "train/sample.hpp"
+#include "train/trainer.hpp"
 
 namespace py = pybind11;
 using namespace charrnn;
@@ -155,29 +158,134 @@ py::array_t<T> view(T* data, py::ssize_t rows, py::ssize_t cols, const py::handl
                           data, owner);
 }
 
-template <typename T>
-void check_same_shape(const Params<T>& a, const Params<T>& b, const char* what) {
-    if (a.K != b.K || a.m != b.m)
-        throw std::invalid_argument(std::string(what) + " has K=" + std::to_string(b.K) +
-                                    ", m=" + std::to_string(b.m) + " but params have K=" +
-                                    std::to_string(a.K) + ", m=" + std::to_string(a.m));
+ModelSpec make_spec(long long K, long long m_, const std::string& cell, long long layers) {
+    require_positive_size(K, "K (vocabulary size)");
+    require_positive_size(m_, "m (hidden size)");
+    require_positive_size(layers, "layers");
+    return {parse_cell(cell), int(K), int(m_), int(layers)};
 }
 
-// Sequences for forward/backward: inputs and targets (T,) or (B, T), h0 (m,) or (B, m).
+py::list layout_list(const Layout& layout) {
+    py::list out;
+    for (const Entry& e : layout.entries) {
+        py::dict d;
+        d["name"] = e.name;
+        d["role"] = role_name(e.role);
+        d["layer"] = e.layer;
+        d["shape"] = e.vector ? py::tuple(py::make_tuple(e.rows)) : py::tuple(py::make_tuple(e.rows, e.cols));
+        d["offset"] = e.offset;
+        d["size"] = e.size();
+        d["init"] = init_name(e.init);
+        out.append(d);
+    }
+    return out;
+}
+
+py::dict spec_dict(const ModelSpec& s) {
+    py::dict d;
+    d["cell"] = cell_name(s.cell);
+    d["K"] = s.K;
+    d["m"] = s.m;
+    d["layers"] = s.layers;
+    return d;
+}
+
+std::string spec_string(const ModelSpec& s) {
+    return std::string("cell=") + cell_name(s.cell) + ", K=" + std::to_string(s.K) +
+           ", m=" + std::to_string(s.m) + ", layers=" + std::to_string(s.layers);
+}
+
+template <typename T>
+void check_same_layout(const Params<T>& a, const Params<T>& b, const char* what) {
+    if (a.spec() != b.spec())
+        throw std::invalid_argument(std::string(what) + " are for a model with " +
+                                    spec_string(b.spec()) + ", but params have " +
+                                    spec_string(a.spec()));
+}
+
+template <typename T>
+void require_finite_params(const Params<T>& params, const char* name) {
+    if (!params.flat.allFinite())
+        throw std::invalid_argument(std::string(name) +
+                                    " contain NaN or infinity: reinitialise or reload them");
+}
+
+template <typename T>
+const Entry& entry_named(const Params<T>& p, const std::string& name) {
+    const Entry* e = p.layout->find(name);
+    if (!e) {
+        std::string names;
+        for (const Entry& x : p.layout->entries) names += (names.empty() ? "" : ", ") + x.name;
+        throw py::key_error("'" + name + "' is not a parameter of this " +
+                            cell_name(p.spec().cell) + " model (its arrays: " + names + ")");
+    }
+    return *e;
+}
+
+std::string shape_of(const Entry& e) {
+    return e.vector ? "(" + std::to_string(e.rows) + ",)"
+                    : "(" + std::to_string(e.rows) + ", " + std::to_string(e.cols) + ")";
+}
+
+template <typename T>
+void assign_entry(Params<T>& p, const Entry& e, const py::handle& value) {
+    auto arr = as_real_array<T>(value, e.name.c_str());
+    const bool ok = e.vector ? (arr.ndim() == 1 && arr.shape(0) == e.rows)
+                             : (arr.ndim() == 2 && arr.shape(0) == e.rows && arr.shape(1) == e.cols);
+    require(ok, e.name + " must have shape " + shape_of(e) + ", got " + shape_string(arr));
+    std::copy(arr.data(), arr.data() + arr.size(), p.flat.data() + e.offset);
+}
+
+template <typename T>
+py::array_t<T> entry_view(py::object self, const Entry& e) {
+    Params<T>& p = self.cast<Params<T>&>();
+    return view<T>(p.flat.data() + e.offset, e.rows, e.cols, self, e.vector);
+}
+
+// The state (h or c) of every layer for B sequences, from an array with a leading layer axis,
+// (L, m) or (L, B, m), or, for a one-layer model, without it, (m,) or (B, m). None: zeros.
+// (L, B, m) row-major is (m, L B) column-major: the same bytes.
+template <typename T>
+void read_state(const ModelSpec& spec, const py::handle& obj, const char* name, int B,
+                bool batched, Mat<T>& out, bool& layer_axis) {
+    if (obj.is_none()) return;
+    auto arr = as_real_array<T>(obj, name);
+    const py::ssize_t L = spec.layers, m = spec.m;
+    const bool with_axis = batched ? (arr.ndim() == 3 && arr.shape(0) == L && arr.shape(1) == B &&
+                                      arr.shape(2) == m)
+                                   : (arr.ndim() == 2 && arr.shape(0) == L && arr.shape(1) == m);
+    const bool without = L == 1 && (batched ? (arr.ndim() == 2 && arr.shape(0) == B && arr.shape(1) == m)
+                                            : (arr.ndim() == 1 && arr.shape(0) == m));
+    if (!with_axis && !without) {
+        const std::string Bs = std::to_string(B), ms = std::to_string(m), Ls = std::to_string(L);
+        std::string expected = batched ? "(L, B, m) = (" + Ls + ", " + Bs + ", " + ms + ")"
+                                       : "(L, m) = (" + Ls + ", " + ms + ")";
+        if (L == 1) expected += batched ? " or (B, m) = (" + Bs + ", " + ms + ")" : " or (m,) = (" + ms + ",)";
+        throw std::invalid_argument(std::string(name) + " must have shape " + expected + ", got " +
+                                    shape_string(arr));
+    }
+    layer_axis = with_axis;
+    out = Eigen::Map<const Mat<T>>(arr.data(), m, L * B);
+}
+
+// Sequences for forward/backward: inputs and targets (T,) or (B, T), initial state h0 (and c0).
 template <typename T>
 struct Batch {
     std::vector<std::int32_t> inputs, targets;
     int T_len = 0, B = 0;
     bool batched = false;
-    Mat<T> h0;  // (m, B)
+    bool layer_axis = false;  // the state arrays carry a leading layer axis (outputs follow)
+    State<T> state;
 };
 
 template <typename T>
 Batch<T> make_batch(const Params<T>& params, const py::handle& inputs_obj,
-                    const py::handle& targets_obj, const py::handle& h0_obj) {
+                    const py::handle& targets_obj, const py::handle& h0_obj,
+                    const py::handle& c0_obj) {
+    const ModelSpec& spec = params.spec();
     Batch<T> batch;
-    auto inputs = as_index_array(inputs_obj, "inputs", params.K);
-    auto targets = as_index_array(targets_obj, "targets", params.K);
+    auto inputs = as_index_array(inputs_obj, "inputs", spec.K);
+    auto targets = as_index_array(targets_obj, "targets", spec.K);
     require(inputs.ndim() == 1 || inputs.ndim() == 2,
             "inputs must have shape (T,) or (B, T), got " + shape_string(inputs));
     require(targets.ndim() == inputs.ndim() && targets.size() == inputs.size() &&
@@ -189,113 +297,133 @@ Batch<T> make_batch(const Params<T>& params, const py::handle& inputs_obj,
     batch.T_len = int(inputs.shape(inputs.ndim() - 1));
     require(batch.T_len > 0 && batch.B > 0, "inputs must hold at least one character, got shape " +
                                                 shape_string(inputs));
-    auto h0 = as_real_array<T>(h0_obj, "h0");
-    const bool h0_ok = batch.batched
-                           ? (h0.ndim() == 2 && h0.shape(0) == batch.B && h0.shape(1) == params.m)
-                           : (h0.ndim() == 1 && h0.shape(0) == params.m);
-    require(h0_ok, std::string("h0 must have shape ") +
-                       (batch.batched ? "(B, m) = (" + std::to_string(batch.B) + ", "
-                                      : "(m,) = (") +
-                       std::to_string(params.m) + (batch.batched ? ")" : ",)") + ", got " +
-                       shape_string(h0));
-    // (B, m) row-major is (m, B) column-major: the same bytes.
-    batch.h0 = Eigen::Map<const Mat<T>>(h0.data(), params.m, batch.B);
+    if (!c0_obj.is_none() && spec.cell != Cell::lstm)
+        throw std::invalid_argument(std::string("c0 is the cell state of an lstm; this ") +
+                                    cell_name(spec.cell) + " model has none (pass c0=None)");
+    batch.state = State<T>(spec, batch.B);
+    batch.layer_axis = spec.layers > 1;
+    read_state<T>(spec, h0_obj, "h0", batch.B, batch.batched, batch.state.h, batch.layer_axis);
+    bool c_axis = batch.layer_axis;
+    read_state<T>(spec, c0_obj, "c0", batch.B, batch.batched, batch.state.c, c_axis);
     batch.inputs = to_int32(inputs);
     batch.targets = to_int32(targets);
     return batch;
 }
 
+// Activation column (t B + j) of each layer's (m, T B) block -> array (T, m) or (B, T, m), with a
+// leading layer axis (L, ...) if layer_axis.
+template <typename T, typename GetCols>
+py::array_t<T> per_step(GetCols cols_of, int L, Eigen::Index rows, int T_len, int B, bool batched,
+                        bool layer_axis) {
+    std::vector<py::ssize_t> shape;
+    if (layer_axis) shape.push_back(L);
+    if (batched) shape.push_back(B);
+    shape.push_back(T_len);
+    shape.push_back(rows);
+    py::array_t<T> out(shape);
+    T* dst = out.mutable_data();
+    for (int l = 0; l < L; ++l) {
+        const auto cols = cols_of(l);
+        for (int j = 0; j < B; ++j)
+            for (int t = 0; t < T_len; ++t)
+                Eigen::Map<Vec<T>>(dst + ((py::ssize_t(l) * B + j) * T_len + t) * rows, rows) =
+                    cols.col(py::ssize_t(t) * B + j);
+    }
+    return out;
+}
+
+// A state (m, L B) as an array shaped like the caller's: (L, B, m), (L, m), (B, m) or (m,).
 template <typename T>
-void require_finite_params(const Params<T>& params, const char* name) {
-    if (!params.flat.allFinite())
-        throw std::invalid_argument(std::string(name) +
-                                    " contain NaN or infinity: reinitialise or reload them");
+py::array_t<T> state_array(const Mat<T>& s, int L, int B, bool batched, bool layer_axis) {
+    std::vector<py::ssize_t> shape;
+    if (layer_axis) shape.push_back(L);
+    if (batched) shape.push_back(B);
+    shape.push_back(s.rows());
+    py::array_t<T> out(shape);
+    std::copy(s.data(), s.data() + s.size(), out.mutable_data());
+    return out;
 }
 
 template <typename T>
 struct Result {
     double loss = 0;
     Params<T> grads;
-    py::array_t<T> h_last, hs, probs;
+    py::object h_last = py::none(), c_last = py::none(), hs = py::none(), cs = py::none(),
+               probs = py::none();
 };
-
-// Activation column (t * B + j) of a (rows, (T) B) matrix -> array (T, rows) or (B, T, rows).
-template <typename T>
-py::array_t<T> per_step(const Eigen::Ref<const Mat<T>>& cols, int T_len, int B, bool batched) {
-    const py::ssize_t rows = cols.rows();
-    py::array_t<T> out = batched ? py::array_t<T>({py::ssize_t(B), py::ssize_t(T_len), rows})
-                                 : py::array_t<T>({py::ssize_t(T_len), rows});
-    T* dst = out.mutable_data();
-    for (int j = 0; j < B; ++j)
-        for (int t = 0; t < T_len; ++t)
-            Eigen::Map<Vec<T>>(dst + (py::ssize_t(j) * T_len + t) * rows, rows) =
-                cols.col(py::ssize_t(t) * B + j);
-    return out;
-}
 
 template <typename T>
 void bind_params(py::module_& m, const char* name) {
     using P = Params<T>;
-    auto cls = py::class_<P>(m, name, (std::string("The five RNN parameters W (m,m), U (m,K), "
-                                                    "V (K,m), b (m,), c (K,) in ") +
-                                        dtype_name<T>() +
-                                        ", stored in one flat block. The attributes are writable "
-                                        "numpy views into that block; assigning to one copies.")
-                                           .c_str());
-    cls.def(py::init([](long long K, long long m_) {
-                require_positive_size(K, "K (vocabulary size)");
-                require_positive_size(m_, "m (hidden size)");
-                return P(int(K), int(m_));
+    auto cls = py::class_<P>(
+        m, name,
+        (std::string("The parameters of one model in ") + dtype_name<T>() +
+         ", stored in one flat block in the order of its layout (see layout()). Each array is a "
+         "writable numpy view into that block, by name: p['W1'] or p.W1 (the one-layer vanilla "
+         "RNN's are W, U, V, b, c); assigning to one copies.")
+            .c_str());
+    cls.def(py::init([](long long K, long long m_, const std::string& cell, long long layers) {
+                return P(make_spec(K, m_, cell, layers));
             }),
-            py::arg("K"), py::arg("m"), "All-zero parameters for vocabulary size K, hidden size m.");
+            py::arg("K"), py::arg("m"), py::arg("cell") = "rnn", py::arg("layers") = 1,
+            "All-zero parameters for vocabulary size K, hidden size m, the cell ('rnn', 'lstm' "
+            "or 'gru') and the number of layers.");
     cls.def_static(
         "random",
-        [](long long K, long long m_, double sig, std::uint64_t seed) {
-            require_positive_size(K, "K (vocabulary size)");
-            require_positive_size(m_, "m (hidden size)");
+        [](long long K, long long m_, double sig, std::uint64_t seed, const std::string& cell,
+           long long layers) {
+            P p(make_spec(K, m_, cell, layers));
             if (!(std::isfinite(sig) && sig >= 0))
                 throw std::invalid_argument("sig must be a finite number >= 0, got " +
                                             std::to_string(sig));
-            P p{int(K), int(m_)};
-            p.init_normal(sig, seed);
+            p.init(sig, seed);
             return p;
         },
         py::arg("K"), py::arg("m"), py::arg("sig") = 0.01, py::arg("seed") = 0,
-        "W, U, V drawn from N(0, sig^2) with the given seed; b, c zero.");
-    cls.def_readonly("K", &P::K, "vocabulary size");
-    cls.def_readonly("m", &P::m, "hidden size");
-    struct Field {
-        const char* name;
-        Eigen::Index (P::*offset)() const;
-        bool rows_are_K, cols_are_K, vector;
-    };
-    static const Field fields[] = {{"W", &P::offset_W, false, false, false},
-                                   {"U", &P::offset_U, false, true, false},
-                                   {"V", &P::offset_V, true, false, false},
-                                   {"b", &P::offset_b, false, false, true},
-                                   {"c", &P::offset_c, true, false, true}};
-    for (const Field& f : fields) {
-        cls.def_property(
-            f.name,
-            [f](py::object self) {
-                P& p = self.cast<P&>();
-                const py::ssize_t rows = f.rows_are_K ? p.K : p.m;
-                const py::ssize_t cols = f.cols_are_K ? p.K : p.m;
-                return view<T>(p.flat.data() + (p.*f.offset)(), rows, cols, self, f.vector);
-            },
-            [f](P& p, const py::handle& value) {
-                const py::ssize_t rows = f.rows_are_K ? p.K : p.m;
-                const py::ssize_t cols = f.cols_are_K ? p.K : p.m;
-                auto arr = as_real_array<T>(value, f.name);
-                const bool ok = f.vector ? (arr.ndim() == 1 && arr.shape(0) == rows)
-                                         : (arr.ndim() == 2 && arr.shape(0) == rows &&
-                                            arr.shape(1) == cols);
-                require(ok, std::string(f.name) + " must have shape (" + std::to_string(rows) +
-                                (f.vector ? ",)" : ", " + std::to_string(cols) + ")") +
-                                ", got " + shape_string(arr));
-                std::copy(arr.data(), arr.data() + arr.size(), p.flat.data() + (p.*f.offset)());
-            });
-    }
+        py::arg("cell") = "rnn", py::arg("layers") = 1,
+        "Each array drawn by its layout's init in block order from one generator seeded with "
+        "seed: rnn weights N(0, sig^2), lstm and gru weights U(-1/sqrt(m), 1/sqrt(m)), biases "
+        "zero but an lstm's forget-gate bias 1.");
+    cls.def_property_readonly("K", &P::K, "vocabulary size");
+    cls.def_property_readonly("m", &P::m, "hidden units per layer");
+    cls.def_property_readonly("cell", [](const P& p) { return std::string(cell_name(p.spec().cell)); },
+                              "'rnn', 'lstm' or 'gru'");
+    cls.def_property_readonly("layers", [](const P& p) { return p.spec().layers; }, "number of layers");
+    cls.def_property_readonly("spec", [](const P& p) { return spec_dict(p.spec()); },
+                              "{'cell', 'K', 'm', 'layers'}");
+    cls.def_property_readonly("layout", [](const P& p) { return layout_list(*p.layout); },
+                              "the layout: one dict per array (see layout())");
+    cls.def_property_readonly(
+        "names",
+        [](const P& p) {
+            py::list names;
+            for (const Entry& e : p.layout->entries) names.append(e.name);
+            return py::tuple(names);
+        },
+        "the array names in block order");
+    cls.def("__getitem__", [](py::object self, const std::string& key) {
+        return entry_view<T>(self, entry_named(self.cast<P&>(), key));
+    });
+    cls.def("__setitem__", [](P& p, const std::string& key, const py::handle& value) {
+        assign_entry(p, entry_named(p, key), value);
+    });
+    cls.def("__contains__", [](const P& p, const std::string& key) { return p.layout->find(key) != nullptr; });
+    cls.def("__getattr__", [](py::object self, const std::string& key) {
+        const Entry* e = self.cast<P&>().layout->find(key);
+        if (!e) throw py::attribute_error("'" + std::string(py::str(py::type::of(self).attr("__name__"))) +
+                                          "' object has no attribute '" + key + "'");
+        return entry_view<T>(self, *e);
+    });
+    cls.def("__setattr__", [](py::object self, const std::string& key, const py::handle& value) {
+        P& p = self.cast<P&>();
+        if (const Entry* e = p.layout->find(key)) return assign_entry(p, *e, value);
+        py::module_::import("builtins").attr("object").attr("__setattr__")(self, key, value);
+    });
+    cls.def("__dir__", [](py::object self) {
+        py::list names = py::module_::import("builtins").attr("object").attr("__dir__")(self);
+        for (const Entry& e : self.cast<P&>().layout->entries) names.append(e.name);
+        return names;
+    });
     cls.def_property(
         "flat",
         [](py::object self) {
@@ -309,61 +437,80 @@ void bind_params(py::module_& m, const char* name) {
                         shape_string(arr));
             std::copy(arr.data(), arr.data() + arr.size(), p.flat.data());
         },
-        "All parameters as one vector, in the order W, U, V, b, c (each row-major).");
+        "All parameters as one vector, in layout order (each array row-major).");
     cls.def("copy", [](const P& p) { return P(p); }, "An independent copy.");
     cls.def("__copy__", [](const P& p) { return P(p); });
     cls.def("__deepcopy__", [](const P& p, py::dict) { return P(p); }, py::arg("memo"));
     cls.def("__repr__", [name](const P& p) {
-        return std::string(name) + "(K=" + std::to_string(p.K) + ", m=" + std::to_string(p.m) + ")";
+        const ModelSpec& s = p.spec();
+        return std::string(name) + "(K=" + std::to_string(s.K) + ", m=" + std::to_string(s.m) +
+               (s.is_vanilla() ? "" : std::string(", cell='") + cell_name(s.cell) + "', layers=" +
+                                          std::to_string(s.layers)) + ")";
     });
+}
+
+template <typename T>
+Result<T> run_forward_backward(const Params<T>& params, const py::handle& inputs,
+                               const py::handle& targets, const py::handle& h0,
+                               const py::handle& c0) {
+    require_finite_params(params, "params");
+    Batch<T> batch = make_batch(params, inputs, targets, h0, c0);
+    const ModelSpec& spec = params.spec();
+    const int L = spec.layers, T_len = batch.T_len, B = batch.B;
+    const Eigen::Index n = Eigen::Index(T_len) * B;
+    Result<T> r;
+    Workspace<T> ws;
+    r.grads = Params<T>(params.layout);
+    r.loss = forward<T>(params, batch.inputs.data(), batch.targets.data(), T_len, B, batch.state, ws);
+    // backward reuses P for d_o: the probabilities are copied out first.
+    r.probs = per_step<T>([&](int) { return Eigen::Ref<const Mat<T>>(ws.P); }, 1, spec.K, T_len,
+                          B, batch.batched, false);
+    backward(params, batch.inputs.data(), batch.targets.data(), ws, r.grads);
+    r.hs = per_step<T>([&](int l) { return ws.layers[l]->hidden().rightCols(n); }, L, spec.m,
+                       T_len, B, batch.batched, batch.layer_axis);
+    State<T> last(spec, B);
+    ws.final_state(last);
+    r.h_last = state_array<T>(last.h, L, B, batch.batched, batch.layer_axis);
+    if (spec.cell == Cell::lstm) {
+        r.cs = per_step<T>([&](int l) { return ws.layers[l]->cell_state().rightCols(n); }, L,
+                           spec.m, T_len, B, batch.batched, batch.layer_axis);
+        r.c_last = state_array<T>(last.c, L, B, batch.batched, batch.layer_axis);
+    }
+    return r;
 }
 
 template <typename T>
 void bind_functions(py::module_& m) {
     using P = Params<T>;
     py::class_<Result<T>>(m, sizeof(T) == 8 ? "Result" : "Result32",
-                          "What forward_backward returns.")
+                          "What forward_backward returns. States follow h0's form: with a "
+                          "leading layer axis L when h0 had one (or was None and L > 1).")
         .def_readonly("loss", &Result<T>::loss, "L = -sum_t log p_t[y_t] (mean over a batch)")
-        .def_readonly("grads", &Result<T>::grads, "dW, dU, dV, db, dc as a Params (unclipped)")
-        .def_readonly("h_last", &Result<T>::h_last, "h_T: (m,) or (B, m)")
-        .def_readonly("hs", &Result<T>::hs, "h_1 .. h_T: (T, m) or (B, T, m)")
+        .def_readonly("grads", &Result<T>::grads, "the gradient of every array, as a Params (unclipped)")
+        .def_readonly("h_last", &Result<T>::h_last, "h_T of every layer: (m,), (B, m), (L, m) or (L, B, m)")
+        .def_readonly("c_last", &Result<T>::c_last, "lstm: c_T, shaped as h_last; None otherwise")
+        .def_readonly("hs", &Result<T>::hs, "h_1 .. h_T: (T, m) or (B, T, m), (L, ...) with the layer axis")
+        .def_readonly("cs", &Result<T>::cs, "lstm: c_1 .. c_T, shaped as hs; None otherwise")
         .def_readonly("probs", &Result<T>::probs, "p_1 .. p_T: (T, K) or (B, T, K)");
 
-    m.def(
-        "forward_backward",
-        [](const P& params, const py::handle& inputs, const py::handle& targets,
-           const py::handle& h0) {
-            require_finite_params(params, "params");
-            Batch<T> batch = make_batch(params, inputs, targets, h0);
-            Result<T> r;
-            Workspace<T> ws;
-            r.grads = P(params.K, params.m);
-            r.loss = forward<T>(params, batch.inputs.data(), batch.targets.data(), batch.T_len,
-                             batch.B, batch.h0, ws);
-            const Eigen::Index n = Eigen::Index(batch.T_len) * batch.B;
-            r.probs = per_step<T>(ws.P, batch.T_len, batch.B, batch.batched);  // backward reuses P
-            backward(params, batch.inputs.data(), batch.targets.data(), ws, r.grads);
-            r.hs = per_step<T>(ws.hidden().rightCols(n), batch.T_len, batch.B, batch.batched);
-            r.h_last = per_step<T>(ws.hidden().rightCols(batch.B), 1, batch.B, true);
-            r.h_last = batch.batched ? r.h_last.attr("reshape")(batch.B, params.m)
-                                     : r.h_last.attr("reshape")(params.m);
-            return r;
-        },
-        py::arg("params"), py::arg("inputs"), py::arg("targets"), py::arg("h0"),
-        "Forward pass and backpropagation through time on character indices inputs (T,) or "
-        "(B, T) with next-character targets of the same shape, from initial hidden state h0 "
-        "(m,) or (B, m). Returns a Result with loss, grads, h_last, hs and probs.");
+    m.def("forward_backward", &run_forward_backward<T>, py::arg("params"), py::arg("inputs"),
+          py::arg("targets"), py::arg("h0") = py::none(), py::arg("c0") = py::none(),
+          "Forward pass and backpropagation through time on character indices inputs (T,) or "
+          "(B, T) with next-character targets of the same shape, from initial state h0 (and, "
+          "for an lstm, c0): (L, m) or (L, B, m), or without the layer axis for one layer; "
+          "None is zeros. Returns a Result with loss, grads, h_last, c_last, hs, cs and probs.");
     m.def(
         "loss",
         [](const P& params, const py::handle& inputs, const py::handle& targets,
-           const py::handle& h0) {
+           const py::handle& h0, const py::handle& c0) {
             require_finite_params(params, "params");
-            Batch<T> batch = make_batch(params, inputs, targets, h0);
+            Batch<T> batch = make_batch(params, inputs, targets, h0, c0);
             Workspace<T> ws;
             return forward<T>(params, batch.inputs.data(), batch.targets.data(), batch.T_len,
-                           batch.B, batch.h0, ws);
+                              batch.B, batch.state, ws);
         },
-        py::arg("params"), py::arg("inputs"), py::arg("targets"), py::arg("h0"),
+        py::arg("params"), py::arg("inputs"), py::arg("targets"), py::arg("h0") = py::none(),
+        py::arg("c0") = py::none(),
         "The loss of forward_backward without the backward pass (for finite differences).");
     m.def(
         "clip_gradients",
@@ -375,8 +522,8 @@ void bind_functions(py::module_& m) {
     m.def(
         "adagrad_step",
         [](P& params, const P& grads, P& memory, double eta, double eps) {
-            check_same_shape(params, grads, "grads");
-            check_same_shape(params, memory, "memory");
+            check_same_layout(params, grads, "grads");
+            check_same_layout(params, memory, "memory");
             require_finite_positive(eta, "eta");
             require_finite_positive(eps, "eps");
             adagrad_step(params, grads, memory, eta, eps);
@@ -387,9 +534,10 @@ void bind_functions(py::module_& m) {
     m.def(
         "sample",
         [](const P& params, const py::handle& h0, const py::handle& prime, long long n,
-           std::uint64_t seed, double temperature, double top_p) {
+           std::uint64_t seed, double temperature, double top_p, const py::handle& c0) {
             require_finite_params(params, "params");
-            auto prime_arr = as_index_array(prime, "prime", params.K);
+            const ModelSpec& spec = params.spec();
+            auto prime_arr = as_index_array(prime, "prime", spec.K);
             require(prime_arr.ndim() == 1 && prime_arr.size() > 0,
                     "prime must be a non-empty 1-D array of character indices (its last "
                     "character is the first input), got shape " + shape_string(prime_arr));
@@ -397,36 +545,75 @@ void bind_functions(py::module_& m) {
             require_finite_positive(temperature, "temperature");
             require(std::isfinite(top_p) && top_p > 0 && top_p <= 1,
                     "top_p must be in (0, 1], got " + std::to_string(top_p));
-            auto h0_arr = as_real_array<T>(h0, "h0");
-            require(h0_arr.ndim() == 1 && h0_arr.shape(0) == params.m,
-                    "h0 must have shape (m,) = (" + std::to_string(params.m) + ",), got " +
-                        shape_string(h0_arr));
-            Vec<T> h = Eigen::Map<const Vec<T>>(h0_arr.data(), params.m);
+            if (!c0.is_none() && spec.cell != Cell::lstm)
+                throw std::invalid_argument(std::string("c0 is the cell state of an lstm; this ") +
+                                            cell_name(spec.cell) + " model has none");
+            State<T> state(spec, 1);
+            bool axis = false;
+            read_state<T>(spec, h0, "h0", 1, false, state.h, axis);
+            read_state<T>(spec, c0, "c0", 1, false, state.c, axis);
             std::vector<std::int32_t> prime_idx = to_int32(prime_arr);
-            py::array_t<std::int32_t> out(n);
-            std::int32_t* dst = out.mutable_data();
+            std::vector<std::int32_t> drawn;
             {
                 py::gil_scoped_release release;
-                Vec<T> probs;
-                // The priming text only moves the hidden state; its predictions are not drawn.
-                for (std::size_t i = 0; i + 1 < prime_idx.size(); ++i)
-                    step_probs(params, h, prime_idx[i], 1.0, probs);
-                std::mt19937_64 gen(seed);
-                std::uniform_real_distribution<double> uniform(0.0, 1.0);
-                int x = prime_idx.back();
-                for (long long i = 0; i < n; ++i) {
-                    step_probs(params, h, x, temperature, probs);
-                    x = draw_index(probs, uniform(gen), top_p);
-                    dst[i] = x;
-                }
+                drawn = sample(params, state, prime_idx, n, seed, temperature, top_p);
             }
+            py::array_t<std::int32_t> out(py::ssize_t(drawn.size()));
+            std::copy(drawn.begin(), drawn.end(), out.mutable_data());
             return out;
         },
         py::arg("params"), py::arg("h0"), py::arg("prime"), py::arg("n"), py::arg("seed") = 0,
-        py::arg("temperature") = 1.0, py::arg("top_p") = 1.0,
-        "Generate n character indices. The network first reads prime[:-1] from h0; prime[-1] "
-        "is the first input. Each next character is drawn by inverse CDF from "
-        "softmax(o / temperature), restricted to the top_p nucleus. Same seed, same text.");
+        py::arg("temperature") = 1.0, py::arg("top_p") = 1.0, py::arg("c0") = py::none(),
+        "Generate n character indices. The network first reads prime[:-1] from state h0 (and "
+        "c0; None is zeros); prime[-1] is the first input. Each next character is drawn by "
+        "inverse CDF from softmax(o / temperature), restricted to the top_p nucleus. Same "
+        "seed, same text.");
+    m.def(
+        "evaluate",
+        [](const P& params, const py::handle& text, long long chunk) {
+            require_finite_params(params, "params");
+            require_positive_size(chunk, "chunk");
+            auto idx = as_index_array(text, "text", params.K());
+            require(idx.ndim() == 1 && idx.size() >= 2,
+                    "text must be a 1-D array of at least 2 character indices, got shape " +
+                        shape_string(idx));
+            std::vector<std::int32_t> codes = to_int32(idx);
+            Evaluation<T> ev(params, codes.data(), std::int64_t(codes.size()), int(chunk));
+            bool more = true;
+            while (more) {
+                {
+                    py::gil_scoped_release release;
+                    more = ev.advance(std::int64_t(1) << 15);
+                }
+                if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+            }
+            return py::make_tuple(ev.total_nats(), ev.predictions());
+        },
+        py::arg("params"), py::arg("text"), py::arg("chunk") = 512,
+        "(total, n): the summed loss -sum log p[text[i+1]] in nats over the n = len(text) - 1 "
+        "next-character predictions of a text, from a zero state, carried across chunks of "
+        "`chunk` characters. The GIL is released; Ctrl-C raises KeyboardInterrupt.");
+}
+
+template <typename T>
+py::object state_view(py::object self, Mat<T>& s, int L) {
+    if (s.cols() == 0) return py::none();
+    const py::ssize_t B = s.cols() / L, m = s.rows();
+    return py::array_t<T>({py::ssize_t(L), B, m},
+                          {py::ssize_t(sizeof(T)) * B * m, py::ssize_t(sizeof(T)) * m,
+                           py::ssize_t(sizeof(T))},
+                          s.data(), self);
+}
+
+template <typename T>
+void set_state(Mat<T>& s, int L, const py::handle& value, const char* name) {
+    auto arr = as_real_array<T>(value, name);
+    const py::ssize_t B = s.cols() / L;
+    require(s.cols() > 0, std::string(name) + ": this model has no such state");
+    require(arr.ndim() == 3 && arr.shape(0) == L && arr.shape(1) == B && arr.shape(2) == s.rows(),
+            std::string(name) + " must have shape (L, B, m) = (" + std::to_string(L) + ", " +
+                std::to_string(B) + ", " + std::to_string(s.rows()) + "), got " + shape_string(arr));
+    std::copy(arr.data(), arr.data() + arr.size(), s.data());
 }
 
 template <typename T>
@@ -442,7 +629,7 @@ void bind_trainer(py::module_& m, const char* name) {
                  require_finite_positive(eta, "eta");
                  require_finite_positive(eps, "eps");
                  require_finite_positive(clip, "clip");
-                 auto idx = as_index_array(text, "text", params.K);
+                 auto idx = as_index_array(text, "text", params.K());
                  require(idx.ndim() == 1, "text must be a 1-D array of character indices, got "
                                           "shape " + shape_string(idx));
                  const long long chunk = idx.size() / batch;
@@ -516,18 +703,22 @@ void bind_trainer(py::module_& m, const char* name) {
             "h_prev",
             [](py::object self) {
                 Tr& tr = self.cast<Tr&>();
-                // (m, B) column-major is (B, m) row-major: the same bytes.
-                return view<T>(tr.h_prev.data(), tr.h_prev.cols(), tr.h_prev.rows(), self, false);
+                return state_view<T>(self, tr.state.h, tr.params.spec().layers);
             },
             [](Tr& tr, const py::handle& value) {
-                auto arr = as_real_array<T>(value, "h_prev");
-                require(arr.ndim() == 2 && arr.shape(0) == tr.h_prev.cols() &&
-                            arr.shape(1) == tr.h_prev.rows(),
-                        "h_prev must have shape (B, m) = (" + std::to_string(tr.h_prev.cols()) +
-                            ", " + std::to_string(tr.h_prev.rows()) + "), got " + shape_string(arr));
-                std::copy(arr.data(), arr.data() + arr.size(), tr.h_prev.data());
+                set_state<T>(tr.state.h, tr.params.spec().layers, value, "h_prev");
             },
-            "hidden state carried into the next step, one row per stream: (B, m)")
+            "hidden state of every layer carried into the next step: (L, B, m)")
+        .def_property(
+            "c_prev",
+            [](py::object self) {
+                Tr& tr = self.cast<Tr&>();
+                return state_view<T>(self, tr.state.c, tr.params.spec().layers);
+            },
+            [](Tr& tr, const py::handle& value) {
+                set_state<T>(tr.state.c, tr.params.spec().layers, value, "c_prev");
+            },
+            "lstm: cell state of every layer carried into the next step, (L, B, m); else None")
         .def_property(
             "step", [](const Tr& tr) { return tr.step; },
             [](Tr& tr, long long v) {
@@ -575,14 +766,24 @@ void bind_trainer(py::module_& m, const char* name) {
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
-    m.doc() = "charrnn's native core: vanilla RNN forward/backward, clipping, AdaGrad, sampling "
-              "and the training loop, in C++ with Eigen. Private: use the `charrnn` package.";
+    m.doc() = "charrnn's native core: forward/backward of the model family (rnn, lstm, gru cells "
+              "in stacked layers), clipping, AdaGrad, sampling, evaluation and the training "
+              "loop, in C++ with Eigen. Private: use the `charrnn` package.";
+    m.def(
+        "layout",
+        [](const std::string& cell, long long K, long long m_, long long layers) {
+            return layout_list(make_layout(make_spec(K, m_, cell, layers)));
+        },
+        py::arg("cell"), py::arg("K"), py::arg("m"), py::arg("layers") = 1,
+        "The parameter layout of a model: one dict per array, in flat-block order, with keys "
+        "name, role, layer, shape, offset, size and init.");
     bind_params<double>(m, "Params");
     bind_params<float>(m, "Params32");
     bind_functions<double>(m);
     bind_functions<float>(m);
     bind_trainer<double>(m, "Trainer");
     bind_trainer<float>(m, "Trainer32");
+    m.attr("CELLS") = py::make_tuple("rnn", "lstm", "gru");
     m.attr("EIGEN_VERSION") = std::to_string(EIGEN_WORLD_VERSION) + "." +
                               std::to_string(EIGEN_MAJOR_VERSION) + "." +
                               std::to_string(EIGEN_MINOR_VERSION);

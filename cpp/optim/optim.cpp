@@ -1,5 +1,5 @@
 // Clipping and AdaGrad over the flat parameter block (see optim.hpp).
-#include "optim.hpp"
+#include "optim/optim.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,0 +1,81 @@
+// What every cell's layer provides to the model (model/model.cpp): a forward pass over a whole
+// sequence for B sequences that keeps what backward needs, and a backward pass that fills the
+// layer's parameter gradients and the gradient of its input. One implementation per cell:
+// rnn.cpp, lstm.cpp, gru.cpp. Not here: the output layer and the loss (kernels/softmax.hpp).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <Eigen/Core>
+
+#include "core/layout.hpp"
+
+namespace charrnn {
+
+template <typename T>
+using Cols = Eigen::Map<Mat<T>, 0, Eigen::OuterStride<>>;
+template <typename T>
+using ConstCols = Eigen::Map<const Mat<T>, 0, Eigen::OuterStride<>>;
+
+// The input of a layer at every time step: layer 1 reads characters (column x of U1 is the
+// input weight of character x: a gather, never a one-hot product), a layer above reads the
+// hidden states h_1 .. h_T of the layer below. Column (t B + j) is sequence j at time t.
+template <typename T>
+struct LayerInput {
+    const std::int32_t* x = nullptr;  // layer 1: sequence j's t-th character at x[j T_len + t]
+    const T* X = nullptr;             // layer > 1: (rows, T B) column-major, columns ld apart
+    Eigen::Index rows = 0, ld = 0;
+    bool dense() const { return X != nullptr; }
+    ConstCols<T> matrix(Eigen::Index n) const { return {X, rows, n, Eigen::OuterStride<>(ld)}; }
+};
+
+template <typename T>
+class Layer {
+public:
+    virtual ~Layer() = default;
+    // Runs T_len steps from state (h0, c0), each (m, B) (c0 has 0 columns except for lstm).
+    virtual void forward(const Params<T>& params, const LayerInput<T>& in,
+                         const Eigen::Ref<const Mat<T>>& h0, const Eigen::Ref<const Mat<T>>& c0,
+                         int T_len, int B) = 0;
+    // h_0 .. h_T, (m, (T+1) B); what the layer above reads and the state to carry.
+    virtual ConstCols<T> hidden() const = 0;
+    // c_0 .. c_T for lstm, (m, (T+1) B); (m, 0) for cells without a cell state.
+    virtual ConstCols<T> cell_state() const = 0;
+    // dL/dh_t from outside the recurrence, (m, T B): the caller writes it before backward
+    // (V^T d_o for the top layer, the gradient of the layer above's input otherwise).
+    virtual Cols<T> dH() = 0;
+    // Gradients of the last forward(): this layer's arrays in grads are overwritten. For a
+    // dense input, dL/dX (rows, T B) is written into dX (null for layer 1).
+    virtual void backward(const Params<T>& params, const LayerInput<T>& in, Params<T>& grads,
+                          Cols<T>* dX) = 0;
+};
+
+// A layer of the spec's cell for layer number l (1 .. L) of a model: rnn.cpp, lstm.cpp, gru.cpp.
+template <typename T>
+std::unique_ptr<Layer<T>> make_rnn_layer(const ModelSpec& spec, int l);
+template <typename T>
+std::unique_ptr<Layer<T>> make_lstm_layer(const ModelSpec& spec, int l);
+template <typename T>
+std::unique_ptr<Layer<T>> make_gru_layer(const ModelSpec& spec, int l);
+template <typename T>
+std::unique_ptr<Layer<T>> make_layer(const ModelSpec& spec, int l) {
+    switch (spec.cell) {
+        case Cell::lstm: return make_lstm_layer<T>(spec, l);
+        case Cell::gru: return make_gru_layer<T>(spec, l);
+        default: return make_rnn_layer<T>(spec, l);
+    }
+}
+
+// Layer 1's input projection for characters: row k of the result is column k of U plus b, so
+// U x_t + b is one contiguous row (a transposed copy: a column of the row-major U is strided).
+template <typename T>
+void gather_table(const Eigen::Map<const MatR<T>>& U, const Eigen::Map<const Vec<T>>& b,
+                  MatR<T>& table);
+// dU from the gradient of layer 1's pre-activations dZ (rows, T B): column x_t of U gets
+// column (t B + j) of dZ, x_t = x[j T_len + t]. scratch is (K, rows) working memory.
+template <typename T>
+void scatter_columns(const Mat<T>& dZ, const std::int32_t* x, int T_len, int B,
+                     MatR<T>& scratch, Eigen::Map<MatR<T>> dU);
+
+}  // namespace charrnn

@@ -1,0 +1,144 @@
+// The stack of layers and the output layer (see model.hpp).
+#include "model/model.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/sequential.hpp"
+
+namespace charrnn {
+
+template <typename T>
+void Workspace<T>::prepare(const ModelSpec& spec_, int T_len_, int B_) {
+    if (layers.empty() || spec != spec_) {
+        spec = spec_;
+        layers.clear();
+        for (int l = 1; l <= spec.layers; ++l) layers.push_back(make_layer<T>(spec, l));
+    }
+    T_len = T_len_;
+    B = B_;
+    P.resize(spec.K, Eigen::Index(T_len) * B);
+}
+
+template <typename T>
+void Workspace<T>::final_state(State<T>& state) const {
+    const Eigen::Index n = Eigen::Index(T_len) * B;
+    for (int l = 0; l < spec.layers; ++l) {
+        state.h.middleCols(Eigen::Index(l) * B, B) = layers[l]->hidden().middleCols(n, B);
+        if (state.c.cols() > 0)
+            state.c.middleCols(Eigen::Index(l) * B, B) = layers[l]->cell_state().middleCols(n, B);
+    }
+}
+
+namespace {
+
+// What layer l reads: characters for layer 1, h_1 .. h_T of the layer below otherwise.
+template <typename T>
+LayerInput<T> input_of(const Workspace<T>& ws, int l, const std::int32_t* inputs) {
+    LayerInput<T> in;
+    if (l == 1) {
+        in.x = inputs;
+    } else {
+        const ConstCols<T> below = ws.layers[l - 2]->hidden();
+        in.X = below.data() + below.outerStride() * ws.B;  // skip h_0
+        in.rows = below.rows();
+        in.ld = below.outerStride();
+    }
+    return in;
+}
+
+}  // namespace
+
+template <typename T>
+void forward_logits(const Params<T>& params, const std::int32_t* inputs, int T_len, int B,
+                    const State<T>& state0, Workspace<T>& ws) {
+    const ModelSpec& spec = params.spec();
+    ws.prepare(spec, T_len, B);
+    for (int l = 1; l <= spec.layers; ++l) {
+        const Eigen::Index first = Eigen::Index(l - 1) * B;
+        ws.layers[l - 1]->forward(params, input_of(ws, l, inputs), state0.h.middleCols(first, B),
+                                  state0.c.middleCols(std::min(first, state0.c.cols()),
+                                                      state0.c.cols() > 0 ? B : 0),
+                                  T_len, B);
+    }
+    const Eigen::Index n = Eigen::Index(T_len) * B;
+    auto& P = ws.P;
+    // Column by column: Eigen's replicate() is evaluated coefficient-wise and took 9 us here.
+    for (Eigen::Index col = 0; col < n; ++col) P.col(col) = params.c();
+    P.noalias() += params.V() * ws.layers.back()->hidden().rightCols(n);  // o_t = V h_t + c
+}
+
+template <typename T>
+double forward(const Params<T>& params, const std::int32_t* inputs, const std::int32_t* targets,
+               int T_len, int B, const State<T>& state0, Workspace<T>& ws) {
+    forward_logits(params, inputs, T_len, B, state0, ws);
+    const Eigen::Index n = Eigen::Index(T_len) * B;
+    auto& P = ws.P;
+    // Softmax, a group of columns at a time: all its passes (max, shift, exp, sum, scale) run
+    // while the group is in L1; at batch 32 the whole (K, T B) block is ~0.5 MB, and five passes
+    // over it came from L3. Max-shifted so exp never overflows; the loss is taken as log-sum-exp
+    // minus the target logit, so a tiny p[y] cannot become log(0). One exp over each group's
+    // contiguous block keeps the SIMD loop whole (per column, K % width entries went through
+    // scalar libm exp).
+    constexpr Eigen::Index kGroup = 8;
+    Eigen::Matrix<T, 1, kGroup> col_max, col_sum;
+    double loss = 0.0;
+    for (Eigen::Index g0 = 0; g0 < n; g0 += kGroup) {
+        const Eigen::Index len = std::min(kGroup, n - g0);
+        auto group = P.middleCols(g0, len);
+        col_max.head(len) = group.colwise().maxCoeff();
+        for (Eigen::Index i = 0; i < len; ++i) {
+            const Eigen::Index col = g0 + i, t = col / B, j = col % B;
+            loss -= double(P(targets[j * T_len + t], col) - col_max[i]);  // o_y - max
+            group.col(i).array() -= col_max[i];
+        }
+        Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> block(group.data(), group.size());
+        block = block.exp();
+        col_sum.head(len) = group.colwise().sum();
+        for (Eigen::Index i = 0; i < len; ++i) {
+            group.col(i) *= T(1) / col_sum[i];                         // p_t = softmax(o_t)
+            loss += double(std::log(col_sum[i]));                      // -log p_t[y_t]
+        }
+    }
+    return loss / B;
+}
+
+template <typename T>
+void backward(const Params<T>& params, const std::int32_t* inputs, const std::int32_t* targets,
+              Workspace<T>& ws, Params<T>& grads) {
+    const int T_len = ws.T_len, B = ws.B, L = ws.spec.layers;
+    const Eigen::Index n = Eigen::Index(T_len) * B;
+    const T scale = T(1) / T(B);  // the loss is a mean over the batch
+    // d_o = (p_t - onehot(y_t)) / B    softmax + cross-entropy; reuses P's storage. The 1/B is
+    // left to the products that read d_o (a GEMM's scalar factor costs nothing; a pass over
+    // d_o at batch 32 was ~0.5 MB).
+    auto& d_o = ws.P;
+    for (int t = 0; t < T_len; ++t)
+        for (int j = 0; j < B; ++j) d_o(targets[j * T_len + t], Eigen::Index(t) * B + j) -= T(1);
+    Layer<T>& top = *ws.layers.back();
+    grads.V().noalias() = scale * d_o * top.hidden().rightCols(n).transpose();  // o = V h + c
+    kernels::sum_columns(d_o, grads.c());
+    if (B > 1) grads.c() *= scale;
+    // The top layer's h_t feeds o_t: dh_t = V^T d_o_t, one product for the whole sequence.
+    top.dH().noalias() = scale * params.V().transpose() * d_o;
+    for (int l = L; l >= 1; --l) {
+        // A layer above the first writes dL/dh of the layer below, its input.
+        Cols<T> below = l > 1 ? ws.layers[l - 2]->dH() : top.dH();
+        ws.layers[l - 1]->backward(params, input_of(ws, l, inputs), grads,
+                                   l > 1 ? &below : nullptr);
+    }
+}
+
+#define CHARRNN_INSTANTIATE(T)                                                                   \
+    template struct Workspace<T>;                                                                \
+    template double forward<T>(const Params<T>&, const std::int32_t*, const std::int32_t*, int, \
+                               int, const State<T>&, Workspace<T>&);                             \
+    template void forward_logits<T>(const Params<T>&, const std::int32_t*, int, int,            \
+                                    const State<T>&, Workspace<T>&);                             \
+    template void backward<T>(const Params<T>&, const std::int32_t*, const std::int32_t*,        \
+                              Workspace<T>&, Params<T>&);
+
+CHARRNN_INSTANTIATE(double)
+CHARRNN_INSTANTIATE(float)
+
+}  // namespace charrnn

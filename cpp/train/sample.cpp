@@ -1,0 +1,81 @@
+// Sampling (see sample.hpp).
+#include "train/sample.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+namespace charrnn {
+
+template <typename T>
+int draw_index(const Vec<T>& probs, double u, double top_p) {
+    const int K = int(probs.size());
+    std::vector<char> keep(K, 1);
+    double kept_mass = 1.0;
+    if (top_p < 1.0) {
+        std::vector<int> order(K);
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(),
+                         [&](int i, int j) { return probs[i] > probs[j]; });
+        std::fill(keep.begin(), keep.end(), 0);
+        kept_mass = 0.0;
+        for (int i : order) {
+            keep[i] = 1;
+            kept_mass += double(probs[i]);
+            if (kept_mass >= top_p) break;
+        }
+    }
+    // Inverse CDF in index order, as the assignment draws: the first index whose cumulative
+    // (kept, renormalised) probability exceeds u.
+    const double target = u * kept_mass;
+    double cumulative = 0.0;
+    int last_kept = 0;
+    for (int i = 0; i < K; ++i) {
+        if (!keep[i]) continue;
+        cumulative += double(probs[i]);
+        last_kept = i;
+        if (cumulative > target) return i;
+    }
+    return last_kept;  // u * mass rounded above the cumulative sum: take the last kept index
+}
+
+template <typename T>
+std::vector<std::int32_t> sample(const Params<T>& params, State<T>& state,
+                                 const std::vector<std::int32_t>& prime, long long n,
+                                 std::uint64_t seed, double temperature, double top_p) {
+    Workspace<T> ws;
+    // The priming text only moves the state; its predictions are not drawn.
+    if (prime.size() > 1) {
+        forward_logits(params, prime.data(), int(prime.size() - 1), 1, state, ws);
+        ws.final_state(state);
+    }
+    std::mt19937_64 gen(seed);
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    std::vector<std::int32_t> out(std::size_t(std::max(0LL, n)));
+    std::int32_t x = prime.back();
+    Vec<T> probs;
+    for (long long i = 0; i < n; ++i) {
+        forward_logits(params, &x, 1, 1, state, ws);
+        ws.final_state(state);
+        probs = ws.P.col(0);
+        // Shift by the max before dividing: (o - max) / temperature is <= 0 with a 0 at the
+        // argmax, so even a temperature of 1e-320 gives exp(0) = 1 there, not inf/inf = NaN.
+        probs = ((probs.array() - probs.maxCoeff()) / T(temperature)).exp().matrix();
+        probs /= probs.sum();
+        x = draw_index(probs, uniform(gen), top_p);
+        out[std::size_t(i)] = x;
+    }
+    return out;
+}
+
+#define CHARRNN_INSTANTIATE(T)                                                                \
+    template int draw_index<T>(const Vec<T>&, double, double);                                \
+    template std::vector<std::int32_t> sample<T>(const Params<T>&, State<T>&,                 \
+                                                 const std::vector<std::int32_t>&, long long, \
+                                                 std::uint64_t, double, double);
+
+CHARRNN_INSTANTIATE(double)
+CHARRNN_INSTANTIATE(float)
+
+}  // namespace charrnn
