@@ -23,12 +23,16 @@ def text_file(tmp_path, small_text):
     return path
 
 
+CELLS = ("rnn", "lstm", "gru")
+
+
 def to_native(ref):
+    """A native float64 Params holding the arrays of a reference Params (any model)."""
     from charrnn import _core
 
-    params = _core.Params(ref.K, ref.m)
-    for name, array in ref.items():
-        setattr(params, name, array)
+    params = _core.Params(ref.K, ref.m, cell=ref.cell, layers=ref.layers)
+    for name in ref:
+        params[name] = ref[name]
     return params
 
 

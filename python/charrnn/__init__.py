@@ -1,47 +1,51 @@
-"""charrnn: character-level vanilla RNNs with a C++/Eigen core.
+"""charrnn: character-level recurrent networks (vanilla RNN, LSTM, GRU, stacked) with a C++/Eigen
+core.
 
     a_t = W h_{t-1} + U x_t + b,  h_t = tanh(a_t),  o_t = V h_t + c,  p_t = softmax(o_t)
     loss = -sum_t log p_t[y_t]
 
-The native functions (forward_backward, loss, clip_gradients, adagrad_step, sample) and
-parameter blocks (Params, Params32) come from the compiled module charrnn._core; Trainer,
-TrainConfig and Model are the Python front; charrnn.reference is the same maths in numpy.
+The native functions (layout, forward_backward, loss, clip_gradients, adagrad_step, sample,
+evaluate) and parameter blocks (Params, Params32) come from the compiled module charrnn._core;
+Trainer, TrainConfig and Model are the Python front; charrnn.reference is the same maths in numpy.
+
+Names are resolved on first use, so `import charrnn.reference` works without the compiled module.
 """
 
-from charrnn._core import (
-    Params,
-    Params32,
-    Result,
-    adagrad_step,
-    clip_gradients,
-    forward_backward,
-    loss,
-    sample,
-)
-from charrnn.checkpoint import CheckpointError
-from charrnn.data import Vocabulary, default_corpus_path, load_corpus, read_text
-from charrnn.sampling import Model
-from charrnn.train import Progress, TrainConfig, Trainer, TrainingDiverged
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import Any
 
-__all__ = [
-    "CheckpointError",
-    "Model",
-    "Params",
-    "Params32",
-    "Progress",
-    "Result",
-    "TrainConfig",
-    "Trainer",
-    "TrainingDiverged",
-    "Vocabulary",
-    "adagrad_step",
-    "clip_gradients",
-    "default_corpus_path",
-    "forward_backward",
-    "load_corpus",
-    "loss",
-    "read_text",
-    "sample",
-]
+__version__ = "0.2.0"
+
+# public name -> the module that defines it
+_EXPORTS = {
+    **{name: "charrnn._core" for name in (
+        "Params", "Params32", "Result", "adagrad_step", "clip_gradients", "evaluate",
+        "forward_backward", "layout", "loss", "sample")},
+    "CheckpointError": "charrnn.checkpoint",
+    "Vocabulary": "charrnn.data",
+    "default_corpus_path": "charrnn.data",
+    "load_corpus": "charrnn.data",
+    "read_text": "charrnn.data",
+    "Model": "charrnn.model",
+    "Progress": "charrnn.train",
+    "TrainConfig": "charrnn.train",
+    "Trainer": "charrnn.train",
+    "TrainingDiverged": "charrnn.train",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'charrnn' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -1,4 +1,4 @@
-# Type stubs for the compiled module charrnn._core (see cpp/bindings.cpp).
+# Type stubs for the compiled module charrnn._core (see cpp/bindings/bindings.cpp).
 from typing import Any, overload
 
 import numpy as np
@@ -6,64 +6,88 @@ import numpy.typing as npt
 
 EIGEN_VERSION: str
 SIMD: str
+ARCH: str
+CELLS: tuple[str, ...]
+
+def layout(cell: str, K: int, m: int, layers: int = 1) -> list[dict[str, Any]]: ...
 
 class Params:
     K: int
     m: int
-    W: npt.NDArray[np.float64]  # (m, m) writable view
-    U: npt.NDArray[np.float64]  # (m, K)
-    V: npt.NDArray[np.float64]  # (K, m)
-    b: npt.NDArray[np.float64]  # (m,)
-    c: npt.NDArray[np.float64]  # (K,)
-    flat: npt.NDArray[np.float64]  # all of the above, W U V b c
-    def __init__(self, K: int, m: int) -> None: ...
+    cell: str
+    layers: int
+    spec: dict[str, Any]
+    layout: list[dict[str, Any]]
+    names: tuple[str, ...]
+    flat: npt.NDArray[np.float64]  # every array, in layout order
+    def __init__(self, K: int, m: int, cell: str = "rnn", layers: int = 1) -> None: ...
     @staticmethod
-    def random(K: int, m: int, sig: float = 0.01, seed: int = 0) -> Params: ...
+    def random(K: int, m: int, sig: float = 0.01, seed: int = 0, cell: str = "rnn",
+               layers: int = 1) -> Params: ...
     def copy(self) -> Params: ...
+    def __getitem__(self, name: str) -> npt.NDArray[np.float64]: ...  # a writable view
+    def __setitem__(self, name: str, value: npt.ArrayLike) -> None: ...
+    def __contains__(self, name: str) -> bool: ...
+    def __getattr__(self, name: str) -> npt.NDArray[np.float64]: ...
 
 class Params32:
     K: int
     m: int
-    W: npt.NDArray[np.float32]
-    U: npt.NDArray[np.float32]
-    V: npt.NDArray[np.float32]
-    b: npt.NDArray[np.float32]
-    c: npt.NDArray[np.float32]
+    cell: str
+    layers: int
+    spec: dict[str, Any]
+    layout: list[dict[str, Any]]
+    names: tuple[str, ...]
     flat: npt.NDArray[np.float32]
-    def __init__(self, K: int, m: int) -> None: ...
+    def __init__(self, K: int, m: int, cell: str = "rnn", layers: int = 1) -> None: ...
     @staticmethod
-    def random(K: int, m: int, sig: float = 0.01, seed: int = 0) -> Params32: ...
+    def random(K: int, m: int, sig: float = 0.01, seed: int = 0, cell: str = "rnn",
+               layers: int = 1) -> Params32: ...
     def copy(self) -> Params32: ...
+    def __getitem__(self, name: str) -> npt.NDArray[np.float32]: ...
+    def __setitem__(self, name: str, value: npt.ArrayLike) -> None: ...
+    def __contains__(self, name: str) -> bool: ...
+    def __getattr__(self, name: str) -> npt.NDArray[np.float32]: ...
 
 class Result:
     loss: float
     grads: Params
-    h_last: npt.NDArray[np.float64]  # (m,) or (B, m)
-    hs: npt.NDArray[np.float64]  # (T, m) or (B, T, m)
+    h_last: npt.NDArray[np.float64]  # (m,), (B, m), (L, m) or (L, B, m): as h0
+    c_last: npt.NDArray[np.float64] | None  # lstm only
+    hs: npt.NDArray[np.float64]  # (T, m) or (B, T, m), with a leading L axis as h0
+    cs: npt.NDArray[np.float64] | None  # lstm only
     probs: npt.NDArray[np.float64]  # (T, K) or (B, T, K)
 
 class Result32:
     loss: float
     grads: Params32
     h_last: npt.NDArray[np.float32]
+    c_last: npt.NDArray[np.float32] | None
     hs: npt.NDArray[np.float32]
+    cs: npt.NDArray[np.float32] | None
     probs: npt.NDArray[np.float32]
 
 @overload
-def forward_backward(params: Params, inputs: npt.ArrayLike, targets: npt.ArrayLike, h0: npt.ArrayLike) -> Result: ...
+def forward_backward(params: Params, inputs: npt.ArrayLike, targets: npt.ArrayLike,
+                     h0: npt.ArrayLike | None = None, c0: npt.ArrayLike | None = None) -> Result: ...
 @overload
-def forward_backward(params: Params32, inputs: npt.ArrayLike, targets: npt.ArrayLike, h0: npt.ArrayLike) -> Result32: ...
-def loss(params: Params | Params32, inputs: npt.ArrayLike, targets: npt.ArrayLike, h0: npt.ArrayLike) -> float: ...
+def forward_backward(params: Params32, inputs: npt.ArrayLike, targets: npt.ArrayLike,
+                     h0: npt.ArrayLike | None = None, c0: npt.ArrayLike | None = None) -> Result32: ...
+def loss(params: Params | Params32, inputs: npt.ArrayLike, targets: npt.ArrayLike,
+         h0: npt.ArrayLike | None = None, c0: npt.ArrayLike | None = None) -> float: ...
 def clip_gradients(grads: Params | Params32, limit: float = 5.0) -> None: ...
 def adagrad_step(params: Any, grads: Any, memory: Any, eta: float = 0.1, eps: float = 1e-8) -> None: ...
-def sample(params: Params | Params32, h0: npt.ArrayLike, prime: npt.ArrayLike, n: int, seed: int = 0,
-           temperature: float = 1.0, top_p: float = 1.0) -> npt.NDArray[np.int32]: ...
+def sample(params: Params | Params32, h0: npt.ArrayLike | None, prime: npt.ArrayLike, n: int,
+           seed: int = 0, temperature: float = 1.0, top_p: float = 1.0,
+           c0: npt.ArrayLike | None = None) -> npt.NDArray[np.int32]: ...
+def evaluate(params: Params | Params32, text: npt.ArrayLike, chunk: int = 512) -> tuple[float, int]: ...
 
 class Trainer:
     params: Params
     memory: Params
     best: Params
-    h_prev: npt.NDArray[np.float64]  # (B, m)
+    h_prev: npt.NDArray[np.float64]  # (L, B, m)
+    c_prev: npt.NDArray[np.float64] | None  # (L, B, m), lstm only
     step: int
     position: int
     epoch: int
@@ -87,6 +111,7 @@ class Trainer32:
     memory: Params32
     best: Params32
     h_prev: npt.NDArray[np.float32]
+    c_prev: npt.NDArray[np.float32] | None
     step: int
     position: int
     epoch: int

@@ -1,7 +1,14 @@
 """Checkpoints: one .npz file (read with allow_pickle=False) holding everything needed to resume
-training exactly or to sample: parameters, AdaGrad memory, best parameters, hidden state,
-counters, settings and the vocabulary. Written atomically (temporary file, fsync, rename), so a
-crash leaves either the old file or the new one, never a broken one.
+training exactly or to sample: the model's spec, every parameter array under its layout name,
+optimiser memory, best parameters, recurrent state, counters, settings and the vocabulary.
+Written atomically (temporary file, fsync, rename), so a crash leaves either the old file or the
+new one, never a broken one.
+
+Format 2 (this one): meta["spec"] = {cell, layers, m, K, dtype} says what the arrays are; the
+arrays are named as the layout names them (W1 U1 b1 ... V c; W U V b c for the one-layer vanilla
+RNN), with prefixes memory_ and best_ for AdaGrad's memory and the best parameters, h_prev and
+(lstm) c_prev shaped (L, B, m). Format 1 (charrnn 0.1) held only the vanilla RNN; load() reads
+it as format 2 (spec from its settings, h_prev given its layer axis).
 
 Not here: deciding when to write (train.py) or what the numbers mean (the native core).
 """
@@ -18,8 +25,9 @@ from typing import Any
 import numpy as np
 
 FORMAT = "charrnn-checkpoint"
-FORMAT_VERSION = 1
-NAMES = ("W", "U", "V", "b", "c")
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+SPEC_KEYS = ("cell", "layers", "m", "K", "dtype")
 
 
 class CheckpointError(ValueError):
@@ -27,12 +35,17 @@ class CheckpointError(ValueError):
 
 
 def save(path: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-    """Write arrays and a JSON-able meta dict to path atomically."""
-    path = Path(path)
+    """Write arrays and a JSON-able meta dict to path atomically, as a checkpoint."""
     payload = {name: np.asarray(value) for name, value in arrays.items()}
     payload["format"] = np.array(FORMAT)
     payload["format_version"] = np.array(FORMAT_VERSION)
     payload["meta_json"] = np.array(json.dumps(meta, sort_keys=True))
+    save_npz(path, payload)
+
+
+def save_npz(path: str | Path, payload: dict[str, np.ndarray]) -> None:
+    """np.savez to path atomically: a temporary file beside it, fsync, rename."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -102,10 +115,11 @@ def load(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     if fmt is None or fmt.shape != () or str(fmt) != FORMAT:
         raise CheckpointError(f"{str(path)!r} is not a charrnn checkpoint (no format marker)")
     if (version is None or version.shape != () or version.dtype.kind not in "iu"
-            or int(version) != FORMAT_VERSION):
+            or int(version) not in READABLE_VERSIONS):
         raise CheckpointError(
             f"{str(path)!r} has checkpoint format version {version}, but this charrnn reads "
-            f"version {FORMAT_VERSION}; use the charrnn version that wrote it"
+            f"versions {', '.join(map(str, READABLE_VERSIONS))}; use the charrnn version that "
+            f"wrote it"
         )
     try:
         meta = json.loads(str(meta_json))
@@ -113,7 +127,41 @@ def load(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         raise CheckpointError(f"{str(path)!r} has unreadable metadata: {err}") from None
     if not isinstance(meta, dict):
         raise CheckpointError(f"{str(path)!r} has unreadable metadata: not a JSON object")
+    if int(version) == 1:
+        _upgrade_v1(arrays, meta, path)
+    _check_spec(meta, path)
     return arrays, meta
+
+
+def _upgrade_v1(arrays: dict[str, np.ndarray], meta: dict[str, Any], path: Path) -> None:
+    """A format-1 file in format 2's terms: a one-layer vanilla RNN whose spec comes from its
+    settings and vocabulary, its (B, m) hidden state given the layer axis."""
+    config = meta.get("config")
+    vocab = arrays.get("vocab")
+    if not isinstance(config, dict) or vocab is None:
+        raise CheckpointError(f"{str(path)!r} (format 1) lacks its settings or vocabulary")
+    meta["spec"] = {"cell": "rnn", "layers": 1, "m": config.get("m"),
+                    "K": int(np.asarray(vocab).size), "dtype": config.get("dtype", "float64")}
+    meta["config"] = {k: v for k, v in config.items() if k not in SPEC_KEYS}
+    h_prev = arrays.get("h_prev")
+    if h_prev is not None and h_prev.ndim == 2:
+        arrays["h_prev"] = h_prev[None]
+
+
+def _check_spec(meta: dict[str, Any], path: Path) -> None:
+    spec = meta.get("spec")
+    if not isinstance(spec, dict) or set(spec) != set(SPEC_KEYS):
+        raise CheckpointError(f"{str(path)!r} lacks the model's spec ({', '.join(SPEC_KEYS)})")
+    ok = (spec["cell"] in ("rnn", "lstm", "gru") and spec["dtype"] in ("float64", "float32")
+          and all(isinstance(spec[k], int) and not isinstance(spec[k], bool) and spec[k] >= 1
+                  for k in ("layers", "m", "K")))
+    if not ok:
+        raise CheckpointError(f"{str(path)!r} has an unusable model spec: {spec}")
+
+
+def params_arrays(params: Any, prefix: str = "") -> dict[str, np.ndarray]:
+    """Every array of native params under its layout name (with a prefix), copied."""
+    return {prefix + name: np.array(params[name]) for name in params.names}
 
 
 def _first_byte(path: Path) -> bytes:
@@ -143,10 +191,18 @@ def require_array(arrays: dict[str, np.ndarray], key: str, path: str | Path) -> 
 
 
 def fill_params(params: Any, arrays: dict[str, np.ndarray], prefix: str, path: str | Path) -> None:
-    """Copy saved prefix+W..c into native params; the binding checks shapes and finiteness."""
-    for name in NAMES:
-        array = require_array(arrays, prefix + name, path)
+    """Copy the saved arrays prefix + name, for every name of native params' layout, into params.
+    An array whose shape is not the layout's means the file's spec and arrays disagree."""
+    for entry in params.layout:
+        name = prefix + entry["name"]
+        array = require_array(arrays, name, path)
+        if array.shape != entry["shape"]:
+            raise CheckpointError(
+                f"{str(path)!r}: {name} has shape {array.shape}, but the checkpoint's spec "
+                f"({params.cell}, {params.layers} layer(s), m={params.m}, K={params.K}) makes it "
+                f"{entry['shape']}: the spec and the arrays disagree"
+            )
         try:
-            setattr(params, name, array)
+            params[entry["name"]] = array
         except ValueError as err:
-            raise CheckpointError(f"{str(path)!r}: {prefix + name}: {err}") from None
+            raise CheckpointError(f"{str(path)!r}: {name}: {err}") from None

@@ -1,4 +1,5 @@
-"""The `charrnn` command line: `train`, `sample` and `gradcheck`. Each error a user can cause
+"""The `charrnn` command line: `train`, `sample`, `evaluate`, `export` and `gradcheck`. Each
+error a user can cause
 ends with a one-line message and a non-zero exit status, never a traceback:
 1 bad input or failed check, 2 bad usage, 3 training diverged, 130 interrupted (state saved)."""
 
@@ -44,17 +45,21 @@ def _top_p(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from charrnn._core import CELLS
+    from charrnn.model import EXPORT_FORMATS
+
     parser = argparse.ArgumentParser(
         prog="charrnn",
-        description="Character-level vanilla RNN with a C++ core: train on plain text, check "
-                    "gradients, sample.")
+        description="Character-level recurrent networks (vanilla RNN, LSTM, GRU, stacked) with a "
+                    "C++ core: train on plain text, check gradients, sample, evaluate, export.")
     from charrnn import __version__
 
     parser.add_argument("--version", action="version", version=f"charrnn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("train", help="train on a text file and write the run's files",
-                       description="Train a vanilla RNN with AdaGrad (the assignment's loop) and "
+                       description="Train a network with AdaGrad (by default the assignment's "
+                                   "one-layer vanilla RNN and its loop) and "
                                    "write metrics.csv, loss.png, samples.txt, best.npz, last.npz, "
                                    "passage.txt and report.md into --out.")
     p.add_argument("file", nargs="?", help="UTF-8 text file (default: the embedded Shakespeare "
@@ -64,10 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="total updates, counted from the start of training (default 100000)")
     length.add_argument("--epochs", type=_positive_float, help="total passes over the text")
     # Model settings default to None so that on --resume we know which ones were given.
-    p.add_argument("--m", type=_positive_int, help="hidden units (default 100)")
+    # --cell and --layers are checked with the other model settings (TrainConfig), so that a bad
+    # value is a one-line error (exit 1) as any other bad model setting is.
+    p.add_argument("--cell", help=f"recurrent cell: {', '.join(CELLS)} (default rnn, the vanilla RNN)")
+    p.add_argument("--layers", type=int, help="stacked layers (default 1)")
+    p.add_argument("--m", type=_positive_int, help="hidden units per layer (default 100)")
     p.add_argument("--seq-length", type=_positive_int, help="characters per update (default 25)")
     p.add_argument("--eta", type=_positive_float, help="AdaGrad learning rate (default 0.1)")
-    p.add_argument("--sig", type=_nonnegative_float, help="initial weight std (default 0.01)")
+    p.add_argument("--sig", type=_nonnegative_float,
+                   help="rnn: initial weight std (default 0.01); lstm and gru draw from "
+                        "U(-1/sqrt(m), 1/sqrt(m))")
     p.add_argument("--seed", type=_nonnegative_int, help="seed of weights and samples (default 0)")
     p.add_argument("--batch", type=_positive_int, help="sequences per update (default 1)")
     p.add_argument("--dtype", choices=["float64", "float32"], help="training precision (default float64)")
@@ -95,13 +106,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--prime", help="text the network reads first (printed before the sample)")
     s.add_argument("--seed", type=_nonnegative_int, default=0, help="random seed (default 0)")
 
+    e = sub.add_parser("evaluate", help="how well a checkpoint predicts a text",
+                       description="The mean loss over the N-1 next-character predictions of a "
+                                   "text, from a zero state: nats and bits per character, and "
+                                   "perplexity.")
+    e.add_argument("checkpoint", metavar="CKPT", help="a best.npz or last.npz (or a run folder)")
+    e.add_argument("file", metavar="FILE", help="UTF-8 text file")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+
+    x = sub.add_parser("export", help="write a checkpoint's weights for another framework",
+                       description="Write a checkpoint's weights as an .npz for another "
+                                   "framework. torch: a state_dict of torch.nn.RNN/LSTM/GRU "
+                                   "(rnn.*) + torch.nn.Linear (decoder.*), and `vocabulary`.")
+    x.add_argument("checkpoint", metavar="CKPT", help="a best.npz or last.npz (or a run folder)")
+    x.add_argument("out", metavar="OUT.npz", help="file to write")
+    x.add_argument("--format", default="torch",
+                   help=f"target framework: {', '.join(EXPORT_FORMATS)} (default torch)")
+
     g = sub.add_parser("gradcheck", help="check every gradient of a fresh model",
-                       description="Check every entry of the five gradients of the native core "
+                       description="Check every entry of every gradient of the native core "
                                    "against central differences, the numpy reference and "
                                    "complex-step derivatives, on the first seq_length + 1 "
                                    "characters of FILE. Exit status 1 if a check fails.")
     g.add_argument("file", nargs="?", help="UTF-8 text file (default: the embedded corpus)")
-    g.add_argument("--m", type=_positive_int, default=100, help="hidden units (default 100)")
+    g.add_argument("--cell", default="rnn", help=f"recurrent cell: {', '.join(CELLS)} (default rnn)")
+    g.add_argument("--layers", type=int, default=1, help="stacked layers (default 1)")
+    g.add_argument("--m", type=_positive_int, default=100, help="hidden units per layer (default 100)")
     g.add_argument("--seq-length", type=_positive_int, default=25, help="sequence length (default 25)")
     g.add_argument("--h", type=_positive_float, default=1e-4, help="finite-difference step (default 1e-4)")
     g.add_argument("--seed", type=_nonnegative_int, default=0, help="weights seed (default 0)")
@@ -113,13 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _gradcheck(args: argparse.Namespace) -> int:
     from charrnn.data import load_corpus
     from charrnn.gradcheck import check_native, format_table
+    from charrnn.train import TrainConfig
 
+    TrainConfig(cell=args.cell, layers=args.layers, m=args.m)  # the same checks as train's
     _, vocab, encoded = load_corpus(args.file)
     if len(encoded) < args.seq_length + 1:
         raise ValueError(f"the text has {len(encoded)} characters; the check needs "
                          f"seq_length + 1 = {args.seq_length + 1}")
-    report = check_native(encoded, vocab.K, m=args.m, T=args.seq_length, h=args.h,
-                          seed=args.seed, sig=args.sig)
+    report = check_native(encoded, vocab.K, cell=args.cell, layers=args.layers, m=args.m,
+                          T=args.seq_length, h=args.h, seed=args.seed, sig=args.sig)
     print(json.dumps(report, indent=2) if args.json else format_table(report))
     return 0 if report["passed"] else EXIT_ERROR
 
@@ -129,7 +161,7 @@ def _train(args: argparse.Namespace) -> int:
     from charrnn.train import TrainConfig
 
     given = {name: getattr(args, name) for name in
-             ("m", "seq_length", "eta", "sig", "seed", "batch", "dtype")
+             ("cell", "layers", "m", "seq_length", "eta", "sig", "seed", "batch", "dtype")
              if getattr(args, name) is not None}
     settings = RunSettings(steps=args.steps, epochs=args.epochs, sample_every=args.sample_every,
                            sample_length=args.sample_length, passage_length=args.passage_length,
@@ -142,15 +174,37 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sample(args: argparse.Namespace) -> int:
+def _load_model(checkpoint: str):
     from pathlib import Path
 
-    from charrnn.sampling import Model
+    from charrnn.model import Model
 
-    path = Path(args.checkpoint)
-    if path.is_dir():
-        path = path / "best.npz"
-    model = Model.load(path)
+    path = Path(checkpoint)
+    return Model.load(path / "best.npz" if path.is_dir() else path)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from charrnn.data import read_text
+
+    model = _load_model(args.checkpoint)
+    result = model.evaluate(read_text(args.file))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['chars']:,} predictions: {result['nats_per_char']:.4f} nats = "
+              f"{result['bits_per_char']:.4f} bits per character, perplexity "
+              f"{result['perplexity']:.3f}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    _load_model(args.checkpoint).export(args.out, format=args.format)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    model = _load_model(args.checkpoint)
     text = model.sample(args.n, prime=args.prime, temperature=args.temperature,
                         top_p=args.top_p, seed=args.seed)
     sys.stdout.write(text + "\n")
@@ -164,7 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from charrnn.experiment import RunError
     from charrnn.train import TrainingDiverged
 
-    command = {"train": _train, "sample": _sample, "gradcheck": _gradcheck}[args.command]
+    command = {"train": _train, "sample": _sample, "evaluate": _evaluate, "export": _export,
+               "gradcheck": _gradcheck}[args.command]
     try:
         return command(args)
     except TrainingDiverged as err:

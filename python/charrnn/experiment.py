@@ -1,4 +1,4 @@
-"""The `charrnn train` job: one run of the assignment, with its files in one folder.
+"""The `charrnn train` job: one run (by default the assignment's), with its files in one folder.
 
     metrics.csv   one row per update: step, epoch, loss, smooth loss (per sequence, per char, bits)
     samples.txt   samples before the first update and every sample_every updates
@@ -12,7 +12,6 @@ Not here: the maths (native core) or the step loop (train.py).
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 import math
@@ -22,21 +21,17 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
-
-import numpy as np
+from typing import Any
 
 from charrnn.data import default_corpus_path, read_text
+from charrnn.model import sampling_seed
 from charrnn.plot import load_pyplot, plot_loss
-from charrnn.sampling import sampling_seed
-from charrnn.train import Progress, TrainConfig, Trainer, TrainingDiverged
-
-METRICS_HEADER = ["step", "epoch", "loss", "smooth_loss", "smooth_loss_per_char",
-                  "smooth_bits_per_char"]
-
+from charrnn.report import write_report
+from charrnn.runfiles import (SAMPLE_HEADER, open_metrics, read_metrics, read_samples,
+                              write_metrics)
+from charrnn.train import TrainConfig, Trainer, TrainingDiverged
 
 @dataclass
 class RunSettings:
@@ -79,73 +74,14 @@ def _target_steps(settings: RunSettings, trainer: Trainer) -> int:
     return steps
 
 
-def _open_metrics(path: Path, resume_step: int | None) -> TextIO:
-    """metrics.csv for appending. On resume, rows after the checkpoint's step (written before a
-    crash but not covered by the checkpoint) are dropped so each step appears once."""
-    if resume_step is None or not path.exists():
-        f = open(path, "w", newline="")
-        csv.writer(f).writerow(METRICS_HEADER)
-        return f
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    # A kill can tear the last row: keep only whole rows (a torn "1234,..." may read as "12").
-    kept = [row for row in rows[1:] if len(row) == len(METRICS_HEADER) and row[0].isdigit()
-            and int(row[0]) <= resume_step]
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(METRICS_HEADER)
-        writer.writerows(kept)
-    os.replace(tmp, path)
-    return open(path, "a", newline="")
-
-
-def _write_metrics(f: TextIO, progress: Progress, steps_per_epoch: int) -> None:
-    """A chunk's rows in one write, as csv.writer would format them (numbers never need
-    quoting; its \r\n line ends): writerow per row was 0.9 s of a 100,000-step run."""
-    n = len(progress.losses)
-    first = progress.step - n + 1
-    per_char = (progress.smooth_losses / progress.seq_length).tolist()
-    ln2 = math.log(2)
-    f.write("".join(
-        f"{step},{step / steps_per_epoch:.6f},{loss!r},{smooth!r},{pc:.6f},{pc / ln2:.6f}\r\n"
-        for step, loss, smooth, pc in zip(range(first, first + n), progress.losses.tolist(),
-                                          progress.smooth_losses.tolist(), per_char)))
-
-
-SAMPLE_HEADER = "--- step "  # samples.txt: "--- step N, smooth loss X ---\n<text>\n\n" each
-
-
-def read_samples(path: Path) -> list[tuple[int, str, str]]:
-    """samples.txt as (step, header line, body), in order. A block whose step number was torn
-    by a kill mid-write is dropped."""
-    blocks = []
-    for block in path.read_text(encoding="utf-8").split(SAMPLE_HEADER)[1:]:
-        head, _, body = block.partition("\n")
-        step = head.split(",", 1)[0]
-        if step.isdigit():
-            blocks.append((int(step), SAMPLE_HEADER + head, body))
-    return blocks
-
-
-def read_metrics(path: Path) -> dict[str, np.ndarray]:
-    with open(path, newline="") as f:
-        columns = next(csv.reader(f))
-        # numpy's parser: a Python float() per value was 0.7 s for 100,000 rows.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # no rows yet: "input contained no data"
-            data = np.loadtxt(f, delimiter=",", dtype=float, ndmin=2)
-    data = data.reshape(-1, len(columns))
-    return {name: data[:, i] for i, name in enumerate(columns)}
-
-
 def _start_gradcheck(text_path: str | None, config: TrainConfig, out: Path) -> subprocess.Popen | None:
     """`charrnn gradcheck` on the run's text and sizes, in a second process: it runs on the
     machine's other core while this one trains, and its table goes into the report."""
-    cmd = [sys.executable, "-m", "charrnn", "gradcheck", "--m", str(config.m),
+    cmd = [sys.executable, "-m", "charrnn", "gradcheck", "--cell", config.cell,
+           "--layers", str(config.layers), "--m", str(config.m),
            "--seq-length", str(config.seq_length), "--seed", str(config.seed), "--json"]
     if text_path is not None:
-        cmd.insert(4, str(text_path))
+        cmd.insert(4, str(text_path))  # after "gradcheck"
     log = open(out / "gradcheck.json", "w")
     try:
         return subprocess.Popen(cmd, stdout=log, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
@@ -248,7 +184,7 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
     threading.Thread(target=load_pyplot, name="import-matplotlib", daemon=True).start()
     if resume_step is not None:
         _tidy_resumed_files(out, resume_step)
-    metrics_file = _open_metrics(out / "metrics.csv", resume_step)
+    metrics_file = open_metrics(out / "metrics.csv", resume_step)
     samples = open(out / "samples.txt", "a" if resume_step is not None else "w", encoding="utf-8")
 
     def write_sample() -> None:
@@ -290,7 +226,7 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
                 try:
                     losses, smooth = trainer.train(chunk, every=chunk)
                 except (KeyboardInterrupt, TrainingDiverged) as stop:
-                    _write_metrics(metrics_file, stop.progress, trainer.steps_per_epoch)  # type: ignore[attr-defined]
+                    write_metrics(metrics_file, stop.progress, trainer.steps_per_epoch)  # type: ignore[attr-defined]
                     metrics_file.flush()
                     if isinstance(stop, KeyboardInterrupt):
                         save_checkpoints()  # the state between two steps is consistent
@@ -298,7 +234,7 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
                 seconds = time.perf_counter() - t0
                 train_seconds += seconds
                 steps_per_second = chunk / max(seconds, 1e-6)
-                _write_metrics(metrics_file, trainer._progress(losses, smooth), trainer.steps_per_epoch)
+                write_metrics(metrics_file, trainer._progress(losses, smooth), trainer.steps_per_epoch)
                 if bar is not None:
                     bar.update(chunk)
                     bar.set_postfix(smooth_loss=f"{trainer.smooth_loss:.2f}",
@@ -326,8 +262,9 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
     history = read_metrics(out / "metrics.csv")
     plot_loss(history["step"], history["loss"], history["smooth_loss"], trainer.steps_per_epoch,
               out / "loss.png",
-              title=f"{Path(text_path).name if text_path else 'shakespeare.txt'}: m={config.m}, "
-                    f"seq_length={config.seq_length}, eta={config.eta}",
+              title=f"{Path(text_path).name if text_path else 'shakespeare.txt'}: "
+                    f"{'' if config.cell == 'rnn' and config.layers == 1 else f'{config.layers} x {config.cell}, '}"
+                    f"m={config.m}, seq_length={config.seq_length}, eta={config.eta}",
               seq_length=config.seq_length)
     gradcheck_report = None
     if gradcheck is not None:
@@ -337,8 +274,6 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
         except (OSError, ValueError):
             gradcheck_report = None
     steps_run = trainer.step - first_step
-    from charrnn.report import write_report
-
     write_report(out, trainer=trainer, text_path=text_path, history=history,
                  gradcheck=gradcheck_report, train_seconds=train_seconds, steps_run=steps_run,
                  total_seconds=time.perf_counter() - started, settings=settings)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from charrnn import _core
-from charrnn.experiment import read_samples
+from charrnn.runfiles import read_samples
 from charrnn.gradcheck import format_table
 
 
@@ -28,9 +28,10 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
         "| setting | value |",
         "|---|---|",
         f"| text | {text_name}: {len(trainer.encoded):,} characters, K = {trainer.vocab.K} distinct |",
-        f"| model | vanilla RNN, m = {c.m} hidden units, {c.dtype} |",
+        f"| model | {trainer.model().describe()}, {c.dtype} |",
         f"| training | seq_length = {T}, batch = {c.batch}, AdaGrad eta = {c.eta}, eps = {c.eps:g}, "
-        f"clip = ±{c.clip:g}, sig = {c.sig}, seed = {c.seed} |",
+        f"clip = ±{c.clip:g}, initial weights "
+        f"{f'N(0, {c.sig:g}^2)' if c.cell == 'rnn' else 'U(±1/sqrt(m))'}, seed = {c.seed} |",
         f"| updates | {trainer.step:,} ({trainer.epoch:.2f} epochs of {trainer.steps_per_epoch:,} "
         f"updates) |",
         f"| time | {train_seconds:.1f} s in the training loop for {steps_run:,} updates "
@@ -49,7 +50,7 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
                   "for the table.", ""]
     else:
         lines += [
-            "Every entry of every gradient of a fresh model of this size, on the first "
+            "Every entry of every gradient of a fresh model of this kind and size, on the first "
             f"{T + 1} characters of the text: the native analytic gradient against central "
             "differences of the native loss (fd), against the numpy reference's analytic "
             "gradient on the same weights (ref) and against complex-step derivatives of the "

@@ -1,7 +1,7 @@
 """Training from Python: the settings (TrainConfig), and Trainer, a thin wrapper around the native
 loop that owns the vocabulary, runs steps in chunks with a callback, samples, and saves/loads
 checkpoints. The loop itself (forward, BPTT, clip, AdaGrad, epoch wrap, smooth loss, best
-parameters) runs in C++ with the GIL released: see cpp/trainer.cpp.
+parameters) runs in C++ with the GIL released: see cpp/train/trainer.cpp.
 
 Not here: files of a training run (metrics.csv, samples, plots: see experiment.py).
 """
@@ -19,19 +19,23 @@ from typing import Any
 import numpy as np
 
 from charrnn import _core, checkpoint
-from charrnn.checkpoint import NAMES, CheckpointError
+from charrnn.checkpoint import SPEC_KEYS, CheckpointError
 from charrnn.data import Vocabulary, default_corpus_path, read_text
-from charrnn.sampling import Model, sampling_seed
+from charrnn.model import Model, native_params, sampling_seed
+
+CELLS = _core.CELLS  # "rnn", "lstm", "gru"
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Settings of a run; the defaults are the assignment's."""
 
-    m: int = 100  # hidden units
+    cell: str = "rnn"  # "rnn" (the assignment's vanilla RNN), "lstm" or "gru"
+    layers: int = 1  # stacked layers, each of m units; layer l > 1 reads h of layer l - 1
+    m: int = 100  # hidden units per layer
     seq_length: int = 25  # characters per update (T), the length of BPTT
     eta: float = 0.1  # AdaGrad learning rate
-    sig: float = 0.01  # initial weights ~ N(0, sig^2); biases start at zero
+    sig: float = 0.01  # rnn: initial weights ~ N(0, sig^2) (lstm, gru: U(-1/sqrt(m), 1/sqrt(m)))
     seed: int = 0  # initial weights, and (with the step) every sample drawn
     eps: float = 1e-8  # AdaGrad epsilon
     clip: float = 5.0  # gradients clipped elementwise to [-clip, clip]
@@ -39,7 +43,9 @@ class TrainConfig:
     dtype: str = "float64"  # "float32" trains faster; gradient checks stay float64
 
     def __post_init__(self) -> None:
-        for name in ("m", "seq_length", "batch"):
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
+        for name in ("layers", "m", "seq_length", "batch"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -56,6 +62,10 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def spec(self, K: int) -> dict[str, Any]:
+        """The model's spec for a vocabulary of K characters: what a checkpoint records."""
+        return {"cell": self.cell, "layers": self.layers, "m": self.m, "K": K, "dtype": self.dtype}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -113,22 +123,22 @@ def _check_memory(K: int, config: TrainConfig) -> None:
     available = _available_memory()
     if available is None or config.m >= 2**31:  # the native core's own size error says more
         return
-    entries = config.m * config.m + 2 * config.m * K + config.m + K
+    entries = sum(e["size"] for e in _core.layout(config.cell, K, config.m, config.layers))
     itemsize = 4 if config.dtype == "float32" else 8
     # The float64 initial draw, then parameters, gradients, AdaGrad memory and the best copy
     # (and the cast's temporary) in the training dtype.
     needed = entries * (8 + 5 * itemsize)
     if needed > available:
         raise MemoryError(
-            f"m={config.m} needs about {needed / 2**30:.1f} GiB for the parameters, gradients, "
+            f"{config.cell} with {config.layers} layer(s) of m={config.m} needs about {needed / 2**30:.1f} GiB for the parameters, gradients, "
             f"AdaGrad memory and best copy, but {available / 2**30:.1f} GiB is available"
         )
 
 
 class Trainer:
-    """Trains a vanilla RNN on a text with the native loop.
+    """Trains a model of the family (any cell, any depth) on a text with the native loop.
 
-    >>> trainer = Trainer(text, TrainConfig(m=100, seed=0))
+    >>> trainer = Trainer(text, TrainConfig(cell="lstm", layers=2, m=128, seed=0))
     >>> trainer.train(10_000, callback=lambda tr, p: print(p.step, p.smooth_loss), every=1000)
     >>> print(trainer.sample(200))
     >>> trainer.save("last.npz")
@@ -155,13 +165,14 @@ class Trainer:
         self.text_sha256 = text_sha256(text)
         self.encoded = self.vocab.encode(text)
         _check_memory(self.vocab.K, config)
-        params64 = _core.Params.random(self.vocab.K, config.m, config.sig, config.seed)
+        params64 = _core.Params.random(self.vocab.K, config.m, config.sig, config.seed,
+                                       cell=config.cell, layers=config.layers)
         self._native = self._make_native(params64)
 
     def _make_native(self, params64: _core.Params) -> Any:
         c = self.config
         if c.dtype == "float32":
-            params = _core.Params32(params64.K, params64.m)
+            params = _core.Params32(params64.K, params64.m, cell=c.cell, layers=c.layers)
             params.flat = params64.flat  # cast once; the loop then runs in float32
             native_cls = _core.Trainer32
         else:
@@ -194,7 +205,7 @@ class Trainer:
 
     @property
     def params(self) -> Any:
-        """Current parameters (live native views: W, U, V, b, c)."""
+        """Current parameters (live native views by layout name)."""
         return self._native.params
 
     @property
@@ -205,7 +216,7 @@ class Trainer:
     def model(self, best: bool = False) -> Model:
         """A float64 copy of the current (or best) parameters with the vocabulary, for sampling."""
         source = self._native.best if best else self._native.params
-        params = _core.Params(source.K, source.m)
+        params = native_params(source.spec)
         params.flat = source.flat
         return Model(params, self.vocab, start=self.vocab.decode(self.encoded[:1]))
 
@@ -264,10 +275,13 @@ class Trainer:
         defaults to one derived from the run's seed and the step, so it is reproducible."""
         seed = sampling_seed(self.config.seed, self.step) if seed is None else seed
         x0 = self.encoded[self._native.position if self._native.position < len(self.encoded) else 0]
-        h0 = np.asarray(self._native.h_prev[0], dtype=np.float64)
+        # The first stream's state, (L, m).
+        h0 = np.asarray(self._native.h_prev[:, 0], dtype=np.float64)
+        c_prev = self._native.c_prev
+        c0 = None if c_prev is None else np.asarray(c_prev[:, 0], dtype=np.float64)
         model = self.model(best=best)
-        return model.sample(n, prime_indices=np.array([x0]), h0=h0, temperature=temperature,
-                            top_p=top_p, seed=seed, include_prime=False)
+        return model.sample(n, prime_indices=np.array([x0]), h0=h0, c0=c0,
+                            temperature=temperature, top_p=top_p, seed=seed, include_prime=False)
 
     # --- checkpoints ----------------------------------------------------------------------
     def save(self, path: str | Path, kind: str = "last") -> None:
@@ -277,16 +291,19 @@ class Trainer:
             raise ValueError(f"kind must be 'last' or 'best', got {kind!r}")
         native = self._native
         source = native.best if kind == "best" else native.params
-        arrays: dict[str, np.ndarray] = {name: np.array(getattr(source, name)) for name in NAMES}
+        arrays = checkpoint.params_arrays(source)
         arrays["vocab"] = checkpoint.vocabulary_array(self.vocab.chars)
         if kind == "last":
-            for name in NAMES:
-                arrays[f"memory_{name}"] = np.array(getattr(native.memory, name))
-                arrays[f"best_{name}"] = np.array(getattr(native.best, name))
+            arrays.update(checkpoint.params_arrays(native.memory, "memory_"))
+            arrays.update(checkpoint.params_arrays(native.best, "best_"))
             arrays["h_prev"] = np.array(native.h_prev)
+            if native.c_prev is not None:
+                arrays["c_prev"] = np.array(native.c_prev)
+        config = self.config.to_dict()
         meta = {
             "kind": kind,
-            "config": self.config.to_dict(),
+            "spec": self.config.spec(self.vocab.K),
+            "config": {k: v for k, v in config.items() if k not in SPEC_KEYS},
             "step": self.step,
             "position": int(native.position),
             "epoch": int(native.epoch),
@@ -317,7 +334,9 @@ class Trainer:
                 f"resume from the last.npz written beside it"
             )
         try:
-            config = TrainConfig.from_dict(meta["config"])
+            spec = meta["spec"]
+            config = TrainConfig.from_dict({**meta["config"],
+                                            **{k: spec[k] for k in SPEC_KEYS if k != "K"}})
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"{str(path)!r} has unusable settings: {err}") from None
         try:
@@ -344,11 +363,18 @@ class Trainer:
         self.text_path = text_path
         self.text_sha256 = meta["text_sha256"]
         self.encoded = self.vocab.encode(text)
-        K, m = self.vocab.K, config.m
-        if checkpoint.require_array(arrays, "W", path).shape != (m, m):  # before allocating anything of size m
-            raise CheckpointError(f"{str(path)!r}: W has shape {arrays['W'].shape}, but the "
-                                  f"settings say m={m}")
-        params64 = _core.Params(K, m)
+        if spec["K"] != self.vocab.K:
+            raise CheckpointError(f"{str(path)!r}: the spec says K={spec['K']} but the vocabulary "
+                                  f"has {self.vocab.K} characters")
+        # Before allocating anything of the model's size: the arrays must be the spec's.
+        for entry in _core.layout(config.cell, self.vocab.K, config.m, config.layers):
+            shape = checkpoint.require_array(arrays, entry["name"], path).shape
+            if shape != entry["shape"]:
+                raise CheckpointError(
+                    f"{str(path)!r}: {entry['name']} has shape {shape}, but the checkpoint's spec "
+                    f"({config.cell}, {config.layers} layer(s), m={config.m}) makes it "
+                    f"{entry['shape']}: the spec and the arrays disagree")
+        params64 = native_params(spec)
         # float32 parameters pass through float64 exactly, so this is exact in either dtype.
         checkpoint.fill_params(params64, arrays, "", path)
         self._native = self._make_native(params64)
@@ -359,6 +385,8 @@ class Trainer:
         checkpoint.fill_params(self._native.best, arrays, "best_", path)
         try:
             self._native.h_prev = checkpoint.require_array(arrays, "h_prev", path)
+            if self._native.c_prev is not None:
+                self._native.c_prev = checkpoint.require_array(arrays, "c_prev", path)
             self._native.step = int(meta["step"])
             self._native.position = int(meta["position"])
             self._native.epoch = int(meta["epoch"])

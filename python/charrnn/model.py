@@ -1,0 +1,170 @@
+"""A trained network as a user holds it: Model pairs native parameters (any cell, any depth)
+with their vocabulary, and samples text (inverse CDF, temperature, top-p nucleus, priming
+text), evaluates a text (nats and bits per character), and exports its weights as a PyTorch
+state_dict. Not here: training (train.py) or the file format (checkpoint.py).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from charrnn import _core, checkpoint
+from charrnn.checkpoint import CheckpointError
+from charrnn.data import Vocabulary
+
+__all__ = ["EXPORT_FORMATS", "Model", "sampling_seed", "torch_state_dict"]
+
+EXPORT_FORMATS = ("torch",)
+
+
+def sampling_seed(seed: int, step: int) -> int:
+    """A seed for the samples drawn at `step` of a run seeded with `seed`: reproducible, and
+    so a resumed run draws the same samples as an uninterrupted one without storing RNG state."""
+    return int(np.random.SeedSequence([seed, step]).generate_state(1, np.uint64)[0])
+
+
+def native_params(spec: dict[str, Any]) -> Any:
+    """All-zero float64 native parameters for a spec {cell, K, m, layers}."""
+    return _core.Params(spec["K"], spec["m"], cell=spec["cell"], layers=spec["layers"])
+
+
+def torch_state_dict(params: Any) -> dict[str, np.ndarray]:
+    """The weights of native params under the names torch.nn.RNN/LSTM/GRU (as `rnn`, input size
+    K: one-hot characters) and torch.nn.Linear (as `decoder`) give them; k counts layers from 0.
+    charrnn keeps one bias per gate where PyTorch has two (bias_ih + bias_hh): the whole bias goes
+    to bias_ih, bias_hh is zero, except for a gru's b_hn (bn), which multiplies r in PyTorch's
+    form too and goes to the n rows of bias_hh."""
+    out: dict[str, np.ndarray] = {}
+    for entry in params.layout:
+        name, role, layer = entry["name"], entry["role"], entry["layer"]
+        array = np.array(params[name], dtype=np.float64)
+        if role == "V":
+            out["decoder.weight"] = array
+        elif role == "c":
+            out["decoder.bias"] = array
+        elif role in ("W", "U", "b"):
+            key = {"W": "weight_hh", "U": "weight_ih", "b": "bias_ih"}[role]
+            out[f"rnn.{key}_l{layer - 1}"] = array
+            if role == "b":
+                out[f"rnn.bias_hh_l{layer - 1}"] = np.zeros_like(array)
+    if params.cell == "gru":
+        for entry in params.layout:
+            if entry["role"] == "bn":
+                out[f"rnn.bias_hh_l{entry['layer'] - 1}"][2 * params.m:] = params[entry["name"]]
+    return out
+
+
+class Model:
+    """Parameters (a native Params, float64, of any cell and depth) and the vocabulary they were
+    trained with."""
+
+    def __init__(self, params: Any, vocab: Vocabulary, start: str | None = None):
+        if params.K != vocab.K:
+            raise ValueError(f"params have K={params.K} but the vocabulary has {vocab.K} characters")
+        self.params = params
+        self.vocab = vocab
+        self.start = start if start is not None else vocab.chars[0]  # first input when unprimed
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """{'cell', 'K', 'm', 'layers'}"""
+        return self.params.spec
+
+    @property
+    def n_params(self) -> int:
+        return int(self.params.flat.size)
+
+    def describe(self) -> str:
+        """e.g. '2-layer lstm, m = 128, 208,460 parameters'."""
+        s = self.spec
+        kind = "vanilla RNN" if s["cell"] == "rnn" else s["cell"].upper()
+        return f"{s['layers']}-layer {kind}, m = {s['m']}, {self.n_params:,} parameters"
+
+    @classmethod
+    def load(cls, path: str | Path) -> Model:
+        """The parameters stored in a checkpoint (best.npz or last.npz). The model is the one the
+        file's spec names (format 1 files: the one-layer vanilla RNN); CheckpointError if the
+        arrays do not fit it."""
+        arrays, meta = checkpoint.load(path)
+        try:
+            vocab = Vocabulary(checkpoint.vocabulary_chars(checkpoint.require_array(arrays, "vocab", path)))
+        except ValueError as err:
+            raise CheckpointError(f"{str(path)!r} has a broken vocabulary: {err}") from None
+        spec = meta["spec"]
+        if spec["K"] != vocab.K:
+            raise CheckpointError(f"{str(path)!r}: the spec says K={spec['K']} but the vocabulary "
+                                  f"has {vocab.K} characters")
+        params = native_params(spec)
+        checkpoint.fill_params(params, arrays, "", path)
+        start = meta.get("start")
+        if not (isinstance(start, str) and len(start) == 1 and start in vocab):
+            start = None
+        return cls(params, vocab, start)
+
+    def sample(
+        self,
+        n: int = 1000,
+        *,
+        prime: str | None = None,
+        prime_indices: np.ndarray | None = None,
+        h0: np.ndarray | None = None,
+        c0: np.ndarray | None = None,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        seed: int = 0,
+        include_prime: bool = True,
+    ) -> str:
+        """n characters drawn one at a time. The network first reads `prime` (default: the
+        first character of the training text) from state h0 (and c0 for an lstm; shapes (L, m),
+        or (m,) for one layer; default zeros); the text returned starts with the prime when
+        include_prime is true. Same seed, same text."""
+        if prime_indices is None:
+            if prime is None:
+                prime = self.start
+                include_prime = False
+            if not isinstance(prime, str) or not prime:
+                raise ValueError("prime must be a non-empty string")
+            unknown = sorted(set(prime) - set(self.vocab.chars))
+            if unknown:
+                raise ValueError(
+                    f"the priming text has characters the model never saw: {''.join(unknown)!r}"
+                )
+            prime_indices = self.vocab.encode(prime)
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n must be an integer >= 0, got {n!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+            raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+        drawn = _core.sample(self.params, h0, prime_indices, int(n), seed=int(seed),
+                             temperature=float(temperature), top_p=float(top_p), c0=c0)
+        text = self.vocab.decode(drawn)
+        return self.vocab.decode(prime_indices) + text if include_prime else text
+
+    def evaluate(self, text: str) -> dict[str, float | int]:
+        """How well the model predicts a text: the mean loss over its len(text) - 1
+        next-character predictions, from a zero state, as {'nats_per_char', 'bits_per_char',
+        'perplexity', 'chars'} (chars: the number of predictions). ValueError for a text of
+        fewer than 2 characters or with a character outside the vocabulary (named)."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        if len(text) < 2:
+            raise ValueError(f"the text has {len(text)} character(s); evaluating needs at least 2 "
+                             f"(one to read, one to predict)")
+        encoded = self.vocab.encode(text)
+        total, n = _core.evaluate(self.params, encoded)
+        nats = total / n
+        return {"nats_per_char": nats, "bits_per_char": nats / math.log(2),
+                "perplexity": math.exp(nats), "chars": int(n)}
+
+    def export(self, path: str | Path, format: str = "torch") -> None:
+        """Write the weights for another framework. format "torch": an .npz of
+        torch_state_dict() plus `vocabulary` (the code points in index order) and `cell`."""
+        if format not in EXPORT_FORMATS:
+            raise ValueError(f"unknown export format {format!r}; choose from {', '.join(EXPORT_FORMATS)}")
+        arrays = torch_state_dict(self.params)
+        arrays["vocabulary"] = checkpoint.vocabulary_array(self.vocab.chars)
+        arrays["cell"] = np.array(self.params.cell)
+        checkpoint.save_npz(path, arrays)
