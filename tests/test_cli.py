@@ -1,5 +1,5 @@
-"""The command line as a user runs it: `charrnn train`, `sample`, `gradcheck`, in a subprocess,
-on small texts in tmp_path."""
+"""The command line as a user runs it: `charrnn train`, `sample`, `evaluate`, `export` and
+`gradcheck`, in a subprocess, on small texts in tmp_path."""
 
 import csv
 import json
@@ -148,3 +148,75 @@ def test_refuses_to_overwrite_a_run(tmp_path, text_file):
     result = charrnn("train", text_file, "--steps", 20, "--out", out, *FAST)
     assert result.returncode == 1 and "--resume" in result.stderr
     assert (out / "last.npz").read_bytes() == before
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_family_end_to_end(tmp_path, text_file, cell):
+    """train --cell --layers (with the report's gradient check of that model), sample with a
+    prime, evaluate --json, export --format torch."""
+    out = tmp_path / "run"
+    args = [a for a in FAST if a != "--no-gradcheck"]
+    result = charrnn("train", text_file, "--cell", cell, "--layers", 2, "--steps", 200,
+                     "--out", out, *args)
+    assert result.returncode == 0, result.stderr
+    report = (out / "report.md").read_text()
+    assert f"2-layer {cell.upper()}, m = 12" in report
+    assert "W2" in report and "overall: PASS" in report  # the check covered this model
+    sample = charrnn("sample", out / "best.npz", "-n", 40, "--prime", "ROMEO:")
+    assert sample.returncode == 0 and sample.stdout.startswith("ROMEO:"), sample.stderr
+    assert len(sample.stdout) == len("ROMEO:") + 40 + 1
+    evaluated = charrnn("evaluate", out / "best.npz", text_file, "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    figures = json.loads(evaluated.stdout)
+    assert set(figures) == {"nats_per_char", "bits_per_char", "perplexity", "chars"}
+    assert figures["chars"] == len(text_file.read_text(encoding="utf-8")) - 1
+    assert 0 < figures["bits_per_char"] < np.log2(80)
+    exported = charrnn("export", out / "best.npz", tmp_path / "w.npz", "--format", "torch")
+    assert exported.returncode == 0, exported.stderr
+    with np.load(tmp_path / "w.npz") as npz:
+        assert {"rnn.weight_ih_l1", "decoder.weight", "vocabulary"} <= set(npz.files)
+
+
+def test_gradcheck_json_for_a_stacked_gated_model(text_file):
+    result = charrnn("gradcheck", text_file, "--cell", "gru", "--layers", 2, "--m", 5,
+                     "--seq-length", 6, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["settings"]["cell"] == "gru" and report["settings"]["layers"] == 2
+    for name in ("W1", "U1", "b1", "bn1", "W2", "U2", "b2", "bn2", "V", "c"):
+        assert report[name]["norm_rel_err_fd"] <= 1e-6, name
+    assert report["passed"]
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory, small_text):
+    """(text file, run folder) of one short run, shared by the error cases."""
+    folder = tmp_path_factory.mktemp("small_run")
+    text = folder / "small.txt"
+    text.write_text(small_text, encoding="utf-8")
+    assert charrnn("train", text, "--steps", 5, "--out", folder / "run", *FAST).returncode == 0
+    return text, folder / "run"
+
+
+@pytest.mark.parametrize("args, words", [
+    (["train", "TEXT", "--layers", "0", "--steps", "5"], "layers"),
+    (["train", "TEXT", "--cell", "transformer", "--steps", "5"], "cell"),
+    (["gradcheck", "TEXT", "--cell", "tcn"], "cell"),
+    (["gradcheck", "TEXT", "--layers", "0"], "layers"),
+    (["export", "CKPT", "OUT", "--format", "onnx"], "format"),
+    (["evaluate", "CKPT", "EMPTY"], "empty"),
+    (["evaluate", "CKPT", "UNKNOWN"], "'€'"),
+    (["evaluate", "MISSING", "TEXT"], "not found"),
+])
+def test_family_errors_are_one_line(tmp_path, small_run, args, words):
+    text_file, out = small_run
+    unknown = tmp_path / "unknown.txt"
+    unknown.write_text("to be €", encoding="utf-8")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    names = {"TEXT": text_file, "CKPT": out / "best.npz", "OUT": tmp_path / "x.npz",
+             "EMPTY": empty, "UNKNOWN": unknown, "MISSING": tmp_path / "no.npz"}
+    result = charrnn(*[names.get(a, a) for a in args], *(["--quiet"] if args[0] == "train" else []))
+    assert result.returncode == 1, result.stderr
+    assert words in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
