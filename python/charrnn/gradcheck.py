@@ -1,26 +1,29 @@
-"""Gradient checking: central differences, complex-step derivatives, error metrics, and the
-three-way report (native analytic vs finite differences, vs the numpy reference, vs complex step).
+"""Gradient checking for every model of the family: central differences, complex-step derivatives,
+error metrics, and the three-way report (native analytic vs finite differences, vs the numpy
+reference, vs complex step), one row per parameter name of the layout.
 
-Duck-typed: anything with writable numpy-array attributes W, U, V, b, c can be checked, the numpy
-reference.Params or the native core's params (whose attributes are views into C++ memory).
-Imports nothing native; the native side is passed in as callables.
+Duck-typed: anything with a .layout and a writable numpy array per name (params[name] or
+params.name) can be checked, the numpy reference.Params or the native core's Params (whose arrays
+are views into C++ memory). Imports nothing native except in check_native; the native side is
+passed in as callables, and so is the layout table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import reference
-from .reference import NAMES, Params
+from .reference import Params, ops
 
 __all__ = [
     "THRESHOLDS",
     "check_native",
     "compare",
     "complex_step_gradients",
+    "complex_step_per_entry",
     "format_table",
     "gradcheck_report",
     "numerical_gradients",
@@ -44,37 +47,53 @@ METRICS = (
 )
 
 
+def _names(params: Any) -> list[str]:
+    """Parameter names in layout order: from .layout, else the keys of a mapping."""
+    layout = getattr(params, "layout", None)
+    if layout is not None:
+        return [entry["name"] for entry in layout]
+    if isinstance(params, Mapping):
+        return list(params)
+    raise TypeError(f"{type(params).__name__} has neither a .layout nor names (not a mapping)")
+
+
+def _array(params: Any, name: str) -> Any:
+    """params[name] for a mapping or an indexable params object, else params.name."""
+    if isinstance(params, Mapping) or hasattr(type(params), "__getitem__"):
+        return params[name]
+    return getattr(params, name)
+
+
 def _tensors(grads: Any) -> dict[str, np.ndarray]:
-    """name -> array from a mapping or from an object with attributes W, U, V, b, c."""
-    if isinstance(grads, Mapping):
-        return {name: np.asarray(grads[name]) for name in grads}
-    return {name: np.asarray(getattr(grads, name)) for name in NAMES}
+    """name -> array of a gradient set: a mapping, or params with a .layout (reference, native)."""
+    return {name: np.asarray(_array(grads, name)) for name in _names(grads)}
 
 
 def numerical_gradients(
-    loss_fn: Callable[[], float], params: Any, h: float = 1e-4, names: tuple[str, ...] = NAMES
+    loss_fn: Callable[[], float], params: Any, h: float = 1e-4, names: Sequence[str] | None = None
 ) -> dict[str, np.ndarray]:
     """Central differences dL/dtheta ~ (L(theta+h) - L(theta-h)) / 2h over every entry.
 
-    Perturbs params.<name> in place (for the native core these are views into C++ memory, so an
+    Perturbs params' arrays in place (for the native core these are views into C++ memory, so an
     in-place edit is what changes the model) and restores each entry to its exact original value.
-    loss_fn() takes no arguments and returns the loss at the current params.
+    loss_fn() takes no arguments and returns the loss at the current params. names defaults to
+    every name of the layout (or of the mapping).
     """
     grads = {}
-    for name in names:
-        arr = getattr(params, name)
+    for name in _names(params) if names is None else names:
+        arr = _array(params, name)
         if not isinstance(arr, np.ndarray) or not arr.flags.writeable:
             kind = type(arr).__name__
-            raise TypeError(f"params.{name} must be a writable numpy array, got {kind}")
+            raise TypeError(f"params {name} must be a writable numpy array, got {kind}")
         g = np.zeros(arr.shape, dtype=np.float64)
         for n, idx in enumerate(np.ndindex(arr.shape)):
             old = arr[idx]
             plus, minus = old + h, old - h
             try:
                 arr[idx] = plus
-                if n == 0 and getattr(params, name)[idx] != arr[idx]:
+                if n == 0 and _array(params, name)[idx] != arr[idx]:
                     raise TypeError(
-                        f"params.{name} returns a copy, so editing it does not change the model; "
+                        f"params {name} returns a copy, so editing it does not change the model; "
                         f"it must be a writable view"
                     )
                 loss_plus = loss_fn()
@@ -89,61 +108,65 @@ def numerical_gradients(
 
 
 def complex_step_gradients(
-    params: Params, inputs, targets, h0, h: float = 1e-30, chunk: int = 2048
+    params: Params, inputs, targets, h0=None, c0=None, h: float = 1e-30, chunk: int = 1024
 ) -> dict[str, np.ndarray]:
-    """dL/dtheta = Im L(theta + i h e_k) / h for every entry k of the reference loss.
+    """dL/dtheta = Im L(theta + i h e_k) / h for every entry k of the reference loss, any model.
 
     Exact to rounding (no subtraction, so h can be tiny). Each entry still gets its own forward
-    pass, but up to `chunk` of those passes run side by side as one batched forward: row r of
-    the batch is the model with only entry k_r perturbed, which costs a rank-one correction to
-    one pre-activation or logit, not a copy of the weights. Complex tanh and exp dominate, so
-    this is only ~4x faster than looping reference.loss over entries (m=100, K=76, T=25: ~5 s);
-    tests check the two agree.
+    pass, but up to `chunk` of those passes (times the B sequences of a batch) run side by side
+    as the rows of one batched forward: a row's model has only entry k_r perturbed, which the
+    reference's parameter reads (ops.matvec, input_term, add_bias) apply as a rank-one
+    correction of one pre-activation, not a copy of the weights. Layers below the perturbed
+    array's layer are unchanged, so they run once, in real arithmetic; columns of U1 for
+    characters that never occur have dL = 0 exactly and are skipped.
+    Tests check this equals complex_step_per_entry (the definition).
     """
-    x, y, h0 = reference._check_sequence(params, inputs, targets, h0)
-    return {name: _complex_step_one(params, x, y, h0, name, h, chunk) for name in NAMES}
+    batch = reference.check_inputs(params, inputs, targets, h0, c0)
+    x, y, h0b, c0b = batch.x, batch.y, batch.h0, batch.c0
+    B = x.shape[0]
+    _, _, real_layers = reference.run(params, x, y, h0b, c0b)  # the unperturbed stack
+    grads = {}
+    for entry in params.layout:
+        name, shape, layer = entry["name"], entry["shape"], entry["layer"]
+        first = layer if layer > 0 else params.layers + 1  # V and c: the output layer only
+        below = real_layers[first - 2][0] if first > 1 else None  # (B, T, m)  hs of layer first-1
+        out = np.zeros(entry["size"])
+        active = np.arange(entry["size"])  # flat indices of the entries to differentiate
+        if entry["role"] == "U" and layer == 1:  # column j of U1 is only read when x == j
+            active = active[np.isin(np.unravel_index(active, shape)[1], x)]
+        per_pass = max(1, chunk // B)  # entries per batched forward
+        for start in range(0, active.size, per_pass):
+            k = active[start:start + per_pass]  # flat indices perturbed in this pass
+            rows = np.repeat(k, B)  # row r = e B + s: entry k[e] on sequence s
+            i, j = np.unravel_index(rows, shape) if len(shape) == 2 else (rows, None)
+            perturbed = {name: ops.Perturbed(params[name], i, j, 1j * h)}
+            n = k.size
+            losses, _, _ = reference.run(
+                params, np.tile(x, (n, 1)), np.tile(y, (n, 1)), np.tile(h0b, (1, n, 1)),
+                None if c0b is None else np.tile(c0b, (1, n, 1)), first,
+                None if below is None else np.tile(below, (n, 1, 1)), perturbed)
+            out[k] = losses.reshape(n, B).mean(axis=1).imag / h  # L = (1/B) sum_b L_b
+        grads[name] = out.reshape(shape)
+    return grads
 
 
-def _complex_step_one(
-    params: Params, x: np.ndarray, y: np.ndarray, h0: np.ndarray, name: str, h: float, chunk: int
-) -> np.ndarray:
-    W, U, V, b, c = (np.asarray(a, np.float64) for _, a in params.items())
-    shape = getattr(params, name).shape
-    out = np.zeros(int(np.prod(shape)))
-    active = np.arange(out.size)  # flat indices of the entries to differentiate
-    if name == "U":  # column j of U is only read when x_t == j: other columns have dL = 0 exactly
-        active = active[np.isin(np.unravel_index(active, shape)[1], x)]
-    step = 1j * h
-    for start in range(0, active.size, chunk):
-        k = active[start : start + chunk]  # flat indices perturbed in this batch
-        rows = np.arange(k.size)  # batch row r perturbs entry k[r]
-        # Entry k[r] is theta[i[r], j[r]] (matrices) or theta[i[r]] (vectors).
-        i, j = np.unravel_index(k, shape) if len(shape) == 2 else (k, None)
-        H = np.empty((k.size, W.shape[0]), np.complex128)  # (B, m)  h_{t-1} of each row
-        H[:] = h0
-        L = np.zeros(k.size, np.complex128)  # (B)
-        for t in range(x.size):
-            A = H @ W.T + (U[:, x[t]] + b)  # (B, m)  a_t = W h_{t-1} + U x_t + b
-            if name == "W":  # (W + ih e_i e_j^T) h_{t-1} adds ih h_{t-1}[j] to a[i]
-                A[rows, i] += step * H[rows, j]
-            elif name == "U":  # column x_t of (U + ih e_i e_j^T) differs only if j == x_t
-                A[rows, i] += step * (j == x[t])
-            elif name == "b":
-                A[rows, i] += step
-            H = np.tanh(A)  # (B, m)
-            O = H @ V.T + c  # (B, K)  o_t = V h_t + c
-            if name == "V":
-                O[rows, i] += step * H[rows, j]
-            elif name == "c":
-                O[rows, i] += step
-            Z = O - O.real.max(axis=1, keepdims=True)  # max-shift by the real part
-            L -= Z[:, y[t]] - np.log(np.exp(Z).sum(axis=1))  # -log p_t[y_t]
-        out[k] = L.imag / h
-    return out.reshape(shape)
+def complex_step_per_entry(
+    params: Params, inputs, targets, h0=None, c0=None, h: float = 1e-30
+) -> dict[str, np.ndarray]:
+    """The definition, for testing complex_step_gradients on tiny sizes: for every entry k of
+    the flat block, one complex reference.loss at theta + i h e_k."""
+    base = params.astype(np.complex128)
+    g = Params.zeros(params.layout)
+    for k in range(base.flat.size):
+        theta = base.copy()
+        theta.flat[k] += 1j * h
+        g.flat[k] = reference.loss(theta, inputs, targets, h0, c0).imag / h
+    return {name: g[name] for name in g}
 
 
 def compare(analytic: Any, numeric: Any, eps: float = 1e-15) -> dict[str, dict[str, float]]:
-    """Error metrics per tensor between two gradient sets (mappings or W..c-attribute objects).
+    """Error metrics per tensor between two gradient sets (mappings, or params with a .layout),
+    for every name of the analytic set.
 
     max_rel_err   max over entries of |ga - gn| / max(eps, |ga| + |gn|). eps only guards 0/0
                   (both exactly zero gives 0); it is not a noise floor, so entries whose true
@@ -177,34 +200,45 @@ def _metric_passes(metric: str, value: float) -> bool:
     return metric not in THRESHOLDS or bool(value <= THRESHOLDS[metric])  # NaN fails
 
 
+def _tensor_names(report: Mapping[str, Any]) -> list[str]:
+    """The per-tensor rows of a report, in layout order (JSON keeps the order)."""
+    return [name for name in report if name not in ("settings", "passed")]
+
+
 def gradcheck_report(
     native_forward_backward: Callable[..., Any] | None = None,
     make_native_params: Callable[[Params], Any] | None = None,
     *,
+    layout_fn: Callable[..., Sequence[Mapping[str, Any]]],
     encoded: np.ndarray | None = None,
     K: int | None = None,
+    cell: str = "rnn",
+    layers: int = 1,
     m: int = 100,
     T: int = 25,
     h: float = 1e-4,
     seed: int = 0,
     sig: float = 0.01,
     offset: int = 0,
+    state_scale: float = 0.0,
     native_loss: Callable[..., float] | None = None,
 ) -> dict[str, Any]:
     """Check the native gradients three ways on one set of weights and one sequence of text.
 
-    The weights are Params.random(K, m, sig, seed), copied into the native model with
-    make_native_params(ref_params) -> object with writable array views W..c. The sequence is
-    inputs = encoded[offset : offset + T], targets shifted by one, h0 = 0. encoded and K default
-    to the bundled corpus. native_forward_backward(params, inputs, targets, h0) must return an
-    object with .loss and .grads (attributes W..c); native_loss(params, inputs, targets, h0), if
-    given, is used for the finite differences instead (forward only, cheaper).
+    The weights are Params.random(layout_fn(cell, K, m, layers), sig, seed), copied into the
+    native model with make_native_params(ref_params) -> params with a .layout and writable array
+    views by name. The sequence is inputs = encoded[offset : offset + T], targets shifted by one;
+    the initial state h0 (and c0 for lstm), (layers, m), is zero, or N(0, state_scale^2) drawn
+    from default_rng(seed + 1) if state_scale > 0. encoded and K default to the bundled corpus.
+    native_forward_backward(params, inputs, targets, h0, c0) must return an object with .loss and
+    .grads; native_loss(params, inputs, targets, h0, c0), if given, is used for the finite
+    differences instead (forward only, cheaper). c0 is None for models other than lstm.
 
     With no native callables the numpy reference stands in for the native side (a self-check).
 
-    Returns {name: {metric: value}} for name in W, U, V, b, c (metrics in METRICS), plus
-    "settings" (sizes, losses) and "passed": every thresholded metric within THRESHOLDS and the
-    native and reference losses within THRESHOLDS["max_abs_diff_ref"].
+    Returns {name: {metric: value}} for every name of the layout, in its order (metrics in
+    METRICS), plus "settings" (spec, sizes, losses) and "passed": every thresholded metric within
+    THRESHOLDS and the native and reference losses within THRESHOLDS["max_abs_diff_ref"].
     """
     if (native_forward_backward is None) != (make_native_params is None):
         raise ValueError("give both native_forward_backward and make_native_params, or neither")
@@ -227,31 +261,36 @@ def gradcheck_report(
         )
     inputs = encoded[offset : offset + T]
     targets = encoded[offset + 1 : offset + T + 1]
-    h0 = np.zeros(m)
 
-    ref_params = Params.random(K, m, sig=sig, seed=seed)
+    ref_params = Params.random(layout_fn(cell, K, m, layers), sig=sig, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    h0 = rng.normal(0.0, state_scale, (layers, m)) if state_scale > 0 else np.zeros((layers, m))
+    c0 = None
+    if cell == "lstm":
+        c0 = rng.normal(0.0, state_scale, (layers, m)) if state_scale > 0 else np.zeros((layers, m))
     native_params = make_native_params(ref_params)
     if native_loss is None:
 
         def loss_fn() -> float:
-            return float(native_forward_backward(native_params, inputs, targets, h0).loss)
+            return float(native_forward_backward(native_params, inputs, targets, h0, c0).loss)
     else:
 
         def loss_fn() -> float:
-            return float(native_loss(native_params, inputs, targets, h0))
+            return float(native_loss(native_params, inputs, targets, h0, c0))
 
-    native = native_forward_backward(native_params, inputs, targets, h0)
+    native = native_forward_backward(native_params, inputs, targets, h0, c0)
+    names = ref_params.names
     ga = _tensors(native.grads)
-    ga = {name: np.array(ga[name], dtype=np.float64) for name in NAMES}  # copy out of native memory
+    ga = {name: np.array(ga[name], dtype=np.float64) for name in names}  # out of native memory
     loss_native = float(native.loss)
-    ref = reference.forward_backward(ref_params, inputs, targets, h0)
+    ref = reference.forward_backward(ref_params, inputs, targets, h0, c0)
 
-    fd = numerical_gradients(loss_fn, native_params, h=h)
-    cs = complex_step_gradients(ref_params, inputs, targets, h0)
+    fd = numerical_gradients(loss_fn, native_params, h=h, names=names)
+    cs = complex_step_gradients(ref_params, inputs, targets, h0, c0)
     vs_fd, vs_ref, vs_cs = compare(ga, fd), compare(ga, ref.grads), compare(ga, cs)
 
     report: dict[str, Any] = {}
-    for name in NAMES:
+    for name in names:
         report[name] = {
             "max_rel_err_fd": vs_fd[name]["max_rel_err"],
             "norm_rel_err_fd": vs_fd[name]["norm_rel_err"],
@@ -262,6 +301,8 @@ def gradcheck_report(
     loss_diff = abs(loss_native - ref.loss)
     report["settings"] = {
         "side": side,
+        "cell": cell,
+        "layers": layers,
         "K": K,
         "m": m,
         "T": T,
@@ -269,12 +310,13 @@ def gradcheck_report(
         "seed": seed,
         "sig": sig,
         "offset": offset,
+        "state_scale": state_scale,
         "loss_native": loss_native,
         "loss_reference": ref.loss,
         "loss_abs_diff": loss_diff,
     }
     report["passed"] = _metric_passes("max_abs_diff_ref", loss_diff) and all(
-        _metric_passes(metric, report[name][metric]) for name in NAMES for metric in METRICS
+        _metric_passes(metric, report[name][metric]) for name in names for metric in METRICS
     )
     return report
 
@@ -293,15 +335,16 @@ def format_table(report: Mapping[str, Any]) -> str:
     lines = []
     settings = report.get("settings")
     if settings:
+        model = f"{settings.get('cell', 'rnn')} x{settings.get('layers', 1)} "
         lines.append(
-            f"gradient check ({settings['side']}): K={settings['K']} m={settings['m']} "
+            f"gradient check ({settings['side']}): {model}K={settings['K']} m={settings['m']} "
             f"T={settings['T']} h={settings['h']:g} seed={settings['seed']} sig={settings['sig']:g}"
         )
         lines.append(
             "  fd: vs central differences   ref: vs numpy reference   cs: vs complex step"
         )
     lines += [header, limits, "-" * len(header)]
-    for name in NAMES:
+    for name in _tensor_names(report):
         row = report[name]
         cells = []
         ok = True
@@ -323,17 +366,31 @@ def format_table(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def check_native(encoded: np.ndarray | None = None, K: int | None = None, **settings: Any) -> dict[str, Any]:
+def check_native(
+    encoded: np.ndarray | None = None,
+    K: int | None = None,
+    cell: str = "rnn",
+    layers: int = 1,
+    m: int = 100,
+    T: int = 25,
+    h: float = 1e-4,
+    seed: int = 0,
+    sig: float = 0.01,
+    offset: int = 0,
+    state_scale: float = 0.0,
+) -> dict[str, Any]:
     """gradcheck_report for the native core (charrnn._core): the same weights are copied into a
-    native Params, whose gradients are checked against finite differences of the native loss,
-    against the numpy reference and against complex-step derivatives."""
+    native Params of the same layout, whose gradients are checked against finite differences of
+    the native loss, against the numpy reference and against complex-step derivatives."""
     from . import _core
 
     def make_native(ref: Params) -> Any:
-        params = _core.Params(ref.K, ref.m)
+        params = _core.Params(ref.K, ref.m, cell=ref.cell, layers=ref.layers)
         for name, array in ref.items():
-            setattr(params, name, array)
+            _array(params, name)[...] = array
         return params
 
     return gradcheck_report(_core.forward_backward, make_native, native_loss=_core.loss,
-                            encoded=encoded, K=K, **settings)
+                            layout_fn=_core.layout, encoded=encoded, K=K, cell=cell,
+                            layers=layers, m=m, T=T, h=h, seed=seed, sig=sig, offset=offset,
+                            state_scale=state_scale)

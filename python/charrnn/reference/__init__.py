@@ -1,0 +1,43 @@
+"""The model family in plain numpy, the oracle the native core (cpp/cells, cpp/model) is tested
+against: one file per cell (rnn.py, lstm.py, gru.py: forward then backward), the stack and the
+output layer in model.py, and ops.py (the parameter reads the cells share). Clarity over speed.
+
+Imports nothing native: the parameter layout comes from the caller (charrnn._core.layout).
+"""
+
+from . import gru, lstm, ops, rnn
+from .model import (
+    Batch,
+    Forward,
+    Params,
+    Result,
+    adagrad_step,
+    backward,
+    check_inputs,
+    clip_gradients,
+    forward,
+    forward_backward,
+    loss,
+    run,
+    train,
+)
+
+__all__ = [
+    "Batch",
+    "Forward",
+    "Params",
+    "Result",
+    "adagrad_step",
+    "backward",
+    "check_inputs",
+    "clip_gradients",
+    "forward",
+    "forward_backward",
+    "gru",
+    "loss",
+    "lstm",
+    "ops",
+    "rnn",
+    "run",
+    "train",
+]

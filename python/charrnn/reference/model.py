@@ -1,0 +1,484 @@
+"""The model family in plain numpy: a stack of L recurrent layers (rnn.py, lstm.py, gru.py) and
+the output layer, the oracle the native core is tested against. Clarity over speed, float64
+(complex works too, for complex-step derivatives); sequences are batched throughout.
+
+    layer 1 reads the character x_t (a column of U1); layer l > 1 reads h_t of layer l-1
+    o_t = V h_t + c                  # (B, K)  logits, from the top layer's h_t
+    p_t = softmax(o_t)               # (B, K)  probabilities, max-shifted
+    L   = -(1/B) sum_b sum_t log p_t[y_t]    # summed over the sequence, mean over the batch
+
+The parameter layout (names, shapes, block order, init kinds) is the native core's, passed in
+(charrnn._core.layout); nothing here spells it out. Not here: data handling, sampling.
+For readers of min-char-rnn: U=Wxh, W=Whh, V=Why, b=bh, c=by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import gru, lstm, ops, rnn
+
+__all__ = [
+    "Batch",
+    "Forward",
+    "Params",
+    "Result",
+    "adagrad_step",
+    "backward",
+    "check_inputs",
+    "clip_gradients",
+    "forward",
+    "forward_backward",
+    "loss",
+    "run",
+    "train",
+]
+
+CELLS = {"rnn": rnn, "lstm": lstm, "gru": gru}
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # rows of a layer's stacked weights per hidden unit
+
+
+@dataclass(frozen=True)
+class Spec:
+    cell: str  # "rnn", "lstm" or "gru"
+    K: int  # vocabulary size
+    m: int  # hidden units per layer
+    layers: int  # L
+
+
+def _read_layout(layout: Sequence[Mapping[str, Any]]) -> tuple[tuple[dict, ...], Spec]:
+    """Normalise a layout table and derive its spec; ValueError if it is not a model of the
+    family (the shapes are those the equations need, checked here so that a wrong table fails
+    with its own message rather than deep inside a product)."""
+    entries = tuple(
+        dict(name=str(e["name"]), role=str(e["role"]), layer=int(e["layer"]),
+             shape=tuple(int(s) for s in e["shape"]), offset=int(e["offset"]),
+             size=int(e["size"]), init=str(e["init"]))
+        for e in layout
+    )
+    by_role = {(e["role"], e["layer"]): e for e in entries}
+    Ws = sorted(layer for role, layer in by_role if role == "W")
+    if not Ws or ("V", 0) not in by_role or len(by_role) != len(entries):
+        raise ValueError("a layout needs one W per layer, one V and no repeated (role, layer)")
+    L = len(Ws)
+    m = by_role[("W", 1)]["shape"][-1]
+    G = by_role[("W", 1)]["shape"][0] // max(m, 1)
+    K = by_role[("V", 0)]["shape"][0]
+    cell = {g: c for c, g in GATES.items()}.get(G)
+    if cell is None or Ws != list(range(1, L + 1)) or K < 1 or m < 1:
+        raise ValueError(f"layout: W1 {by_role[('W', 1)]['shape']} is not (G m, m) with G in "
+                         f"1, 4, 3 (rnn, lstm, gru), or layers are not numbered 1..L")
+    expected = {("V", 0): (K, m), ("c", 0): (K,)}
+    for l in range(1, L + 1):
+        expected[("W", l)] = (G * m, m)
+        expected[("U", l)] = (G * m, K if l == 1 else m)
+        expected[("b", l)] = (G * m,)
+        if cell == "gru":
+            expected[("bn", l)] = (m,)
+    got = {key: e["shape"] for key, e in by_role.items()}
+    if got != expected:
+        raise ValueError(f"layout does not match a {L}-layer {cell} with K={K}, m={m}: "
+                         f"expected {expected}, got {got}")
+    offset = 0
+    for e in sorted(entries, key=lambda e: e["offset"]):
+        if e["offset"] != offset or e["size"] != int(np.prod(e["shape"])):
+            raise ValueError(f"layout: {e['name']} at offset {e['offset']} size {e['size']} "
+                             f"does not continue the block at {offset}")
+        offset += e["size"]
+    return entries, Spec(cell, K, m, L)
+
+
+class Params(Mapping[str, np.ndarray]):
+    """All parameters of one model in one flat block, with a view per name, in the layout's order.
+
+    The same type holds weights, gradients and AdaGrad memory (clipping and the update are flat
+    loops). params["W1"] and params.W1 are views into params.flat; assigning to a name copies in.
+    Carries its layout (the native table) and spec: cell, K, m, layers.
+    """
+
+    def __init__(self, layout: Sequence[Mapping[str, Any]], flat: npt.ArrayLike | None = None,
+                 dtype: npt.DTypeLike = np.float64) -> None:
+        entries, spec = _read_layout(layout)
+        size = sum(e["size"] for e in entries)
+        # asarray keeps the caller's block (no copy) and its dtype (complex for complex step).
+        block = np.zeros(size, dtype) if flat is None else np.asarray(flat)
+        if block.shape != (size,):
+            raise ValueError(f"flat must have shape ({size},), got {block.shape}")
+        object.__setattr__(self, "layout", entries)
+        object.__setattr__(self, "spec", spec)
+        object.__setattr__(self, "flat", block)
+        object.__setattr__(self, "_arrays", {
+            e["name"]: block[e["offset"]:e["offset"] + e["size"]].reshape(e["shape"])
+            for e in entries})
+
+    # --- constructors
+    @classmethod
+    def zeros(cls, layout: Sequence[Mapping[str, Any]], dtype: npt.DTypeLike = np.float64) -> Params:
+        return cls(layout, dtype=dtype)
+
+    @classmethod
+    def random(cls, layout: Sequence[Mapping[str, Any]], sig: float = 0.01, seed: int = 0) -> Params:
+        """Each array drawn by its init kind, in layout order, from numpy's default_rng(seed):
+        normal N(0, sig^2); uniform U(-1/sqrt(m), 1/sqrt(m)); zeros; forget_bias (zeros, but 1
+        for rows m..2m, the LSTM's forget gate). The vanilla model is thus W, U, V ~ N(0, sig^2)
+        drawn in that order, biases 0."""
+        params = cls(layout)
+        rng = np.random.default_rng(seed)
+        m = params.m
+        for e in params.layout:
+            theta = params[e["name"]]
+            if e["init"] == "normal":
+                theta[...] = rng.normal(0.0, sig, size=e["shape"])
+            elif e["init"] == "uniform":
+                theta[...] = rng.uniform(-1.0 / np.sqrt(m), 1.0 / np.sqrt(m), size=e["shape"])
+            elif e["init"] == "forget_bias":
+                theta[m:2 * m] = 1.0
+            elif e["init"] != "zeros":
+                raise ValueError(f"{e['name']}: unknown init kind {e['init']!r}")
+        return params
+
+    @classmethod
+    def from_native(cls, native: Any) -> Params:
+        """A float64 copy of any params object with .layout and an array attribute per name
+        (the native core's Params)."""
+        params = cls(native.layout)
+        for name in params:
+            params[name] = np.asarray(getattr(native, name), dtype=np.float64)
+        return params
+
+    def copy(self) -> Params:
+        return Params(self.layout, self.flat.copy())
+
+    def astype(self, dtype: npt.DTypeLike) -> Params:
+        return Params(self.layout, self.flat.astype(dtype))
+
+    # --- the mapping: name -> view, in layout order
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._arrays[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._arrays)
+
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+    def __setitem__(self, name: str, value: npt.ArrayLike) -> None:
+        target = self._arrays[name]
+        value = np.asarray(value)
+        if value.shape != target.shape:
+            raise ValueError(f"{name} has shape {target.shape}, got {value.shape}")
+        target[...] = value
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        arrays = self.__dict__.get("_arrays", {})
+        if name in arrays:
+            return arrays[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute or parameter {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self._arrays:
+            self[name] = value
+        else:
+            raise AttributeError(f"cannot set {name!r}: not a parameter of this model")
+
+    __eq__ = object.__eq__  # Mapping's would compare arrays elementwise
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        s = self.spec
+        return (f"Params({s.cell}, K={s.K}, m={s.m}, layers={s.layers}, "
+                f"dtype={self.flat.dtype}, names={list(self)})")
+
+    # --- the spec
+    @property
+    def cell(self) -> str:
+        return self.spec.cell
+
+    @property
+    def K(self) -> int:
+        return self.spec.K
+
+    @property
+    def m(self) -> int:
+        return self.spec.m
+
+    @property
+    def layers(self) -> int:
+        return self.spec.layers
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._arrays)
+
+    def roles(self, layer: int) -> dict[str, str]:
+        """role -> name of the arrays of one layer (0: the output layer's V and c)."""
+        return {e["role"]: e["name"] for e in self.layout if e["layer"] == layer}
+
+
+@dataclass(eq=False)
+class Batch:
+    """Checked input, batch-shaped, and how the caller shaped it (outputs are shaped alike)."""
+
+    x: np.ndarray  # (B, T)  input characters
+    y: np.ndarray  # (B, T)  target characters
+    h0: np.ndarray  # (L, B, m)
+    c0: np.ndarray | None  # (L, B, m), lstm only
+    batched: bool  # inputs were (B, T), not (T,)
+    layer_axis: bool  # h0 had the leading layer axis (given as None: when L > 1)
+
+
+def check_inputs(params: Params, inputs, targets, h0=None, c0=None) -> Batch:
+    """Validate and convert; ValueError for shapes and types, IndexError for indices out of the
+    vocabulary. inputs, targets (T,) or (B, T); h0, c0 (L, m) / (L, B, m), or without the layer
+    axis when L == 1, (m,) / (B, m); None means zeros. c0 is for lstm models only."""
+    x, y = np.asarray(inputs), np.asarray(targets)
+    for name, seq in (("inputs", x), ("targets", y)):
+        if seq.ndim not in (1, 2):
+            raise ValueError(f"{name} must be a sequence of indices (T,) or a batch of them "
+                             f"(B, T), got shape {seq.shape}")
+        if seq.size == 0:
+            raise ValueError(f"{name} is empty; a sequence needs at least one time step")
+        if seq.dtype.kind not in "iu":
+            raise ValueError(f"{name} must hold integers, got dtype {seq.dtype}")
+    if x.shape != y.shape:
+        raise ValueError(f"inputs and targets differ in shape (length): {x.shape} vs {y.shape}")
+    for name, seq in (("inputs", x), ("targets", y)):
+        bad = (seq < 0) | (seq >= params.K)
+        if bad.any():
+            where = np.unravel_index(int(np.argmax(bad)), seq.shape)
+            index = ", ".join(str(int(i)) for i in where)
+            raise IndexError(f"{name}[{index}] = {int(seq[where])} is outside the vocabulary "
+                             f"[0, {params.K})")
+    batched = x.ndim == 2
+    x, y = np.atleast_2d(x), np.atleast_2d(y)
+    B, L, m = x.shape[0], params.layers, params.m
+    with_axis = (L, B, m) if batched else (L, m)
+    without = (B, m) if batched else (m,)
+    allowed = [with_axis] + ([without] if L == 1 else [])
+
+    def state(name: str, s) -> np.ndarray | None:
+        if s is None:
+            return None
+        s = np.asarray(s)
+        if s.dtype.kind in "iu":
+            s = s.astype(np.float64)
+        if s.shape not in allowed or s.dtype.kind not in "fc":
+            shapes = " or ".join(str(a) for a in allowed)
+            raise ValueError(f"{name} must be a float array of shape {shapes} for {L} layer(s) of "
+                             f"{m} units and inputs of shape {np.shape(inputs)}, got {s.shape} "
+                             f"{s.dtype}")
+        return s
+
+    h0, c0 = state("h0", h0), state("c0", c0)
+    if c0 is not None and params.cell != "lstm":
+        raise ValueError(f"c0 is the LSTM's cell state; a {params.cell} model has none")
+    if h0 is not None and c0 is not None and h0.shape != c0.shape:
+        raise ValueError(f"h0 and c0 must have the same shape, got {h0.shape} and {c0.shape}")
+    given = h0 if h0 is not None else c0
+    layer_axis = given.shape == with_axis if given is not None else L > 1
+
+    def full(s) -> np.ndarray:  # (L, B, m)
+        return np.zeros((L, B, m)) if s is None else s.reshape(L, B, m)
+
+    return Batch(x, y, full(h0), full(c0) if params.cell == "lstm" else None, batched, layer_axis)
+
+
+def run(params: Params, x: np.ndarray, y: np.ndarray, h0: np.ndarray, c0: np.ndarray | None,
+        first: int = 1, below: np.ndarray | None = None,
+        perturbed: Mapping[str, ops.Perturbed] | None = None):
+    """The model on checked, batch-shaped arrays (see check_inputs): layers first..L, then the
+    output layer. Layer first reads `below` (B, T, m), the hs of layer first-1, if first > 1;
+    first = L + 1 runs the output layer only. `perturbed` replaces arrays by name (complex step).
+
+    Returns (losses (B,) per sequence, probs (B, T, K), [(hs, cs, cache) per layer run]).
+    """
+    perturbed = perturbed or {}
+
+    def arrays(layer: int) -> dict:  # role -> array of one layer
+        return {role: perturbed.get(name, params[name])
+                for role, name in params.roles(layer).items()}
+
+    layers = []
+    inp = x if first == 1 else below  # (B, T) characters or (B, T, m)
+    for l in range(first, params.layers + 1):
+        if params.cell == "lstm":
+            hs, cs, cache = lstm.forward(arrays(l), inp, h0[l - 1], c0[l - 1])
+        else:
+            (hs, cache), cs = CELLS[params.cell].forward(arrays(l), inp, h0[l - 1]), None
+        layers.append((hs, cs, cache))
+        inp = hs
+    head = arrays(0)
+    losses, probs = _output_forward(head["V"], head["c"], inp, y)
+    return losses, probs, layers
+
+
+def _output_forward(V, c, hs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """o_t = V h_t + c, p_t = softmax(o_t), -sum_t log p_t[y_t] per sequence (B,); probs (B, T, K)."""
+    rows = np.arange(y.shape[0])
+    losses = np.zeros(y.shape[0])  # (B)
+    probs = []  # T of (B, K)
+    for t in range(y.shape[1]):
+        o = ops.add_bias(ops.matvec(V, hs[:, t]), c)  # (B, K)
+        # Max-shift so exp cannot overflow; by the real part, so complex step uses the same code.
+        z = o - o.real.max(axis=1, keepdims=True)  # (B, K)
+        e = np.exp(z)  # (B, K)
+        s = e.sum(axis=1)  # (B)
+        probs.append(e / s[:, None])
+        losses = losses - (z[rows, y[:, t]] - np.log(s))  # -log p_t[y_t], never log(0)
+    return losses, np.stack(probs, axis=1)
+
+
+@dataclass(eq=False)
+class Forward:
+    """forward()'s output: the loss, the activations shaped as the caller shaped the input, and
+    what backward() needs."""
+
+    loss: float | complex
+    hs: np.ndarray  # (T, m) / (B, T, m), or (L, T, m) / (L, B, T, m) with the layer axis
+    cs: np.ndarray | None  # like hs, lstm only
+    h_last: np.ndarray  # like h0: (m,) / (B, m) or (L, m) / (L, B, m)
+    c_last: np.ndarray | None  # like h_last, lstm only
+    probs: np.ndarray  # (T, K) / (B, T, K)
+    batch: Batch
+    layers: list  # [(hs (B, T, m), cs, cache) per layer]
+    batch_probs: np.ndarray  # (B, T, K)
+
+
+def _shaped(a: np.ndarray, batch: Batch) -> np.ndarray:
+    """(L, B, ...) -> the caller's convention: drop B for unbatched input, L without the axis."""
+    if not batch.batched:
+        a = a[:, 0]
+    return a if batch.layer_axis else a[0]
+
+
+def forward(params: Params, inputs, targets, h0=None, c0=None) -> Forward:
+    """Loss and every activation for a sequence (T,) or a batch (B, T) from state h0 (and c0)."""
+    batch = check_inputs(params, inputs, targets, h0, c0)
+    losses, probs, layers = run(params, batch.x, batch.y, batch.h0, batch.c0)
+    loss = losses.mean()  # L = (1/B) sum_b L_b
+    hs = np.stack([hs for hs, _, _ in layers])  # (L, B, T, m)
+    cs = np.stack([cs for _, cs, _ in layers]) if params.cell == "lstm" else None
+    return Forward(
+        loss=complex(loss) if np.iscomplexobj(loss) else float(loss),
+        hs=_shaped(hs, batch),
+        cs=None if cs is None else _shaped(cs, batch),
+        h_last=_shaped(hs[:, :, -1], batch),
+        c_last=None if cs is None else _shaped(cs[:, :, -1], batch),
+        probs=probs if batch.batched else probs[0],
+        batch=batch, layers=layers, batch_probs=probs,
+    )
+
+
+def backward(params: Params, fwd: Forward) -> Params:
+    """Gradients of the loss by backpropagation through time, from forward()'s output. Unclipped:
+    clipping is its own step, so a gradient check sees the true gradients."""
+    x, y = fwd.batch.x, fwd.batch.y
+    B, T = y.shape
+    top = fwd.layers[-1][0]  # (B, T, m)  h_t of the top layer
+    grads = Params.zeros(params.layout, np.result_type(top, fwd.batch_probs, params.flat))
+    b, t = np.meshgrid(np.arange(B), np.arange(T), indexing="ij")  # (B, T) each
+    d_o = fwd.batch_probs.copy()  # (B, T, K)
+    d_o[b, t, y] -= 1.0  # p = softmax(o), L_b = -log p[y]  =>  d_o = p - onehot(y)
+    d_o /= B  # L = (1/B) sum_b L_b
+    grads["V"] += np.einsum("btk,btm->km", d_o, top)  # o_t = V h_t + c, summed over b, t
+    grads["c"] += d_o.sum(axis=(0, 1))  # o_t = V h_t + c
+    dhs = d_o @ params["V"]  # (B, T, m)  V^T d_o: h_t of the top layer feeds o_t
+    for l in reversed(range(1, params.layers + 1)):
+        names = params.roles(l)
+        p = {role: params[name] for role, name in names.items()}
+        layer_grads, dhs = CELLS[params.cell].backward(p, fwd.layers[l - 1][2], dhs)
+        for role, g in layer_grads.items():  # dhs is now dL/dh_t of layer l-1 (None at l = 1)
+            grads[names[role]] += g
+    return grads
+
+
+@dataclass(eq=False)
+class Result:
+    """forward_backward()'s output, shaped like the native Result (see Forward for the shapes)."""
+
+    loss: float
+    grads: Params
+    h_last: np.ndarray
+    c_last: np.ndarray | None
+    hs: np.ndarray
+    cs: np.ndarray | None
+    probs: np.ndarray
+
+
+def forward_backward(params: Params, inputs, targets, h0=None, c0=None) -> Result:
+    """Loss, gradients (unclipped) and activations for a sequence or a batch from (h0, c0)."""
+    fwd = forward(params, inputs, targets, h0, c0)
+    grads = backward(params, fwd)
+    return Result(loss=float(np.real(fwd.loss)), grads=grads, h_last=fwd.h_last,
+                  c_last=fwd.c_last, hs=fwd.hs, cs=fwd.cs, probs=fwd.probs)
+
+
+def loss(params: Params, inputs, targets, h0=None, c0=None) -> float | complex:
+    """Forward only: L = -(1/B) sum_b sum_t log p_t[y_t]. Complex if params are (complex step)."""
+    return forward(params, inputs, targets, h0, c0).loss
+
+
+def _same_layout(*blocks: Params) -> None:
+    first = [(e["name"], e["shape"]) for e in blocks[0].layout]
+    for other in blocks[1:]:
+        if [(e["name"], e["shape"]) for e in other.layout] != first:
+            raise ValueError(f"parameter blocks of different models: {blocks[0]!r} vs {other!r}")
+
+
+def clip_gradients(grads: Params, limit: float = 5.0) -> None:
+    """In place, elementwise: g <- min(max(g, -limit), limit). Kept out of backward()."""
+    if not limit > 0:
+        raise ValueError(f"clip limit must be positive, got {limit}")
+    np.clip(grads.flat, -limit, limit, out=grads.flat)
+
+
+def adagrad_step(params: Params, grads: Params, memory: Params, eta: float = 0.1,
+                 eps: float = 1e-8) -> None:
+    """In place, over the flat blocks: mem += g^2;  theta -= eta g / sqrt(mem + eps)."""
+    _same_layout(params, grads, memory)
+    g = grads.flat
+    memory.flat[...] += g * g
+    params.flat[...] -= eta * g / np.sqrt(memory.flat + eps)
+
+
+def train(params: Params, encoded, steps: int, seq_length: int = 25, eta: float = 0.1,
+          eps: float = 1e-8, limit: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
+    """The assignment's training loop, as the native Trainer runs it (batch 1), for any model of
+    the family, updating params in place. Returns (losses, smooth_losses), one per update.
+
+    inputs = text[e : e+T], targets = text[e+1 : e+T+1]; forward, backward, clip, AdaGrad;
+    e += T, the state (h, and c for lstm, every layer) carried; when fewer than T+1 characters
+    remain a new epoch starts with e = 0 and the state zero.
+    """
+    encoded = np.asarray(encoded)
+    T = seq_length
+    if encoded.size < T + 1:
+        raise ValueError(f"the text has {encoded.size} characters; training needs {T + 1}")
+    memory = Params.zeros(params.layout)
+    lstm_model = params.cell == "lstm"
+
+    def zero_state() -> tuple[np.ndarray, np.ndarray | None]:  # (L, m) each
+        zeros = np.zeros((params.layers, params.m))
+        return zeros, (zeros.copy() if lstm_model else None)
+
+    h_prev, c_prev = zero_state()
+    e = 0
+    smooth = float("nan")
+    losses, smooth_losses = np.empty(steps), np.empty(steps)
+    for step in range(steps):
+        if e + T + 1 > encoded.size:
+            e, (h_prev, c_prev) = 0, zero_state()
+        result = forward_backward(params, encoded[e:e + T], encoded[e + 1:e + T + 1], h_prev,
+                                  c_prev)
+        smooth = result.loss if step == 0 else 0.999 * smooth + 0.001 * result.loss
+        losses[step], smooth_losses[step] = result.loss, smooth
+        clip_gradients(result.grads, limit)
+        adagrad_step(params, result.grads, memory, eta, eps)
+        h_prev, c_prev = result.h_last, result.c_last
+        e += T
+    return losses, smooth_losses
