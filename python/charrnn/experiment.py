@@ -28,7 +28,7 @@ from typing import Any
 from charrnn.data import default_corpus_path, read_text
 from charrnn.model import sampling_seed
 from charrnn.plot import load_pyplot, plot_loss
-from charrnn.report import write_report
+from charrnn.report import gradcheck_m, write_report
 from charrnn.runfiles import (SAMPLE_HEADER, open_metrics, read_metrics, read_samples,
                               write_metrics)
 from charrnn.train import TrainConfig, Trainer, TrainingDiverged
@@ -74,11 +74,13 @@ def _target_steps(settings: RunSettings, trainer: Trainer) -> int:
     return steps
 
 
-def _start_gradcheck(text_path: str | None, config: TrainConfig, out: Path) -> subprocess.Popen | None:
-    """`charrnn gradcheck` on the run's text and sizes, in a second process: it runs on the
-    machine's other core while this one trains, and its table goes into the report."""
+def _start_gradcheck(text_path: str | None, config: TrainConfig, K: int,
+                     out: Path) -> subprocess.Popen | None:
+    """`charrnn gradcheck` of the run's cell, depth, text and sequence length (m as gradcheck_m
+    says), in a second process: it runs on the machine's other core while this one trains, and
+    its table goes into the report."""
     cmd = [sys.executable, "-m", "charrnn", "gradcheck", "--cell", config.cell,
-           "--layers", str(config.layers), "--m", str(config.m),
+           "--layers", str(config.layers), "--m", str(gradcheck_m(config, K)),
            "--seq-length", str(config.seq_length), "--seed", str(config.seed), "--json"]
     if text_path is not None:
         cmd.insert(4, str(text_path))  # after "gradcheck"
@@ -179,7 +181,8 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
         raise RunError(f"the checkpoint is already at step {trainer.step}, beyond the "
                        f"{target} steps asked for (--steps/--epochs count from the start)")
 
-    gradcheck = _start_gradcheck(text_path, config, out) if settings.gradcheck else None
+    gradcheck = (_start_gradcheck(text_path, config, trainer.vocab.K, out) if settings.gradcheck
+                 else None)
     # The native loop releases the GIL, so matplotlib's ~1 s import overlaps training.
     threading.Thread(target=load_pyplot, name="import-matplotlib", daemon=True).start()
     if resume_step is not None:

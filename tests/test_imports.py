@@ -1,0 +1,67 @@
+"""How the package imports: charrnn.reference needs no compiled module, every module imports on
+its own in a fresh interpreter (no import cycle), and the public names resolve."""
+
+import json
+import pkgutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import charrnn
+from charrnn import _core
+
+# Run in a child interpreter that refuses to load charrnn._core.
+BLOCK_CORE = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "charrnn._core":
+            raise ImportError("charrnn._core is blocked in this test")
+sys.meta_path.insert(0, Block())
+"""
+
+
+def python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+def test_reference_imports_and_runs_without_the_compiled_module():
+    layout = _core.layout("lstm", 5, 3, 2)  # computed here, handed over as data
+    x, y = [0, 1, 2, 3], [1, 2, 3, 4]
+    code = BLOCK_CORE + f"""
+import json, numpy as np
+import charrnn.reference as reference
+layout = json.loads({json.dumps(json.dumps(layout))})
+params = reference.Params.random(layout, sig=0.1, seed=0)
+print(json.dumps(reference.loss(params, {x}, {y})))
+try:
+    import charrnn._core
+except ImportError:
+    print("blocked")
+"""
+    result = python(code)
+    assert result.returncode == 0, result.stderr
+    loss, blocked = result.stdout.split()
+    assert blocked == "blocked"
+    from charrnn import reference
+
+    params = reference.Params.random(layout, sig=0.1, seed=0)
+    assert float(loss) == pytest.approx(reference.loss(params, x, y), rel=1e-15)
+
+
+@pytest.mark.parametrize("module", sorted(
+    f"charrnn.{m.name}" for m in pkgutil.iter_modules(charrnn.__path__) if m.name != "__main__"))
+def test_each_module_imports_alone(module):
+    result = python(f"import {module}")
+    assert result.returncode == 0, result.stderr
+
+
+def test_public_names_resolve():
+    for name in charrnn.__all__:
+        assert getattr(charrnn, name) is not None, name
+    assert isinstance(charrnn.Params.random(5, 3), _core.Params)
+    with pytest.raises(AttributeError):
+        charrnn.no_such_name  # noqa: B018
+    assert np.array_equal(charrnn.layout("rnn", 5, 3)[0]["shape"], (3, 3))
