@@ -153,19 +153,25 @@ def test_sampling_is_seeded_and_temperature_and_top_p_behave(corpus):
     assert len(set(cold)) < len(set(hot))
 
 
-def test_sample_draws_follow_the_probabilities():
-    """Inverse CDF: over many seeds the first draw's frequencies match p."""
-    p = _core.Params.random(4, 3, sig=1.0, seed=2)
-    h0 = np.array([0.3, -0.2, 0.5])
-    probs = _core.forward_backward(p, [1], [0], h0).probs[0]
-    draws = np.array([_core.sample(p, h0, [1], 1, seed=s)[0] for s in range(4000)])
+@pytest.mark.parametrize("cell,layers", [("rnn", 1), ("lstm", 2), ("gru", 2)])
+def test_sample_draws_follow_the_probabilities(cell, layers):
+    """Inverse CDF: over many seeds the first draw's frequencies match p, from any state."""
+    p = _core.Params(4, 3, cell=cell, layers=layers)
+    p.flat = np.random.default_rng(2).normal(0, 1, p.flat.size)
+    h0 = np.tile([0.3, -0.2, 0.5], (layers, 1))  # (L, m)
+    c0 = -h0 if cell == "lstm" else None
+    probs = _core.forward_backward(p, [1], [0], h0, c0).probs[0]
+    draws = np.array([_core.sample(p, h0, [1], 1, seed=s, c0=c0)[0] for s in range(4000)])
     freq = np.bincount(draws, minlength=4) / 4000
     np.testing.assert_allclose(freq, probs, atol=0.03)
     # With top_p, the characters outside the nucleus never appear.
     order = np.argsort(-probs)
     nucleus = set(order[: int(np.searchsorted(np.cumsum(probs[order]), 0.6) + 1)])
-    draws = {int(_core.sample(p, h0, [1], 1, seed=s, top_p=0.6)[0]) for s in range(500)}
+    draws = {int(_core.sample(p, h0, [1], 1, seed=s, top_p=0.6, c0=c0)[0]) for s in range(500)}
     assert draws <= nucleus
+    # Temperature -> 0: the most likely character every time.
+    cold = {int(_core.sample(p, h0, [1], 1, seed=s, temperature=1e-6, c0=c0)[0]) for s in range(50)}
+    assert cold == {int(np.argmax(probs))}
 
 
 @pytest.mark.parametrize("cell,layers", [("rnn", 1), ("rnn", 2), ("lstm", 2), ("gru", 3)])
