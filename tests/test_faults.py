@@ -114,7 +114,8 @@ def test_sigkill_around_checkpoint_writes_never_loses_the_run(tmp_path, text_fil
     assert Trainer.load(out / "last.npz", text).step == final
 
 
-def test_sigint_stops_native_training_within_two_seconds(tmp_path, text_file, start):
+@pytest.mark.parametrize("model", [[], ["--cell", "lstm", "--layers", "2"]], ids=["rnn", "lstm2"])
+def test_sigint_stops_native_training_within_two_seconds(tmp_path, text_file, start, model):
     """Ctrl-C at three random moments of native training (no checkpoint is due for 10^7 updates,
     so last.npz comes from the interrupt itself): exit 130 within 2 s with a one-line message;
     last.npz resumes at the step metrics.csv ends on; the next run continues from there."""
@@ -122,7 +123,7 @@ def test_sigint_stops_native_training_within_two_seconds(tmp_path, text_file, st
     out = tmp_path / "run"
     rng = random.Random(7)
     args = ["--m", "32", "--seq-length", "25", "--quiet", "--no-gradcheck", "--steps", 10**8,
-            "--sample-every", 10**7, "--sample-length", "10", "--passage-length", "10"]
+            "--sample-every", 10**7, "--sample-length", "10", "--passage-length", "10", *model]
     step = 0
     for attempt in range(3):
         if attempt == 0:
