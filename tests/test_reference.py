@@ -275,6 +275,16 @@ def test_output_shapes_follow_h0(cell, L, batched, h0_axis, hs_shape, h_shape):
     np.testing.assert_allclose(result.probs.sum(axis=-1), 1.0, rtol=1e-14, err_msg="probs")
 
 
+def test_h0_not_c0_decides_the_layer_axis():
+    params = Params.random(layout("lstm", 4, 5, 1), sig=0.3, seed=1)
+    x = np.zeros(6, dtype=int)
+    with_axis = reference.forward_backward(params, x, x, None, np.zeros((1, 5)))
+    assert with_axis.hs.shape == with_axis.cs.shape == (6, 5)
+    assert with_axis.h_last.shape == with_axis.c_last.shape == (5,)
+    mixed = reference.forward_backward(params, x, x, np.zeros((1, 5)), np.zeros(5))
+    assert mixed.cs.shape == (1, 6, 5) and mixed.c_last.shape == (1, 5)
+
+
 @pytest.mark.parametrize("cell", CELLS)
 def test_complex_loss_matches_real_loss(cell):
     params, x, y, h0, c0 = make_case(cell, 2, 3)
@@ -480,7 +490,6 @@ def test_bad_layouts_are_rejected():
         ("lstm", 2, [[0, 1]], [[1, 2]], np.zeros((2, 3)), None, ValueError, "h0"),
         ("lstm", 1, [[0, 1]], [[1, 2]], np.zeros((2, 3)), None, ValueError, "h0"),  # B is 1
         ("lstm", 2, [0, 1], [1, 2], None, np.zeros((2, 4)), ValueError, "c0"),
-        ("lstm", 1, [0, 1], [1, 2], np.zeros(3), np.zeros((1, 3)), ValueError, "same shape"),
         ("rnn", 1, [0, 1], [1, 2], None, np.zeros(3), ValueError, "c0"),
         ("gru", 2, [0, 1], [1, 2], None, np.zeros((2, 3)), ValueError, "c0"),
         ("rnn", 1, [0, 1], [1, 2], np.array(["a", "b", "c"]), None, ValueError, "h0"),

@@ -229,7 +229,7 @@ class Batch:
     h0: np.ndarray  # (L, B, m)
     c0: np.ndarray | None  # (L, B, m), lstm only
     batched: bool  # inputs were (B, T), not (T,)
-    layer_axis: bool  # h0 had the leading layer axis (given as None: when L > 1)
+    layer_axis: bool  # h0 had the leading layer axis (h0 None: when L > 1), whatever c0 had
 
 
 def check_inputs(params: Params, inputs, targets, h0=None, c0=None) -> Batch:
@@ -277,10 +277,7 @@ def check_inputs(params: Params, inputs, targets, h0=None, c0=None) -> Batch:
     h0, c0 = state("h0", h0), state("c0", c0)
     if c0 is not None and params.cell != "lstm":
         raise ValueError(f"c0 is the LSTM's cell state; a {params.cell} model has none")
-    if h0 is not None and c0 is not None and h0.shape != c0.shape:
-        raise ValueError(f"h0 and c0 must have the same shape, got {h0.shape} and {c0.shape}")
-    given = h0 if h0 is not None else c0
-    layer_axis = given.shape == with_axis if given is not None else L > 1
+    layer_axis = h0.shape == with_axis if h0 is not None else L > 1  # h0 decides, not c0
 
     def full(s) -> np.ndarray:  # (L, B, m)
         return np.zeros((L, B, m)) if s is None else s.reshape(L, B, m)
