@@ -23,7 +23,7 @@ def forward(p, x: np.ndarray, h0: np.ndarray) -> tuple[np.ndarray, dict]:
     W, U, b, bn = p["W"], p["U"], p["b"], p["bn"]
     m = h0.shape[1]
     h = h0  # (B, m)  h_{t-1}
-    hs, gates, hns = [], [], []  # T of (B, m), (B, 3m), (B, m)
+    hs, gates, hns = [], [], []  # T of (B, m), (r, z, n), (B, m)
     for t in range(x.shape[1]):
         wh = ops.matvec(W, h)  # (B, 3m)  [W_r h, W_z h, W_n h]
         ux = ops.add_bias(ops.input_term(U, x[:, t]), b)  # (B, 3m)  [U_r x + b_r, .., U_n x + b_in]
@@ -33,11 +33,10 @@ def forward(p, x: np.ndarray, h0: np.ndarray) -> tuple[np.ndarray, dict]:
         n = ops.tanh(ux[:, 2 * m:] + r * hn)  # (B, m)
         h = (1.0 - z) * n + z * h  # (B, m)
         hs.append(h)
-        gates.append(np.concatenate([r, z, n], axis=1))
+        gates.append((r, z, n))
         hns.append(hn)
     hs = np.stack(hs, axis=1)  # (B, T, m)
-    cache = {"x": x, "h0": h0, "hs": hs, "gates": np.stack(gates, axis=1),
-             "hns": np.stack(hns, axis=1)}
+    cache = {"x": x, "h0": h0, "hs": hs, "gates": gates, "hns": hns}
     return hs, cache
 
 
@@ -47,14 +46,13 @@ def backward(p, cache: dict, dhs: np.ndarray) -> tuple[dict, np.ndarray | None]:
     for a dense input, None for characters. One reverse-time loop fills every gradient."""
     W, U = p["W"], p["U"]
     x, h0, hs, gates, hns = (cache[k] for k in ("x", "h0", "hs", "gates", "hns"))
-    m = h0.shape[1]
     dtype = hs.dtype  # complex if the forward was
     dW, dU, db, dbn = (np.zeros(a.shape, dtype) for a in (W, U, p["b"], p["bn"]))
     dx = None if x.dtype.kind in "iu" else np.zeros(x.shape, dtype)  # (B, T, n)
     dh_next = np.zeros(h0.shape, dtype)  # (B, m)  dL/dh_t through step t+1
     for t in reversed(range(x.shape[1])):
-        r, z, n = (gates[:, t, k * m:(k + 1) * m] for k in range(3))  # (B, m) each
-        hn = hns[:, t]  # (B, m)  W_n h_{t-1} + b_hn
+        r, z, n = gates[t]  # (B, m) each
+        hn = hns[t]  # (B, m)  W_n h_{t-1} + b_hn
         h_prev = hs[:, t - 1] if t > 0 else h0  # (B, m)
         dh = dhs[:, t] + dh_next  # h_t feeds the layer above and step t+1
         dz = dh * (h_prev - n)  # h_t = (1 - z) * n + z * h_{t-1}

@@ -17,13 +17,14 @@ import numpy as np
 from . import ops
 
 
-def forward(p, x: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+def forward(p, x: np.ndarray, h0: np.ndarray,
+            c0: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
     """p: the layer's arrays by role, W (4m, m), U (4m, n), b (4m,). x: (B, T) characters or
     (B, T, n) inputs; h0, c0: (B, m). Returns hs, cs (B, T, m) and the cache for backward."""
     W, U, b = p["W"], p["U"], p["b"]
     m = h0.shape[1]
     h, c = h0, c0  # (B, m)  h_{t-1}, c_{t-1}
-    hs, cs, gates = [], [], []  # T of (B, m), (B, m), (B, 4m)
+    hs, cs, gates = [], [], []  # T of (B, m), (B, m), (i, f, g, o)
     for t in range(x.shape[1]):
         z = ops.add_bias(ops.matvec(W, h) + ops.input_term(U, x[:, t]), b)  # (B, 4m)
         i = ops.sigmoid(z[:, :m])  # (B, m)  input gate
@@ -34,9 +35,9 @@ def forward(p, x: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> tuple[np.ndarra
         h = o * ops.tanh(c)  # (B, m)
         hs.append(h)
         cs.append(c)
-        gates.append(np.concatenate([i, f, g, o], axis=1))
+        gates.append((i, f, g, o))
     hs, cs = np.stack(hs, axis=1), np.stack(cs, axis=1)  # (B, T, m) each
-    cache = {"x": x, "h0": h0, "c0": c0, "hs": hs, "cs": cs, "gates": np.stack(gates, axis=1)}
+    cache = {"x": x, "h0": h0, "c0": c0, "hs": hs, "cs": cs, "gates": gates}
     return hs, cs, cache
 
 
@@ -46,14 +47,13 @@ def backward(p, cache: dict, dhs: np.ndarray) -> tuple[dict, np.ndarray | None]:
     (B, T, n) = dL/dx_t for a dense input, None for characters. One reverse-time loop."""
     W, U = p["W"], p["U"]
     x, h0, c0, hs, cs, gates = (cache[k] for k in ("x", "h0", "c0", "hs", "cs", "gates"))
-    m = h0.shape[1]
     dtype = hs.dtype  # complex if the forward was
     dW, dU, db = (np.zeros(a.shape, dtype) for a in (W, U, p["b"]))  # (4m, m) (4m, n) (4m)
     dx = None if x.dtype.kind in "iu" else np.zeros(x.shape, dtype)  # (B, T, n)
     dh_next = np.zeros(h0.shape, dtype)  # (B, m)  dL/dh_t through z_{t+1}
     dc_next = np.zeros(h0.shape, dtype)  # (B, m)  dL/dc_t through c_{t+1}
     for t in reversed(range(x.shape[1])):
-        i, f, g, o = (gates[:, t, k * m:(k + 1) * m] for k in range(4))  # (B, m) each
+        i, f, g, o = gates[t]  # (B, m) each
         h_prev = hs[:, t - 1] if t > 0 else h0  # (B, m)
         c_prev = cs[:, t - 1] if t > 0 else c0  # (B, m)
         tc = ops.tanh(cs[:, t])  # (B, m)  tanh(c_t)

@@ -35,6 +35,8 @@ __all__ = [
     "forward",
     "forward_backward",
     "loss",
+    "output_backward",
+    "output_forward",
     "run",
     "train",
 ]
@@ -118,11 +120,13 @@ class Params(Mapping[str, np.ndarray]):
 
     # --- constructors
     @classmethod
-    def zeros(cls, layout: Sequence[Mapping[str, Any]], dtype: npt.DTypeLike = np.float64) -> Params:
+    def zeros(cls, layout: Sequence[Mapping[str, Any]],
+              dtype: npt.DTypeLike = np.float64) -> Params:
         return cls(layout, dtype=dtype)
 
     @classmethod
-    def random(cls, layout: Sequence[Mapping[str, Any]], sig: float = 0.01, seed: int = 0) -> Params:
+    def random(cls, layout: Sequence[Mapping[str, Any]], sig: float = 0.01,
+               seed: int = 0) -> Params:
         """Each array drawn by its init kind, in layout order, from numpy's default_rng(seed):
         normal N(0, sig^2); uniform U(-1/sqrt(m), 1/sqrt(m)); zeros; forget_bias (zeros, but 1
         for rows m..2m, the LSTM's forget gate). The vanilla model is thus W, U, V ~ N(0, sig^2)
@@ -306,16 +310,18 @@ def run(params: Params, x: np.ndarray, y: np.ndarray, h0: np.ndarray, c0: np.nda
         if params.cell == "lstm":
             hs, cs, cache = lstm.forward(arrays(l), inp, h0[l - 1], c0[l - 1])
         else:
-            (hs, cache), cs = CELLS[params.cell].forward(arrays(l), inp, h0[l - 1]), None
+            hs, cache = CELLS[params.cell].forward(arrays(l), inp, h0[l - 1])
+            cs = None
         layers.append((hs, cs, cache))
         inp = hs
     head = arrays(0)
-    losses, probs = _output_forward(head["V"], head["c"], inp, y)
+    losses, probs = output_forward(head["V"], head["c"], inp, y)
     return losses, probs, layers
 
 
-def _output_forward(V, c, hs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """o_t = V h_t + c, p_t = softmax(o_t), -sum_t log p_t[y_t] per sequence (B,); probs (B, T, K)."""
+def output_forward(V, c, hs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The output layer on the top layer's hs (B, T, m): o_t = V h_t + c, p_t = softmax(o_t).
+    Returns the losses -sum_t log p_t[y_t] per sequence (B,) and probs (B, T, K)."""
     rows = np.arange(y.shape[0])
     losses = np.zeros(y.shape[0])  # (B)
     probs = []  # T of (B, K)
@@ -328,6 +334,20 @@ def _output_forward(V, c, hs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np
         probs.append(e / s[:, None])
         losses = losses - (z[rows, y[:, t]] - np.log(s))  # -log p_t[y_t], never log(0)
     return losses, np.stack(probs, axis=1)
+
+
+def output_backward(V: np.ndarray, hs: np.ndarray, y: np.ndarray, probs: np.ndarray):
+    """The output layer's backward for L = (1/B) sum_b L_b. Returns dV (K, m), dc (K,) and
+    dhs (B, T, m) = dL/dh_t of the top layer."""
+    B, T = y.shape
+    b, t = np.meshgrid(np.arange(B), np.arange(T), indexing="ij")  # (B, T) each
+    d_o = probs.copy()  # (B, T, K)
+    d_o[b, t, y] -= 1.0  # p = softmax(o), L_b = -log p[y]  =>  d_o = p - onehot(y)
+    d_o /= B  # L = (1/B) sum_b L_b
+    dV = np.einsum("btk,btm->km", d_o, hs)  # o_t = V h_t + c, summed over b and t
+    dc = d_o.sum(axis=(0, 1))  # o_t = V h_t + c
+    dhs = d_o @ V  # (B, T, m)  V^T d_o: h_t feeds o_t
+    return dV, dc, dhs
 
 
 @dataclass(eq=False)
@@ -374,23 +394,15 @@ def forward(params: Params, inputs, targets, h0=None, c0=None) -> Forward:
 def backward(params: Params, fwd: Forward) -> Params:
     """Gradients of the loss by backpropagation through time, from forward()'s output. Unclipped:
     clipping is its own step, so a gradient check sees the true gradients."""
-    x, y = fwd.batch.x, fwd.batch.y
-    B, T = y.shape
     top = fwd.layers[-1][0]  # (B, T, m)  h_t of the top layer
     grads = Params.zeros(params.layout, np.result_type(top, fwd.batch_probs, params.flat))
-    b, t = np.meshgrid(np.arange(B), np.arange(T), indexing="ij")  # (B, T) each
-    d_o = fwd.batch_probs.copy()  # (B, T, K)
-    d_o[b, t, y] -= 1.0  # p = softmax(o), L_b = -log p[y]  =>  d_o = p - onehot(y)
-    d_o /= B  # L = (1/B) sum_b L_b
-    grads["V"] += np.einsum("btk,btm->km", d_o, top)  # o_t = V h_t + c, summed over b, t
-    grads["c"] += d_o.sum(axis=(0, 1))  # o_t = V h_t + c
-    dhs = d_o @ params["V"]  # (B, T, m)  V^T d_o: h_t of the top layer feeds o_t
-    for l in reversed(range(1, params.layers + 1)):
+    grads["V"], grads["c"], dhs = output_backward(params["V"], top, fwd.batch.y, fwd.batch_probs)
+    for l in reversed(range(1, params.layers + 1)):  # dhs: dL/dh_t of layer l, from above
         names = params.roles(l)
         p = {role: params[name] for role, name in names.items()}
         layer_grads, dhs = CELLS[params.cell].backward(p, fwd.layers[l - 1][2], dhs)
-        for role, g in layer_grads.items():  # dhs is now dL/dh_t of layer l-1 (None at l = 1)
-            grads[names[role]] += g
+        for role, g in layer_grads.items():  # dhs is now that of layer l-1 (None at l = 1)
+            grads[names[role]] = g
     return grads
 
 
