@@ -1,23 +1,56 @@
-// Two versions of the native core in one process (see ab_core.sh, which builds them into the
-// namespaces vA and vB), timed in alternation: full training steps (forward, backward, fused
-// clip + AdaGrad) on random indices. The clock of a shared VM drifts by 10-20% within minutes,
-// so separate runs cannot show a 5% change; alternating short runs and taking the median of
-// the per-pair ratios B/A can.
-#include <algorithm>
+// Two versions of the native core in one process (see ab_core.sh), timed in alternation: full
+// training steps (forward, backward, fused clip + AdaGrad) on random indices. The clock of a
+// shared VM drifts by 10-20% within minutes, so separate runs cannot show a 5% change;
+// alternating short runs and taking the median of the per-pair ratios B/A can.
+//
+// This file is compiled three times. With CHARRNN_AB_API set (1 or 2) it is one side's runner,
+// built against that side's headers in that side's namespace (-Dcharrnn=vA or vB): a side's
+// headers include each other by paths relative to its own cpp/, so the two sides cannot share a
+// translation unit. Without it, it is the timing loop, which sees each side only through
+// ab::Runner. API 1 is the vanilla core with cpp/rnn.hpp (Params(K, m), h0 a matrix); API 2 is
+// the model family with cpp/core/layout.hpp (Params(spec), a State of every layer).
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <ctime>
+#include <memory>
+#include <string>
+
+namespace ab {
+
+struct Config {
+    int K, m, T_len, B;
+    std::string cell;  // rnn, lstm or gru (API 1 has rnn only)
+    int layers;        // (API 1 has 1 only)
+};
+
+// One side's model, workspace and data, as the trainer holds them.
+class Runner {
+public:
+    virtual ~Runner() = default;
+    // Microseconds per step over n steps (the best copy saved on every other step).
+    virtual double run(int n) = 0;
+    virtual std::int64_t parameters() const = 0;  // entries of the flat block
+};
+
+}  // namespace ab
+
+#ifdef CHARRNN_AB_API
+
 #include <random>
+#include <stdexcept>
 #include <vector>
 
-#define charrnn vA
-#include "A/optim.hpp"
-#undef charrnn
-#define charrnn vB
-#include "B/optim.hpp"
-#undef charrnn
+#include <time.h>
 
+#if CHARRNN_AB_API == 1
+#include "optim.hpp"  // includes rnn.hpp
+#elif CHARRNN_AB_API == 2
+#include "model/model.hpp"
+#include "optim/optim.hpp"
+#else
+#error "CHARRNN_AB_API must be 1 (cpp/rnn.hpp) or 2 (cpp/core/layout.hpp)"
+#endif
+
+namespace charrnn {
+namespace ab_side {
 namespace {
 
 double now_us() {
@@ -26,89 +59,152 @@ double now_us() {
     return ts.tv_sec * 1e6 + ts.tv_nsec * 1e-3;
 }
 
-// One version's model, workspace and data, as the trainer holds them.
-#define CHARRNN_AB_RUNNER(NS)                                                                   \
-    template <typename T>                                                                       \
-    struct Runner_##NS {                                                                        \
-        int K, B, T_len;                                                                        \
-        NS::Params<T> params, grads, memory, best;                                              \
-        std::vector<std::int32_t> x, y;                                                         \
-        NS::Mat<T> h0;                                                                          \
-        NS::Workspace<T> ws;                                                                    \
-        Runner_##NS(int K_, int m, int T_, int B_)                                              \
-            : K(K_), B(B_), T_len(T_), params(K_, m), grads(K_, m), memory(K_, m),              \
-              best(K_, m), x(std::size_t(B_) * T_), y(x.size()), h0(NS::Mat<T>::Zero(m, B_)) { \
-            params.init_normal(0.01, 1);                                                        \
-            std::mt19937 gen(2);                                                                \
-            for (auto& v : x) v = std::int32_t(gen() % K);                                      \
-            for (auto& v : y) v = std::int32_t(gen() % K);                                      \
-        }                                                                                       \
-        /* microseconds per step over n steps; the best copy on every other step */             \
-        double run(int n) {                                                                     \
-            const double t0 = now_us();                                                         \
-            for (int i = 0; i < n; ++i) {                                                       \
-                NS::forward<T>(params, x.data(), y.data(), T_len, B, h0, ws);                   \
-                NS::backward<T>(params, x.data(), y.data(), ws, grads);                         \
-                NS::clip_adagrad_step<T>(params, grads, memory, 5.0, 0.1, 1e-8,                 \
-                                         i % 2 ? best.flat.data() : nullptr);                   \
-            }                                                                                   \
-            return (now_us() - t0) / n;                                                         \
-        }                                                                                       \
-    };
-CHARRNN_AB_RUNNER(vA)
-CHARRNN_AB_RUNNER(vB)
+template <typename T>
+class Runner final : public ab::Runner {
+public:
+    explicit Runner(const ab::Config& c)
+        : B_(c.B), T_len_(c.T_len),
+#if CHARRNN_AB_API == 1
+          params_(c.K, c.m), grads_(c.K, c.m), memory_(c.K, c.m), best_(c.K, c.m),
+          h0_(Mat<T>::Zero(c.m, c.B)),
+#else
+          params_(ModelSpec{parse_cell(c.cell), c.K, c.m, c.layers}),
+          grads_(params_.layout), memory_(params_.layout), best_(params_.layout),
+          state0_(params_.spec(), c.B),
+#endif
+          x_(std::size_t(c.B) * c.T_len), y_(x_.size()) {
+#if CHARRNN_AB_API == 1
+        if (c.cell != "rnn" || c.layers != 1)
+            throw std::invalid_argument("this side (cpp/rnn.hpp) has only the vanilla rnn, 1 layer");
+        params_.init_normal(0.01, 1);
+#else
+        params_.init(0.01, 1);  // the same draws as API 1's init_normal for the vanilla model
+#endif
+        std::mt19937 gen(2);
+        for (auto& v : x_) v = std::int32_t(gen() % c.K);
+        for (auto& v : y_) v = std::int32_t(gen() % c.K);
+    }
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
+    double run(int n) override {
+        const double t0 = now_us();
+        for (int i = 0; i < n; ++i) {
+#if CHARRNN_AB_API == 1
+            forward<T>(params_, x_.data(), y_.data(), T_len_, B_, h0_, ws_);
+#else
+            forward<T>(params_, x_.data(), y_.data(), T_len_, B_, state0_, ws_);
+#endif
+            backward<T>(params_, x_.data(), y_.data(), ws_, grads_);
+            clip_adagrad_step<T>(params_, grads_, memory_, 5.0, 0.1, 1e-8,
+                                 i % 2 ? best_.flat.data() : nullptr);
+        }
+        return (now_us() - t0) / n;
+    }
+
+    std::int64_t parameters() const override { return params_.flat.size(); }
+
+private:
+    int B_, T_len_;
+    Params<T> params_, grads_, memory_, best_;
+#if CHARRNN_AB_API == 1
+    Mat<T> h0_;  // (m, B)
+#else
+    State<T> state0_;
+#endif
+    std::vector<std::int32_t> x_, y_;  // (B, T) row-major
+    Workspace<T> ws_;
+};
+
+}  // namespace
+
+std::unique_ptr<ab::Runner> make_runner(const ab::Config& c, bool single) {
+    if (single) return std::make_unique<Runner<float>>(c);
+    return std::make_unique<Runner<double>>(c);
 }
 
-template <typename T>
-void compare(int K, int m, int T_len, int B, int pairs) {
-    Runner_vA<T> a(K, m, T_len, B);
-    Runner_vB<T> b(K, m, T_len, B);
-    // About 20 ms per run, after a warm-up.
-    const int n = std::max(1, int(20000 / std::max(1.0, a.run(3))));
-    b.run(3);
+}  // namespace ab_side
+}  // namespace charrnn
+
+#else  // the timing loop
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <vector>
+
+namespace vA::ab_side {
+std::unique_ptr<ab::Runner> make_runner(const ab::Config& c, bool single);
+}
+namespace vB::ab_side {
+std::unique_ptr<ab::Runner> make_runner(const ab::Config& c, bool single);
+}
+
+namespace {
+
+double quantile(std::vector<double> v, int num, int den) {
+    std::sort(v.begin(), v.end());
+    return v[num * v.size() / den];
+}
+
+void compare(const ab::Config& c, bool single, int pairs) {
+    const auto a = vA::ab_side::make_runner(c, single);
+    const auto b = vB::ab_side::make_runner(c, single);
+    if (a->parameters() != b->parameters())
+        std::printf("warning: A has %lld parameters, B %lld\n", (long long)a->parameters(),
+                    (long long)b->parameters());
+    // About 20 ms per run, after a warm-up (the first steps allocate the workspace).
+    a->run(3);
+    b->run(3);
+    const int n = std::max(1, int(20000 / std::max(1.0, a->run(3))));
     std::vector<double> ta, tb, ratio;
     for (int i = 0; i < pairs; ++i) {
         // Alternate which goes first, so a drift within a pair falls on both alike.
         double x, y;
         if (i % 2) {
-            y = b.run(n);
-            x = a.run(n);
+            y = b->run(n);
+            x = a->run(n);
         } else {
-            x = a.run(n);
-            y = b.run(n);
+            x = a->run(n);
+            y = b->run(n);
         }
         ta.push_back(x);
         tb.push_back(y);
         ratio.push_back(y / x);
     }
-    std::printf("%s K=%d m=%d T=%d B=%d, %d pairs of %d steps: A %.1f us/step, B %.1f (medians); "
-                "B/A %.3f (median of pair ratios; quartiles %.3f-%.3f)\n",
-                sizeof(T) == 8 ? "float64" : "float32", K, m, T_len, B, pairs, n, median(ta),
-                median(tb), median(ratio), [&] { auto r = ratio; std::sort(r.begin(), r.end());
-                                                 return r[r.size() / 4]; }(),
-                [&] { auto r = ratio; std::sort(r.begin(), r.end()); return r[3 * r.size() / 4]; }());
+    std::printf("%s %s L=%d K=%d m=%d T=%d B=%d, %d pairs of %d steps: A %.1f us/step, B %.1f "
+                "(medians); B/A %.3f (median of pair ratios; quartiles %.3f-%.3f)\n",
+                single ? "float32" : "float64", c.cell.c_str(), c.layers, c.K, c.m, c.T_len, c.B,
+                pairs, n, quantile(ta, 1, 2), quantile(tb, 1, 2), quantile(ratio, 1, 2),
+                quantile(ratio, 1, 4), quantile(ratio, 3, 4));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 5) {
-        std::fprintf(stderr, "usage: %s m T B pairs [float32]\n", argv[0]);
+    if (argc < 5 || argc > 8) {
+        std::fprintf(stderr, "usage: %s m T B pairs [float64|float32 [cell [layers]]]\n", argv[0]);
         return 2;
     }
-    const int m = std::atoi(argv[1]), T_len = std::atoi(argv[2]), B = std::atoi(argv[3]);
+    ab::Config c{76, std::atoi(argv[1]), std::atoi(argv[2]), std::atoi(argv[3]),
+                 argc > 6 ? argv[6] : "rnn", argc > 7 ? std::atoi(argv[7]) : 1};
     const int pairs = std::atoi(argv[4]);
-    if (m < 1 || T_len < 1 || B < 1 || pairs < 1) {
-        std::fprintf(stderr, "m, T, B and pairs must be positive\n");
+    const std::string dtype = argc > 5 ? argv[5] : "float64";
+    if (c.m < 1 || c.T_len < 1 || c.B < 1 || pairs < 1 || c.layers < 1) {
+        std::fprintf(stderr, "m, T, B, pairs and layers must be positive\n");
         return 2;
     }
-    if (argc > 5)
-        compare<float>(76, m, T_len, B, pairs);
-    else
-        compare<double>(76, m, T_len, B, pairs);
+    if (dtype != "float64" && dtype != "float32") {
+        std::fprintf(stderr, "the type must be float64 or float32, got '%s'\n", dtype.c_str());
+        return 2;
+    }
+    try {
+        compare(c, dtype == "float32", pairs);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ab_core: %s\n", e.what());
+        return 1;
+    }
     return 0;
 }
+
+#endif

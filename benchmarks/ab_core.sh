@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Compare the speed of two versions of the native core in one process (see ab_core.cpp).
-#   benchmarks/ab_core.sh REV_A REV_B [m T B pairs [float32]]
-# REV_A, REV_B: git revisions, or WORK for the working tree. Defaults: m=100 T=25 B=1, 41 pairs.
+#   benchmarks/ab_core.sh REV_A REV_B [m T B pairs [float64|float32 [cell [layers]]]]
+# REV_A, REV_B: git revisions, or WORK for the working tree. Defaults: m=100 T=25 B=1, 41 pairs,
+# float64, rnn, 1 layer (cell and layers need the model-family core on both sides).
 # CHARRNN_AB_ARCH_A / CHARRNN_AB_ARCH_B set -march for each side (default: x86-64-v4 where the
 # CPU has AVX-512, else x86-64-v3, as CHARRNN_ARCH=auto picks), so one revision can be compared
 # with itself under two CPU levels.
+#
+# A side is built the way its revision lays out the core: with cpp/rnn.cpp, from cpp/rnn.cpp and
+# cpp/optim.cpp (API 1); with cpp/core/layout.hpp, from every .cpp under cpp/ but bindings/ and
+# third_party/, includes relative to cpp/ (API 2). Eigen comes from the working tree for both.
 set -euo pipefail
-[ $# -ge 2 ] || { sed -n 2,7p "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,8p "$0"; exit 2; }
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -14,21 +19,54 @@ cxx="${CXX:-g++}"
 default_arch=x86-64-v3
 grep -qw avx512bw /proc/cpuinfo 2>/dev/null && default_arch=x86-64-v4
 flags=(-O3 -DNDEBUG -DEIGEN_MPL2_ONLY -std=c++17 -isystem "$repo/cpp/third_party/eigen")
+
+# The core's files of a revision (paths under cpp/, one a line): sources and headers, no
+# bindings, no vendored code.
+list_files() {
+    if [ "$1" = WORK ]; then
+        (cd "$repo/cpp" && find . -path ./third_party -prune -o -path ./bindings -prune -o \
+            -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' \) -print | sed 's|^\./||')
+    else
+        git -C "$repo" ls-tree -r --name-only "$1" -- cpp/ | sed 's|^cpp/||' |
+            grep -Ev '^(third_party|bindings)/' | grep -E '\.(cpp|hpp|h)$' || true
+    fi
+}
+
+pids=()
 for side in A B; do
     rev=$([ "$side" = A ] && echo "$1" || echo "$2")
     arch_var="CHARRNN_AB_ARCH_$side"
     arch="${!arch_var:-$default_arch}"
-    mkdir "$work/$side"
-    for f in rnn.hpp rnn.cpp optim.hpp optim.cpp; do
-        if [ "$rev" = WORK ]; then cp "$repo/cpp/$f" "$work/$side/"; else git -C "$repo" show "$rev:cpp/$f" > "$work/$side/$f"; fi
+    src="$work/$side/cpp"
+    mkdir -p "$src"
+    files=$(list_files "$rev")
+    [ -n "$files" ] || { echo "ab_core: no core sources in $rev" >&2; exit 1; }
+    for f in $files; do
+        mkdir -p "$src/$(dirname "$f")"
+        if [ "$rev" = WORK ]; then cp "$repo/cpp/$f" "$src/$f"; else git -C "$repo" show "$rev:cpp/$f" > "$src/$f"; fi
     done
-    # GCC treats headers with identical contents as one file under #pragma once.
-    for h in rnn.hpp optim.hpp; do echo "// ab_core side $side" >> "$work/$side/$h"; done
-    for f in rnn optim; do
-        "$cxx" "${flags[@]}" -march="$arch" -Dcharrnn="v$side" -I "$work/$side" \
-            -c "$work/$side/$f.cpp" -o "$work/$side/$f.o" &
+    if [ -f "$src/core/layout.hpp" ]; then
+        api=2
+        sources=$(cd "$src" && find . -name '*.cpp' | sed 's|^\./||')
+    elif [ -f "$src/rnn.cpp" ]; then
+        api=1
+        sources="rnn.cpp optim.cpp"
+    else
+        echo "ab_core: $rev has neither cpp/rnn.cpp nor cpp/core/layout.hpp" >&2
+        exit 1
+    fi
+    echo "side $side: $rev, API $api, -march=$arch" >&2
+    side_flags=("${flags[@]}" -march="$arch" -Dcharrnn="v$side" -I "$src")
+    for f in $sources; do
+        "$cxx" "${side_flags[@]}" -c "$src/$f" -o "$work/$side/$(echo "$f" | tr / _).o" &
+        pids+=($!)
     done
+    "$cxx" "${side_flags[@]}" -DCHARRNN_AB_API=$api -c "$repo/benchmarks/ab_core.cpp" \
+        -o "$work/$side/ab_side.o" &
+    pids+=($!)
 done
-wait
-"$cxx" "${flags[@]}" -march="$default_arch" -I "$work" "$repo/benchmarks/ab_core.cpp" "$work"/A/*.o "$work"/B/*.o -o "$work/ab"
-"$work/ab" "${3:-100}" "${4:-25}" "${5:-1}" "${6:-41}" ${7:+"$7"}
+"$cxx" "${flags[@]}" -march="$default_arch" -c "$repo/benchmarks/ab_core.cpp" -o "$work/ab_main.o" &
+pids+=($!)
+for p in "${pids[@]}"; do wait "$p"; done  # `wait` alone would not stop on a failed compile
+"$cxx" "$work/ab_main.o" "$work"/A/*.o "$work"/B/*.o -o "$work/ab"
+"$work/ab" "${3:-100}" "${4:-25}" "${5:-1}" "${6:-41}" ${7:+"$7"} ${8:+"$8"} ${9:+"$9"}
