@@ -1,10 +1,15 @@
-"""Bad input, case by case: every mistake a user can make with a file, an option, an array or a
-checkpoint gets the right Python exception (API) or a non-zero exit status with a one-line
-`charrnn ...: error: ...` message and no traceback (CLI), never a crash or a hang.
+"""Bad input, case by case: every mistake a user can make with a file, an option, an array, a
+model spec (cell, layers, sizes) or a checkpoint of any cell gets the right Python exception (API)
+or a non-zero exit status with a one-line `charrnn ...: error: ...` message and no traceback
+(CLI), never a crash or a hang.
 Not here: random inputs (test_fuzz.py) or killed processes (test_faults.py)."""
+
+import json
+import time
 
 import os
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
@@ -14,7 +19,8 @@ import numpy as np
 import pytest
 
 from charrnn import (CheckpointError, Model, Params, Params32, TrainConfig, Trainer, _core,
-                     adagrad_step, clip_gradients, forward_backward, loss, read_text, sample)
+                     adagrad_step, clip_gradients, evaluate, forward_backward, loss, read_text,
+                     sample)
 from charrnn import checkpoint
 
 TEXT = "the quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs.\n" * 8
@@ -41,6 +47,7 @@ def files(tmp_path_factory):
     (d / "binary.bin").write_bytes(bytes(range(256)) * 8)
     (d / "latin1.txt").write_bytes("café crème brûlée ".encode("latin-1") * 20)
     (d / "single.txt").write_text("a" * 300, encoding="utf-8")
+    (d / "one.txt").write_text("t", encoding="utf-8")
     (d / "folder").mkdir()
     trainer = Trainer(TEXT, TrainConfig(m=8, seq_length=5))
     trainer.train(30)
@@ -69,7 +76,34 @@ def files(tmp_path_factory):
     _save_raw(d / "W_shape.npz", {**full, "W": np.zeros((3, 3))})
     _save_raw(d / "no_vocab.npz", {k: v for k, v in full.items() if k != "vocab"})
     _save_raw(d / "h_prev_shape.npz", {**full, "h_prev": np.zeros((2, 8))})
+    _save_raw(d / "no_spec.npz", {**full, "meta_json": _with_meta(full, drop_spec=True)})
+    # A two-layer LSTM's checkpoint (c_prev, layer-numbered names), and damaged copies of it.
+    lstm = Trainer(TEXT, TrainConfig(cell="lstm", layers=2, m=6, seq_length=5, batch=2))
+    lstm.train(10)
+    lstm.save(d / "lstm_last.npz")
+    full = dict(np.load(d / "lstm_last.npz"))
+    _save_raw(d / "lstm_no_c_prev.npz", {k: v for k, v in full.items() if k != "c_prev"})
+    _save_raw(d / "lstm_c_prev_shape.npz", {**full, "c_prev": np.zeros((1, 2, 6))})
+    _save_raw(d / "lstm_c_prev_nan.npz", {**full, "c_prev": np.full((2, 2, 6), np.nan)})
+    _save_raw(d / "lstm_no_W2.npz", {k: v for k, v in full.items() if k != "W2"})
+    _save_raw(d / "lstm_W2_nan.npz", {**full, "W2": np.full_like(full["W2"], np.nan)})
+    for name, spec in [("gru", dict(cell="gru")), ("rnn", dict(cell="rnn")),
+                       ("cell_unknown", dict(cell="transformer")), ("layers0", dict(layers=0)),
+                       ("layers3", dict(layers=3)), ("m_text", dict(m="6")),
+                       ("layers_2_31", dict(layers=2**31)), ("m_2_31", dict(m=2**31)),
+                       ("m_2_20", dict(m=2**20)), ("K_wrong", dict(K=3))]:
+        _save_raw(d / f"lstm_spec_{name}.npz", {**full, "meta_json": _with_meta(full, **spec)})
     return d
+
+
+def _with_meta(arrays, drop_spec=False, **changes):
+    """The checkpoint's meta_json with entries of its spec changed, or the spec removed."""
+    meta = json.loads(str(arrays["meta_json"]))
+    if drop_spec:
+        del meta["spec"]
+    else:
+        meta["spec"].update(changes)
+    return np.array(json.dumps(meta))
 
 
 # --- the command line ---------------------------------------------------------------------------
@@ -107,6 +141,25 @@ CLI_CASES = [
      "never saw"),
     ("gradcheck on a short file", ["gradcheck", "{d}/short.txt", "--m", "4", "--seq-length", "5"],
      1, "seq_length + 1"),
+    ("unknown cell", ["train", "{d}/good.txt", *FAST, "--cell", "transformer"], 1,
+     "cell must be one of rnn, lstm, gru"),
+    ("layers = 0", ["train", "{d}/good.txt", *FAST, "--layers", "0"], 1,
+     "layers must be a positive integer"),
+    ("layers = 2**31", ["train", "{d}/good.txt", *FAST, "--layers", str(2**31)], 1, "below 2**31"),
+    ("gradcheck unknown cell", ["gradcheck", "{d}/good.txt", "--cell", "tanh", "--m", "4",
+                                "--seq-length", "5"], 1, "cell must be one of"),
+    ("sample: spec and arrays disagree", ["sample", "{d}/lstm_spec_gru.npz", "-n", "5"], 1,
+     "disagree"),
+    ("sample: spec's m far too large", ["sample", "{d}/lstm_spec_m_2_20.npz", "-n", "5"], 1,
+     "disagree"),
+    ("resume lstm without c_prev", ["train", "{d}/good.txt", "--resume", "{d}/lstm_no_c_prev.npz",
+                                    "--steps", "60", "--quiet", "--no-gradcheck"], 1, "c_prev"),
+    ("evaluate on characters it never saw", ["evaluate", "{d}/best.npz", "{d}/other.txt"], 1,
+     "not in the vocabulary"),
+    ("evaluate a one-character text", ["evaluate", "{d}/best.npz", "{d}/one.txt"], 1,
+     "at least 2"),
+    ("export to an unknown format", ["export", "{d}/best.npz", "{d}/out.npz", "--format", "onnx"],
+     1, "unknown export format"),
 ]
 
 
@@ -160,7 +213,9 @@ def test_cli_single_distinct_character_is_refused(files, tmp_path):
 
 
 # --- the Python API -----------------------------------------------------------------------------
-P = Params.random(5, 4, 0.1, 0)  # K = 5, m = 4
+P = Params.random(5, 4, 0.1, 0)  # K = 5, m = 4: the one-layer vanilla RNN (W, U, V, b, c)
+LSTM = Params.random(5, 4, 0.1, 0, cell="lstm", layers=2)  # W1 U1 W2 U2 V b1 b2 c
+GRU = Params.random(5, 4, 0.1, 0, cell="gru")  # W1 U1 V b1 bn1 c
 H0 = np.zeros(4)
 IDX = np.array([0, 1, 2, 3])
 TGT = np.array([1, 2, 3, 4])
@@ -172,9 +227,19 @@ def _nan_params():
     return p
 
 
-def _trainer_set(attr, value):
-    tr = _core.Trainer(P, np.arange(40) % 5, seq_length=5)
+def _trainer_set(attr, value, params=P):
+    tr = _core.Trainer(params, np.arange(40) % 5, seq_length=5)
     setattr(tr, attr, value)
+
+
+def _set_item(params, name, value):
+    params.copy()[name] = value
+
+
+def _inf_through_the_view():
+    p = P.copy()
+    p.flat[0] = np.inf  # through the view: caught where it is used
+    return loss(p, [0], [1], H0)
 
 
 def _run_into(buffer):
@@ -252,6 +317,107 @@ API_CASES = [
     ("Trainer text not a str", lambda: Trainer(b"abc" * 100), TypeError, "str"),
     ("train negative steps", lambda: Trainer(TEXT, TrainConfig(m=4)).train(-1), ValueError,
      "steps"),
+    ("inf written through the flat view", _inf_through_the_view, ValueError,
+     "params contain NaN or infinity"),
+    ("clip limit = 0", lambda: clip_gradients(P.copy(), 0.0), ValueError, "limit"),
+    ("memory of another K", lambda: adagrad_step(P.copy(), P, Params(4, 4)), ValueError,
+     "memory are for a model with cell=rnn, K=4"),
+    ("h0 rows != B", lambda: loss(P, np.zeros((3, 2), int), np.zeros((3, 2), int), np.zeros((2, 4))),
+     ValueError, "(B, m) = (3, 4)"),
+    ("a batch of no sequences", lambda: loss(P, np.zeros((0, 2), int), np.zeros((0, 2), int)),
+     ValueError, "at least one"),
+    ("a batch of empty sequences", lambda: loss(P, np.zeros((2, 0), int), np.zeros((2, 0), int)),
+     ValueError, "at least one"),
+    # --- the model family: cells, layers, names, states, layouts
+    ("unknown cell", lambda: Params(5, 4, cell="transformer"), ValueError,
+     "cell must be 'rnn', 'lstm' or 'gru', got 'transformer'"),
+    ("cell names are lower case", lambda: Params32(5, 4, cell="LSTM"), ValueError, "'LSTM'"),
+    ("unknown cell (random)", lambda: Params.random(5, 4, cell="tanh"), ValueError, "cell must"),
+    ("unknown cell (layout)", lambda: _core.layout("", 5, 4), ValueError, "cell must"),
+    ("layers = 0", lambda: Params(5, 4, cell="lstm", layers=0), ValueError,
+     "layers must be a positive integer"),
+    ("layers < 0", lambda: Params32.random(5, 4, cell="gru", layers=-2), ValueError, "layers"),
+    ("layers = 0 (layout)", lambda: _core.layout("rnn", 5, 4, 0), ValueError, "layers"),
+    ("layers = 2**31 (would wrap)", lambda: Params(5, 4, cell="gru", layers=2**31), ValueError,
+     "below 2**31"),
+    ("K = 2**31 (layout)", lambda: _core.layout("lstm", 2**31, 4), ValueError, "below 2**31"),
+    ("4m x m of an lstm beyond 2**62", lambda: _core.layout("lstm", 1, 2**31 - 1), ValueError,
+     "too many parameters"),
+    ("3m x m of a gru beyond 2**62", lambda: _core.layout("gru", 1, 2**31 - 1, 2), ValueError,
+     "too many parameters"),
+    ("m x m + K x m of an rnn beyond 2**62", lambda: _core.layout("rnn", 2**31 - 1, 2**31 - 1),
+     ValueError, "too many parameters"),
+    ("vanilla has no W1", lambda: P["W1"], KeyError,
+     "'W1' is not a parameter of this rnn model (its arrays: W, U, V, b, c)"),
+    ("lstm has no W", lambda: LSTM["W"], KeyError, "its arrays: W1, U1, W2, U2, V, b1, b2, c"),
+    ("lstm has no bn1", lambda: LSTM.bn1, AttributeError, "bn1"),
+    ("gru layer 2 of 1", lambda: GRU["W2"], KeyError, "'W2' is not a parameter of this gru"),
+    ("set an unknown name", lambda: _set_item(LSTM, "Q", np.zeros(3)), KeyError,
+     "'Q' is not a parameter"),
+    ("set an unknown attribute", lambda: setattr(LSTM.copy(), "W", np.zeros((16, 4))),
+     AttributeError, "W"),
+    ("flat is not an array name", lambda: GRU["flat"], KeyError, "'flat' is not a parameter"),
+    ("gru bn1 wrong shape", lambda: setattr(GRU.copy(), "bn1", np.zeros(12)), ValueError,
+     "bn1 must have shape (4,)"),
+    ("lstm b1 wrong shape", lambda: _set_item(LSTM, "b1", np.zeros(4)), ValueError,
+     "b1 must have shape (16,)"),
+    ("lstm W2 NaN", lambda: _set_item(LSTM, "W2", np.full((16, 4), np.nan)), ValueError, "NaN"),
+    ("c0 for a vanilla RNN", lambda: loss(P, IDX, TGT, H0, H0), ValueError,
+     "c0 is the cell state of an lstm; this rnn model has none"),
+    ("c0 for a gru", lambda: forward_backward(GRU, IDX, TGT, None, np.zeros((1, 4))), ValueError,
+     "this gru model has none"),
+    ("c0 for a gru (sample)", lambda: sample(GRU, None, [1], 5, c0=H0), ValueError, "c0"),
+    ("c0 wrong shape", lambda: loss(LSTM, IDX, TGT, None, np.zeros((1, 4))), ValueError,
+     "c0 must have shape (L, m) = (2, 4)"),
+    ("c0 NaN", lambda: loss(LSTM, IDX, TGT, None, np.full((2, 4), np.nan)), ValueError, "NaN"),
+    ("c0 complex", lambda: loss(LSTM, IDX, TGT, None, np.zeros((2, 4), complex)), ValueError,
+     "real"),
+    ("h0 (m,) for two layers", lambda: loss(LSTM, IDX, TGT, H0), ValueError,
+     "h0 must have shape (L, m) = (2, 4), got (4,)"),
+    ("h0 (B, m) for two layers", lambda: loss(LSTM, IDX[None], TGT[None], np.zeros((1, 4))),
+     ValueError, "(L, B, m) = (2, 1, 4)"),
+    ("h0 (L, m) for a batch", lambda: loss(LSTM, IDX[None], TGT[None], np.zeros((2, 4))),
+     ValueError, "(L, B, m)"),
+    ("h0 of three layers for two", lambda: loss(LSTM, IDX, TGT, np.zeros((3, 4))), ValueError,
+     "(L, m) = (2, 4)"),
+    ("sample h0 for a batch", lambda: sample(GRU, np.zeros((2, 4)), [1], 5), ValueError,
+     "h0 must have shape"),
+    ("sample h0 (m,) for two layers", lambda: sample(LSTM, H0, [1], 5), ValueError,
+     "(L, m) = (2, 4)"),
+    ("grads of another cell", lambda: adagrad_step(P.copy(), Params(5, 4, "lstm"), Params(5, 4)),
+     ValueError, "grads are for a model with cell=lstm, K=5, m=4, layers=1, but params have "
+                 "cell=rnn"),
+    ("memory of another depth", lambda: adagrad_step(LSTM.copy(), LSTM, Params(5, 4, "lstm")),
+     ValueError, "memory are for a model with cell=lstm, K=5, m=4, layers=1"),
+    ("gru grads for lstm params", lambda: adagrad_step(LSTM.copy(), Params(5, 4, "gru", 2), LSTM),
+     ValueError, "cell=gru"),
+    ("Params32 memory for float64 params", lambda: adagrad_step(LSTM.copy(), LSTM,
+                                                                Params32(5, 4, "lstm", 2)),
+     TypeError, ""),
+    ("evaluate chunk = 0", lambda: evaluate(P, IDX, chunk=0), ValueError, "chunk"),
+    ("evaluate chunk = 2**31", lambda: evaluate(P, IDX, chunk=2**31), ValueError, "below 2**31"),
+    ("evaluate one character", lambda: evaluate(LSTM, [1]), ValueError, "at least 2"),
+    ("evaluate a 2-D text", lambda: evaluate(GRU, np.zeros((2, 3), int)), ValueError, "1-D"),
+    ("evaluate a character outside K", lambda: evaluate(GRU, [0, 5]), IndexError,
+     "outside [0, 5)"),
+    ("evaluate float text", lambda: evaluate(P, IDX.astype(float)), ValueError, "integer"),
+    ("evaluate NaN params", lambda: evaluate(_nan_params(), IDX), ValueError, "NaN"),
+    ("trainer h_prev without the layer axis", lambda: _trainer_set("h_prev", np.zeros((1, 4)),
+                                                                   LSTM),
+     ValueError, "h_prev must have shape (L, B, m) = (2, 1, 4)"),
+    ("trainer h_prev NaN", lambda: _trainer_set("h_prev", np.full((1, 1, 4), np.nan)),
+     ValueError, "NaN"),
+    ("trainer c_prev of a gru", lambda: _trainer_set("c_prev", np.zeros((1, 1, 4)), GRU),
+     ValueError, "c_prev: this model has no such state"),
+    ("trainer c_prev wrong shape", lambda: _trainer_set("c_prev", np.zeros((1, 1, 4)), LSTM),
+     ValueError, "c_prev must have shape (L, B, m) = (2, 1, 4)"),
+    ("TrainConfig unknown cell", lambda: TrainConfig(cell="transformer"), ValueError,
+     "cell must be one of rnn, lstm, gru"),
+    ("TrainConfig layers = 0", lambda: TrainConfig(layers=0), ValueError, "layers must"),
+    ("TrainConfig layers = 1.5", lambda: TrainConfig(layers=1.5), ValueError, "layers must"),
+    ("TrainConfig layers = True", lambda: TrainConfig(layers=True), ValueError, "layers must"),
+    ("Trainer layers = 2**31", lambda: Trainer(TEXT, TrainConfig(m=4, layers=2**31)), ValueError,
+     "below 2**31"),
 ]
 
 
@@ -293,11 +459,26 @@ def test_read_text_bad_files(files, name, error, words):
     ("W_nan.npz", "NaN"),
     ("W_shape.npz", "W"),
     ("no_vocab.npz", "vocab"),
+    ("no_spec.npz", "lacks the model's spec"),
+    ("lstm_no_W2.npz", "lacks the array 'W2'"),
+    ("lstm_W2_nan.npz", "NaN"),
+    ("lstm_spec_gru.npz", "W1 has shape (24, 6), but the checkpoint's spec (gru, 2 layer(s), m=6"),
+    ("lstm_spec_rnn.npz", "the spec and the arrays disagree"),
+    ("lstm_spec_layers3.npz", "lacks the array 'W3'"),
+    ("lstm_spec_cell_unknown.npz", "unusable model spec"),
+    ("lstm_spec_layers0.npz", "unusable model spec"),
+    ("lstm_spec_m_text.npz", "unusable model spec"),
+    ("lstm_spec_K_wrong.npz", "the spec says K=3 but the vocabulary has"),
+    # A spec beyond the core's sizes, or one whose model would not fit in memory, is the
+    # file's fault: refused as a CheckpointError before anything of that size is allocated.
+    ("lstm_spec_layers_2_31.npz", "layers"),
+    ("lstm_spec_m_2_31.npz", "m"),
+    ("lstm_spec_m_2_20.npz", "disagree"),
 ])
 @pytest.mark.parametrize("loader", ["Model.load", "Trainer.load"])
 def test_corrupt_checkpoints(files, name, words, loader):
     """Both loaders refuse with CheckpointError (a ValueError) and say what is wrong."""
-    with pytest.raises(CheckpointError, match=words.replace("(", r"\(").replace(".", r"\.")):
+    with pytest.raises(CheckpointError, match=re.escape(words)):
         if loader == "Model.load":
             Model.load(files / name)
         else:
@@ -313,6 +494,14 @@ def test_checkpoint_for_other_text_or_state(files):
         Trainer.load(files / "best.npz", TEXT)
     with pytest.raises(CheckpointError, match="h_prev"):
         Trainer.load(files / "h_prev_shape.npz", TEXT)
+    with pytest.raises(CheckpointError, match="lacks the array 'c_prev'"):
+        Trainer.load(files / "lstm_no_c_prev.npz", TEXT)
+    with pytest.raises(CheckpointError, match=r"c_prev must have shape \(L, B, m\) = \(2, 2, 6\)"):
+        Trainer.load(files / "lstm_c_prev_shape.npz", TEXT)
+    with pytest.raises(CheckpointError, match="c_prev contains NaN"):
+        Trainer.load(files / "lstm_c_prev_nan.npz", TEXT)
+    for name in ("lstm_no_c_prev.npz", "lstm_c_prev_shape.npz"):  # sampling needs no state
+        assert len(Model.load(files / name).sample(5)) == 5
     with pytest.raises(FileNotFoundError):
         checkpoint.load(files / "nothing.npz")
     with pytest.raises(IsADirectoryError):
@@ -346,6 +535,7 @@ CRASHERS = textwrap.dedent("""
     import numpy as np
     from charrnn import _core
     p, p32 = _core.Params(5, 4), _core.Params32(5, 4)
+    lstm = _core.Params(5, 4, cell="lstm", layers=2)
     huge_i = np.broadcast_to(np.int64(1), (2**40,))
     huge_u = np.broadcast_to(np.uint64(1), (2**40,))
     huge_f = np.broadcast_to(1.0, (2**40,))
@@ -355,6 +545,11 @@ CRASHERS = textwrap.dedent("""
         ("flat copy", lambda: setattr(p, "flat", huge_f)),
         ("h0 copy", lambda: _core.loss(p, [1], [1], np.broadcast_to(0.0, (2**40, 4)))),
         ("trainer text copy", lambda: _core.Trainer(p, huge_i, 5)),
+        ("c0 copy", lambda: _core.loss(lstm, [1], [1], None, np.broadcast_to(0.0, (2, 2**40, 4)))),
+        ("evaluate text copy", lambda: _core.evaluate(lstm, huge_i)),
+        ("sample prime copy", lambda: _core.sample(lstm, None, huge_i, 1)),
+        ("sample n = 2**40", lambda: _core.sample(lstm, None, [1], 2**40)),
+        ("lstm params of 2**36 entries", lambda: _core.Params(1, 2**17, cell="lstm")),
     ]
     for name, call in cases:
         try:
@@ -389,10 +584,47 @@ def test_conversions_that_used_to_segfault():
                                 timeout=60, preexec_fn=cap)
         assert result.returncode == 0, (result.returncode, result.stderr)
         out = result.stdout
-    assert out.split("\n")[:7] == [
+    assert out.split("\n")[:12] == [
         "index copy MemoryError", "uint64 index copy MemoryError", "flat copy MemoryError",
-        "h0 copy MemoryError", "trainer text copy MemoryError",
+        "h0 copy MemoryError", "trainer text copy MemoryError", "c0 copy MemoryError",
+        "evaluate text copy MemoryError", "sample prime copy MemoryError",
+        "sample n = 2**40 MemoryError", "lstm params of 2**36 entries MemoryError",
         "float32 overflow RuntimeWarning", "float32 overflow ValueError True"], out
+
+
+# A layer count below 2**31 passes the size checks, but a table of 2**31 layers (~2**33 entries,
+# hundreds of GB) was built entry by entry before anything failed: ~20 s and 2.6 GB to reach a
+# bare std::bad_alloc under a 4 GiB cap, the machine's whole memory without one. It must be
+# refused at once, from the closed-form size.
+HUGE_DEPTH = textwrap.dedent("""
+    from charrnn import _core
+    for name, call in [("layout", lambda: _core.layout("rnn", 2, 2, 2**31 - 1)),
+                       ("Params", lambda: _core.Params(2, 2, layers=2**31 - 1)),
+                       ("Params32 lstm", lambda: _core.Params32(2, 2, "lstm", 2**30))]:
+        try:
+            call()
+            print(name, "no error")
+        except (MemoryError, ValueError) as err:
+            print(name, type(err).__name__)
+""")
+
+
+@pytest.mark.skipif(SANITIZED, reason="ASan cannot run under an address-space limit")
+def test_a_huge_layer_count_is_refused_at_once():
+    def cap():
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    start = time.monotonic()
+    try:
+        result = subprocess.run([sys.executable, "-c", HUGE_DEPTH], capture_output=True,
+                                text=True, timeout=8, preexec_fn=cap)
+    except subprocess.TimeoutExpired as err:
+        pytest.fail(f"layers near 2**31: no error within 8 s (partial output {err.stdout!r})")
+    assert result.returncode == 0, (result.returncode, result.stderr)
+    lines = result.stdout.split("\n")[:3]
+    assert all(line.split()[-1] in ("MemoryError", "ValueError") for line in lines), lines
+    assert time.monotonic() - start < 5, f"took {time.monotonic() - start:.1f} s: {lines}"
 
 
 def _capture_exec(code):
