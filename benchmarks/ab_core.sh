@@ -2,7 +2,8 @@
 # Compare the speed of two versions of the native core in one process (see ab_core.cpp).
 #   benchmarks/ab_core.sh REV_A REV_B [m T B pairs [float64|float32 [cell [layers]]]]
 # REV_A, REV_B: git revisions, or WORK for the working tree. Defaults: m=100 T=25 B=1, 41 pairs,
-# float64, rnn, 1 layer (cell and layers need the model-family core on both sides).
+# float64, rnn, 1 layer (cell and layers need the model-family core on both sides). B and the
+# type may be lists, e.g. 1,32 float64,float32: one build, every case in turn.
 # CHARRNN_AB_ARCH_A / CHARRNN_AB_ARCH_B set -march for each side (default: x86-64-v4 where the
 # CPU has AVX-512, else x86-64-v3, as CHARRNN_ARCH=auto picks), so one revision can be compared
 # with itself under two CPU levels.
@@ -11,7 +12,7 @@
 # cpp/optim.cpp (API 1); with cpp/core/layout.hpp, from every .cpp under cpp/ but bindings/ and
 # third_party/, includes relative to cpp/ (API 2). Eigen comes from the working tree for both.
 set -euo pipefail
-[ $# -ge 2 ] || { sed -n 2,8p "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,9p "$0"; exit 2; }
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
