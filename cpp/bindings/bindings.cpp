@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -408,10 +409,29 @@ void bind_params(py::module_& m, const char* name) {
         assign_entry(p, entry_named(p, key), value);
     });
     cls.def("__contains__", [](const P& p, const std::string& key) { return p.layout->find(key) != nullptr; });
+    cls.def("__len__", [](const P& p) { return p.layout->entries.size(); });
+    cls.def("__iter__", [](py::object self) { return py::iter(self.attr("names")); },
+            "the array names in block order, as a mapping's keys");
+    cls.def("keys", [](py::object self) { return self.attr("names"); }, "the array names");
+    cls.def(
+        "items",
+        [](py::object self) {
+            py::list out;
+            for (const Entry& e : self.cast<P&>().layout->entries)
+                out.append(py::make_tuple(e.name, entry_view<T>(self, e)));
+            return out;
+        },
+        "(name, view) pairs in block order");
     cls.def("__getattr__", [](py::object self, const std::string& key) {
         const Entry* e = self.cast<P&>().layout->find(key);
-        if (!e) throw py::attribute_error("'" + std::string(py::str(py::type::of(self).attr("__name__"))) +
-                                          "' object has no attribute '" + key + "'");
+        if (!e) {
+            std::string names;
+            for (const Entry& x : self.cast<P&>().layout->entries)
+                names += (names.empty() ? "" : ", ") + x.name;
+            throw py::attribute_error("'" + std::string(py::str(py::type::of(self).attr("__name__"))) +
+                                      "' object has no attribute '" + key + "' (its arrays: " +
+                                      names + ")");
+        }
         return entry_view<T>(self, *e);
     });
     cls.def("__setattr__", [](py::object self, const std::string& key, const py::handle& value) {
@@ -553,13 +573,24 @@ void bind_functions(py::module_& m) {
             read_state<T>(spec, h0, "h0", 1, false, state.h, axis);
             read_state<T>(spec, c0, "c0", 1, false, state.c, axis);
             std::vector<std::int32_t> prime_idx = to_int32(prime_arr);
-            std::vector<std::int32_t> drawn;
+            py::array_t<std::int32_t> out{py::ssize_t(n)};
+            std::int32_t* dst = out.mutable_data();
+            std::unique_ptr<Sampler<T>> sampler;
             {
                 py::gil_scoped_release release;
-                drawn = sample(params, state, prime_idx, n, seed, temperature, top_p);
+                sampler = std::make_unique<Sampler<T>>(params, std::move(state), prime_idx, seed,
+                                                       temperature, top_p);
             }
-            py::array_t<std::int32_t> out(py::ssize_t(drawn.size()));
-            std::copy(drawn.begin(), drawn.end(), out.mutable_data());
+            // In pieces with the GIL released, checking for Ctrl-C in between.
+            for (long long done = 0; done < n;) {
+                const long long piece = std::min<long long>(n - done, 1 << 12);
+                {
+                    py::gil_scoped_release release;
+                    sampler->draw(piece, dst + done);
+                }
+                done += piece;
+                if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+            }
             return out;
         },
         py::arg("params"), py::arg("h0"), py::arg("prime"), py::arg("n"), py::arg("seed") = 0,

@@ -50,6 +50,10 @@ Layout make_layout(const ModelSpec& spec) {
         throw std::invalid_argument("K, m and layers must be >= 1, got K=" +
                                     std::to_string(spec.K) + ", m=" + std::to_string(spec.m) +
                                     ", layers=" + std::to_string(spec.layers));
+    if (spec.layers > ModelSpec::kMaxLayers)
+        throw std::invalid_argument("layers must be at most " +
+                                    std::to_string(ModelSpec::kMaxLayers) + ", got " +
+                                    std::to_string(spec.layers));
     Layout layout;
     layout.spec = spec;
     const Eigen::Index K = spec.K, m = spec.m, G = spec.gates();
@@ -59,10 +63,15 @@ Layout make_layout(const ModelSpec& spec) {
                    Init init) {
         std::string name = role_name(role);
         if (!vanilla && layer > 0) name += std::to_string(layer);
-        // Sizes up to 2^31 each: a product below 2^62 cannot overflow, and the sum is checked.
+        // rows <= 4 (2^31 - 1) and cols < 2^31: compared by division, as the product may not
+        // fit in 64 bits.
+        const Eigen::Index room = (Eigen::Index(1) << 62) - layout.size;
+        if (rows > room / cols)
+            throw std::invalid_argument(
+                std::string("a ") + cell_name(spec.cell) + " of " + std::to_string(spec.layers) +
+                " layer(s) of m=" + std::to_string(spec.m) + " with K=" + std::to_string(spec.K) +
+                " has too many parameters for one block (2^62 or more)");
         const Eigen::Index size = rows * cols;
-        if (size > (Eigen::Index(1) << 62) - layout.size)
-            throw std::invalid_argument("the model has too many parameters for one block");
         layout.entries.push_back({name, role, layer, rows, cols, vector, layout.size, init});
         layout.size += size;
     };

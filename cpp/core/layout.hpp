@@ -31,6 +31,9 @@ const char* cell_name(Cell cell);
 Cell parse_cell(const std::string& name);
 
 struct ModelSpec {
+    // A bound that keeps the table itself small: each layer is a few entries and a workspace,
+    // and a spec read from a file could otherwise ask for 2^31 of them before any check.
+    static constexpr int kMaxLayers = 1024;
     Cell cell = Cell::rnn;
     int K = 0;       // vocabulary size
     int m = 0;       // hidden units per layer

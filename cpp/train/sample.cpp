@@ -41,39 +41,36 @@ int draw_index(const Vec<T>& probs, double u, double top_p) {
 }
 
 template <typename T>
-std::vector<std::int32_t> sample(const Params<T>& params, State<T>& state,
-                                 const std::vector<std::int32_t>& prime, long long n,
-                                 std::uint64_t seed, double temperature, double top_p) {
-    Workspace<T> ws;
+Sampler<T>::Sampler(const Params<T>& params, State<T> state, const std::vector<std::int32_t>& prime,
+                    std::uint64_t seed, double temperature, double top_p)
+    : params_(params), state_(std::move(state)), gen_(seed), temperature_(temperature),
+      top_p_(top_p), x_(prime.back()) {
     // The priming text only moves the state; its predictions are not drawn.
     if (prime.size() > 1) {
-        forward_logits(params, prime.data(), int(prime.size() - 1), 1, state, ws);
-        ws.final_state(state);
+        forward_logits(params_, prime.data(), int(prime.size() - 1), 1, state_, ws_);
+        ws_.final_state(state_);
     }
-    std::mt19937_64 gen(seed);
+}
+
+template <typename T>
+void Sampler<T>::draw(std::int64_t n, std::int32_t* out) {
     std::uniform_real_distribution<double> uniform(0.0, 1.0);
-    std::vector<std::int32_t> out(std::size_t(std::max(0LL, n)));
-    std::int32_t x = prime.back();
-    Vec<T> probs;
-    for (long long i = 0; i < n; ++i) {
-        forward_logits(params, &x, 1, 1, state, ws);
-        ws.final_state(state);
-        probs = ws.P.col(0);
+    for (std::int64_t i = 0; i < n; ++i) {
+        forward_logits(params_, &x_, 1, 1, state_, ws_);
+        ws_.final_state(state_);
+        probs_ = ws_.P.col(0);
         // Shift by the max before dividing: (o - max) / temperature is <= 0 with a 0 at the
         // argmax, so even a temperature of 1e-320 gives exp(0) = 1 there, not inf/inf = NaN.
-        probs = ((probs.array() - probs.maxCoeff()) / T(temperature)).exp().matrix();
-        probs /= probs.sum();
-        x = draw_index(probs, uniform(gen), top_p);
-        out[std::size_t(i)] = x;
+        probs_ = ((probs_.array() - probs_.maxCoeff()) / T(temperature_)).exp().matrix();
+        probs_ /= probs_.sum();
+        x_ = draw_index(probs_, uniform(gen_), top_p_);
+        out[i] = x_;
     }
-    return out;
 }
 
 #define CHARRNN_INSTANTIATE(T)                                                                \
     template int draw_index<T>(const Vec<T>&, double, double);                                \
-    template std::vector<std::int32_t> sample<T>(const Params<T>&, State<T>&,                 \
-                                                 const std::vector<std::int32_t>&, long long, \
-                                                 std::uint64_t, double, double);
+    template class Sampler<T>;
 
 CHARRNN_INSTANTIATE(double)
 CHARRNN_INSTANTIATE(float)

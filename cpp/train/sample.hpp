@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "model/model.hpp"
@@ -15,12 +16,25 @@ namespace charrnn {
 template <typename T>
 int draw_index(const Vec<T>& probs, double u, double top_p);
 
-// n character indices. The model first reads prime[0 .. size-2] from state (B = 1); prime's
-// last character is the first input. state ends as the state after the last draw's input.
-// Same seed, same text.
+// Draws characters one at a time. The model first reads prime[0 .. size-2] from state (B = 1);
+// prime's last character is the first input. draw() may be called again to continue the same
+// text (the caller checks for Ctrl-C in between). Same seed, same text.
 template <typename T>
-std::vector<std::int32_t> sample(const Params<T>& params, State<T>& state,
-                                 const std::vector<std::int32_t>& prime, long long n,
-                                 std::uint64_t seed, double temperature, double top_p);
+class Sampler {
+public:
+    Sampler(const Params<T>& params, State<T> state, const std::vector<std::int32_t>& prime,
+            std::uint64_t seed, double temperature, double top_p);
+    // The next n characters into out[0 .. n-1].
+    void draw(std::int64_t n, std::int32_t* out);
+
+private:
+    const Params<T>& params_;
+    State<T> state_;
+    Workspace<T> ws_;
+    std::mt19937_64 gen_;
+    double temperature_, top_p_;
+    std::int32_t x_;  // the next input
+    Vec<T> probs_;
+};
 
 }  // namespace charrnn

@@ -190,19 +190,35 @@ def require_array(arrays: dict[str, np.ndarray], key: str, path: str | Path) -> 
     return arrays[key]
 
 
+def checked_layout(arrays: dict[str, np.ndarray], meta: dict[str, Any], path: str | Path,
+                   prefixes: tuple[str, ...] = ("",)) -> list[dict[str, Any]]:
+    """The layout of the model the file's spec names, once every array prefix + name is there
+    with the layout's shape: checked before anything of the model's size is allocated, so a
+    damaged spec is a CheckpointError, not an attempt at terabytes."""
+    from charrnn import _core
+
+    spec = meta["spec"]
+    try:
+        layout = _core.layout(spec["cell"], spec["K"], spec["m"], spec["layers"])
+    except ValueError as err:
+        raise CheckpointError(f"{str(path)!r} has an unusable model spec: {err}") from None
+    for prefix in prefixes:
+        for entry in layout:
+            name = prefix + entry["name"]
+            shape = require_array(arrays, name, path).shape
+            if shape != entry["shape"]:
+                raise CheckpointError(
+                    f"{str(path)!r}: {name} has shape {shape}, but the checkpoint's spec "
+                    f"({spec['cell']}, {spec['layers']} layer(s), m={spec['m']}, K={spec['K']}) "
+                    f"makes it {entry['shape']}: the spec and the arrays disagree")
+    return layout
+
+
 def fill_params(params: Any, arrays: dict[str, np.ndarray], prefix: str, path: str | Path) -> None:
-    """Copy the saved arrays prefix + name, for every name of native params' layout, into params.
-    An array whose shape is not the layout's means the file's spec and arrays disagree."""
-    for entry in params.layout:
-        name = prefix + entry["name"]
-        array = require_array(arrays, name, path)
-        if array.shape != entry["shape"]:
-            raise CheckpointError(
-                f"{str(path)!r}: {name} has shape {array.shape}, but the checkpoint's spec "
-                f"({params.cell}, {params.layers} layer(s), m={params.m}, K={params.K}) makes it "
-                f"{entry['shape']}: the spec and the arrays disagree"
-            )
+    """Copy the saved arrays prefix + name, for every name of native params' layout, into params
+    (shapes as checked_layout checked them; the binding refuses NaN and infinity)."""
+    for name in params.names:
         try:
-            params[entry["name"]] = array
+            params[name] = require_array(arrays, prefix + name, path)
         except ValueError as err:
-            raise CheckpointError(f"{str(path)!r}: {name}: {err}") from None
+            raise CheckpointError(f"{str(path)!r}: {prefix + name}: {err}") from None

@@ -98,6 +98,7 @@ class Model:
         if spec["K"] != vocab.K:
             raise CheckpointError(f"{str(path)!r}: the spec says K={spec['K']} but the vocabulary "
                                   f"has {vocab.K} characters")
+        checkpoint.checked_layout(arrays, meta, path)
         params = native_params(spec)
         checkpoint.fill_params(params, arrays, "", path)
         start = meta.get("start")

@@ -366,14 +366,7 @@ class Trainer:
         if spec["K"] != self.vocab.K:
             raise CheckpointError(f"{str(path)!r}: the spec says K={spec['K']} but the vocabulary "
                                   f"has {self.vocab.K} characters")
-        # Before allocating anything of the model's size: the arrays must be the spec's.
-        for entry in _core.layout(config.cell, self.vocab.K, config.m, config.layers):
-            shape = checkpoint.require_array(arrays, entry["name"], path).shape
-            if shape != entry["shape"]:
-                raise CheckpointError(
-                    f"{str(path)!r}: {entry['name']} has shape {shape}, but the checkpoint's spec "
-                    f"({config.cell}, {config.layers} layer(s), m={config.m}) makes it "
-                    f"{entry['shape']}: the spec and the arrays disagree")
+        checkpoint.checked_layout(arrays, meta, path, prefixes=("", "memory_", "best_"))
         params64 = native_params(spec)
         # float32 parameters pass through float64 exactly, so this is exact in either dtype.
         checkpoint.fill_params(params64, arrays, "", path)
