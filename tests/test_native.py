@@ -187,11 +187,15 @@ def test_results_are_shaped_like_the_input_and_consistent(cell, layers, B):
 # --- a sequence in chunks ---------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("cell", CELLS)
-def test_chunks_with_the_state_carried_equal_the_whole_sequence_exactly(cell, dtype):
+def test_chunks_with_the_state_carried_equal_the_whole_sequence(cell, dtype):
     """As torch-rnn's LSTM_test: a sequence run in three chunks (5, 1 and 6 steps), the final
-    states of each chunk passed to the next, gives bit for bit the states (every h_t, c_t,
-    h_T, c_T) and probabilities of one run over the whole sequence; the loss is the sum of the
-    chunks' losses. Checked at 1-3 layers, batch 1 and 3; every mismatch is listed."""
+    states of each chunk passed to the next, gives the states (every h_t, c_t, h_T, c_T) and
+    probabilities of one run over the whole sequence to 16 ulp (seen: up to 9 at 3 layers);
+    the loss is the sum of the chunks' losses. Not bit for bit: the products over all steps of a call at once (the output
+    layer, a layer's input from the layer below) take Eigen's matrix-vector path for a 1-step
+    chunk and its matrix-matrix path otherwise, which round differently (the one-layer vanilla
+    recurrence is exact: next test). Checked at 1-3 layers, batch 1 and 3; every mismatch is
+    listed."""
     cls = _core.Params32 if dtype == "float32" else _core.Params
     ulp = np.finfo(dtype).eps
     mismatches = []
@@ -217,9 +221,10 @@ def test_chunks_with_the_state_carried_equal_the_whole_sequence_exactly(cell, dt
                 got["c_last"] = c
             for name, value in got.items():
                 expected = getattr(whole, name)
-                if not np.array_equal(value, expected):
-                    diff = np.abs(value - expected).max()
-                    mismatches.append(f"L={layers} B={B} {name}: max |diff| {diff:.1e}")
+                scale = np.maximum(1.0, np.abs(expected))
+                ulps = (np.abs(value - expected) / (scale * ulp)).max()
+                if ulps > 16:
+                    mismatches.append(f"L={layers} B={B} {name}: {ulps:.1f} ulp")
             np.testing.assert_allclose(sum(r.loss for r in parts), whole.loss, rtol=20 * ulp,
                                        err_msg=f"loss, L={layers}, B={B}")
     assert not mismatches, f"{cell} {dtype}, chunked != whole: " + "; ".join(mismatches)
