@@ -75,8 +75,8 @@ def input_term_backward(dU: np.ndarray, U: np.ndarray, x_t: np.ndarray, da: np.n
 
 
 def tanh(a: np.ndarray) -> np.ndarray:
-    """np.tanh; for complex a, the same function by the addition theorem, ~7x faster than numpy's
-    complex tanh (which dominated complex-step time):
+    """np.tanh; for complex a, the same function by the addition theorem, 3-5x faster than
+    numpy's complex tanh (which dominated complex-step time):
 
         tanh(x + iy) = (t + i s) / (1 + i t s),  t = tanh x, s = tan y
 
@@ -85,14 +85,13 @@ def tanh(a: np.ndarray) -> np.ndarray:
     """
     if not np.iscomplexobj(a):
         return np.tanh(a)
-    x, y = a.real, a.imag
+    # Contiguous copies: numpy's vectorised tanh, tan and exp skip strided views. Real and
+    # imaginary parts are divided separately (a complex division is much slower).
+    x, y = np.ascontiguousarray(a.real), np.ascontiguousarray(a.imag)
     t, s = np.tanh(x), np.tan(y)
     e = np.exp(-2.0 * np.abs(x))
     den = 1.0 + (t * s) ** 2
-    out = np.empty(a.shape, np.complex128)  # parts set separately: no complex division
-    out.real = t * (1.0 + s * s) / den
-    out.imag = s * (4.0 * e / ((1.0 + e) ** 2 * den))
-    return out
+    return t * (1.0 + s * s) / den + 1j * (s * (4.0 * e / ((1.0 + e) ** 2 * den)))
 
 
 def sigmoid(a: np.ndarray) -> np.ndarray:
