@@ -1,14 +1,18 @@
 """Speed of one training step: the native core against the fastest plain-numpy step and PyTorch.
 
-Times, in one process and one run, the native Trainer (float64 and float32), a careful numpy
-min-char-rnn step and (when torch imports) a PyTorch nn.RNN + Adagrad step, all on the same
-settings and text, interleaved and repeated, and reports medians. Also: a scaling table over the
-hidden size m and sequence length T, mini-batch figures, the wall time of the 100,000-step
-assignment run and of the full m=100 gradient check. Not a test: nothing here asserts a speed.
+Times, in one process and one run, the native Trainer (float64 and float32), a numpy step and
+(when torch imports) the PyTorch nn.RNN / nn.LSTM / nn.GRU + Adagrad step, all on the same
+model, settings and text, interleaved and repeated, and reports medians. The numpy step is a
+careful min-char-rnn written for speed for the vanilla model (rnn, 1 layer), and the numpy
+reference (charrnn.reference, written for clarity) for every other model. Also: a scaling table
+over the hidden size m and sequence length T, mini-batch figures, the wall time of the
+100,000-step assignment run and of the full m=100 gradient check. Not a test: nothing here
+asserts a speed.
 
     python benchmarks/bench_step.py            # table for people
     python benchmarks/bench_step.py --json     # one JSON object
     python benchmarks/bench_step.py --quick    # the head-to-head only (a few seconds)
+    python benchmarks/bench_step.py --cell lstm --layers 2   # another model of the family
 
 Threads are pinned to one (OpenBLAS, OpenMP, MKL, torch) so the comparison is one core each.
 """
@@ -49,27 +53,49 @@ NOMINAL_PEAK = {"f64": 57.0, "f32": 114.0}
 
 
 # ---------------------------------------------------------------------------------------------
-# FLOP count of one training step (B sequences of T characters, hidden size m, vocabulary K).
-# A multiply-add counts 2; an add, multiply, division, max, exp, log, tanh or sqrt counts 1.
+# FLOP count of one training step (B sequences of T characters), from the model's layout table.
+# A multiply-add counts 2; an add, multiply, division, max, exp, log, tanh, sigmoid or sqrt 1.
 # ---------------------------------------------------------------------------------------------
-def step_flops(m: int, K: int, T: int, B: int = 1) -> dict[str, int]:
-    per_char_forward = (
-        2 * m * m + 2 * m  # a_t = W h_{t-1} + U x_t + b   (U x_t is a column gather: m adds)
-        + m  # h_t = tanh(a_t)
-        + 2 * K * m + K  # o_t = V h_t + c
-        + 5 * K + 1  # softmax, max-shifted (max, subtract, exp, sum, divide) and -log p[y]
-    )
-    per_char_backward = (
-        1  # d_o = p - onehot(y)
-        + 2 * K * m + K  # dV += d_o h^T;  dc += d_o
-        + 2 * K * m + m  # dh = V^T d_o + dh_next
-        + 3 * m  # da = (1 - h^2) .* dh
-        + m + 2 * m * m + m  # db += da;  dW += da h_{t-1}^T;  dU.col(x) += da
-        + 2 * m * m  # dh_next = W^T da
-    )
-    n_params = m * m + 2 * K * m + m + K
+# The elementwise work of a cell per hidden unit per character, (forward, backward), counted
+# from the equations at the top of cpp/cells/<cell>.cpp. Not counted here, but from the layout:
+# bias adds and sums, the column gather of U_1 and its scatter, every matrix product. Backward
+# includes dh = dH + dh_next (and lstm's dc + dc_next).
+CELL_FLOPS = {
+    # tanh | da = (1 - h^2) .* dh: 3, dh: 1
+    "rnn": (1, 4),
+    # 3 sigmoids, 2 tanh, c = f c + i g: 3, h = o tanh(c): 1 | dh 1, do 1, dz_o 3, dc 5, di dg df
+    # 1 each, dz_i dz_g dz_f 3 each, dc_next 1
+    "lstm": (9, 23),
+    # 2 sigmoids, r .* hn: 1, + U_n x: 1, tanh, h = (1 - z) n + z h: 4 | dh 1, dn 2, dz 2,
+    # da_z 3, da_n 3, dr 1, da_r 3, dhn 1, dh_next 2
+    "gru": (9, 18),
+}
+
+
+def step_flops(layout: list[dict], cell: str, T: int, B: int = 1) -> dict[str, int]:
+    """layout: _core.layout(cell, K, m, layers) (or params.layout)."""
+    forward, backward = 0, 1  # d_o = p - onehot(y)
+    layers = 0
+    for e in layout:
+        size, rows = e["size"], e["shape"][0]
+        if e["role"] == "U" and e["layer"] == 1:
+            forward += rows  # U x_t: a column gather, rows adds
+            backward += rows  # dU.col(x_t) += dz
+        elif e["role"] in ("W", "U", "V"):
+            forward += 2 * size  # W h, U h_below, V h
+            backward += 4 * size  # dW += dz h^T and W^T dz (dV += d_o h^T and V^T d_o)
+        else:
+            forward += size  # + b, + bn, + c
+            backward += size  # db += dz ...
+        layers += e["role"] == "W"
+        if e["role"] == "V":
+            K, m = e["shape"]
+    # The cells; softmax (max, subtract, exp, sum, divide) and -log p[y].
+    forward += layers * m * CELL_FLOPS[cell][0] + 5 * K + 1
+    backward += layers * m * CELL_FLOPS[cell][1]
+    n_params = sum(e["size"] for e in layout)
     update = 9 * n_params  # clip (2), mem += g^2 (2), + eps, sqrt, eta g, divide, subtract
-    fwd, bwd = T * B * per_char_forward, T * B * per_char_backward
+    fwd, bwd = T * B * forward, T * B * backward
     return {"forward": fwd, "backward": bwd, "update": update, "total": fwd + bwd + update}
 
 
@@ -89,28 +115,29 @@ def load_text(path: str | None) -> tuple[np.ndarray, int]:
 
 
 # ---------------------------------------------------------------------------------------------
-# The numpy step: min-char-rnn's maths written for speed, not for show. Everything that does not
-# depend on the previous time step is one matrix product over the whole sequence (the output
-# layer, softmax, dV, V^T dO, dW, dU); only W h and W^T da run per step; all parameters live in
-# one flat array so clipping and AdaGrad are four in-place vector operations.
+# The numpy step of the vanilla model: min-char-rnn's maths written for speed, not for show.
+# Everything that does not depend on the previous time step is one matrix product over the whole
+# sequence (the output layer, softmax, dV, V^T dO, dW, dU); only W h and W^T da run per step; all
+# parameters live in one flat array, laid out by the native layout table, so clipping and
+# AdaGrad are four in-place vector operations.
 # ---------------------------------------------------------------------------------------------
 class NumpyTrainer:
-    def __init__(self, W, U, V, b, c, text, T=25, eta=0.1, eps=1e-8, clip=5.0):
-        m, K = U.shape
-        self.m, self.K, self.T, self.eta, self.eps, self.clip = m, K, T, eta, eps, clip
-        sizes = [m * m, m * K, K * m, m, K]
-        self.flat = np.concatenate([np.ravel(a) for a in (W, U, V, b, c)]).astype(np.float64)
+    def __init__(self, params, text, T=25, eta=0.1, eps=1e-8, clip=5.0):
+        if params.cell != "rnn" or params.layers != 1:
+            raise ValueError("NumpyTrainer is the vanilla model's step (rnn, 1 layer)")
+        self.flat = np.array(params.flat, dtype=np.float64)  # a copy, in layout order
         self.grad = np.zeros_like(self.flat)
         self.mem = np.zeros_like(self.flat)
         self.tmp = np.zeros_like(self.flat)
-        bounds = np.cumsum([0] + sizes)
-        shapes = [(m, m), (m, K), (K, m), (m,), (K,)]
 
         def views(buf):
-            return [buf[bounds[i]:bounds[i + 1]].reshape(shapes[i]) for i in range(5)]
+            return [buf[e["offset"]:e["offset"] + e["size"]].reshape(e["shape"])
+                    for name in "WUVbc" for e in params.layout if e["name"] == name]
 
         self.W, self.U, self.V, self.b, self.c = views(self.flat)
         self.dW, self.dU, self.dV, self.db, self.dc = views(self.grad)
+        m, K = self.U.shape
+        self.m, self.K, self.T, self.eta, self.eps, self.clip = m, K, T, eta, eps, clip
         self.text = text
         self.h = np.zeros(m)
         self.e = 0
@@ -166,44 +193,95 @@ class NumpyTrainer:
 
 
 # ---------------------------------------------------------------------------------------------
-# The PyTorch step: nn.RNN (tanh) + nn.Linear, summed cross-entropy, clip_grad_value_, Adagrad,
-# float64, one thread, truncated BPTT with the hidden state carried over (detached).
+# The numpy step of any model: charrnn.reference (the oracle the tests trust, written for
+# clarity, not speed), as its train() runs it: forward_backward, clip, AdaGrad, state carried.
+# ---------------------------------------------------------------------------------------------
+class ReferenceTrainer:
+    def __init__(self, params, text, T=25, eta=0.1, eps=1e-8, clip=5.0):
+        from charrnn import reference
+
+        self.ref = reference
+        self.params = reference.Params.from_native(params)
+        self.memory = reference.Params.zeros(self.params.layout)
+        self.text, self.T, self.eta, self.eps, self.clip = text, T, eta, eps, clip
+        self.h = self.c = None  # zeros
+        self.e = 0
+
+    def step(self) -> float:
+        ref, T, text = self.ref, self.T, self.text
+        if self.e + T + 1 > len(text):
+            self.e, self.h, self.c = 0, None, None
+        r = ref.forward_backward(self.params, text[self.e:self.e + T],
+                                 text[self.e + 1:self.e + T + 1], self.h, self.c)
+        ref.clip_gradients(r.grads, self.clip)
+        ref.adagrad_step(self.params, r.grads, self.memory, self.eta, self.eps)
+        self.h, self.c = r.h_last, r.c_last
+        self.e += T
+        return float(r.loss)
+
+
+def numpy_trainer(params, text, T=25):
+    """The fastest numpy step there is for this model."""
+    if params.cell == "rnn" and params.layers == 1:
+        return NumpyTrainer(params, text, T)
+    return ReferenceTrainer(params, text, T)
+
+
+# ---------------------------------------------------------------------------------------------
+# The PyTorch step: nn.RNN (tanh) / nn.LSTM / nn.GRU of L layers + nn.Linear, summed
+# cross-entropy, clip_grad_value_, Adagrad, float64, one thread, truncated BPTT with the state
+# carried over (detached). The native cells use PyTorch's gate orders (lstm i f g o, gru r z n,
+# gru's b_hn inside r .* (W_n h + b_hn)), so the weights copy over one to one; torch's second
+# bias is zero, except its n rows for gru, which are bn. Torch's Adagrad adds eps outside the
+# square root (ours inside): losses agree at the first step only.
 # ---------------------------------------------------------------------------------------------
 class TorchTrainer:
-    def __init__(self, torch, W, U, V, b, c, text, T=25, eta=0.1, eps=1e-8, clip=5.0):
+    def __init__(self, torch, params, text, T=25, eta=0.1, eps=1e-8, clip=5.0):
         self.torch = torch
-        m, K = U.shape
+        cell, L, m, K = params.cell, params.layers, params.m, params.K
         dt = torch.float64
-        self.rnn = torch.nn.RNN(K, m, nonlinearity="tanh").to(dt)
+        module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+        options = {"nonlinearity": "tanh"} if cell == "rnn" else {}
+        self.rnn = module(K, m, num_layers=L, **options).to(dt)
         self.out = torch.nn.Linear(m, K).to(dt)
+        arrays = {(e["role"], e["layer"]): torch.from_numpy(np.array(params[e["name"]]))
+                  for e in params.layout}
         with torch.no_grad():
-            self.rnn.weight_ih_l0.copy_(torch.from_numpy(U))
-            self.rnn.weight_hh_l0.copy_(torch.from_numpy(W))
-            self.rnn.bias_ih_l0.copy_(torch.from_numpy(b))
-            self.rnn.bias_hh_l0.zero_()
-            self.out.weight.copy_(torch.from_numpy(V))
-            self.out.bias.copy_(torch.from_numpy(c))
+            for l in range(1, L + 1):
+                getattr(self.rnn, f"weight_ih_l{l - 1}").copy_(arrays["U", l])
+                getattr(self.rnn, f"weight_hh_l{l - 1}").copy_(arrays["W", l])
+                getattr(self.rnn, f"bias_ih_l{l - 1}").copy_(arrays["b", l])
+                bias_hh = getattr(self.rnn, f"bias_hh_l{l - 1}")
+                bias_hh.zero_()
+                if cell == "gru":
+                    bias_hh[2 * m:].copy_(arrays["bn", l])
+            self.out.weight.copy_(arrays["V", 0])
+            self.out.bias.copy_(arrays["c", 0])
         self.params = list(self.rnn.parameters()) + list(self.out.parameters())
         self.opt = torch.optim.Adagrad(self.params, lr=eta, eps=eps)
-        self.clip, self.T, self.K, self.m = clip, T, K, m
-        self.text = torch.from_numpy(text)
+        self.clip, self.T, self.K, self.m, self.L, self.cell = clip, T, K, m, L, cell
+        self.text = torch.from_numpy(np.asarray(text, dtype=np.int64))
         self.eye = torch.eye(K, dtype=dt)
-        self.h = torch.zeros(1, 1, m, dtype=dt)
+        self.state = self.zero_state()
         self.e = 0
+
+    def zero_state(self):
+        h = self.torch.zeros(self.L, 1, self.m, dtype=self.torch.float64)
+        return (h, h.clone()) if self.cell == "lstm" else h
 
     def step(self) -> float:
         torch, T = self.torch, self.T
         if self.e + T + 1 > len(self.text):
-            self.e, self.h = 0, torch.zeros(1, 1, self.m, dtype=torch.float64)
+            self.e, self.state = 0, self.zero_state()
         x = self.eye[self.text[self.e:self.e + T]].unsqueeze(1)  # (T, 1, K) one-hot
         y = self.text[self.e + 1:self.e + T + 1]
-        hs, h_last = self.rnn(x, self.h)
+        hs, state = self.rnn(x, self.state)
         loss = torch.nn.functional.cross_entropy(self.out(hs.squeeze(1)), y, reduction="sum")
         self.opt.zero_grad(set_to_none=False)
         loss.backward()
         torch.nn.utils.clip_grad_value_(self.params, self.clip)
         self.opt.step()
-        self.h = h_last.detach()
+        self.state = tuple(s.detach() for s in state) if self.cell == "lstm" else state.detach()
         self.e += T
         return float(loss.detach())
 
@@ -211,12 +289,12 @@ class TorchTrainer:
 # ---------------------------------------------------------------------------------------------
 # Timing helpers
 # ---------------------------------------------------------------------------------------------
-def make_params(K: int, m: int, seed: int = 0):
-    return _core.Params.random(K, m, 0.01, seed)
+def make_params(K: int, m: int, seed: int = 0, cell: str = "rnn", layers: int = 1):
+    return _core.Params.random(K, m, 0.01, seed, cell=cell, layers=layers)
 
 
 def to32(p):
-    q = _core.Params32(p.K, p.m)
+    q = _core.Params32(p.K, p.m, cell=p.cell, layers=p.layers)
     q.flat = p.flat
     return q
 
@@ -320,22 +398,26 @@ def blas_info() -> str:
 # ---------------------------------------------------------------------------------------------
 # The sections of the report
 # ---------------------------------------------------------------------------------------------
-def head_to_head(text, K, m, T, reps, with_torch):
-    p = make_params(K, m)
-    W, U, V, b, c = (np.array(getattr(p, n)) for n in "WUVbc")
+def import_torch(with_torch: bool):
+    if not with_torch:
+        return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    return torch
+
+
+def head_to_head(text, K, m, T, reps, torch, cell, layers):
+    p = make_params(K, m, cell=cell, layers=layers)
     timers = {
         "native": native_timer(p, text, T),
         "native_f32": native_timer(p, text, T, f32=True),
-        "numpy": python_timer(NumpyTrainer(W, U, V, b, c, text, T)),
+        "numpy": python_timer(numpy_trainer(p, text, T)),
     }
-    torch = None
-    if with_torch:
-        try:
-            import torch
-            torch.set_num_threads(1)
-            timers["torch"] = python_timer(TorchTrainer(torch, W, U, V, b, c, text, T))
-        except ImportError:
-            torch = None
+    if torch is not None:
+        timers["torch"] = python_timer(TorchTrainer(torch, p, text, T))
     sec = measure(timers, reps=reps)
     out = {"torch_version": torch.__version__ if torch else None}
     for name, s in sec.items():
@@ -344,39 +426,41 @@ def head_to_head(text, K, m, T, reps, with_torch):
     return out
 
 
-def check_numpy_matches_native(text, K):
-    """The numpy step must be the same computation as the native one: 20 steps, same losses."""
-    p = make_params(K, 30, seed=3)
-    W, U, V, b, c = (np.array(getattr(p, n)) for n in "WUVbc")
-    ref = NumpyTrainer(W, U, V, b, c, text, T=25)
-    ref_losses = [ref.step() for _ in range(20)]
-    tr = _core.Trainer(p, text, seq_length=25)
+def check_matches_native(text, K, torch, cell, layers):
+    """The numpy and torch steps must be the same computation as the native one: the numpy
+    step's losses over 20 steps, torch's first loss (its Adagrad differs after that), relative."""
+    p = make_params(K, 30, seed=3, cell=cell, layers=layers)
+    tr = _core.Trainer(p.copy(), text, seq_length=25)
     losses = np.empty(20)
     tr.run(losses)
-    return float(np.max(np.abs(losses - ref_losses) / np.abs(losses)))
+    ref = numpy_trainer(p, text, T=25)
+    out = {"numpy": float(np.max(np.abs(losses - [ref.step() for _ in range(20)]) / np.abs(losses)))}
+    if torch is not None:
+        out["torch"] = abs(TorchTrainer(torch, p, text, T=25).step() - losses[0]) / abs(losses[0])
+    return out
 
 
-def scaling_table(text, K, quick_budget):
+def scaling_table(text, K, quick_budget, cell, layers):
     rows = []
     for T in (25, 100):
         for m in (32, 64, 100, 256, 512):
-            p = make_params(K, m)
+            p = make_params(K, m, cell=cell, layers=layers)
             timers = {"f64": native_timer(p, text, T), "f32": native_timer(p, text, T, f32=True)}
             sec = measure(timers, budget=quick_budget, reps=3)
-            fl = step_flops(m, K, T)["total"]
+            fl = step_flops(p.layout, cell, T)["total"]
             rows.append({"m": m, "T": T, "mflop_per_step": fl / 1e6,
                          "f64_us_per_step": sec["f64"] * 1e6, "f64_gflops": fl / sec["f64"] / 1e9,
                          "f32_us_per_step": sec["f32"] * 1e6, "f32_gflops": fl / sec["f32"] / 1e9})
     return rows
 
 
-def batch_table(text, K, m, T):
+def batch_table(text, K, m, T, cell, layers):
     rows = []
     for B in (1, 8, 32, 64):
-        p = make_params(K, m)
+        p = make_params(K, m, cell=cell, layers=layers)
         timers = {"f64": native_timer(p, text, T, B), "f32": native_timer(p, text, T, B, f32=True)}
         sec = measure(timers, budget=0.3, reps=5)
-        fl = step_flops(m, K, T, B)["total"]
+        fl = step_flops(p.layout, cell, T, B)["total"]
         rows.append({"B": B, "mflop_per_step": fl / 1e6,
                      "f64_us_per_step": sec["f64"] * 1e6, "f64_gflops": fl / sec["f64"] / 1e9,
                      "f64_chars_per_s": B * T / sec["f64"],
@@ -385,11 +469,12 @@ def batch_table(text, K, m, T):
     return rows
 
 
-def full_run(text, K, steps=100_000):
-    """Wall time of the assignment's run: m=100, T=25, eta=0.1, 100,000 AdaGrad steps."""
+def full_run(text, K, cell, layers, steps=100_000):
+    """Wall time of the assignment's run: m=100, T=25, eta=0.1, 100,000 AdaGrad steps (of the
+    chosen cell and layers)."""
     out = {}
     for name, f32 in (("f64", False), ("f32", True)):
-        p = make_params(K, 100)
+        p = make_params(K, 100, cell=cell, layers=layers)
         tr = (_core.Trainer32 if f32 else _core.Trainer)(to32(p) if f32 else p, text)
         losses = np.empty(steps)
         t0 = time.perf_counter()
@@ -399,22 +484,22 @@ def full_run(text, K, steps=100_000):
     return out
 
 
-def gradcheck_timing(text, K):
-    """The full m=100 gradient check, every entry of all five tensors: central differences of
-    the native loss (2 forward passes per entry), and charrnn.gradcheck.check_native when it is
-    there (which also runs the numpy reference and complex-step derivatives)."""
+def gradcheck_timing(text, K, cell, layers):
+    """The full m=100 gradient check, every entry of every parameter array: central differences
+    of the native loss (2 forward passes per entry), and charrnn.gradcheck.check_native when it
+    is there (which also runs the numpy reference and complex-step derivatives)."""
     out = {}
-    p = make_params(K, 100)
-    x, y, h0 = text[:25], text[1:26], np.zeros(100)
+    p = make_params(K, 100, cell=cell, layers=layers)
+    x, y = text[:25], text[1:26]  # from the zero state
     t0 = time.perf_counter()
-    g = _core.forward_backward(p, x, y, h0).grads
+    g = _core.forward_backward(p, x, y).grads
     flat, num, step = p.flat, np.empty(p.flat.size), 1e-5
     for i in range(flat.size):
         old = flat[i]
         flat[i] = old + step
-        lp = _core.loss(p, x, y, h0)
+        lp = _core.loss(p, x, y)
         flat[i] = old - step
-        lm = _core.loss(p, x, y, h0)
+        lm = _core.loss(p, x, y)
         flat[i] = old
         num[i] = (lp - lm) / (2 * step)
     out["gradcheck_native_fd_seconds"] = time.perf_counter() - t0
@@ -427,7 +512,7 @@ def gradcheck_timing(text, K):
     except (ImportError, AttributeError):
         return out
     t0 = time.perf_counter()
-    report = check()
+    report = check(cell=cell, layers=layers)
     out["gradcheck_check_native_seconds"] = time.perf_counter() - t0
     out["gradcheck_check_native_passed"] = bool(report.get("passed"))
     return out
@@ -443,6 +528,8 @@ def main(argv=None) -> int:
     ap.add_argument("--text", default=None, help="UTF-8 text file (default: the embedded corpus)")
     ap.add_argument("-m", type=int, default=100, help="hidden size (default 100)")
     ap.add_argument("-T", type=int, default=25, help="sequence length (default 25)")
+    ap.add_argument("--cell", choices=_core.CELLS, default="rnn", help="the cell (default rnn)")
+    ap.add_argument("--layers", type=int, default=1, help="stacked layers (default 1)")
     ap.add_argument("--reps", type=int, default=9, help="repetitions; medians are reported")
     ap.add_argument("--wall", action="store_true", help="time with the wall clock, not CPU time")
     args = ap.parse_args(argv)
@@ -451,23 +538,32 @@ def main(argv=None) -> int:
         CLOCK = time.perf_counter
 
     text, K = load_text(args.text)
-    m, T = args.m, args.T
+    m, T, cell, layers = args.m, args.T, args.cell, args.layers
+    if layers < 1:
+        ap.error("--layers must be >= 1")
+    layout = _core.layout(cell, K, m, layers)
+    torch = import_torch(not args.no_torch)
     res = {
         "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
                     "numpy": np.__version__, "blas": blas_info(),
                     "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
                     "charrnn_arch": getattr(_core, "ARCH", None), "eigen_simd": _core.SIMD},
-        "settings": {"m": m, "T": T, "K": K, "batch": 1, "text_chars": int(text.size),
+        "settings": {"cell": cell, "layers": layers, "m": m, "T": T, "K": K, "batch": 1,
+                     "parameters": sum(e["size"] for e in layout), "text_chars": int(text.size),
                      "clock": "wall" if args.wall else "process CPU time"},
     }
-    fl = step_flops(m, K, T)
+    fl = step_flops(layout, cell, T)
     res["flop_per_step"] = fl
-    res["numpy_max_rel_loss_diff_vs_native"] = check_numpy_matches_native(text, K)
+    res["numpy_step"] = "fast" if cell == "rnn" and layers == 1 else "reference"
+    diffs = check_matches_native(text, K, torch, cell, layers)
+    res["numpy_max_rel_loss_diff_vs_native"] = diffs["numpy"]
+    if "torch" in diffs:
+        res["torch_first_rel_loss_diff_vs_native"] = diffs["torch"]
     peak = measure_peak()
     res["peak_gflops_measured"] = peak
     res["peak_gflops_nominal"] = NOMINAL_PEAK
 
-    hh = head_to_head(text, K, m, T, args.reps, not args.no_torch)
+    hh = head_to_head(text, K, m, T, args.reps, torch, cell, layers)
     res.update(hh)
     res["ratio_native_over_numpy"] = hh["native_steps_per_s"] / hh["numpy_steps_per_s"]
     res["ratio_native_f32_over_numpy"] = hh["native_f32_steps_per_s"] / hh["numpy_steps_per_s"]
@@ -482,7 +578,7 @@ def main(argv=None) -> int:
                 res[f"{name}_pct_of_measured_peak"] = 100 * g / peak[prec]
 
     if not args.quick:
-        res["batch"] = batch_table(text, K, m, T)
+        res["batch"] = batch_table(text, K, m, T, cell, layers)
         for row in res["batch"]:
             if row["B"] == 32:
                 for prec in ("f64", "f32"):
@@ -490,9 +586,9 @@ def main(argv=None) -> int:
                     res[f"batch32_{prec}_pct_of_nominal_peak"] = 100 * row[f"{prec}_gflops"] / NOMINAL_PEAK[prec]
                     if peak:
                         res[f"batch32_{prec}_pct_of_measured_peak"] = 100 * row[f"{prec}_gflops"] / peak[prec]
-        res["scaling"] = scaling_table(text, K, 0.15)
-        res.update(full_run(text, K))
-        res.update(gradcheck_timing(text, K))
+        res["scaling"] = scaling_table(text, K, 0.15, cell, layers)
+        res.update(full_run(text, K, cell, layers))
+        res.update(gradcheck_timing(text, K, cell, layers))
 
     if args.json:
         print(json.dumps(res, indent=1))
@@ -509,10 +605,18 @@ def print_report(r: dict) -> None:
     print(f"peak GFLOP/s per core: measured {pk['f64']:.1f} f64 ({pk['isa_f64']}) / {pk['f32']:.1f} f32 ({pk['isa_f32']}); "
           if pk else "peak GFLOP/s per core: not measured (no C++ compiler); ", end="")
     print(f"nominal {NOMINAL_PEAK['f64']:.0f} / {NOMINAL_PEAK['f32']:.0f}")
-    print(f"m={s['m']} T={s['T']} K={s['K']} batch 1: {r['flop_per_step']['total'] / 1e6:.3f} MFLOP/step "
-          f"(numpy step == native step: losses agree to {r['numpy_max_rel_loss_diff_vs_native']:.0e} relative)\n")
+    same = f"numpy step == native step: losses agree to {r['numpy_max_rel_loss_diff_vs_native']:.0e} relative"
+    if "torch_first_rel_loss_diff_vs_native" in r:
+        same += f", torch's first to {r['torch_first_rel_loss_diff_vs_native']:.0e}"
+    print(f"{s['cell']}, {s['layers']} layer(s), m={s['m']} T={s['T']} K={s['K']} batch 1: "
+          f"{s['parameters']:,} parameters, {r['flop_per_step']['total'] / 1e6:.3f} MFLOP/step ({same})")
+    if r["numpy_step"] == "reference":
+        print("numpy: charrnn.reference's step (written for clarity; the fast numpy step is the "
+              "vanilla model's only)")
+    print()
     print(f"{'':12}{'steps/s':>10}{'us/step':>10}{'GFLOP/s':>9}{'% nominal':>10}{'% measured':>11}{'native/this':>12}")
-    for name, label in (("native", "native f64"), ("native_f32", "native f32"), ("numpy", "numpy"),
+    for name, label in (("native", "native f64"), ("native_f32", "native f32"),
+                        ("numpy", "numpy" if r["numpy_step"] == "fast" else "numpy ref"),
                         ("torch", "torch")):
         if f"{name}_steps_per_s" not in r:
             continue
@@ -525,7 +629,7 @@ def print_report(r: dict) -> None:
         print("(torch not importable: skipped)")
     print(f"native f32 / numpy: {r['ratio_native_f32_over_numpy']:.2f}x")
     if "batch" in r:
-        print("\nmini-batch (m=100, T=25): B streams per step, loss = mean over the batch")
+        print(f"\nmini-batch (m={s['m']}, T={s['T']}): B streams per step, loss = mean over the batch")
         print(f"{'B':>4}{'f64 us/step':>13}{'GFLOP/s':>9}{'chars/s':>11}{'f32 us/step':>13}{'GFLOP/s':>9}{'chars/s':>11}")
         for row in r["batch"]:
             print(f"{row['B']:4}{row['f64_us_per_step']:13.1f}{row['f64_gflops']:9.2f}{row['f64_chars_per_s']:11.0f}"
@@ -535,7 +639,7 @@ def print_report(r: dict) -> None:
         for row in r["scaling"]:
             print(f"{row['m']:5}{row['T']:5}{row['mflop_per_step']:9.2f}{row['f64_us_per_step']:10.1f}"
                   f"{row['f64_gflops']:9.2f}{row['f32_us_per_step']:10.1f}{row['f32_gflops']:9.2f}")
-        print(f"\n100,000-step assignment run (m=100, T=25): {r['run_100k_f64_seconds']:.1f} s f64 "
+        print(f"\n100,000-step assignment run ({s['cell']}, {s['layers']} layer(s), m=100, T=25): {r['run_100k_f64_seconds']:.1f} s f64 "
               f"(smooth loss {r['run_100k_f64_final_smooth_loss']:.3f}), {r['run_100k_f32_seconds']:.1f} s f32 "
               f"(smooth loss {r['run_100k_f32_final_smooth_loss']:.3f})")
         print(f"full m=100 gradient check, central differences over all {r['gradcheck_native_fd_entries']} "

@@ -1,20 +1,23 @@
 // Times the parts of one training step (forward, backward, clip+AdaGrad) in C++ alone, without
-// Python, so a change to one part can be measured on its own. Not built by pip: build by hand
-// with the core's sources, e.g.
+// Python, so a change to one part can be measured on its own, for any model of the family. Not
+// built by pip: build by hand with the core's sources (all of cpp/ but bindings/), e.g.
 //   g++ -O3 -march=x86-64-v3 -DNDEBUG -DEIGEN_MPL2_ONLY -I cpp -isystem cpp/third_party/eigen
-//       benchmarks/step_parts.cpp cpp/rnn.cpp cpp/optim.cpp -o /tmp/step_parts
-//   /tmp/step_parts [m] [T] [B] [K]
+//       benchmarks/step_parts.cpp $(find cpp -name '*.cpp' -not -path 'cpp/third_party/*'
+//       -not -path 'cpp/bindings/*') -o /tmp/step_parts
+//   /tmp/step_parts [m] [T] [B] [K] [cell] [layers]      (defaults 100 25 1 76 rnn 1)
 // Separate runs on a shared VM drift by 10-20%; to compare two versions of the core, use
 // benchmarks/ab_core.sh, which times both in one process.
 #include <algorithm>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
-#include "optim.hpp"
-#include "rnn.hpp"
+#include "model/model.hpp"
+#include "optim/optim.hpp"
 
 using namespace charrnn;
 
@@ -27,14 +30,15 @@ double cpu_us() {
 }
 
 template <typename T>
-void run(int m, int T_len, int B, int K) {
-    Params<T> params(K, m), grads(K, m), memory(K, m), save(K, m);
-    params.init_normal(0.01, 1);
+void run(const ModelSpec& spec, int T_len, int B) {
+    Params<T> params(spec);
+    Params<T> grads(params.layout), memory(params.layout), save(params.layout);
+    params.init(0.01, 1);
     std::mt19937 gen(2);
     std::vector<std::int32_t> x(std::size_t(B) * T_len), y(x.size());
-    for (auto& v : x) v = gen() % K;
-    for (auto& v : y) v = gen() % K;
-    Mat<T> h0 = Mat<T>::Zero(m, B);
+    for (auto& v : x) v = gen() % spec.K;
+    for (auto& v : y) v = gen() % spec.K;
+    const State<T> state0(spec, B);  // zeros
     Workspace<T> ws;
     auto time = [](auto&& f) {
         std::vector<double> us;
@@ -48,9 +52,10 @@ void run(int m, int T_len, int B, int K) {
         return *std::min_element(us.begin(), us.end());
     };
     volatile double sink = 0;
-    const double f = time([&] { sink = forward<T>(params, x.data(), y.data(), T_len, B, h0, ws); });
+    const double f =
+        time([&] { sink = forward<T>(params, x.data(), y.data(), T_len, B, state0, ws); });
     const double fb = time([&] {
-        sink = forward<T>(params, x.data(), y.data(), T_len, B, h0, ws);
+        sink = forward<T>(params, x.data(), y.data(), T_len, B, state0, ws);
         backward<T>(params, x.data(), y.data(), ws, grads);
     });
     const double up = time([&] { clip_adagrad_step<T>(params, grads, memory, 5.0, 1e-9, 1e-8); });
@@ -60,14 +65,27 @@ void run(int m, int T_len, int B, int K) {
         clip_gradients(grads, 5.0);
         adagrad_step(params, grads, memory, 1e-9, 1e-8);
     });
-    std::printf("%s m=%d T=%d B=%d K=%d: forward %.1f us, backward %.1f us, clip+adagrad fused %.1f us "
-                "(+best copy %.1f us), two-step exact %.1f us\n",
-                sizeof(T) == 8 ? "f64" : "f32", m, T_len, B, K, f, fb - f, up, up_save, exact);
+    std::printf("%s %s L=%d m=%d T=%d B=%d K=%d (%lld parameters): forward %.1f us, backward "
+                "%.1f us, clip+adagrad fused %.1f us (+best copy %.1f us), two-step exact %.1f us\n",
+                sizeof(T) == 8 ? "f64" : "f32", cell_name(spec.cell), spec.layers, spec.m, T_len,
+                B, spec.K, (long long)params.flat.size(), f, fb - f, up, up_save, exact);
 }
 
 int main(int argc, char** argv) {
     const int m = argc > 1 ? std::atoi(argv[1]) : 100, T_len = argc > 2 ? std::atoi(argv[2]) : 25;
     const int B = argc > 3 ? std::atoi(argv[3]) : 1, K = argc > 4 ? std::atoi(argv[4]) : 76;
-    run<double>(m, T_len, B, K);
-    run<float>(m, T_len, B, K);
+    const int layers = argc > 6 ? std::atoi(argv[6]) : 1;
+    if (m < 1 || T_len < 1 || B < 1 || K < 1 || layers < 1) {
+        std::fprintf(stderr, "usage: %s [m] [T] [B] [K] [rnn|lstm|gru] [layers], all positive\n",
+                     argv[0]);
+        return 2;
+    }
+    try {
+        const ModelSpec spec{parse_cell(argc > 5 ? argv[5] : "rnn"), K, m, layers};
+        run<double>(spec, T_len, B);
+        run<float>(spec, T_len, B);
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 2;
+    }
 }
