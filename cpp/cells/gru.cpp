@@ -55,19 +55,10 @@ void GruLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
     const Eigen::Index m = m_, n = Eigen::Index(T_len) * B;
     T_len_ = T_len;
     B_ = B;
-    X.resize(3 * m, n);
     Hn.resize(m, n);
     H.resize(m, n + B);
     dHin.resize(m, n);
-    if (in.dense()) {
-        X.noalias() = params.U(l_) * in.matrix(n);                 // U x_t, every step
-        X.colwise() += params.b(l_);
-    } else {
-        gather_table<T>(params.U(l_), params.b(l_), table);
-        for (int t = 0; t < T_len; ++t)
-            for (int j = 0; j < B; ++j)
-                X.col(Eigen::Index(t) * B + j) = table.row(in.x[j * T_len + t]).transpose();
-    }
+    input_forward(params, l_, in, T_len, B, table, X);              // U x_t + b
     H.leftCols(B) = h0;
     const auto W = params.W(l_);
     const auto bn = params.bn(l_);
@@ -117,15 +108,9 @@ void GruLayer<T>::backward(const Params<T>& params, const LayerInput<T>& in, Par
         dh.array() *= z;                                            // h = ... + z h_{t-1}
         if (t > 0) dh.noalias() += W.transpose() * da;              // W h_{t-1}
     }
-    grads.W(l_).noalias() = dA * H.leftCols(n).transpose();
-    kernels::sum_columns(dA.bottomRows(m), grads.bn(l_));
-    kernels::sum_columns(dX_, grads.b(l_));
-    if (in.dense()) {
-        grads.U(l_).noalias() = dX_ * in.matrix(n).transpose();     // U x_t
-        dX->noalias() = params.U(l_).transpose() * dX_;             // x_t is h_t of the layer below
-    } else {
-        scatter_columns<T>(dX_, in.x, T_len, B, table, grads.U(l_));
-    }
+    grads.W(l_).noalias() = dA * H.leftCols(n).transpose();         // W h_{t-1}
+    kernels::sum_columns(dA.bottomRows(m), grads.bn(l_));           // hn = ... + b_hn
+    input_backward(params, l_, in, T_len, B, dX_, table, grads, dX);  // U x_t + b
 }
 
 }  // namespace

@@ -67,15 +67,18 @@ std::unique_ptr<Layer<T>> make_layer(const ModelSpec& spec, int l) {
     }
 }
 
-// Layer 1's input projection for characters: row k of the result is column k of U plus b, so
-// U x_t + b is one contiguous row (a transposed copy: a column of the row-major U is strided).
+// The input side of a gated layer l, for every step at once (it does not depend on the previous
+// step): Z (G m, T B) = U x_t + b. For characters (layer 1) a gather from `table`, whose row k is
+// column k of U plus b (a transposed copy: a column of the row-major U is strided); for the
+// layer below's h_t one product.
 template <typename T>
-void gather_table(const Eigen::Map<const MatR<T>>& U, const Eigen::Map<const Vec<T>>& b,
-                  MatR<T>& table);
-// dU from the gradient of layer 1's pre-activations dZ (rows, T B): column x_t of U gets
-// column (t B + j) of dZ, x_t = x[j T_len + t]. scratch is (K, rows) working memory.
+void input_forward(const Params<T>& params, int l, const LayerInput<T>& in, int T_len, int B,
+                   MatR<T>& table, Mat<T>& Z);
+// Its adjoint, from dZ (G m, T B) = dL/d(U x_t + b): db, dU (for characters, column x_t of U gets
+// column t B + j of dZ, added as rows of dU^T in `table`, then transposed once) and, for a dense
+// input, dL/dX = U^T dZ into dX.
 template <typename T>
-void scatter_columns(const Mat<T>& dZ, const std::int32_t* x, int T_len, int B,
-                     MatR<T>& scratch, Eigen::Map<MatR<T>> dU);
+void input_backward(const Params<T>& params, int l, const LayerInput<T>& in, int T_len, int B,
+                    const Mat<T>& dZ, MatR<T>& table, Params<T>& grads, Cols<T>* dX);
 
 }  // namespace charrnn

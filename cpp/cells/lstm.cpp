@@ -52,20 +52,11 @@ void LstmLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
     const Eigen::Index m = m_, n = Eigen::Index(T_len) * B;
     T_len_ = T_len;
     B_ = B;
-    Z.resize(4 * m, n);
     C.resize(m, n + B);
     Tc.resize(m, n);
     H.resize(m, n + B);
     dHin.resize(m, n);
-    if (in.dense()) {
-        Z.noalias() = params.U(l_) * in.matrix(n);                 // U x_t, every step
-        Z.colwise() += params.b(l_);
-    } else {
-        gather_table<T>(params.U(l_), params.b(l_), table);
-        for (int t = 0; t < T_len; ++t)
-            for (int j = 0; j < B; ++j)
-                Z.col(Eigen::Index(t) * B + j) = table.row(in.x[j * T_len + t]).transpose();
-    }
+    input_forward(params, l_, in, T_len, B, table, Z);              // z_t = U x_t + b + ...
     H.leftCols(B) = h0;
     C.leftCols(B) = c0;
     const auto W = params.W(l_);
@@ -114,13 +105,7 @@ void LstmLayer<T>::backward(const Params<T>& params, const LayerInput<T>& in, Pa
         if (t > 0) dh.noalias() = W.transpose() * dz;               // z = W h_{t-1} + ...
     }
     grads.W(l_).noalias() = dZ * H.leftCols(n).transpose();         // z = W h_{t-1} + U x + b
-    kernels::sum_columns(dZ, grads.b(l_));
-    if (in.dense()) {
-        grads.U(l_).noalias() = dZ * in.matrix(n).transpose();      // z = ... + U x_t
-        dX->noalias() = params.U(l_).transpose() * dZ;              // x_t is h_t of the layer below
-    } else {
-        scatter_columns<T>(dZ, in.x, T_len, B, table, grads.U(l_));
-    }
+    input_backward(params, l_, in, T_len, B, dZ, table, grads, dX);
 }
 
 }  // namespace
