@@ -206,3 +206,24 @@ def test_report_argument_errors():
         gradcheck_report(layout_fn=_core.layout, encoded=encoded)
     with pytest.raises(ValueError, match="characters"):
         gradcheck_report(layout_fn=_core.layout, encoded=encoded, K=K, m=3, T=20)
+
+
+def test_fourth_order_differences_are_exact_for_quartics():
+    """Order 4 is exact (to rounding) for polynomials of degree 4, where order 2 is h^2 off; an
+    order other than 2 or 4 is refused."""
+    from charrnn.gradcheck import numerical_gradients
+
+    params = {"a": np.array([0.3, -1.2, 2.0])}
+    a = params["a"]
+
+    def loss():
+        return float(np.sum(a**4 + a**3))
+
+    exact = 4 * a**3 + 3 * a**2
+    fourth = numerical_gradients(loss, params, h=1e-2, order=4)["a"]
+    second = numerical_gradients(loss, params, h=1e-2, order=2)["a"]
+    np.testing.assert_allclose(fourth, exact, rtol=1e-10, err_msg="order 4")
+    assert np.abs(second - exact).max() > 1e-5  # h^2 (4 a + 1): ~1e-4
+    np.testing.assert_array_equal(a, [0.3, -1.2, 2.0])  # every entry restored
+    with pytest.raises(ValueError, match="order"):
+        numerical_gradients(loss, params, order=3)

@@ -46,6 +46,7 @@ def _top_p(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     from charrnn._core import CELLS
+    from charrnn.gradcheck import FD_ORDER, FD_STEP
     from charrnn.model import EXPORT_FORMATS
 
     parser = argparse.ArgumentParser(
@@ -133,7 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--layers", type=int, default=1, help="stacked layers (default 1)")
     g.add_argument("--m", type=_positive_int, default=100, help="hidden units per layer (default 100)")
     g.add_argument("--seq-length", type=_positive_int, default=25, help="sequence length (default 25)")
-    g.add_argument("--h", type=_positive_float, default=1e-4, help="finite-difference step (default 1e-4)")
+    g.add_argument("--h", type=_positive_float, default=FD_STEP,
+                   help=f"finite-difference step (default {FD_STEP:g})")
+    g.add_argument("--order", type=int, choices=(2, 4), default=FD_ORDER,
+                   help=f"central differences of order 2 (the assignment's, best with --h 1e-4) "
+                        f"or 4 (default {FD_ORDER})")
     g.add_argument("--seed", type=_nonnegative_int, default=0, help="weights seed (default 0)")
     g.add_argument("--sig", type=_nonnegative_float, default=0.01, help="weights std (default 0.01)")
     g.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -151,7 +156,8 @@ def _gradcheck(args: argparse.Namespace) -> int:
         raise ValueError(f"the text has {len(encoded)} characters; the check needs "
                          f"seq_length + 1 = {args.seq_length + 1}")
     report = check_native(encoded, vocab.K, cell=args.cell, layers=args.layers, m=args.m,
-                          T=args.seq_length, h=args.h, seed=args.seed, sig=args.sig)
+                          T=args.seq_length, h=args.h, order=args.order, seed=args.seed,
+                          sig=args.sig)
     print(json.dumps(report, indent=2) if args.json else format_table(report))
     return 0 if report["passed"] else EXIT_ERROR
 
