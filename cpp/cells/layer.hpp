@@ -1,7 +1,7 @@
 // What every cell's layer provides to the model (model/model.cpp): a forward pass over a whole
 // sequence for B sequences that keeps what backward needs, and a backward pass that fills the
 // layer's parameter gradients and the gradient of its input. One implementation per cell:
-// rnn.cpp, lstm.cpp, gru.cpp. Not here: the output layer and the loss (kernels/softmax.hpp).
+// rnn.cpp, lstm.cpp, gru.cpp. Not here: the output layer and the loss (model/model.cpp).
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // The native training loop: many AdaGrad steps per call over an encoded text, no Python inside,
-// for any model of the family.
-// Semantics are the assignment's (see run()); bindings.cpp calls run() in short chunks with the
-// GIL released and checks for Ctrl-C between chunks. Checkpoints and logging live in Python.
+// for any model of the family. Semantics are the assignment's (see run()); the bindings call
+// run() in short chunks with the GIL released and check for Ctrl-C between chunks. Checkpoints
+// and logging live in Python.
 #pragma once
 
 #include <cstdint>

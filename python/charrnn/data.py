@@ -2,7 +2,7 @@
 and decode, and locate the bundled Shakespeare corpus.
 
 Characters are Unicode code points, not bytes. Not here: the model, batching or training
-(see reference.py and the native core).
+(see charrnn.reference and the native core).
 """
 
 from __future__ import annotations
