@@ -26,6 +26,16 @@ def text_file(tmp_path, small_text):
 CELLS = ("rnn", "lstm", "gru")
 
 
+def same_build_as(arch: str) -> bool:
+    """Whether this core rounds as a Release build for `arch` does: bit-exact pins hold only
+    there (tools/sanitize.sh builds at -O1 with other code generation, and says so)."""
+    import os
+
+    from charrnn import _core
+
+    return _core.ARCH == arch and not os.environ.get("CHARRNN_SANITIZE")
+
+
 def to_native(ref):
     """A native float64 Params holding the arrays of a reference Params (any model)."""
     from charrnn import _core
