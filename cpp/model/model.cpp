@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels/sequential.hpp"
+#include "kernels/softmax.hpp"
 
 namespace charrnn {
 
@@ -72,34 +73,7 @@ template <typename T>
 double forward(const Params<T>& params, const std::int32_t* inputs, const std::int32_t* targets,
                int T_len, int B, const State<T>& state0, Workspace<T>& ws) {
     forward_logits(params, inputs, T_len, B, state0, ws);
-    const Eigen::Index n = Eigen::Index(T_len) * B;
-    auto& P = ws.P;
-    // Softmax, a group of columns at a time: all its passes (max, shift, exp, sum, scale) run
-    // while the group is in L1; at batch 32 the whole (K, T B) block is ~0.5 MB, and five passes
-    // over it came from L3. Max-shifted so exp never overflows; the loss is taken as log-sum-exp
-    // minus the target logit, so a tiny p[y] cannot become log(0). One exp over each group's
-    // contiguous block keeps the SIMD loop whole (per column, K % width entries went through
-    // scalar libm exp).
-    constexpr Eigen::Index kGroup = 8;
-    Eigen::Matrix<T, 1, kGroup> col_max, col_sum;
-    double loss = 0.0;
-    for (Eigen::Index g0 = 0; g0 < n; g0 += kGroup) {
-        const Eigen::Index len = std::min(kGroup, n - g0);
-        auto group = P.middleCols(g0, len);
-        col_max.head(len) = group.colwise().maxCoeff();
-        for (Eigen::Index i = 0; i < len; ++i) {
-            const Eigen::Index col = g0 + i, t = col / B, j = col % B;
-            loss -= double(P(targets[j * T_len + t], col) - col_max[i]);  // o_y - max
-            group.col(i).array() -= col_max[i];
-        }
-        Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> block(group.data(), group.size());
-        block = block.exp();
-        col_sum.head(len) = group.colwise().sum();
-        for (Eigen::Index i = 0; i < len; ++i) {
-            group.col(i) *= T(1) / col_sum[i];                         // p_t = softmax(o_t)
-            loss += double(std::log(col_sum[i]));                      // -log p_t[y_t]
-        }
-    }
+    const double loss = kernels::softmax_cross_entropy(ws.P, targets, T_len, B);  // p_t, -log p_t[y_t]
     return loss / B;
 }
 
