@@ -68,10 +68,17 @@ def test_read_text_counts_code_points(tmp_path):
     assert len(read_text(str(path))) == len(TEXT) < len(TEXT.encode("utf-8"))
 
 
-def test_read_text_keeps_line_endings(tmp_path):
+def test_read_text_reads_line_ends_as_lf_unless_asked_to_keep_them(tmp_path):
     path = tmp_path / "crlf.txt"
-    path.write_bytes(b"a\r\nb\n")
-    assert read_text(path) == "a\r\nb\n"
+    path.write_bytes("\ufeffa\r\nb\rc\n".encode("utf-8"))
+    assert read_text(path) == "a\nb\nc\n"  # as editors show it: LF, no byte-order mark
+    assert read_text(path, newline="keep") == "\ufeffa\r\nb\rc\n"
+    with pytest.raises(ValueError, match="newline"):
+        read_text(path, newline="crlf")
+    bom_only = tmp_path / "bom.txt"
+    bom_only.write_bytes("\ufeff".encode("utf-8"))
+    with pytest.raises(ValueError, match="byte-order mark"):
+        read_text(bom_only)
 
 
 def test_read_text_missing_file(tmp_path):

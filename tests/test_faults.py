@@ -142,6 +142,9 @@ def test_sigint_stops_native_training_within_two_seconds(tmp_path, text_file, st
         assert proc.returncode == 130, stderr
         assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
         assert stderr.strip().splitlines() == [f"charrnn: interrupted (state saved in {out})"]
+        # Ctrl-C writes the report, the plot and the passage of what was done, too.
+        assert "Stopped early (interrupted)" in (out / "report.md").read_text()
+        assert (out / "loss.png").stat().st_size > 0 and (out / "passage.txt").exists()
         trainer = Trainer.load(out / "last.npz", text)
         assert trainer.step > step
         step = trainer.step

@@ -25,6 +25,15 @@ from typing import Any
 import numpy as np
 
 FORMAT = "charrnn-checkpoint"
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 SPEC_KEYS = ("cell", "layers", "m", "K", "dtype")
@@ -52,6 +61,8 @@ def save_npz(path: str | Path, payload: dict[str, np.ndarray]) -> None:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **payload)
             f.flush()
+            # mkstemp makes the file 0600; a checkpoint gets what the umask gives new files.
+            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:

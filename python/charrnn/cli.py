@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 
@@ -37,6 +38,13 @@ _positive_float = _number(float, 0, strict=True)
 _nonnegative_float = _number(float, 0, strict=False)
 
 
+def _val_frac(text: str) -> float:
+    value = _nonnegative_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
 def _top_p(text: str) -> float:
     value = _positive_float(text)
     if value > 1:
@@ -46,6 +54,7 @@ def _top_p(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     from charrnn._core import CELLS
+    from charrnn.data import NEWLINE_MODES
     from charrnn.gradcheck import FD_ORDER, FD_STEP
     from charrnn.model import EXPORT_FORMATS
 
@@ -84,7 +93,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=_positive_int, help="sequences per update (default 1)")
     p.add_argument("--dtype", choices=["float64", "float32"], help="training precision (default float64)")
     p.add_argument("--sample-every", type=_positive_int, default=10_000,
-                   help="updates between samples and checkpoints (default 10000)")
+                   help="updates between samples (default 10000)")
+    p.add_argument("--checkpoint-every", type=_positive_int,
+                   help="updates between checkpoints (default: --sample-every)")
+    p.add_argument("--val-frac", type=_val_frac,
+                   help="hold out the last fraction of the text, contiguous, for validation "
+                        "(default 0: train on all of it)")
+    p.add_argument("--eval-every", type=_positive_int,
+                   help="updates between validation passes (default: --sample-every)")
+    p.add_argument("--time-limit", type=_positive_float, metavar="SECONDS",
+                   help="stop cleanly after this much wall time, writing every file as at the end")
+    p.add_argument("--init-from", metavar="CKPT",
+                   help="start a new run (step 0, fresh AdaGrad memory) from a checkpoint's "
+                        "weights, e.g. to fine-tune on another text")
+    p.add_argument("--newline", choices=NEWLINE_MODES,
+                   help="lf (default): read CRLF and CR line ends as LF and drop a leading BOM; "
+                        "keep: train on the characters as stored")
+    p.add_argument("--diverge-factor", type=_positive_float,
+                   help="stop (exit 3) when the smooth loss passes this times the first loss "
+                        "(default 3)")
     p.add_argument("--sample-length", type=_nonnegative_int, default=200,
                    help="characters per sample (default 200)")
     p.add_argument("--passage-length", type=_nonnegative_int, default=1000,
@@ -104,7 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--top-p", type=_top_p, default=1.0,
                    help="draw only from the most likely characters holding this much "
                         "probability (default 1: all)")
-    s.add_argument("--prime", help="text the network reads first (printed before the sample)")
+    prime = s.add_mutually_exclusive_group()
+    prime.add_argument("--prime", help="text the network reads first (printed before the sample)")
+    prime.add_argument("--prime-file", metavar="FILE", help="read the priming text from a file")
+    s.add_argument("--greedy", action="store_true",
+                   help="the most likely character at every step (no randomness)")
+    s.add_argument("--output", metavar="FILE", help="write the text to FILE instead of printing it")
     s.add_argument("--seed", type=_nonnegative_int, default=0, help="random seed (default 0)")
 
     e = sub.add_parser("evaluate", help="how well a checkpoint predicts a text",
@@ -163,21 +195,41 @@ def _gradcheck(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from charrnn.experiment import RunSettings, run
+    from charrnn.experiment import RunInterrupted, RunSettings, run
     from charrnn.train import TrainConfig
 
     given = {name: getattr(args, name) for name in
-             ("cell", "layers", "m", "seq_length", "eta", "sig", "seed", "batch", "dtype")
+             ("cell", "layers", "m", "seq_length", "eta", "sig", "seed", "batch", "dtype",
+              "val_frac", "newline", "diverge_factor")
              if getattr(args, name) is not None}
     settings = RunSettings(steps=args.steps, epochs=args.epochs, sample_every=args.sample_every,
                            sample_length=args.sample_length, passage_length=args.passage_length,
-                           gradcheck=not args.no_gradcheck, quiet=args.quiet)
+                           gradcheck=not args.no_gradcheck, quiet=args.quiet,
+                           eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
+                           time_limit=args.time_limit, init_from=args.init_from,
+                           command=["charrnn", *args.argv])
     config = None if args.resume else TrainConfig(**given)
-    result = run(args.file, args.out, config, settings, resume=args.resume, overrides=given)
-    print(f"{result.steps_run:,} updates in {result.seconds:.1f} s; step {result.step:,}, "
-          f"smooth loss {result.smooth_loss:.3f} (best {result.best_smooth_loss:.3f})")
-    print(f"wrote {result.out}/: {', '.join(result.files)}")
+    try:
+        result = run(args.file, args.out, config, settings, resume=args.resume, overrides=given)
+    except RunInterrupted as interrupted:
+        _print_result(interrupted.result)
+        raise
+    _print_result(result)
     return 0
+
+
+def _print_result(result) -> None:
+    """The closing lines: the training loop's time apart from the rest of the run."""
+    rest = [f"{result.seconds:.1f} s in all"]
+    if result.gradcheck_wait >= 0.1:
+        rest.append(f"{result.gradcheck_wait:.1f} s of it waiting for the gradient check")
+    stopped = f" (stopped: {result.stopped})" if result.stopped else ""
+    best = (f"best validation {result.best_val_loss / math.log(2):.4f} bits per character"
+            if result.best_val_loss is not None else f"best {result.best_smooth_loss:.3f}")
+    print(f"{result.steps_run:,} updates in {result.train_seconds:.1f} s of training "
+          f"({'; '.join(rest)}){stopped}; step {result.step:,}, smooth loss "
+          f"{result.smooth_loss:.3f} ({best})")
+    print(f"wrote {result.out}/: {', '.join(result.files)}")
 
 
 def _load_model(checkpoint: str):
@@ -210,16 +262,26 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from charrnn.data import read_text
+
     model = _load_model(args.checkpoint)
-    text = model.sample(args.n, prime=args.prime, temperature=args.temperature,
-                        top_p=args.top_p, seed=args.seed)
-    sys.stdout.write(text + "\n")
+    prime = read_text(args.prime_file) if args.prime_file else args.prime
+    text = model.sample(args.n, prime=prime, temperature=args.temperature, top_p=args.top_p,
+                        seed=args.seed, greedy=args.greedy)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        sys.stdout.write(text + "\n")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # for the run's report
     from charrnn.checkpoint import CheckpointError
     from charrnn.experiment import RunError
     from charrnn.train import TrainingDiverged

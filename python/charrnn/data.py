@@ -13,15 +13,30 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Vocabulary", "default_corpus_path", "load_corpus", "read_text"]
+__all__ = ["NEWLINE_MODES", "Vocabulary", "default_corpus_path", "load_corpus", "normalize_newlines",
+           "read_text"]
+
+# How line ends are read: "lf" as editors show the text (CRLF and CR become LF, a leading
+# byte-order mark is dropped), "keep" every character as stored.
+NEWLINE_MODES = ("lf", "keep")
 
 
-def read_text(path: str | Path) -> str:
-    """Return the whole file decoded as UTF-8, exactly as stored (no newline translation).
+def normalize_newlines(text: str) -> str:
+    """CRLF and lone CR as LF, and a leading BOM (U+FEFF) dropped."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_text(path: str | Path, newline: str = "lf") -> str:
+    """Return the whole file decoded as UTF-8; newline="lf" (default) reads CRLF and CR line ends
+    as LF and drops a leading byte-order mark, newline="keep" returns every character as stored.
 
     Raises FileNotFoundError, IsADirectoryError, or ValueError (not UTF-8, or empty), each
     naming the path.
     """
+    if newline not in NEWLINE_MODES:
+        raise ValueError(f"newline must be one of {', '.join(NEWLINE_MODES)}, got {newline!r}")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"text file not found: {str(path)!r}")
@@ -31,7 +46,7 @@ def read_text(path: str | Path) -> str:
     if not raw:
         raise ValueError(f"{str(path)!r} is empty; a character model needs some text to learn from")
     try:
-        return raw.decode("utf-8")  # strict: a corrupt byte is an error, never silently replaced
+        text = raw.decode("utf-8")  # strict: a corrupt byte is an error, never silently replaced
     except UnicodeDecodeError as err:
         line = raw.count(b"\n", 0, err.start) + 1
         raise ValueError(
@@ -39,6 +54,12 @@ def read_text(path: str | Path) -> str:
             f"{err.start} (line {line}) cannot be decoded ({err.reason}); "
             f"convert the file to UTF-8 first, e.g. with iconv"
         ) from None
+    if newline == "lf":
+        text = normalize_newlines(text)
+        if not text:
+            raise ValueError(f"{str(path)!r} holds only a byte-order mark; a character model needs "
+                             f"some text to learn from")
+    return text
 
 
 class Vocabulary:
@@ -154,11 +175,13 @@ def default_corpus_path() -> Path:
     )
 
 
-def load_corpus(path: str | Path | None = None) -> tuple[str, Vocabulary, np.ndarray]:
-    """Read a text file (default: the bundled corpus) and return (text, vocab, encoded).
+def load_corpus(path: str | Path | None = None,
+                newline: str = "lf") -> tuple[str, Vocabulary, np.ndarray]:
+    """Read a text file (default: the bundled corpus; `newline` as read_text) and return
+    (text, vocab, encoded).
 
     encoded is an int32 array of shape (len(text),), the indices of text in vocab.
     """
-    text = read_text(default_corpus_path() if path is None else path)
+    text = read_text(default_corpus_path() if path is None else path, newline)
     vocab = Vocabulary.from_text(text)
     return text, vocab, vocab.encode(text)

@@ -39,11 +39,23 @@ class RunSettings:
 
     steps: int | None = None  # total updates from the start of training (resume counts on)
     epochs: float | None = None  # or: total passes over the text
-    sample_every: int = 10_000  # updates between samples (and checkpoints)
+    sample_every: int = 10_000  # updates between samples
     sample_length: int = 200  # characters per sample
     passage_length: int = 1000  # characters of the final passage from the best parameters
     gradcheck: bool = True  # run `charrnn gradcheck` alongside, for the report
     quiet: bool = False  # no progress bar
+    eval_every: int | None = None  # updates between validation passes (default sample_every)
+    checkpoint_every: int | None = None  # updates between checkpoints (default sample_every)
+    time_limit: float | None = None  # seconds of wall time, then stop as at the end
+    init_from: str | Path | None = None  # start from this checkpoint's weights (step 0)
+    command: list[str] | None = None  # the command line, for the report
+
+    PASSAGE_TEMPERATURE = 1.0  # the passage is drawn as the samples are
+
+    def every(self, name: str) -> int:
+        """sample_every, or eval_every / checkpoint_every with their default."""
+        value = getattr(self, name)
+        return self.sample_every if value is None else value
 
 
 @dataclass
@@ -51,9 +63,13 @@ class RunResult:
     out: Path
     step: int
     smooth_loss: float
-    best_smooth_loss: float
-    seconds: float
+    best_smooth_loss: float  # NaN with a validation split
+    seconds: float  # the whole run
     steps_run: int
+    train_seconds: float = 0.0  # in the training loop
+    gradcheck_wait: float = 0.0  # after training, waiting for the report's gradient check
+    best_val_loss: float | None = None  # nats per character
+    stopped: str | None = None  # "time limit" or "interrupted" when the run did not finish
     files: list[str] = field(default_factory=list)
 
 
@@ -147,28 +163,34 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
     resumed folder). `overrides` are model settings the user gave explicitly: on resume they
     must agree with the checkpoint's."""
     started = time.perf_counter()
-    for name in ("sample_every", "sample_length", "passage_length"):
+    for name in ("sample_every", "sample_length", "passage_length", "eval_every",
+                 "checkpoint_every"):
         value = getattr(settings, name)
-        if value < (1 if name == "sample_every" else 0):
-            raise RunError(f"--{name.replace('_', '-')} must be >= {1 if name == 'sample_every' else 0}, got {value}")
+        low = 0 if name in ("sample_length", "passage_length") else 1
+        if value is not None and value < low:
+            raise RunError(f"--{name.replace('_', '-')} must be >= {low}, got {value}")
+    if settings.time_limit is not None and not settings.time_limit > 0:
+        raise RunError(f"--time-limit must be a number of seconds > 0, got {settings.time_limit}")
     if resume is not None:
+        if settings.init_from is not None:
+            raise RunError("give --resume or --init-from, not both")
         resume = Path(resume)
         ckpt = resume / "last.npz" if resume.is_dir() else resume
         if not ckpt.exists():
             raise FileNotFoundError(f"nothing to resume: {str(ckpt)!r} does not exist")
-        trainer = Trainer.load(ckpt, text_path=text_path)
+        trainer = Trainer.load(ckpt, text_path=text_path, overrides=overrides)
         text_path = trainer.text_path
-        for name, value in (overrides or {}).items():
-            if getattr(trainer.config, name) != value:
-                raise RunError(
-                    f"the checkpoint was trained with {name}={getattr(trainer.config, name)}, "
-                    f"but {name}={value} was given; drop the option to resume"
-                )
         out = Path(out) if out is not None else ckpt.parent
         resume_step: int | None = trainer.step
     else:
-        text = read_text(text_path if text_path is not None else default_corpus_path())
-        trainer = Trainer(text, config or TrainConfig(), text_path=text_path)
+        config = config or TrainConfig()
+        text = read_text(text_path if text_path is not None else default_corpus_path(),
+                         config.newline)
+        if settings.init_from is not None:
+            trainer = Trainer.init_from(settings.init_from, text, config, overrides=overrides,
+                                        text_path=text_path)
+        else:
+            trainer = Trainer(text, config, text_path=text_path)
         out = Path(out) if out is not None else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
         if (out / "last.npz").exists():
             raise RunError(f"{str(out)!r} already holds a run (last.npz); continue it with "
@@ -189,6 +211,9 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
         _tidy_resumed_files(out, resume_step)
     metrics_file = open_metrics(out / "metrics.csv", resume_step)
     samples = open(out / "samples.txt", "a" if resume_step is not None else "w", encoding="utf-8")
+    validating = trainer.val_encoded is not None
+    eval_every = settings.every("eval_every")
+    checkpoint_every = settings.every("checkpoint_every")
 
     def write_sample() -> None:
         text_ = trainer.sample(settings.sample_length)
@@ -216,20 +241,31 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
     first_step = trainer.step
     train_seconds = 0.0
     steps_per_second = 500.0  # first guess; measured from each chunk after that
+    stopped: str | None = None
+
+    def steps_until(every: int) -> int:
+        return every - trainer.step % every
+
     try:
         with _DeferredInterrupt() as interrupt:
             if trainer.step == 0:
                 write_sample()
-            while trainer.step < target:
-                until_sample = settings.sample_every - trainer.step % settings.sample_every
-                # Chunks of about a quarter second: Ctrl-C is honoured between two of them.
-                chunk = min(target - trainer.step, until_sample,
-                            max(1, int(steps_per_second * 0.25)))
+            while trainer.step < target and stopped is None:
+                # Chunks of about a quarter second (Ctrl-C is honoured between two of them) that
+                # end on every sample, evaluation and checkpoint step, and at the time limit.
+                chunk = min(target - trainer.step, steps_until(settings.sample_every),
+                            steps_until(checkpoint_every), max(1, int(steps_per_second * 0.25)))
+                if validating:
+                    chunk = min(chunk, steps_until(eval_every))
+                if settings.time_limit is not None:
+                    left = settings.time_limit - (time.perf_counter() - started)
+                    chunk = min(chunk, max(1, int(steps_per_second * left)))
+                lr = trainer.learning_rate()
                 t0 = time.perf_counter()
                 try:
                     losses, smooth = trainer.train(chunk, every=chunk)
                 except (KeyboardInterrupt, TrainingDiverged) as stop:
-                    write_metrics(metrics_file, stop.progress, trainer.steps_per_epoch)  # type: ignore[attr-defined]
+                    write_metrics(metrics_file, stop.progress, trainer.steps_per_epoch, lr)  # type: ignore[attr-defined]
                     metrics_file.flush()
                     if isinstance(stop, KeyboardInterrupt):
                         save_checkpoints()  # the state between two steps is consistent
@@ -237,18 +273,28 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
                 seconds = time.perf_counter() - t0
                 train_seconds += seconds
                 steps_per_second = chunk / max(seconds, 1e-6)
-                write_metrics(metrics_file, trainer._progress(losses, smooth), trainer.steps_per_epoch)
+                if interrupt.requested:
+                    stopped = "interrupted"
+                elif (settings.time_limit is not None
+                      and time.perf_counter() - started >= settings.time_limit):
+                    stopped = "time limit"
+                last = trainer.step >= target or stopped is not None
+                val = (trainer.evaluate_validation()
+                       if validating and (trainer.step % eval_every == 0 or last) else None)
+                write_metrics(metrics_file, trainer._progress(losses, smooth),
+                              trainer.steps_per_epoch, lr, val)
                 if bar is not None:
                     bar.update(chunk)
-                    bar.set_postfix(smooth_loss=f"{trainer.smooth_loss:.2f}",
-                                    bits_per_char=f"{trainer.smooth_loss / config.seq_length / math.log(2):.3f}",
-                                    epoch=f"{trainer.epoch:.2f}")
+                    postfix = {"smooth_loss": f"{trainer.smooth_loss:.2f}",
+                               "bits_per_char": f"{trainer.smooth_loss / config.seq_length / math.log(2):.3f}",
+                               "epoch": f"{trainer.epoch:.2f}"}
+                    if validating and trainer.best_val_step is not None:
+                        postfix["val_bits"] = f"{trainer.best_val_loss / math.log(2):.3f}"
+                    bar.set_postfix(postfix)
                 if trainer.step % settings.sample_every == 0:
                     write_sample()
+                if trainer.step % checkpoint_every == 0 and not last:
                     save_checkpoints()
-                if interrupt.requested:
-                    save_checkpoints()  # between two chunks: rows, samples and state agree
-                    raise KeyboardInterrupt
             save_checkpoints()
     finally:
         if bar is not None:
@@ -260,27 +306,43 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
             gradcheck.wait()
 
     best = trainer.model(best=True)
-    passage = best.sample(settings.passage_length, seed=sampling_seed(config.seed, trainer.step) ^ 1)
+    passage_seed = sampling_seed(config.seed, trainer.step) ^ 1
+    passage = best.sample(settings.passage_length, seed=passage_seed,
+                          temperature=settings.PASSAGE_TEMPERATURE)
     (out / "passage.txt").write_text(passage + "\n", encoding="utf-8")
     history = read_metrics(out / "metrics.csv")
-    plot_loss(history["step"], history["loss"], history["smooth_loss"], trainer.steps_per_epoch,
-              out / "loss.png",
+    plot_loss(history, trainer.steps_per_epoch, config.seq_length, out / "loss.png",
               title=f"{Path(text_path).name if text_path else 'shakespeare.txt'}: "
                     f"{'' if config.cell == 'rnn' and config.layers == 1 else f'{config.layers} x {config.cell}, '}"
-                    f"m={config.m}, seq_length={config.seq_length}, eta={config.eta}",
-              seq_length=config.seq_length)
+                    f"m={config.m}, seq_length={config.seq_length}, eta={config.eta}")
     gradcheck_report = None
+    wait_started = time.perf_counter()
     if gradcheck is not None:
+        if stopped is not None and gradcheck.poll() is None:
+            gradcheck.kill()  # a stop asked for now does not wait for the check
         gradcheck.wait()
         try:
             gradcheck_report = json.loads((out / "gradcheck.json").read_text())
         except (OSError, ValueError):
             gradcheck_report = None
+    gradcheck_wait = time.perf_counter() - wait_started
     steps_run = trainer.step - first_step
     write_report(out, trainer=trainer, text_path=text_path, history=history,
                  gradcheck=gradcheck_report, train_seconds=train_seconds, steps_run=steps_run,
-                 total_seconds=time.perf_counter() - started, settings=settings)
-    return RunResult(out, trainer.step, trainer.smooth_loss, trainer.best_smooth_loss,
-                     time.perf_counter() - started, steps_run,
-                     sorted(p.name for p in out.iterdir() if not p.name.startswith(".")))
+                 total_seconds=time.perf_counter() - started, settings=settings,
+                 passage_seed=passage_seed, stopped=stopped, changes=trainer.history)
+    result = RunResult(out, trainer.step, trainer.smooth_loss, trainer.best_smooth_loss,
+                       time.perf_counter() - started, steps_run, train_seconds, gradcheck_wait,
+                       trainer.best_val_loss if trainer.best_val_step is not None else None,
+                       stopped, sorted(p.name for p in out.iterdir() if not p.name.startswith(".")))
+    if stopped == "interrupted":
+        raise RunInterrupted(result)
+    return result
 
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C: the run stopped between two chunks and wrote all its files; `result` says what."""
+
+    def __init__(self, result: RunResult):
+        super().__init__("interrupted")
+        self.result = result

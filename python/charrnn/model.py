@@ -118,11 +118,15 @@ class Model:
         top_p: float = 1.0,
         seed: int = 0,
         include_prime: bool = True,
+        greedy: bool = False,
     ) -> str:
         """n characters drawn one at a time. The network first reads `prime` (default: the
         first character of the training text) from state h0 (and c0 for an lstm; shapes (L, m),
         or (m,) for one layer; default zeros); the text returned starts with the prime when
-        include_prime is true. Same seed, same text."""
+        include_prime is true. greedy: the most likely character every time (a nucleus of one
+        character; temperature and seed then change nothing). Same seed, same text."""
+        if greedy:
+            top_p = float(np.nextafter(0.0, 1.0))  # the smallest nucleus: the argmax alone
         if prime_indices is None:
             if prime is None:
                 prime = self.start

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import platform
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -34,19 +35,41 @@ def gradcheck_m(config: Any, K: int) -> int:
     return low
 
 
+def _best_line(trainer: Any) -> str:
+    """Which parameters best.npz holds, and their figure."""
+    T, ln2 = trainer.config.seq_length, math.log(2)
+    if trainer.val_encoded is not None:
+        if trainer.best_val_step is None:
+            return "best.npz | no validation pass yet: the initial parameters"
+        v = trainer.best_val_loss
+        return (f"best.npz | lowest validation loss: {v:.4f} nats = {v / ln2:.4f} bits per "
+                f"character, at update {trainer.best_val_step:,}")
+    b = trainer.best_smooth_loss
+    return (f"best.npz | lowest smooth training loss: {b:.3f} ({b / T:.4f} nats = "
+            f"{b / T / ln2:.4f} bits per character)")
+
+
 def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dict[str, np.ndarray],
                  gradcheck: dict[str, Any] | None, train_seconds: float, steps_run: int,
-                 total_seconds: float, settings: Any) -> None:
+                 total_seconds: float, settings: Any, passage_seed: int, stopped: str | None,
+                 changes: list[dict[str, Any]]) -> None:
     c = trainer.config
     T = c.seq_length
     text_name = str(text_path) if text_path else "the embedded corpus (shakespeare.txt)"
     rate = steps_run / train_seconds if train_seconds > 0 else float("nan")
+    n_val = 0 if trainer.val_encoded is None else len(trainer.val_encoded)
+    split = (f"; the last {n_val:,} ({c.val_frac:g}) held out for validation" if n_val else "")
+    command = " ".join(shlex.quote(a) for a in settings.command) if settings.command else None
     lines = [
         f"# charrnn run: {Path(text_path).name if text_path else 'shakespeare.txt'}",
         "",
+        *([f"`{command}`", ""] if command else []),
+        *([f"Stopped early ({stopped}) at update {trainer.step:,}; every file was written as "
+           f"at the end.", ""] if stopped else []),
         "| setting | value |",
         "|---|---|",
-        f"| text | {text_name}: {len(trainer.encoded):,} characters, K = {trainer.vocab.K} distinct |",
+        f"| text | {text_name}: {len(trainer.encoded):,} characters, K = {trainer.vocab.K} "
+        f"distinct{split} |",
         f"| model | {trainer.model().describe()}, {c.dtype} |",
         f"| training | seq_length = {T}, batch = {c.batch}, AdaGrad eta = {c.eta}, eps = {c.eps:g}, "
         f"clip = ±{c.clip:g}, initial weights "
@@ -54,12 +77,19 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
         f"| updates | {trainer.step:,} ({trainer.epoch:.2f} epochs of {trainer.steps_per_epoch:,} "
         f"updates) |",
         f"| time | {train_seconds:.1f} s in the training loop for {steps_run:,} updates "
-        f"({rate:,.0f} updates/s); {total_seconds:.1f} s in all |",
-        f"| smooth loss | {trainer.smooth_loss:.3f} now, best {trainer.best_smooth_loss:.3f} "
-        f"({trainer.best_smooth_loss / T:.4f} nats = "
-        f"{trainer.best_smooth_loss / T / math.log(2):.4f} bits per character) |",
+        f"({rate:,.0f} updates/s); {total_seconds:.1f} s in all (the rest: starting, "
+        f"checkpoints, samples, validation, the plot, waiting for the gradient check) |",
+        f"| smooth loss | {trainer.smooth_loss:.3f} now ({trainer.smooth_loss / T:.4f} nats per "
+        f"character) |",
+        f"| {_best_line(trainer)} |",
         f"| machine | {platform.machine()}, {platform.python_implementation()} "
         f"{platform.python_version()}, core built for {_core.SIMD} |",
+        "",
+    ]
+    for change in changes:
+        what = ", ".join(f"{name} {old} -> {new}" for name, (old, new) in change["changed"].items())
+        lines.append(f"| changed on resume at update {change['step']:,} | {what} |")
+    lines += [
         "",
         "## 1. Gradient check",
         "",
@@ -86,7 +116,8 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
     lines += [
         "## 2. Loss",
         "",
-        "Smooth loss (0.999 smooth + 0.001 loss) against update steps; dashed lines mark epochs.",
+        "Smooth training loss (0.999 smooth + 0.001 loss) per character against update steps, "
+        "with the validation loss where there is a split; dashed lines mark epochs.",
         "",
         "![smooth loss](loss.png)",
         "",
@@ -100,7 +131,10 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
         lines += [f"**{head.strip('- ').strip()}**", "", "```text", body.rstrip("\n"), "```", ""]
     passage = (out / "passage.txt").read_text(encoding="utf-8").rstrip("\n")
     lines += [
-        f"## 4. Passage from the best model (smooth loss {trainer.best_smooth_loss:.3f})",
+        "## 4. Passage from the best model",
+        "",
+        f"{len(passage):,} characters from best.npz ({_best_line(trainer).split(' | ')[1]}), "
+        f"temperature {settings.PASSAGE_TEMPERATURE:g}, seed {passage_seed}.",
         "",
         "```text",
         passage,

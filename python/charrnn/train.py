@@ -20,10 +20,12 @@ import numpy as np
 
 from charrnn import _core, checkpoint
 from charrnn.checkpoint import SPEC_KEYS, CheckpointError
-from charrnn.data import Vocabulary, default_corpus_path, read_text
+from charrnn.data import NEWLINE_MODES, Vocabulary, default_corpus_path, read_text
 from charrnn.model import Model, native_params, sampling_seed
 
 CELLS = _core.CELLS  # "rnn", "lstm", "gru"
+# Settings a resumed run may change; the others describe the model or the text.
+RESUMABLE = ("eta", "eps", "clip", "diverge_factor")
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,9 @@ class TrainConfig:
     clip: float = 5.0  # gradients clipped elementwise to [-clip, clip]
     batch: int = 1  # sequences per update, at evenly spaced offsets (loss averaged over them)
     dtype: str = "float64"  # "float32" trains faster; gradient checks stay float64
+    val_frac: float = 0.0  # the last val_frac of the text, contiguous, held out for validation
+    newline: str = "lf"  # "lf": CRLF and CR read as LF, a leading BOM dropped; "keep": as stored
+    diverge_factor: float = 3.0  # stop when the smooth loss exceeds this times the first loss
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -59,6 +64,13 @@ class TrainConfig:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
         if self.dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
+        if not (isinstance(self.val_frac, (int, float)) and 0 <= self.val_frac < 1):
+            raise ValueError(f"val_frac must be a number in [0, 1), got {self.val_frac!r}")
+        if self.newline not in NEWLINE_MODES:
+            raise ValueError(f"newline must be one of {', '.join(NEWLINE_MODES)}, got "
+                             f"{self.newline!r}")
+        if not (isinstance(self.diverge_factor, (int, float)) and self.diverge_factor > 1):
+            raise ValueError(f"diverge_factor must be a number > 1, got {self.diverge_factor!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -135,6 +147,26 @@ def _check_memory(K: int, config: TrainConfig) -> None:
         )
 
 
+def _split_sizes(n: int, config: TrainConfig) -> tuple[int, int]:
+    """(training characters, validation characters) of a text of n: the last val_frac of it,
+    rounded, is held out. ValueError when either part is too short to use."""
+    T = config.seq_length
+    n_val = int(round(config.val_frac * n))
+    if config.val_frac > 0 and n_val < T + 1:
+        raise ValueError(
+            f"--val-frac {config.val_frac:g} holds out {n_val} of the text's {n} characters, fewer "
+            f"than one sequence (seq_length + 1 = {T + 1}); use a larger fraction or a longer text"
+        )
+    needed = config.batch * (T + 1)
+    if n - n_val < needed:
+        part = "the text" if not n_val else "the training part of the text"
+        raise ValueError(
+            f"{part} has {n - n_val} characters, but training needs at least {needed} "
+            f"(batch * (seq_length + 1)); use a longer text or a smaller --seq-length"
+        )
+    return n - n_val, n_val
+
+
 class Trainer:
     """Trains a model of the family (any cell, any depth) on a text with the native loop.
 
@@ -145,29 +177,51 @@ class Trainer:
     >>> trainer = Trainer.load("last.npz", text)   # continues exactly where it stopped
     """
 
-    def __init__(self, text: str, config: TrainConfig | None = None, *, text_path: str | None = None):
+    def __init__(self, text: str, config: TrainConfig | None = None, *, text_path: str | None = None,
+                 vocab: Vocabulary | None = None, params: Any = None):
+        """A new run on text. vocab and params (native, float64) start it from given weights
+        instead of Params.random (see init_from)."""
         self.config = config = config or TrainConfig()
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
-        needed = config.batch * (config.seq_length + 1)
-        if len(text) < needed:
-            raise ValueError(
-                f"the text has {len(text)} characters, but training needs at least {needed} "
-                f"(batch * (seq_length + 1)); use a longer text or a smaller --seq-length"
-            )
-        self.vocab = Vocabulary.from_text(text)
+        _split_sizes(len(text), config)
+        self.vocab = vocab if vocab is not None else Vocabulary.from_text(text)
         if self.vocab.K < 2:
             raise ValueError(
                 f"the text has only one distinct character ({self.vocab.chars[0]!r}): there is "
                 f"nothing to predict; give a text with at least two different characters"
             )
         self.text_path = text_path
-        self.text_sha256 = text_sha256(text)
-        self.encoded = self.vocab.encode(text)
+        self.history: list[dict[str, Any]] = []  # settings changed on resume: {step, changed}
+        self._set_text(text)
         _check_memory(self.vocab.K, config)
-        params64 = _core.Params.random(self.vocab.K, config.m, config.sig, config.seed,
-                                       cell=config.cell, layers=config.layers)
-        self._native = self._make_native(params64)
+        if params is None:
+            params = _core.Params.random(self.vocab.K, config.m, config.sig, config.seed,
+                                         cell=config.cell, layers=config.layers)
+        self._native = self._make_native(params)
+
+    @classmethod
+    def init_from(cls, path: str | Path, text: str, config: TrainConfig | None = None, *,
+                  overrides: dict[str, Any] | None = None,
+                  text_path: str | None = None) -> Trainer:
+        """A new run (step 0, fresh optimiser state) from the weights of a checkpoint, e.g. to
+        fine-tune on another text. The model (cell, layers, m) and the vocabulary are the
+        checkpoint's; the other settings are config's. ValueError for a character of text the
+        checkpoint does not know, or a model setting in overrides that is not the checkpoint's."""
+        model = Model.load(path)
+        spec = model.spec
+        for name in ("cell", "layers", "m"):
+            if name in (overrides or {}) and overrides[name] != spec[name]:
+                raise ValueError(f"{str(path)!r} holds a model with {name}={spec[name]}, but "
+                                 f"{name}={overrides[name]} was given; drop the option")
+        config = dataclasses.replace(config or TrainConfig(), cell=spec["cell"],
+                                     layers=spec["layers"], m=spec["m"])
+        unknown = sorted(set(text) - set(model.vocab.chars))
+        if unknown:
+            shown = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in unknown[:5])
+            raise ValueError(f"the text has {len(unknown)} character(s) that {str(path)!r} was "
+                             f"not trained on: {shown}{', ...' if len(unknown) > 5 else ''}")
+        return cls(text, config, text_path=text_path, vocab=model.vocab, params=model.params)
 
     def _make_native(self, params64: _core.Params) -> Any:
         c = self.config
@@ -177,8 +231,24 @@ class Trainer:
             native_cls = _core.Trainer32
         else:
             params, native_cls = params64, _core.Trainer
-        return native_cls(params, self.encoded, seq_length=c.seq_length, batch=c.batch,
-                          eta=c.eta, eps=c.eps, clip=c.clip)
+        native = native_cls(params, self.train_encoded, seq_length=c.seq_length, batch=c.batch,
+                            eta=c.eta, eps=c.eps, clip=c.clip)
+        if self.val_encoded is not None:
+            # best follows the validation loss (evaluate_validation), not the smooth loss: the
+            # native loop copies params into best only below best_smooth_loss, never below -inf.
+            native.best_smooth_loss = -math.inf
+        return native
+
+    def _set_text(self, text: str) -> None:
+        """The encoded text, split into the part trained on and the held-out tail."""
+        self.text_sha256 = text_sha256(text)
+        self.encoded = self.vocab.encode(text)
+        n_train, n_val = _split_sizes(len(text), self.config)
+        self.train_encoded = self.encoded[:n_train]
+        self.val_encoded = self.encoded[n_train:] if n_val else None
+        self.best_val_loss = math.inf  # nats per character, at best_val_step
+        self.best_val_step: int | None = None
+        self.first_loss: float | None = None  # the loss of update 1 (the divergence rule's base)
 
     # --- state ----------------------------------------------------------------------------
     @property
@@ -201,7 +271,22 @@ class Trainer:
 
     @property
     def best_smooth_loss(self) -> float:
-        return float(self._native.best_smooth_loss)
+        """The lowest smooth loss so far; NaN with a validation split (best follows that)."""
+        value = float(self._native.best_smooth_loss)
+        return math.nan if value == -math.inf else value
+
+    def evaluate_validation(self) -> float:
+        """The loss per character (nats) of the current parameters over the held-out text, from
+        a zero state (natively, the GIL released). A new lowest value copies the parameters into
+        the best ones. ValueError without a validation split."""
+        if self.val_encoded is None:
+            raise ValueError("this run has no validation text (val_frac = 0)")
+        total, n = _core.evaluate(self._native.params, self.val_encoded)
+        loss = total / n
+        if loss < self.best_val_loss:
+            self.best_val_loss, self.best_val_step = loss, self.step
+            self._native.best.flat = self._native.params.flat
+        return loss
 
     @property
     def params(self) -> Any:
@@ -219,6 +304,10 @@ class Trainer:
         params = native_params(source.spec)
         params.flat = source.flat
         return Model(params, self.vocab, start=self.vocab.decode(self.encoded[:1]))
+
+    def learning_rate(self) -> float:
+        """eta for the next update."""
+        return float(self._native.eta)
 
     # --- training -------------------------------------------------------------------------
     def train(
@@ -251,7 +340,19 @@ class Trainer:
                 interrupt.progress = self._progress(losses[done:done + ran], smooth[done:done + ran])  # type: ignore[attr-defined]
                 raise
             progress = self._progress(losses[done:done + ran], smooth[done:done + ran])
+            if self.first_loss is None and ran and start == 0:
+                self.first_loss = float(losses[done])
             done += ran
+            limit = None if self.first_loss is None else self.config.diverge_factor * self.first_loss
+            if limit is not None and ran and np.any(progress.smooth_losses > limit):
+                at = start + 1 + int(np.argmax(progress.smooth_losses > limit))
+                error = TrainingDiverged(
+                    f"the smooth loss passed {self.config.diverge_factor:g} times the first loss "
+                    f"({limit:.1f}) at update {at} (epoch {at / self.steps_per_epoch:.2f}). Try a "
+                    f"smaller eta (now {self.config.eta})"
+                )
+                error.progress = progress  # type: ignore[attr-defined]
+                raise error
             if self._native.diverged:
                 error = TrainingDiverged(
                     f"the loss became NaN or infinite at update {self.step + 1} "
@@ -274,7 +375,8 @@ class Trainer:
         the hidden state carried into the next update and the next input character. The seed
         defaults to one derived from the run's seed and the step, so it is reproducible."""
         seed = sampling_seed(self.config.seed, self.step) if seed is None else seed
-        x0 = self.encoded[self._native.position if self._native.position < len(self.encoded) else 0]
+        train = self.train_encoded
+        x0 = train[self._native.position if self._native.position < len(train) else 0]
         # The first stream's state, (L, m).
         h0 = np.asarray(self._native.h_prev[:, 0], dtype=np.float64)
         c_prev = self._native.c_prev
@@ -309,6 +411,10 @@ class Trainer:
             "epoch": int(native.epoch),
             "smooth_loss": float(native.smooth_loss),
             "best_smooth_loss": float(native.best_smooth_loss),
+            "best_val_loss": self.best_val_loss if self.best_val_step is not None else None,
+            "best_val_step": self.best_val_step,
+            "first_loss": self.first_loss,
+            "history": self.history,
             "best_step": int(native.best_step),
             "text_sha256": self.text_sha256,
             "text_length": len(self.encoded),
@@ -318,16 +424,14 @@ class Trainer:
         checkpoint.save(path, arrays, meta)
 
     @classmethod
-    def load(cls, path: str | Path, text: str | None = None, *,
-             text_path: str | None = None) -> Trainer:
+    def load(cls, path: str | Path, text: str | None = None, *, text_path: str | None = None,
+             overrides: dict[str, Any] | None = None) -> Trainer:
         """Resume from a kind="last" checkpoint on the same text: continues bit for bit.
         Without text, the text is read from text_path, else from the file the checkpoint names
-        (the embedded corpus if it names none)."""
+        (the embedded corpus if it names none). `overrides` are settings given anew: those in
+        RESUMABLE take effect from here on (and are recorded in `history`); any other must
+        equal the checkpoint's (the model and the text cannot change)."""
         arrays, meta = checkpoint.load(path)
-        if text_path is None:
-            text_path = meta.get("text_path")
-        if text is None:
-            text = read_text(text_path if text_path is not None else default_corpus_path())
         if meta.get("kind") != "last":
             raise CheckpointError(
                 f"{str(path)!r} holds only the best parameters (kind={meta.get('kind')!r}); "
@@ -339,15 +443,36 @@ class Trainer:
                                             **{k: spec[k] for k in SPEC_KEYS if k != "K"}})
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"{str(path)!r} has unusable settings: {err}") from None
+        changed = {}
+        for name, value in (overrides or {}).items():
+            old = getattr(config, name)
+            if old == value:
+                continue
+            if name not in RESUMABLE:
+                raise ValueError(f"the checkpoint was trained with {name}={old}, but "
+                                 f"{name}={value} was given; drop the option to resume (only "
+                                 f"{', '.join(RESUMABLE)} may change)")
+            changed[name] = [old, value]
+        config = dataclasses.replace(config, **{k: v for k, (_, v) in changed.items()})
+        if text_path is None:
+            text_path = meta.get("text_path")
+        if text is None:
+            text = read_text(text_path if text_path is not None else default_corpus_path(),
+                             config.newline)
         try:
             saved_vocab = checkpoint.vocabulary_chars(checkpoint.require_array(arrays, "vocab", path))
         except CheckpointError as err:
             raise CheckpointError(f"{str(path)!r}: {err}") from None
         self = cls.__new__(cls)
         self.config = config
-        self.vocab = Vocabulary.from_text(text) if text else None
-        if self.vocab is None or self.vocab.chars != saved_vocab:
-            have = set(self.vocab.chars) if self.vocab else set()
+        self.history = list(meta.get("history", []))
+        if changed:
+            self.history.append({"step": int(meta.get("step", 0)), "changed": changed})
+        # The checkpoint's vocabulary: the text's own, or, for a run started --init-from another
+        # checkpoint, that one's (a superset).
+        self.vocab = Vocabulary(saved_vocab)
+        have = set(text)
+        if not text or not have <= set(saved_vocab):
             extra, missing = sorted(have - set(saved_vocab)), sorted(set(saved_vocab) - have)
             raise CheckpointError(
                 f"{str(path)!r} was trained on a text with a different vocabulary "
@@ -361,8 +486,7 @@ class Trainer:
                 f"content); resume with the text it was trained on"
             )
         self.text_path = text_path
-        self.text_sha256 = meta["text_sha256"]
-        self.encoded = self.vocab.encode(text)
+        self._set_text(text)
         if spec["K"] != self.vocab.K:
             raise CheckpointError(f"{str(path)!r}: the spec says K={spec['K']} but the vocabulary "
                                   f"has {self.vocab.K} characters")
@@ -385,6 +509,10 @@ class Trainer:
             self._native.epoch = int(meta["epoch"])
             self._native.smooth_loss = float(meta["smooth_loss"])
             self._native.best_smooth_loss = float(meta["best_smooth_loss"])
+            if meta.get("best_val_step") is not None:
+                self.best_val_loss = float(meta["best_val_loss"])
+                self.best_val_step = int(meta["best_val_step"])
+            self.first_loss = None if meta.get("first_loss") is None else float(meta["first_loss"])
             self._native.best_step = int(meta["best_step"])
         except (KeyError, TypeError, ValueError, IndexError) as err:
             raise CheckpointError(f"{str(path)!r} has an unusable training state: {err}") from None
