@@ -203,3 +203,19 @@ def test_resume_keeps_every_row_of_an_older_metrics_file(tmp_path, text_file):
     assert [int(r["step"]) for r in resumed] == list(range(1, 31))
     assert [r["loss"] for r in resumed[:20]] == [r["loss"] for r in table]
     assert resumed[5]["lr"] == "" and float(resumed[25]["lr"]) == 0.1
+
+
+def test_learning_rate_decays_after_each_epoch_past_the_given_one(tmp_path, text_file):
+    """char-rnn's schedule: eta times the factor after each epoch past --lr-decay-after; a run
+    resumed mid-way follows the same schedule, bit for bit."""
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    decay = ["--lr-decay", 0.5, "--lr-decay-after", 1]
+    assert train(text_file, "--epochs", 3, *decay, "--out", straight, *FAST) == 0
+    table = rows(straight / "metrics.csv")
+    per_epoch = len(table) // 3
+    lr = [float(r["lr"]) for r in table]
+    assert lr[:2 * per_epoch] == [0.1] * (2 * per_epoch)  # epochs 1 and 2
+    assert lr[2 * per_epoch:] == [0.05] * per_epoch  # epoch 3: one epoch past the first
+    assert train(text_file, "--epochs", 1.5, *decay, "--out", split, *FAST) == 0
+    assert train("--resume", split, "--epochs", 3, "--quiet", "--no-gradcheck") == 0
+    assert [r["loss"] for r in rows(split / "metrics.csv")] == [r["loss"] for r in table]

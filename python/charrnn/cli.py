@@ -109,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--newline", choices=NEWLINE_MODES,
                    help="lf (default): read CRLF and CR line ends as LF and drop a leading BOM; "
                         "keep: train on the characters as stored")
+    p.add_argument("--lr-decay", type=_positive_float, metavar="FACTOR",
+                   help="multiply the learning rate by FACTOR after each epoch past "
+                        "--lr-decay-after (default 1: no decay)")
+    p.add_argument("--lr-decay-after", type=_nonnegative_int, metavar="EPOCHS",
+                   help="epochs before the decay starts (default 10)")
     p.add_argument("--diverge-factor", type=_positive_float,
                    help="stop (exit 3) when the smooth loss passes this times the first loss "
                         "(default 3)")
@@ -200,7 +205,7 @@ def _train(args: argparse.Namespace) -> int:
 
     given = {name: getattr(args, name) for name in
              ("cell", "layers", "m", "seq_length", "eta", "sig", "seed", "batch", "dtype",
-              "val_frac", "newline", "diverge_factor")
+              "val_frac", "newline", "diverge_factor", "lr_decay", "lr_decay_after")
              if getattr(args, name) is not None}
     settings = RunSettings(steps=args.steps, epochs=args.epochs, sample_every=args.sample_every,
                            sample_length=args.sample_length, passage_length=args.passage_length,

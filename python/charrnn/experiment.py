@@ -254,7 +254,8 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
                 # Chunks of about a quarter second (Ctrl-C is honoured between two of them) that
                 # end on every sample, evaluation and checkpoint step, and at the time limit.
                 chunk = min(target - trainer.step, steps_until(settings.sample_every),
-                            steps_until(checkpoint_every), max(1, int(steps_per_second * 0.25)))
+                            steps_until(checkpoint_every), trainer.steps_until_rate_change(),
+                            max(1, int(steps_per_second * 0.25)))
                 if validating:
                     chunk = min(chunk, steps_until(eval_every))
                 if settings.time_limit is not None:

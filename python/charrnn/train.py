@@ -25,7 +25,7 @@ from charrnn.model import Model, native_params, sampling_seed
 
 CELLS = _core.CELLS  # "rnn", "lstm", "gru"
 # Settings a resumed run may change; the others describe the model or the text.
-RESUMABLE = ("eta", "eps", "clip", "diverge_factor")
+RESUMABLE = ("eta", "eps", "clip", "diverge_factor", "lr_decay", "lr_decay_after")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class TrainConfig:
     val_frac: float = 0.0  # the last val_frac of the text, contiguous, held out for validation
     newline: str = "lf"  # "lf": CRLF and CR read as LF, a leading BOM dropped; "keep": as stored
     diverge_factor: float = 3.0  # stop when the smooth loss exceeds this times the first loss
+    lr_decay: float = 1.0  # eta is multiplied by this after each epoch past lr_decay_after
+    lr_decay_after: int = 10  # epochs before the decay starts (char-rnn's default)
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -69,6 +71,12 @@ class TrainConfig:
         if self.newline not in NEWLINE_MODES:
             raise ValueError(f"newline must be one of {', '.join(NEWLINE_MODES)}, got "
                              f"{self.newline!r}")
+        if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):
+            raise ValueError(f"lr_decay must be a number in (0, 1], got {self.lr_decay!r}")
+        if (isinstance(self.lr_decay_after, bool) or not isinstance(self.lr_decay_after, (int, np.integer))
+                or self.lr_decay_after < 0):
+            raise ValueError(f"lr_decay_after must be a whole number of epochs >= 0, got "
+                             f"{self.lr_decay_after!r}")
         if not (isinstance(self.diverge_factor, (int, float)) and self.diverge_factor > 1):
             raise ValueError(f"diverge_factor must be a number > 1, got {self.diverge_factor!r}")
 
@@ -305,9 +313,18 @@ class Trainer:
         params.flat = source.flat
         return Model(params, self.vocab, start=self.vocab.decode(self.encoded[:1]))
 
-    def learning_rate(self) -> float:
-        """eta for the next update."""
-        return float(self._native.eta)
+    def learning_rate(self, step: int | None = None) -> float:
+        """eta for the update after `step` updates (default: the next one): config.eta times
+        lr_decay for each completed epoch past lr_decay_after (char-rnn's schedule)."""
+        c = self.config
+        epochs = (self.step if step is None else step) // self.steps_per_epoch
+        return c.eta * c.lr_decay ** max(0, epochs - c.lr_decay_after)
+
+    def steps_until_rate_change(self) -> int:
+        """Updates until the learning rate may next change (an epoch boundary)."""
+        if self.config.lr_decay == 1.0:
+            return 2**62
+        return self.steps_per_epoch - self.step % self.steps_per_epoch
 
     # --- training -------------------------------------------------------------------------
     def train(
@@ -331,8 +348,10 @@ class Trainer:
         smooth = np.empty(steps)
         done = 0
         while done < steps:
-            chunk = min(every, steps - done)
+            chunk = min(every, steps - done, self.steps_until_rate_change())
             start = self.step
+            if self.config.lr_decay != 1.0:
+                self._native.eta = self.learning_rate()
             try:
                 ran = self._native.run(losses[done:done + chunk], smooth[done:done + chunk])
             except KeyboardInterrupt as interrupt:
