@@ -64,6 +64,38 @@ void require_finite_positive(double value, const char* name) {
                                     std::to_string(value));
 }
 
+// A decay rate (RMSprop's decay, Adam's betas): 1 would freeze the average (and make Adam's
+// bias correction divide by zero).
+void require_unit_interval(double value, const char* name) {
+    if (!(value >= 0 && value < 1))
+        throw std::invalid_argument(std::string(name) + " must be in [0, 1), got " +
+                                    std::to_string(value));
+}
+
+// The optimiser settings of a trainer (or of _clip_update_step), validated.
+OptimSettings optim_settings(const std::string& optimizer, double eta, double eps, double clip,
+                             double clip_norm, double decay, double beta1, double beta2) {
+    OptimSettings s;
+    s.optimizer = parse_optimizer(optimizer);
+    require_finite_positive(eta, "eta");
+    require_finite_positive(eps, "eps");
+    require_finite_positive(clip, "clip");
+    if (!(std::isfinite(clip_norm) && clip_norm >= 0))
+        throw std::invalid_argument("clip_norm must be a finite number >= 0 (0: clip elementwise "
+                                    "to clip instead), got " + std::to_string(clip_norm));
+    require_unit_interval(decay, "decay");
+    require_unit_interval(beta1, "beta1");
+    require_unit_interval(beta2, "beta2");
+    s.eta = eta;
+    s.eps = eps;
+    s.clip = clip;
+    s.clip_norm = clip_norm;
+    s.decay = decay;
+    s.beta1 = beta1;
+    s.beta2 = beta2;
+    return s;
+}
+
 // A real-valued array of the given dtype, C-contiguous (copied if it was not), finite.
 // Complex, object and string arrays are refused rather than silently cast.
 template <typename T>
@@ -552,6 +584,83 @@ void bind_functions(py::module_& m) {
         py::arg("eps") = 1e-8,
         "AdaGrad in place: memory += g^2; params -= eta g / sqrt(memory + eps).");
     m.def(
+        "rmsprop_step",
+        [](P& params, const P& grads, P& memory, double eta, double decay, double eps) {
+            check_same_layout(params, grads, "grads");
+            check_same_layout(params, memory, "memory");
+            require_finite_positive(eta, "eta");
+            require_unit_interval(decay, "decay");
+            require_finite_positive(eps, "eps");
+            rmsprop_step(params, grads, memory, eta, decay, eps);
+        },
+        py::arg("params"), py::arg("grads"), py::arg("memory"), py::arg("eta") = 0.1,
+        py::arg("decay") = 0.95, py::arg("eps") = 1e-8,
+        "RMSprop in place (char-rnn's; torch.optim.RMSprop with alpha=decay): memory = decay "
+        "memory + (1 - decay) g^2; params -= eta g / (sqrt(memory) + eps).");
+    m.def(
+        "adam_step",
+        [](P& params, const P& grads, P& m_, P& v, long long t, double eta, double beta1,
+           double beta2, double eps) {
+            check_same_layout(params, grads, "grads");
+            check_same_layout(params, m_, "m");
+            check_same_layout(params, v, "v");
+            if (t < 1)
+                throw std::invalid_argument("t counts the updates including this one: it must be "
+                                            ">= 1, got " + std::to_string(t));
+            require_finite_positive(eta, "eta");
+            require_unit_interval(beta1, "beta1");
+            require_unit_interval(beta2, "beta2");
+            require_finite_positive(eps, "eps");
+            adam_step(params, grads, m_, v, t, eta, beta1, beta2, eps);
+        },
+        py::arg("params"), py::arg("grads"), py::arg("m"), py::arg("v"), py::arg("t"),
+        py::arg("eta") = 0.1, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
+        py::arg("eps") = 1e-8,
+        "Adam in place (torch.optim.Adam): m = beta1 m + (1 - beta1) g; v = beta2 v + "
+        "(1 - beta2) g^2; params -= eta (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps), "
+        "t the number of updates including this one (1 for the first).");
+    m.def(
+        "_clip_update_step",
+        [](P& params, const P& grads, const py::tuple& state, long long t,
+           const std::string& optimizer, double eta, double eps, double clip, double clip_norm,
+           double decay, double beta1, double beta2) {
+            const OptimSettings s =
+                optim_settings(optimizer, eta, eps, clip, clip_norm, decay, beta1, beta2);
+            const bool adam = s.optimizer == Optimizer::adam;
+            require(py::len(state) == (adam ? 2u : 1u),
+                    std::string("state must be the optimiser's arrays: ") +
+                        (adam ? "(m, v)" : "(memory,)"));
+            check_same_layout(params, grads, "grads");
+            for (const auto& a : state)
+                if (!py::isinstance<P>(a))
+                    throw py::type_error(std::string("state must hold ") +
+                                         (sizeof(T) == 8 ? "Params" : "Params32") + " blocks");
+            P& first = state[0].cast<P&>();
+            P& last = state[py::len(state) - 1].cast<P&>();
+            check_same_layout(params, first, "state");
+            check_same_layout(params, last, "state");
+            if (t < 1) throw std::invalid_argument("t must be >= 1, got " + std::to_string(t));
+            // (memory, moment): AdaGrad's or RMSprop's memory, or Adam's (v, m).
+            clip_update_step(s, params, grads, last, first, t);
+        },
+        py::arg("params"), py::arg("grads"), py::arg("state"), py::arg("t") = 1,
+        py::arg("optimizer") = "adagrad", py::arg("eta") = 0.1, py::arg("eps") = 1e-8,
+        py::arg("clip") = 5.0, py::arg("clip_norm") = 0.0, py::arg("decay") = 0.95,
+        py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
+        "For tests: the trainer's fused update (clip, then the optimiser, in one pass; the "
+        "norm in a read pass before it if clip_norm > 0) on given gradients, which stay "
+        "unmodified. state: (memory,) for adagrad and rmsprop, (m, v) for adam, updated in place; "
+        "t: Adam's update number from 1.");
+    m.def(
+        "clip_by_norm",
+        [](P& grads, double max_norm) {
+            require_finite_positive(max_norm, "max_norm");
+            return clip_by_norm(grads, max_norm);
+        },
+        py::arg("grads"), py::arg("max_norm"),
+        "Clip by the global L2 norm in place, as torch.nn.utils.clip_grad_norm_: grads *= "
+        "min(1, max_norm / (||grads|| + 1e-6)). Returns ||grads|| before clipping.");
+    m.def(
         "sample",
         [](const P& params, const py::handle& h0, const py::handle& prime, long long n,
            std::uint64_t seed, double temperature, double top_p, const py::handle& c0) {
@@ -653,13 +762,14 @@ void bind_trainer(py::module_& m, const char* name) {
     using P = Params<T>;
     py::class_<Tr>(m, name, "The native training loop over an encoded text (see run).")
         .def(py::init([](const P& params, const py::handle& text, long long seq_length,
-                         long long batch, double eta, double eps, double clip) {
+                         long long batch, double eta, double eps, double clip,
+                         const std::string& optimizer, double clip_norm, double decay,
+                         double beta1, double beta2) {
                  require_finite_params(params, "params");
                  require_positive_size(seq_length, "seq_length");
                  require_positive_size(batch, "batch");
-                 require_finite_positive(eta, "eta");
-                 require_finite_positive(eps, "eps");
-                 require_finite_positive(clip, "clip");
+                 const OptimSettings optim =
+                     optim_settings(optimizer, eta, eps, clip, clip_norm, decay, beta1, beta2);
                  auto idx = as_index_array(text, "text", params.K());
                  require(idx.ndim() == 1, "text must be a 1-D array of character indices, got "
                                           "shape " + shape_string(idx));
@@ -673,13 +783,16 @@ void bind_trainer(py::module_& m, const char* name) {
                  TrainSettings s;
                  s.seq_length = int(seq_length);
                  s.batch = int(batch);
-                 s.eta = eta;
-                 s.eps = eps;
-                 s.clip = clip;
+                 s.optim = optim;
                  return new Tr(params, to_int32(idx), s);
              }),
              py::arg("params"), py::arg("text"), py::arg("seq_length") = 25, py::arg("batch") = 1,
-             py::arg("eta") = 0.1, py::arg("eps") = 1e-8, py::arg("clip") = 5.0)
+             py::arg("eta") = 0.1, py::arg("eps") = 1e-8, py::arg("clip") = 5.0,
+             py::arg("optimizer") = "adagrad", py::arg("clip_norm") = 0.0,
+             py::arg("decay") = 0.95, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
+             "optimizer: 'adagrad' (eps inside the sqrt), 'rmsprop' (decay) or 'adam' (beta1, "
+             "beta2); eta its learning rate. Gradients are clipped elementwise to [-clip, clip], "
+             "or, if clip_norm > 0, by their global L2 norm to clip_norm (clip is then unused).")
         .def(
             "run",
             [](Tr& tr, const py::handle& losses, const py::handle& smooth_losses) {
@@ -725,8 +838,49 @@ void bind_trainer(py::module_& m, const char* name) {
             "params", [](py::object self) { return py::cast(&self.cast<Tr&>().params, py::return_value_policy::reference_internal, self); },
             "current parameters (a live view)")
         .def_property_readonly(
-            "memory", [](py::object self) { return py::cast(&self.cast<Tr&>().memory, py::return_value_policy::reference_internal, self); },
-            "AdaGrad memory: running sums of squared clipped gradients (a live view)")
+            "memory",
+            [](py::object self) {
+                Tr& tr = self.cast<Tr&>();
+                if (tr.settings().optim.optimizer == Optimizer::adam)
+                    throw py::attribute_error("an adam trainer has no `memory`: its state is "
+                                              "state('m') and state('v')");
+                return py::cast(&tr.memory, py::return_value_policy::reference_internal, self);
+            },
+            "adagrad: running sums of squared clipped gradients; rmsprop: their running mean v "
+            "(a live view; state('memory'))")
+        .def_property_readonly(
+            "optimizer",
+            [](const Tr& tr) { return std::string(optimizer_name(tr.settings().optim.optimizer)); },
+            "'adagrad', 'rmsprop' or 'adam'")
+        .def_property_readonly(
+            "state_names",
+            [](const Tr& tr) {
+                if (tr.settings().optim.optimizer == Optimizer::adam)
+                    return py::tuple(py::make_tuple("m", "v"));
+                return py::tuple(py::make_tuple("memory"));
+            },
+            "the optimiser's state arrays, for state(name): ('memory',) for adagrad and rmsprop, "
+            "('m', 'v') for adam")
+        .def(
+            "state",
+            [](py::object self, const std::string& name) {
+                Tr& tr = self.cast<Tr&>();
+                const bool adam = tr.settings().optim.optimizer == Optimizer::adam;
+                P* p = nullptr;
+                if (adam && name == "m") p = &tr.moment;
+                if (adam && name == "v") p = &tr.memory;
+                if (!adam && name == "memory") p = &tr.memory;
+                if (!p)
+                    throw std::invalid_argument(
+                        "'" + name + "' is not a state of " +
+                        optimizer_name(tr.settings().optim.optimizer) + ": its states are " +
+                        (adam ? "'m' and 'v'" : "'memory'"));
+                return py::cast(p, py::return_value_policy::reference_internal, self);
+            },
+            py::arg("name"),
+            "The live Params of one optimiser state (see state_names): write into its flat to "
+            "restore a checkpoint. Adam's t is step + 1 at each update, so params, these states "
+            "and step restored into a fresh Trainer continue bit for bit.")
         .def_property_readonly(
             "best", [](py::object self) { return py::cast(&self.cast<Tr&>().best, py::return_value_policy::reference_internal, self); },
             "the parameters with the lowest smooth loss so far (a live view)")
@@ -788,9 +942,21 @@ void bind_trainer(py::module_& m, const char* name) {
         .def_property_readonly("steps_per_epoch", &Tr::steps_per_epoch)
         .def_property_readonly("seq_length", [](const Tr& tr) { return tr.settings().seq_length; })
         .def_property_readonly("batch", [](const Tr& tr) { return tr.settings().batch; })
-        .def_property_readonly("eta", [](const Tr& tr) { return tr.settings().eta; })
-        .def_property_readonly("eps", [](const Tr& tr) { return tr.settings().eps; })
-        .def_property_readonly("clip", [](const Tr& tr) { return tr.settings().clip; })
+        .def_property(
+            "eta", [](const Tr& tr) { return tr.settings().optim.eta; },
+            [](Tr& tr, double v) {
+                require_finite_positive(v, "eta");
+                tr.set_eta(v);
+            },
+            "learning rate; may be set between runs (a schedule)")
+        .def_property_readonly("eps", [](const Tr& tr) { return tr.settings().optim.eps; })
+        .def_property_readonly("clip", [](const Tr& tr) { return tr.settings().optim.clip; })
+        .def_property_readonly(
+            "clip_norm", [](const Tr& tr) { return tr.settings().optim.clip_norm; },
+            "> 0: gradients clipped by their global L2 norm; 0: elementwise to clip")
+        .def_property_readonly("decay", [](const Tr& tr) { return tr.settings().optim.decay; })
+        .def_property_readonly("beta1", [](const Tr& tr) { return tr.settings().optim.beta1; })
+        .def_property_readonly("beta2", [](const Tr& tr) { return tr.settings().optim.beta2; })
         .def_property_readonly("text_length", [](const Tr& tr) { return tr.text().size(); });
 }
 
@@ -798,8 +964,8 @@ void bind_trainer(py::module_& m, const char* name) {
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "charrnn's native core: forward/backward of the model family (rnn, lstm, gru cells "
-              "in stacked layers), clipping, AdaGrad, sampling, evaluation and the training "
-              "loop, in C++ with Eigen. Private: use the `charrnn` package.";
+              "in stacked layers), clipping, AdaGrad, RMSprop, Adam, sampling, evaluation and the "
+              "training loop, in C++ with Eigen. Private: use the `charrnn` package.";
     m.def(
         "layout",
         [](const std::string& cell, long long K, long long m_, long long layers) {

@@ -10,8 +10,9 @@ template <typename T>
 Trainer<T>::Trainer(const Params<T>& initial, std::vector<std::int32_t> text,
                     TrainSettings settings)
     : params(initial),
-      memory(initial.layout),
       best(initial),
+      memory(initial.layout),
+      moment(settings.optim.optimizer == Optimizer::adam ? Params<T>(initial.layout) : Params<T>()),
       state(initial.spec(), settings.batch),
       settings_(settings),
       text_(std::move(text)),
@@ -52,8 +53,8 @@ int Trainer<T>::run(int n, double* losses, double* smooth_losses) {
             best_step = step;
         }
         backward(params, inputs_.data(), targets_.data(), ws_, grads_);
-        clip_adagrad_step(params, grads_, memory, settings_.clip, settings_.eta, settings_.eps,
-                          new_best ? best.flat.data() : nullptr);
+        clip_update_step(settings_.optim, params, grads_, memory, moment, step + 1,
+                         new_best ? best.flat.data() : nullptr);
         ws_.final_state(state);  // h_T (and c_T) of each stream carries over
         position += T_len;
         ++step;

@@ -1,7 +1,7 @@
-// The native training loop: many AdaGrad steps per call over an encoded text, no Python inside,
-// for any model of the family. Semantics are the assignment's (see run()); the bindings call
-// run() in short chunks with the GIL released and check for Ctrl-C between chunks. Checkpoints
-// and logging live in Python.
+// The native training loop: many updates per call over an encoded text, no Python inside, for
+// any model of the family and any of the optimisers (AdaGrad, RMSprop, Adam, see optim.hpp).
+// Semantics are the assignment's (see run()); the bindings call run() in short chunks with the
+// GIL released and check for Ctrl-C between chunks. Checkpoints and logging live in Python.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +16,7 @@ namespace charrnn {
 struct TrainSettings {
     int seq_length = 25;  // T: characters per update
     int batch = 1;        // B: sequences per update, at B evenly spaced offsets of the text
-    double eta = 0.1;     // AdaGrad learning rate
-    double eps = 1e-8;    // AdaGrad epsilon
-    double clip = 5.0;    // gradients are clipped elementwise to [-clip, clip]
+    OptimSettings optim;  // optimiser, its constants, clipping (default: AdaGrad, clip to +-5)
 };
 
 template <typename T>
@@ -35,10 +33,15 @@ public:
     std::int64_t steps_per_epoch() const { return (chunk_length() - 1) / settings_.seq_length; }
     std::int64_t chunk_length() const { return std::int64_t(text_.size()) / settings_.batch; }
     const TrainSettings& settings() const { return settings_; }
+    void set_eta(double eta) { settings_.optim.eta = eta; }  // between runs (a schedule)
     const std::vector<std::int32_t>& text() const { return text_; }
 
-    // Training state, public so a checkpoint can read and restore all of it.
-    Params<T> params, memory, best;  // memory: AdaGrad's running sum of squared gradients
+    // Training state, public so a checkpoint can read and restore all of it. Adam's t is not
+    // stored: the update after `step` updates is Adam's t = step + 1, so params, memory, moment
+    // and step restored into a fresh trainer continue bit for bit.
+    Params<T> params, best;
+    Params<T> memory;                // AdaGrad: running sum of g^2; RMSprop, Adam: v, mean of g^2
+    Params<T> moment;                // Adam: m, mean of g (empty for the others)
     State<T> state;                  // carried into the next step: h (and c) of every layer
     std::int64_t step = 0;           // updates done so far
     std::int64_t position = 0;       // e: offset of the next sequence within each chunk

@@ -86,6 +86,15 @@ def loss(params: Params | Params32, inputs: npt.ArrayLike, targets: npt.ArrayLik
          h0: npt.ArrayLike | None = None, c0: npt.ArrayLike | None = None) -> float: ...
 def clip_gradients(grads: Params | Params32, limit: float = 5.0) -> None: ...
 def adagrad_step(params: Any, grads: Any, memory: Any, eta: float = 0.1, eps: float = 1e-8) -> None: ...
+def rmsprop_step(params: Any, grads: Any, memory: Any, eta: float = 0.1, decay: float = 0.95,
+                 eps: float = 1e-8) -> None: ...
+def adam_step(params: Any, grads: Any, m: Any, v: Any, t: int, eta: float = 0.1,
+              beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None: ...
+def clip_by_norm(grads: Params | Params32, max_norm: float) -> float: ...  # the norm before
+def _clip_update_step(params: Any, grads: Any, state: tuple[Any, ...], t: int = 1,
+                      optimizer: str = "adagrad", eta: float = 0.1, eps: float = 1e-8,
+                      clip: float = 5.0, clip_norm: float = 0.0, decay: float = 0.95,
+                      beta1: float = 0.9, beta2: float = 0.999) -> None: ...  # for tests
 def sample(params: Params | Params32, h0: npt.ArrayLike | None, prime: npt.ArrayLike, n: int,
            seed: int = 0, temperature: float = 1.0, top_p: float = 1.0,
            c0: npt.ArrayLike | None = None) -> npt.NDArray[np.int32]: ...
@@ -93,8 +102,13 @@ def evaluate(params: Params | Params32, text: npt.ArrayLike, chunk: int = 512) -
 
 class Trainer:
     params: Params
-    memory: Params
+    @property
+    def memory(self) -> Params: ...  # adagrad, rmsprop (AttributeError for adam: use state)
     best: Params
+    @property
+    def optimizer(self) -> str: ...  # "adagrad", "rmsprop" or "adam"
+    @property
+    def state_names(self) -> tuple[str, ...]: ...  # ("memory",), or ("m", "v") for adam
     h_prev: npt.NDArray[np.float64]  # (L, B, m)
     c_prev: npt.NDArray[np.float64] | None  # (L, B, m), lstm only
     step: int
@@ -107,18 +121,30 @@ class Trainer:
     steps_per_epoch: int
     seq_length: int
     batch: int
-    eta: float
+    eta: float  # settable between runs
     eps: float
     clip: float
+    clip_norm: float
+    decay: float
+    beta1: float
+    beta2: float
     text_length: int
     def __init__(self, params: Params, text: npt.ArrayLike, seq_length: int = 25, batch: int = 1,
-                 eta: float = 0.1, eps: float = 1e-8, clip: float = 5.0) -> None: ...
+                 eta: float = 0.1, eps: float = 1e-8, clip: float = 5.0,
+                 optimizer: str = "adagrad", clip_norm: float = 0.0, decay: float = 0.95,
+                 beta1: float = 0.9, beta2: float = 0.999) -> None: ...
+    def state(self, name: str) -> Params: ...  # a live view; name in state_names
     def run(self, losses: npt.NDArray[np.float64], smooth_losses: npt.NDArray[np.float64] | None = None) -> int: ...
 
 class Trainer32:
     params: Params32
-    memory: Params32
+    @property
+    def memory(self) -> Params32: ...  # adagrad, rmsprop (AttributeError for adam: use state)
     best: Params32
+    @property
+    def optimizer(self) -> str: ...  # "adagrad", "rmsprop" or "adam"
+    @property
+    def state_names(self) -> tuple[str, ...]: ...  # ("memory",), or ("m", "v") for adam
     h_prev: npt.NDArray[np.float32]
     c_prev: npt.NDArray[np.float32] | None
     step: int
@@ -131,10 +157,17 @@ class Trainer32:
     steps_per_epoch: int
     seq_length: int
     batch: int
-    eta: float
+    eta: float  # settable between runs
     eps: float
     clip: float
+    clip_norm: float
+    decay: float
+    beta1: float
+    beta2: float
     text_length: int
     def __init__(self, params: Params32, text: npt.ArrayLike, seq_length: int = 25, batch: int = 1,
-                 eta: float = 0.1, eps: float = 1e-8, clip: float = 5.0) -> None: ...
+                 eta: float = 0.1, eps: float = 1e-8, clip: float = 5.0,
+                 optimizer: str = "adagrad", clip_norm: float = 0.0, decay: float = 0.95,
+                 beta1: float = 0.9, beta2: float = 0.999) -> None: ...
+    def state(self, name: str) -> Params32: ...  # a live view; name in state_names
     def run(self, losses: npt.NDArray[np.float64], smooth_losses: npt.NDArray[np.float64] | None = None) -> int: ...
