@@ -26,23 +26,28 @@ from . import gru, lstm, ops, rnn
 __all__ = [
     "Batch",
     "Forward",
+    "OPTIMIZERS",
     "Params",
     "Result",
     "adagrad_step",
+    "adam_step",
     "backward",
     "check_inputs",
+    "clip_by_norm",
     "clip_gradients",
     "forward",
     "forward_backward",
     "loss",
     "output_backward",
     "output_forward",
+    "rmsprop_step",
     "run",
     "train",
 ]
 
 CELLS = {"rnn": rnn, "lstm": lstm, "gru": gru}
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # rows of a layer's stacked weights per hidden unit
+OPTIMIZERS = ("adagrad", "rmsprop", "adam")
 
 
 @dataclass(frozen=True)
@@ -446,6 +451,21 @@ def clip_gradients(grads: Params, limit: float = 5.0) -> None:
     np.clip(grads.flat, -limit, limit, out=grads.flat)
 
 
+def clip_by_norm(grads: Params, max_norm: float) -> float:
+    """In place, by the global L2 norm, as torch.nn.utils.clip_grad_norm_:
+    g <- g * min(1, max_norm / (||g|| + 1e-6)). Returns ||g|| before clipping.
+
+    The norm is taken as s sqrt(sum((g/s)^2)), s = max|g|, so that huge or tiny gradients
+    neither overflow nor underflow."""
+    if not max_norm > 0:
+        raise ValueError(f"max_norm must be positive, got {max_norm}")
+    g = grads.flat
+    s = float(np.max(np.abs(g))) if g.size else 0.0
+    norm = s * float(np.sqrt(np.sum((g / s) ** 2))) if 0 < s < np.inf else s
+    g *= min(1.0, max_norm / (norm + 1e-6))
+    return norm
+
+
 def adagrad_step(params: Params, grads: Params, memory: Params, eta: float = 0.1,
                  eps: float = 1e-8) -> None:
     """In place, over the flat blocks: mem += g^2;  theta -= eta g / sqrt(mem + eps)."""
@@ -455,20 +475,56 @@ def adagrad_step(params: Params, grads: Params, memory: Params, eta: float = 0.1
     params.flat[...] -= eta * g / np.sqrt(memory.flat + eps)
 
 
+def rmsprop_step(params: Params, grads: Params, memory: Params, eta: float = 0.1,
+                 decay: float = 0.95, eps: float = 1e-8) -> None:
+    """In place (char-rnn's RMSprop; torch.optim.RMSprop with alpha=decay, centered=False):
+    v = decay v + (1 - decay) g^2;  theta -= eta g / (sqrt(v) + eps),  v = memory."""
+    _same_layout(params, grads, memory)
+    g = grads.flat
+    memory.flat[...] = decay * memory.flat + (1 - decay) * g * g
+    params.flat[...] -= eta * g / (np.sqrt(memory.flat) + eps)
+
+
+def adam_step(params: Params, grads: Params, m: Params, v: Params, t: int, eta: float = 0.1,
+              beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+    """In place (torch.optim.Adam, torch-rnn's adam), t = updates done including this one:
+    m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;
+    theta -= eta m_hat / (sqrt(v_hat) + eps);  m_hat = m/(1 - beta1^t), v_hat = v/(1 - beta2^t)
+    """
+    _same_layout(params, grads, m, v)
+    if t < 1:
+        raise ValueError(f"t counts the updates including this one: it must be >= 1, got {t}")
+    g = grads.flat
+    m.flat[...] = beta1 * m.flat + (1 - beta1) * g
+    v.flat[...] = beta2 * v.flat + (1 - beta2) * g * g
+    m_hat = m.flat / (1 - beta1 ** t)
+    v_hat = v.flat / (1 - beta2 ** t)
+    params.flat[...] -= eta * m_hat / (np.sqrt(v_hat) + eps)
+
+
 def train(params: Params, encoded, steps: int, seq_length: int = 25, eta: float = 0.1,
-          eps: float = 1e-8, limit: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
+          eps: float = 1e-8, limit: float = 5.0, optimizer: str = "adagrad",
+          clip_norm: float = 0.0, decay: float = 0.95, beta1: float = 0.9,
+          beta2: float = 0.999) -> tuple[np.ndarray, np.ndarray]:
     """The assignment's training loop, as the native Trainer runs it (batch 1), for any model of
     the family, updating params in place. Returns (losses, smooth_losses), one per update.
 
-    inputs = text[e : e+T], targets = text[e+1 : e+T+1]; forward, backward, clip, AdaGrad;
-    e += T, the state (h, and c for lstm, every layer) carried; when fewer than T+1 characters
-    remain a new epoch starts with e = 0 and the state zero.
+    inputs = text[e : e+T], targets = text[e+1 : e+T+1]; forward, backward, clip (elementwise to
+    +-limit, or by the global norm to clip_norm if clip_norm > 0), then the optimiser's update
+    ("adagrad" with eps; "rmsprop" with decay, eps; "adam" with beta1, beta2, eps, t = the update's
+    number from 1); e += T, the state (h, and c for lstm, every layer) carried; when fewer than
+    T+1 characters remain a new epoch starts with e = 0 and the state zero.
     """
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}: choose 'adagrad', 'rmsprop' or 'adam'")
+    if not clip_norm >= 0:
+        raise ValueError(f"clip_norm must be >= 0 (0: clip elementwise), got {clip_norm}")
     encoded = np.asarray(encoded)
     T = seq_length
     if encoded.size < T + 1:
         raise ValueError(f"the text has {encoded.size} characters; training needs {T + 1}")
-    memory = Params.zeros(params.layout)
+    memory = Params.zeros(params.layout)  # adagrad: sum g^2; rmsprop, adam: v
+    moment = Params.zeros(params.layout)  # adam: m
     lstm_model = params.cell == "lstm"
 
     def zero_state() -> tuple[np.ndarray, np.ndarray | None]:  # (L, m) each
@@ -486,8 +542,16 @@ def train(params: Params, encoded, steps: int, seq_length: int = 25, eta: float 
                                   c_prev)
         smooth = result.loss if step == 0 else 0.999 * smooth + 0.001 * result.loss
         losses[step], smooth_losses[step] = result.loss, smooth
-        clip_gradients(result.grads, limit)
-        adagrad_step(params, result.grads, memory, eta, eps)
+        if clip_norm > 0:
+            clip_by_norm(result.grads, clip_norm)
+        else:
+            clip_gradients(result.grads, limit)
+        if optimizer == "adagrad":
+            adagrad_step(params, result.grads, memory, eta, eps)
+        elif optimizer == "rmsprop":
+            rmsprop_step(params, result.grads, memory, eta, decay, eps)
+        else:
+            adam_step(params, result.grads, moment, memory, step + 1, eta, beta1, beta2, eps)
         h_prev, c_prev = result.h_last, result.c_last
         e += T
     return losses, smooth_losses
