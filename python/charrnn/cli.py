@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     from charrnn.data import NEWLINE_MODES
     from charrnn.gradcheck import FD_ORDER, FD_STEP
     from charrnn.model import EXPORT_FORMATS
+    from charrnn.train import OPTIMIZERS
 
     parser = argparse.ArgumentParser(
         prog="charrnn",
@@ -85,7 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", type=int, help="stacked layers (default 1)")
     p.add_argument("--m", type=_positive_int, help="hidden units per layer (default 100)")
     p.add_argument("--seq-length", type=_positive_int, help="characters per update (default 25)")
-    p.add_argument("--eta", type=_positive_float, help="AdaGrad learning rate (default 0.1)")
+    p.add_argument("--eta", type=_positive_float,
+                   help="learning rate (default 0.1, AdaGrad's; try 2e-3 for rmsprop and adam)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS,
+                   help="adagrad (default, the assignment's), rmsprop (char-rnn's) or adam")
+    p.add_argument("--clip", type=_positive_float,
+                   help="clip every gradient entry to [-CLIP, CLIP] (default 5)")
+    p.add_argument("--clip-norm", type=_positive_float, metavar="X",
+                   help="clip the gradient's global L2 norm to X instead (as PyTorch users do)")
+    p.add_argument("--decay-rate", dest="decay", type=_nonnegative_float,
+                   help="RMSprop's decay of the mean square (default 0.95, char-rnn's)")
+    p.add_argument("--beta1", type=_nonnegative_float, help="Adam's beta1 (default 0.9)")
+    p.add_argument("--beta2", type=_nonnegative_float, help="Adam's beta2 (default 0.999)")
     p.add_argument("--sig", type=_nonnegative_float,
                    help="rnn: initial weight std (default 0.01); lstm and gru draw from "
                         "U(-1/sqrt(m), 1/sqrt(m))")
@@ -205,7 +217,8 @@ def _train(args: argparse.Namespace) -> int:
 
     given = {name: getattr(args, name) for name in
              ("cell", "layers", "m", "seq_length", "eta", "sig", "seed", "batch", "dtype",
-              "val_frac", "newline", "diverge_factor", "lr_decay", "lr_decay_after")
+              "val_frac", "newline", "diverge_factor", "lr_decay", "lr_decay_after", "optimizer",
+              "clip", "clip_norm", "decay", "beta1", "beta2")
              if getattr(args, name) is not None}
     settings = RunSettings(steps=args.steps, epochs=args.epochs, sample_every=args.sample_every,
                            sample_length=args.sample_length, passage_length=args.passage_length,

@@ -35,6 +35,15 @@ def gradcheck_m(config: Any, K: int) -> int:
     return low
 
 
+def _optimizer(c: Any) -> str:
+    """The optimiser and its constants, as report.md names them."""
+    if c.optimizer == "rmsprop":
+        return f"RMSprop eta = {c.eta:g}, decay = {c.decay:g}, eps = {c.eps:g}"
+    if c.optimizer == "adam":
+        return f"Adam eta = {c.eta:g}, betas = {c.beta1:g}/{c.beta2:g}, eps = {c.eps:g}"
+    return f"AdaGrad eta = {c.eta:g}, eps = {c.eps:g}"
+
+
 def _best_line(trainer: Any) -> str:
     """Which parameters best.npz holds, and their figure."""
     T, ln2 = trainer.config.seq_length, math.log(2)
@@ -71,8 +80,10 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
         f"| text | {text_name}: {len(trainer.encoded):,} characters, K = {trainer.vocab.K} "
         f"distinct{split} |",
         f"| model | {trainer.model().describe()}, {c.dtype} |",
-        f"| training | seq_length = {T}, batch = {c.batch}, AdaGrad eta = {c.eta}, eps = {c.eps:g}, "
-        f"clip = ±{c.clip:g}, initial weights "
+        f"| training | seq_length = {T}, batch = {c.batch}, {_optimizer(c)}, "
+        f"{f'gradient norm clipped to {c.clip_norm:g}' if c.clip_norm else f'clip = ±{c.clip:g}'}, "
+        f"{'' if c.lr_decay == 1 else f'eta x {c.lr_decay:g} after each epoch past {c.lr_decay_after}, '}"
+        f"initial weights "
         f"{f'N(0, {c.sig:g}^2)' if c.cell == 'rnn' else 'U(±1/sqrt(m))'}, seed = {c.seed} |",
         f"| updates | {trainer.step:,} ({trainer.epoch:.2f} epochs of {trainer.steps_per_epoch:,} "
         f"updates) |",

@@ -25,7 +25,9 @@ from charrnn.model import Model, native_params, sampling_seed
 
 CELLS = _core.CELLS  # "rnn", "lstm", "gru"
 # Settings a resumed run may change; the others describe the model or the text.
-RESUMABLE = ("eta", "eps", "clip", "diverge_factor", "lr_decay", "lr_decay_after")
+RESUMABLE = ("eta", "eps", "clip", "clip_norm", "decay", "beta1", "beta2", "diverge_factor",
+             "lr_decay", "lr_decay_after")
+OPTIMIZERS = ("adagrad", "rmsprop", "adam")
 
 
 @dataclass(frozen=True)
@@ -36,11 +38,16 @@ class TrainConfig:
     layers: int = 1  # stacked layers, each of m units; layer l > 1 reads h of layer l - 1
     m: int = 100  # hidden units per layer
     seq_length: int = 25  # characters per update (T), the length of BPTT
-    eta: float = 0.1  # AdaGrad learning rate
+    eta: float = 0.1  # learning rate (AdaGrad's 0.1; RMSprop and Adam want ~2e-3)
     sig: float = 0.01  # rnn: initial weights ~ N(0, sig^2) (lstm, gru: U(-1/sqrt(m), 1/sqrt(m)))
     seed: int = 0  # initial weights, and (with the step) every sample drawn
-    eps: float = 1e-8  # AdaGrad epsilon
-    clip: float = 5.0  # gradients clipped elementwise to [-clip, clip]
+    eps: float = 1e-8  # the optimiser's epsilon
+    clip: float = 5.0  # gradients clipped elementwise to [-clip, clip] (unless clip_norm)
+    optimizer: str = "adagrad"  # "adagrad" (the assignment's), "rmsprop" or "adam"
+    clip_norm: float = 0.0  # > 0: clip the gradient's global L2 norm to this instead
+    decay: float = 0.95  # RMSprop's decay of the mean square (char-rnn's decay_rate)
+    beta1: float = 0.9  # Adam's first-moment decay
+    beta2: float = 0.999  # Adam's second-moment decay
     batch: int = 1  # sequences per update, at evenly spaced offsets (loss averaged over them)
     dtype: str = "float64"  # "float32" trains faster; gradient checks stay float64
     val_frac: float = 0.0  # the last val_frac of the text, contiguous, held out for validation
@@ -52,6 +59,16 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got "
+                             f"{self.optimizer!r}")
+        for name in ("decay", "beta1", "beta2"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0 <= value < 1):
+                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+        if not (isinstance(self.clip_norm, (int, float)) and math.isfinite(self.clip_norm)
+                and self.clip_norm >= 0):
+            raise ValueError(f"clip_norm must be a finite number >= 0, got {self.clip_norm!r}")
         for name in ("layers", "m", "seq_length", "batch"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
@@ -240,7 +257,9 @@ class Trainer:
         else:
             params, native_cls = params64, _core.Trainer
         native = native_cls(params, self.train_encoded, seq_length=c.seq_length, batch=c.batch,
-                            eta=c.eta, eps=c.eps, clip=c.clip)
+                            eta=c.eta, eps=c.eps, clip=c.clip,
+                            optimizer=c.optimizer, clip_norm=c.clip_norm, decay=c.decay,
+                            beta1=c.beta1, beta2=c.beta2)
         if self.val_encoded is not None:
             # best follows the validation loss (evaluate_validation), not the smooth loss: the
             # native loop copies params into best only below best_smooth_loss, never below -inf.
@@ -415,7 +434,8 @@ class Trainer:
         arrays = checkpoint.params_arrays(source)
         arrays["vocab"] = checkpoint.vocabulary_array(self.vocab.chars)
         if kind == "last":
-            arrays.update(checkpoint.params_arrays(native.memory, "memory_"))
+            for state in native.state_names:  # AdaGrad's and RMSprop's memory, Adam's m and v
+                arrays.update(checkpoint.params_arrays(native.state(state), f"{state}_"))
             arrays.update(checkpoint.params_arrays(native.best, "best_"))
             arrays["h_prev"] = np.array(native.h_prev)
             if native.c_prev is not None:
@@ -509,15 +529,19 @@ class Trainer:
         if spec["K"] != self.vocab.K:
             raise CheckpointError(f"{str(path)!r}: the spec says K={spec['K']} but the vocabulary "
                                   f"has {self.vocab.K} characters")
-        checkpoint.checked_layout(arrays, meta, path, prefixes=("", "memory_", "best_"))
+        checkpoint.checked_layout(arrays, meta, path, prefixes=("", "best_"))
         params64 = native_params(spec)
         # float32 parameters pass through float64 exactly, so this is exact in either dtype.
         checkpoint.fill_params(params64, arrays, "", path)
         self._native = self._make_native(params64)
-        checkpoint.fill_params(self._native.memory, arrays, "memory_", path)
-        if np.any(self._native.memory.flat < 0):
-            raise CheckpointError(f"{str(path)!r} has negative AdaGrad memory (a sum of squares): "
-                                  f"the checkpoint is corrupt")
+        states = self._native.state_names
+        checkpoint.checked_layout(arrays, meta, path, prefixes=tuple(f"{s}_" for s in states))
+        for state in states:
+            checkpoint.fill_params(self._native.state(state), arrays, f"{state}_", path)
+            if state in ("memory", "v") and np.any(self._native.state(state).flat < 0):
+                raise CheckpointError(
+                    f"{str(path)!r} has negative {config.optimizer} {state} (squares): the "
+                    f"checkpoint is corrupt")
         checkpoint.fill_params(self._native.best, arrays, "best_", path)
         try:
             self._native.h_prev = checkpoint.require_array(arrays, "h_prev", path)
