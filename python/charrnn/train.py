@@ -114,7 +114,12 @@ class TrainConfig:
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the step's update was not applied."""
+    """The loss became NaN or infinite (that step's update was not applied), or the smooth loss
+    passed diverge_factor times the first loss. `progress` holds the losses of the chunk."""
+
+    def __init__(self, message: str, progress: Progress | None = None):
+        super().__init__(message)
+        self.progress = progress
 
 
 @dataclass
@@ -384,21 +389,16 @@ class Trainer:
             limit = None if self.first_loss is None else self.config.diverge_factor * self.first_loss
             if limit is not None and ran and np.any(progress.smooth_losses > limit):
                 at = start + 1 + int(np.argmax(progress.smooth_losses > limit))
-                error = TrainingDiverged(
+                raise TrainingDiverged(
                     f"the smooth loss passed {self.config.diverge_factor:g} times the first loss "
                     f"({limit:.1f}) at update {at} (epoch {at / self.steps_per_epoch:.2f}). Try a "
-                    f"smaller eta (now {self.config.eta})"
-                )
-                error.progress = progress  # type: ignore[attr-defined]
-                raise error
+                    f"smaller eta (now {self.config.eta})", progress)
             if self._native.diverged:
-                error = TrainingDiverged(
+                raise TrainingDiverged(
                     f"the loss became NaN or infinite at update {self.step + 1} "
                     f"(epoch {self.epoch:.2f}); that update was not applied. Try a smaller "
-                    f"eta (now {self.config.eta}) or a smaller sig (now {self.config.sig})"
-                )
-                error.progress = progress  # type: ignore[attr-defined]
-                raise error
+                    f"eta (now {self.config.eta}) or a smaller sig (now {self.config.sig})",
+                    progress)
             if callback is not None:
                 callback(self, progress)
         return losses, smooth
