@@ -296,6 +296,10 @@ Eigen::Index clip_adagrad_vector(T* p, const T* g, T* mem, T* save, Eigen::Index
     return i;
 }
 
+// RMSprop and Adam keep the exact sqrt and division: the reciprocal of sqrt(v) + eps from
+// estimates (rsqrt14, then rcp14, each refined by Newton steps) measured no faster on an AVX-512
+// EPYC (0.44 against 0.42 ns per parameter in L2), since the loop is then bound by its loads and
+// stores as much as by the arithmetic.
 template <typename S, bool Save, bool Scaled, typename T>
 Eigen::Index clip_rmsprop_vector(T* p, const T* g, T* v, T* save, Eigen::Index n, T limit,
                                  T eta, T decay, T one_minus_decay, T eps) {
