@@ -4,8 +4,8 @@ core.
     a_t = W h_{t-1} + U x_t + b,  h_t = tanh(a_t),  o_t = V h_t + c,  p_t = softmax(o_t)
     loss = -sum_t log p_t[y_t]
 
-The native functions (layout, forward_backward, loss, clip_gradients, adagrad_step, sample,
-evaluate) and parameter blocks (Params, Params32) come from the compiled module charrnn._core;
+The native functions (layout, forward_backward, loss, clip_gradients, clip_by_norm,
+adagrad_step, rmsprop_step, adam_step, sample, evaluate) and parameter blocks (Params, Params32) come from the compiled module charrnn._core;
 Trainer, TrainConfig and Model are the Python front; charrnn.reference is the same maths in numpy.
 
 Names are resolved on first use, so `import charrnn.reference` works without the compiled module.
@@ -21,8 +21,9 @@ __version__ = "0.2.0"
 # public name -> the module that defines it
 _EXPORTS = {
     **{name: "charrnn._core" for name in (
-        "Params", "Params32", "Result", "adagrad_step", "clip_gradients", "evaluate",
-        "forward_backward", "layout", "loss", "sample")},
+        "Params", "Params32", "Result", "adagrad_step", "adam_step", "clip_by_norm",
+        "clip_gradients", "evaluate", "forward_backward", "layout", "loss", "rmsprop_step",
+        "sample")},
     "CheckpointError": "charrnn.checkpoint",
     "Vocabulary": "charrnn.data",
     "default_corpus_path": "charrnn.data",
