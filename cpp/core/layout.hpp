@@ -147,6 +147,13 @@ struct State {
         : h(Mat<T>::Zero(spec.m, Eigen::Index(spec.layers) * B)),
           c(Mat<T>::Zero(spec.m, spec.cell == Cell::lstm ? Eigen::Index(spec.layers) * B : 0)) {}
     int B(const ModelSpec& spec) const { return int(h.cols() / spec.layers); }
+    // Layer l's (0-based) block of B columns; c's is empty for cells without a cell state.
+    auto h_of(int l, int B) { return h.middleCols(Eigen::Index(l) * B, B); }
+    auto h_of(int l, int B) const { return h.middleCols(Eigen::Index(l) * B, B); }
+    auto c_of(int l, int B) { return c.middleCols(c.cols() ? Eigen::Index(l) * B : 0, c.cols() ? B : 0); }
+    auto c_of(int l, int B) const {
+        return c.middleCols(c.cols() ? Eigen::Index(l) * B : 0, c.cols() ? B : 0);
+    }
     void set_zero() {
         h.setZero();
         c.setZero();

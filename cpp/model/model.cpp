@@ -25,9 +25,8 @@ template <typename T>
 void Workspace<T>::final_state(State<T>& state) const {
     const Eigen::Index n = Eigen::Index(T_len) * B;
     for (int l = 0; l < spec.layers; ++l) {
-        state.h.middleCols(Eigen::Index(l) * B, B) = layers[l]->hidden().middleCols(n, B);
-        if (state.c.cols() > 0)
-            state.c.middleCols(Eigen::Index(l) * B, B) = layers[l]->cell_state().middleCols(n, B);
+        state.h_of(l, B) = layers[l]->hidden().middleCols(n, B);
+        if (state.c.cols() > 0) state.c_of(l, B) = layers[l]->cell_state().middleCols(n, B);
     }
 }
 
@@ -55,13 +54,9 @@ void forward_logits(const Params<T>& params, const std::int32_t* inputs, int T_l
                     const State<T>& state0, Workspace<T>& ws) {
     const ModelSpec& spec = params.spec();
     ws.prepare(spec, T_len, B);
-    for (int l = 1; l <= spec.layers; ++l) {
-        const Eigen::Index first = Eigen::Index(l - 1) * B;
-        ws.layers[l - 1]->forward(params, input_of(ws, l, inputs), state0.h.middleCols(first, B),
-                                  state0.c.middleCols(std::min(first, state0.c.cols()),
-                                                      state0.c.cols() > 0 ? B : 0),
-                                  T_len, B);
-    }
+    for (int l = 1; l <= spec.layers; ++l)
+        ws.layers[l - 1]->forward(params, input_of(ws, l, inputs), state0.h_of(l - 1, B),
+                                  state0.c_of(l - 1, B), T_len, B);
     const Eigen::Index n = Eigen::Index(T_len) * B;
     auto& P = ws.P;
     // Column by column: Eigen's replicate() is evaluated coefficient-wise and took 9 us here.
