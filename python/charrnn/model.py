@@ -19,6 +19,8 @@ from charrnn.data import Vocabulary
 __all__ = ["EXPORT_FORMATS", "Model", "sampling_seed", "torch_state_dict"]
 
 EXPORT_FORMATS = ("torch",)
+# A layer's arrays as torch.nn.RNN/LSTM/GRU name them (suffixed _l{k}, k from 0).
+TORCH_NAMES = {"W": "weight_hh", "U": "weight_ih", "b": "bias_ih"}
 
 
 def sampling_seed(seed: int, step: int) -> int:
@@ -39,22 +41,19 @@ def torch_state_dict(params: Any) -> dict[str, np.ndarray]:
     to bias_ih, bias_hh is zero, except for a gru's b_hn (bn), which multiplies r in PyTorch's
     form too and goes to the n rows of bias_hh."""
     out: dict[str, np.ndarray] = {}
-    for entry in params.layout:
-        name, role, layer = entry["name"], entry["role"], entry["layer"]
+    for entry in params.layout:  # b_l comes before bn_l in the layout
+        name, role, k = entry["name"], entry["role"], entry["layer"] - 1
         array = np.array(params[name], dtype=np.float64)
         if role == "V":
             out["decoder.weight"] = array
         elif role == "c":
             out["decoder.bias"] = array
-        elif role in ("W", "U", "b"):
-            key = {"W": "weight_hh", "U": "weight_ih", "b": "bias_ih"}[role]
-            out[f"rnn.{key}_l{layer - 1}"] = array
+        elif role == "bn":
+            out[f"rnn.bias_hh_l{k}"][2 * params.m:] = array
+        else:
+            out[f"rnn.{TORCH_NAMES[role]}_l{k}"] = array
             if role == "b":
-                out[f"rnn.bias_hh_l{layer - 1}"] = np.zeros_like(array)
-    if params.cell == "gru":
-        for entry in params.layout:
-            if entry["role"] == "bn":
-                out[f"rnn.bias_hh_l{entry['layer'] - 1}"][2 * params.m:] = params[entry["name"]]
+                out[f"rnn.bias_hh_l{k}"] = np.zeros_like(array)
     return out
 
 

@@ -44,18 +44,18 @@ def _optimizer(c: Any) -> str:
     return f"AdaGrad eta = {c.eta:g}, eps = {c.eps:g}"
 
 
-def _best_line(trainer: Any) -> str:
+def _best(trainer: Any) -> str:
     """Which parameters best.npz holds, and their figure."""
     T, ln2 = trainer.config.seq_length, math.log(2)
     if trainer.val_encoded is not None:
         if trainer.best_val_step is None:
-            return "best.npz | no validation pass yet: the initial parameters"
+            return "no validation pass yet: the initial parameters"
         v = trainer.best_val_loss
-        return (f"best.npz | lowest validation loss: {v:.4f} nats = {v / ln2:.4f} bits per "
-                f"character, at update {trainer.best_val_step:,}")
+        return (f"lowest validation loss: {v:.4f} nats = {v / ln2:.4f} bits per character, at "
+                f"update {trainer.best_val_step:,}")
     b = trainer.best_smooth_loss
-    return (f"best.npz | lowest smooth training loss: {b:.3f} ({b / T:.4f} nats = "
-            f"{b / T / ln2:.4f} bits per character)")
+    return (f"lowest smooth training loss: {b:.3f} ({b / T:.4f} nats = {b / T / ln2:.4f} bits "
+            f"per character)")
 
 
 def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dict[str, np.ndarray],
@@ -92,7 +92,7 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
         f"checkpoints, samples, validation, the plot, waiting for the gradient check) |",
         f"| smooth loss | {trainer.smooth_loss:.3f} now ({trainer.smooth_loss / T:.4f} nats per "
         f"character) |",
-        f"| {_best_line(trainer)} |",
+        f"| best.npz | {_best(trainer)} |",
         f"| machine | {platform.machine()}, {platform.python_implementation()} "
         f"{platform.python_version()}, core built for {_core.SIMD} |",
         "",
@@ -144,7 +144,7 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
     lines += [
         "## 4. Passage from the best model",
         "",
-        f"{len(passage):,} characters from best.npz ({_best_line(trainer).split(' | ')[1]}), "
+        f"{len(passage):,} characters from best.npz ({_best(trainer)}), "
         f"temperature {settings.PASSAGE_TEMPERATURE:g}, seed {passage_seed}.",
         "",
         "```text",
