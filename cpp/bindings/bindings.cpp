@@ -72,6 +72,16 @@ void require_unit_interval(double value, const char* name) {
                                     std::to_string(value));
 }
 
+// A dropout probability: 0 (off) up to, not including, 1 (1 would drop every unit).
+Dropout dropout_settings(double p, std::uint64_t seed, long long step) {
+    if (!(p >= 0 && p < 1))
+        throw std::invalid_argument("dropout must be a probability in [0, 1), got " +
+                                    std::to_string(p));
+    if (step < 0)
+        throw std::invalid_argument("dropout_step must be >= 0, got " + std::to_string(step));
+    return Dropout{p, seed, step};
+}
+
 // The optimiser settings of a trainer (or of _clip_update_step), validated.
 OptimSettings optim_settings(const std::string& optimizer, double eta, double eps, double clip,
                              double clip_norm, double decay, double beta1, double beta2) {
@@ -504,8 +514,10 @@ void bind_params(py::module_& m, const char* name) {
 template <typename T>
 Result<T> run_forward_backward(const Params<T>& params, const py::handle& inputs,
                                const py::handle& targets, const py::handle& h0,
-                               const py::handle& c0) {
+                               const py::handle& c0, double dropout, std::uint64_t dropout_seed,
+                               long long dropout_step) {
     require_finite_params(params, "params");
+    const Dropout drop = dropout_settings(dropout, dropout_seed, dropout_step);
     Batch<T> batch = make_batch(params, inputs, targets, h0, c0);
     const ModelSpec& spec = params.spec();
     const int L = spec.layers, T_len = batch.T_len, B = batch.B;
@@ -513,7 +525,8 @@ Result<T> run_forward_backward(const Params<T>& params, const py::handle& inputs
     Result<T> r;
     Workspace<T> ws;
     r.grads = Params<T>(params.layout);
-    r.loss = forward<T>(params, batch.inputs.data(), batch.targets.data(), T_len, B, batch.state, ws);
+    r.loss = forward<T>(params, batch.inputs.data(), batch.targets.data(), T_len, B, batch.state,
+                        ws, drop);
     // backward reuses P for d_o: the probabilities are copied out first.
     r.probs = per_step<T>([&](int) { return Eigen::Ref<const Mat<T>>(ws.P); }, 1, spec.K, T_len,
                           B, batch.batched, false);
@@ -547,22 +560,29 @@ void bind_functions(py::module_& m) {
 
     m.def("forward_backward", &run_forward_backward<T>, py::arg("params"), py::arg("inputs"),
           py::arg("targets"), py::arg("h0") = py::none(), py::arg("c0") = py::none(),
+          py::arg("dropout") = 0.0, py::arg("dropout_seed") = 0, py::arg("dropout_step") = 0,
           "Forward pass and backpropagation through time on character indices inputs (T,) or "
           "(B, T) with next-character targets of the same shape, from initial state h0 (and, "
           "for an lstm, c0): (L, m) or (L, B, m), or without the layer axis for one layer; "
-          "None is zeros. Returns a Result with loss, grads, h_last, c_last, hs, cs and probs.");
+          "None is zeros. dropout > 0 drops each unit of each layer's output h_t with that "
+          "probability, by the masks of (dropout_seed, dropout_step) (see dropout_mask): the "
+          "same arguments give the same masks. Returns a Result with loss, grads, h_last, "
+          "c_last, hs, cs and probs (hs and cs before dropout).");
     m.def(
         "loss",
         [](const P& params, const py::handle& inputs, const py::handle& targets,
-           const py::handle& h0, const py::handle& c0) {
+           const py::handle& h0, const py::handle& c0, double dropout,
+           std::uint64_t dropout_seed, long long dropout_step) {
             require_finite_params(params, "params");
+            const Dropout drop = dropout_settings(dropout, dropout_seed, dropout_step);
             Batch<T> batch = make_batch(params, inputs, targets, h0, c0);
             Workspace<T> ws;
             return forward<T>(params, batch.inputs.data(), batch.targets.data(), batch.T_len,
-                              batch.B, batch.state, ws);
+                              batch.B, batch.state, ws, drop);
         },
         py::arg("params"), py::arg("inputs"), py::arg("targets"), py::arg("h0") = py::none(),
-        py::arg("c0") = py::none(),
+        py::arg("c0") = py::none(), py::arg("dropout") = 0.0, py::arg("dropout_seed") = 0,
+        py::arg("dropout_step") = 0,
         "The loss of forward_backward without the backward pass (for finite differences).");
     m.def(
         "clip_gradients",
@@ -764,8 +784,9 @@ void bind_trainer(py::module_& m, const char* name) {
         .def(py::init([](const P& params, const py::handle& text, long long seq_length,
                          long long batch, double eta, double eps, double clip,
                          const std::string& optimizer, double clip_norm, double decay,
-                         double beta1, double beta2) {
+                         double beta1, double beta2, double dropout, std::uint64_t dropout_seed) {
                  require_finite_params(params, "params");
+                 dropout_settings(dropout, dropout_seed, 0);
                  require_positive_size(seq_length, "seq_length");
                  require_positive_size(batch, "batch");
                  const OptimSettings optim =
@@ -784,15 +805,20 @@ void bind_trainer(py::module_& m, const char* name) {
                  s.seq_length = int(seq_length);
                  s.batch = int(batch);
                  s.optim = optim;
+                 s.dropout = dropout;
+                 s.dropout_seed = dropout_seed;
                  return new Tr(params, to_int32(idx), s);
              }),
              py::arg("params"), py::arg("text"), py::arg("seq_length") = 25, py::arg("batch") = 1,
              py::arg("eta") = 0.1, py::arg("eps") = 1e-8, py::arg("clip") = 5.0,
              py::arg("optimizer") = "adagrad", py::arg("clip_norm") = 0.0,
              py::arg("decay") = 0.95, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
+             py::arg("dropout") = 0.0, py::arg("dropout_seed") = 0,
              "optimizer: 'adagrad' (eps inside the sqrt), 'rmsprop' (decay) or 'adam' (beta1, "
              "beta2); eta its learning rate. Gradients are clipped elementwise to [-clip, clip], "
-             "or, if clip_norm > 0, by their global L2 norm to clip_norm (clip is then unused).")
+             "or, if clip_norm > 0, by their global L2 norm to clip_norm (clip is then unused). "
+             "dropout: the probability of dropping a unit of each layer's output h_t; update "
+             "`step` uses the masks of (dropout_seed, step).")
         .def(
             "run",
             [](Tr& tr, const py::handle& losses, const py::handle& smooth_losses) {
@@ -957,6 +983,8 @@ void bind_trainer(py::module_& m, const char* name) {
         .def_property_readonly("decay", [](const Tr& tr) { return tr.settings().optim.decay; })
         .def_property_readonly("beta1", [](const Tr& tr) { return tr.settings().optim.beta1; })
         .def_property_readonly("beta2", [](const Tr& tr) { return tr.settings().optim.beta2; })
+        .def_property_readonly("dropout", [](const Tr& tr) { return tr.settings().dropout; })
+        .def_property_readonly("dropout_seed", [](const Tr& tr) { return tr.settings().dropout_seed; })
         .def_property_readonly("text_length", [](const Tr& tr) { return tr.text().size(); });
 }
 
@@ -974,6 +1002,32 @@ PYBIND11_MODULE(_core, m) {
         py::arg("cell"), py::arg("K"), py::arg("m"), py::arg("layers") = 1,
         "The parameter layout of a model: one dict per array, in flat-block order, with keys "
         "name, role, layer, shape, offset, size and init.");
+    m.def(
+        "dropout_mask",
+        [](double p, std::uint64_t seed, long long step, long long point, long long m_,
+           long long T_len, long long B) {
+            const Dropout d = dropout_settings(p, seed, step);
+            require_positive_size(point, "point");
+            require_positive_size(m_, "m");
+            require_positive_size(T_len, "T");
+            require_positive_size(B, "B");
+            require(double(m_) * double(T_len) * double(B) < double(1LL << 40),
+                    "a mask of m * T * B = " + std::to_string(double(m_) * T_len * B) +
+                        " entries is too large");
+            Mat<double> mask(m_, T_len * B);  // column t B + j
+            dropout_mask(d, int(point), mask);
+            py::array_t<double> out({py::ssize_t(B), py::ssize_t(T_len), py::ssize_t(m_)});
+            double* dst = out.mutable_data();
+            for (long long j = 0; j < B; ++j)
+                for (long long t = 0; t < T_len; ++t)
+                    std::copy_n(mask.col(t * B + j).data(), m_, dst + (j * T_len + t) * m_);
+            return out;
+        },
+        py::arg("p"), py::arg("seed"), py::arg("step"), py::arg("point"), py::arg("m"),
+        py::arg("T"), py::arg("B") = 1,
+        "The dropout mask the core applies at point `point` (1 .. L: the output of that layer) "
+        "in the update `step` of a run seeded `seed`, for B sequences of T steps of m units: "
+        "(B, T, m) of 0 or 1 / (1 - p).");
     bind_params<double>(m, "Params");
     bind_params<float>(m, "Params32");
     bind_functions<double>(m);

@@ -32,15 +32,27 @@ void Workspace<T>::final_state(State<T>& state) const {
 
 namespace {
 
-// What layer l reads: characters for layer 1, h_1 .. h_T of the layer below otherwise.
+// What leaves layer l (1 .. L), (m, T B): its h_1 .. h_T, or with dropout the masked copy.
+template <typename T>
+ConstCols<T> output_of(const Workspace<T>& ws, int l) {
+    if (ws.dropout.active()) {
+        const Mat<T>& d = ws.dropped[l - 1];
+        return {d.data(), d.rows(), d.cols(), Eigen::OuterStride<>(d.rows())};
+    }
+    const ConstCols<T> h = ws.layers[l - 1]->hidden();
+    return {h.data() + h.outerStride() * ws.B, h.rows(), h.cols() - ws.B,  // skip h_0
+            Eigen::OuterStride<>(h.outerStride())};
+}
+
+// What layer l reads: characters for layer 1, what leaves the layer below otherwise.
 template <typename T>
 LayerInput<T> input_of(const Workspace<T>& ws, int l, const std::int32_t* inputs) {
     LayerInput<T> in;
     if (l == 1) {
         in.x = inputs;
     } else {
-        const ConstCols<T> below = ws.layers[l - 2]->hidden();
-        in.X = below.data() + below.outerStride() * ws.B;  // skip h_0
+        const ConstCols<T> below = output_of(ws, l - 1);
+        in.X = below.data();
         in.rows = below.rows();
         in.ld = below.outerStride();
     }
@@ -51,23 +63,37 @@ LayerInput<T> input_of(const Workspace<T>& ws, int l, const std::int32_t* inputs
 
 template <typename T>
 void forward_logits(const Params<T>& params, const std::int32_t* inputs, int T_len, int B,
-                    const State<T>& state0, Workspace<T>& ws) {
+                    const State<T>& state0, Workspace<T>& ws, const Dropout& dropout) {
     const ModelSpec& spec = params.spec();
     ws.prepare(spec, T_len, B);
-    for (int l = 1; l <= spec.layers; ++l)
+    ws.dropout = dropout;
+    const Eigen::Index n = Eigen::Index(T_len) * B;
+    if (dropout.active()) {
+        ws.mask.resize(spec.layers);
+        ws.dropped.resize(spec.layers);
+    }
+    for (int l = 1; l <= spec.layers; ++l) {
         ws.layers[l - 1]->forward(params, input_of(ws, l, inputs), state0.h_of(l - 1, B),
                                   state0.c_of(l - 1, B), T_len, B);
-    const Eigen::Index n = Eigen::Index(T_len) * B;
+        if (dropout.active()) {  // what leaves layer l: mask .* h_t
+            Mat<T>& mask = ws.mask[l - 1];
+            mask.resize(spec.m, n);
+            dropout_mask(dropout, l, mask);
+            ws.dropped[l - 1].noalias() =
+                (mask.array() * ws.layers[l - 1]->hidden().rightCols(n).array()).matrix();
+        }
+    }
     auto& P = ws.P;
     // Column by column: Eigen's replicate() is evaluated coefficient-wise and took 9 us here.
     for (Eigen::Index col = 0; col < n; ++col) P.col(col) = params.c();
-    P.noalias() += params.V() * ws.layers.back()->hidden().rightCols(n);  // o_t = V h_t + c
+    P.noalias() += params.V() * output_of(ws, spec.layers);  // o_t = V h_t + c
 }
 
 template <typename T>
 double forward(const Params<T>& params, const std::int32_t* inputs, const std::int32_t* targets,
-               int T_len, int B, const State<T>& state0, Workspace<T>& ws) {
-    forward_logits(params, inputs, T_len, B, state0, ws);
+               int T_len, int B, const State<T>& state0, Workspace<T>& ws,
+               const Dropout& dropout) {
+    forward_logits(params, inputs, T_len, B, state0, ws, dropout);
     const double loss = kernels::softmax_cross_entropy(ws.P, targets, T_len, B);  // p_t, -log p_t[y_t]
     return loss / B;
 }
@@ -85,25 +111,28 @@ void backward(const Params<T>& params, const std::int32_t* inputs, const std::in
     for (int t = 0; t < T_len; ++t)
         for (int j = 0; j < B; ++j) d_o(targets[j * T_len + t], Eigen::Index(t) * B + j) -= T(1);
     Layer<T>& top = *ws.layers.back();
-    grads.V().noalias() = scale * d_o * top.hidden().rightCols(n).transpose();  // o = V h + c
+    grads.V().noalias() = scale * d_o * output_of(ws, L).transpose();  // o = V h + c
     kernels::sum_columns(d_o, grads.c());
     if (B > 1) grads.c() *= scale;
     // The top layer's h_t feeds o_t: dh_t = V^T d_o_t, one product for the whole sequence.
     top.dH().noalias() = scale * params.V().transpose() * d_o;
+    const bool dropout = ws.dropout.active();
+    if (dropout) top.dH().array() *= ws.mask[L - 1].array();  // o_t reads mask .* h_t
     for (int l = L; l >= 1; --l) {
         // A layer above the first writes dL/dh of the layer below, its input.
         Cols<T> below = l > 1 ? ws.layers[l - 2]->dH() : top.dH();
         ws.layers[l - 1]->backward(params, input_of(ws, l, inputs), grads,
                                    l > 1 ? &below : nullptr);
+        if (dropout && l > 1) below.array() *= ws.mask[l - 2].array();  // layer l reads mask .* h
     }
 }
 
 #define CHARRNN_INSTANTIATE(T)                                                                   \
     template struct Workspace<T>;                                                                \
     template double forward<T>(const Params<T>&, const std::int32_t*, const std::int32_t*, int, \
-                               int, const State<T>&, Workspace<T>&);                             \
+                               int, const State<T>&, Workspace<T>&, const Dropout&);             \
     template void forward_logits<T>(const Params<T>&, const std::int32_t*, int, int,            \
-                                    const State<T>&, Workspace<T>&);                             \
+                                    const State<T>&, Workspace<T>&, const Dropout&);             \
     template void backward<T>(const Params<T>&, const std::int32_t*, const std::int32_t*,        \
                               Workspace<T>&, Params<T>&);
 

@@ -15,6 +15,7 @@
 
 #include "cells/layer.hpp"
 #include "core/layout.hpp"
+#include "model/dropout.hpp"
 
 namespace charrnn {
 
@@ -26,6 +27,10 @@ struct Workspace {
     int T_len = 0, B = 0;
     std::vector<std::unique_ptr<Layer<T>>> layers;  // layers[l - 1] is layer l
     Mat<T> P;  // (K, T B)  o_t, then p_t; backward turns it into d_o
+    // Dropout of the last forward (dropout.hpp); when active, point l = 1 .. L has
+    Dropout dropout;
+    std::vector<Mat<T>> mask;     // (m, T B)  0 or 1 / (1 - p)
+    std::vector<Mat<T>> dropped;  // (m, T B)  mask .* h_t of layer l: what leaves the layer
 
     // Layers for spec (kept when the spec is the same).
     void prepare(const ModelSpec& spec, int T_len, int B);
@@ -34,15 +39,16 @@ struct Workspace {
 };
 
 // inputs, targets: B rows of T indices each (row-major, j * T + t). state0: the initial state of
-// every layer. Returns the loss L above; fills ws.
+// every layer. dropout: off unless given (training). Returns the loss L above; fills ws.
 template <typename T>
 double forward(const Params<T>& params, const std::int32_t* inputs, const std::int32_t* targets,
-               int T_len, int B, const State<T>& state0, Workspace<T>& ws);
+               int T_len, int B, const State<T>& state0, Workspace<T>& ws,
+               const Dropout& dropout = {});
 
 // The layers and the logits o_t only (no softmax): what sampling needs.
 template <typename T>
 void forward_logits(const Params<T>& params, const std::int32_t* inputs, int T_len, int B,
-                    const State<T>& state0, Workspace<T>& ws);
+                    const State<T>& state0, Workspace<T>& ws, const Dropout& dropout = {});
 
 // Gradients of the loss of the last forward() on the same ws, written into grads (overwritten,
 // never clipped: clipping is its own step so a gradient check sees the true gradient).

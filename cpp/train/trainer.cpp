@@ -36,7 +36,9 @@ int Trainer<T>::run(int n, double* losses, double* smooth_losses) {
             std::copy(seq, seq + T_len, inputs_.begin() + j * T_len);          // text[e : e+T]
             std::copy(seq + 1, seq + T_len + 1, targets_.begin() + j * T_len);  // text[e+1 : e+T+1]
         }
-        const double loss = forward<T>(params, inputs_.data(), targets_.data(), T_len, B, state, ws_);
+        const Dropout dropout{settings_.dropout, settings_.dropout_seed, step};
+        const double loss =
+            forward<T>(params, inputs_.data(), targets_.data(), T_len, B, state, ws_, dropout);
         if (!std::isfinite(loss)) {
             diverged = true;
             return i;

@@ -17,6 +17,8 @@ struct TrainSettings {
     int seq_length = 25;  // T: characters per update
     int batch = 1;        // B: sequences per update, at B evenly spaced offsets of the text
     OptimSettings optim;  // optimiser, its constants, clipping (default: AdaGrad, clip to +-5)
+    double dropout = 0.0;            // p of model/dropout.hpp; 0: off
+    std::uint64_t dropout_seed = 0;  // the masks of update `step` are those of (seed, step)
 };
 
 template <typename T>

@@ -78,12 +78,19 @@ class Result32:
 
 @overload
 def forward_backward(params: Params, inputs: npt.ArrayLike, targets: npt.ArrayLike,
-                     h0: npt.ArrayLike | None = None, c0: npt.ArrayLike | None = None) -> Result: ...
+                     h0: npt.ArrayLike | None = None, c0: npt.ArrayLike | None = None,
+                     dropout: float = 0.0, dropout_seed: int = 0,
+                     dropout_step: int = 0) -> Result: ...
 @overload
 def forward_backward(params: Params32, inputs: npt.ArrayLike, targets: npt.ArrayLike,
-                     h0: npt.ArrayLike | None = None, c0: npt.ArrayLike | None = None) -> Result32: ...
+                     h0: npt.ArrayLike | None = None, c0: npt.ArrayLike | None = None,
+                     dropout: float = 0.0, dropout_seed: int = 0,
+                     dropout_step: int = 0) -> Result32: ...
 def loss(params: Params | Params32, inputs: npt.ArrayLike, targets: npt.ArrayLike,
-         h0: npt.ArrayLike | None = None, c0: npt.ArrayLike | None = None) -> float: ...
+         h0: npt.ArrayLike | None = None, c0: npt.ArrayLike | None = None,
+         dropout: float = 0.0, dropout_seed: int = 0, dropout_step: int = 0) -> float: ...
+def dropout_mask(p: float, seed: int, step: int, point: int, m: int, T: int,
+                 B: int = 1) -> npt.NDArray[np.float64]: ...  # (B, T, m)
 def clip_gradients(grads: Params | Params32, limit: float = 5.0) -> None: ...
 def adagrad_step(params: Any, grads: Any, memory: Any, eta: float = 0.1, eps: float = 1e-8) -> None: ...
 def rmsprop_step(params: Any, grads: Any, memory: Any, eta: float = 0.1, decay: float = 0.95,
@@ -128,11 +135,14 @@ class Trainer:
     decay: float
     beta1: float
     beta2: float
+    dropout: float
+    dropout_seed: int
     text_length: int
     def __init__(self, params: Params, text: npt.ArrayLike, seq_length: int = 25, batch: int = 1,
                  eta: float = 0.1, eps: float = 1e-8, clip: float = 5.0,
                  optimizer: str = "adagrad", clip_norm: float = 0.0, decay: float = 0.95,
-                 beta1: float = 0.9, beta2: float = 0.999) -> None: ...
+                 beta1: float = 0.9, beta2: float = 0.999, dropout: float = 0.0,
+                 dropout_seed: int = 0) -> None: ...
     def state(self, name: str) -> Params: ...  # a live view; name in state_names
     def run(self, losses: npt.NDArray[np.float64], smooth_losses: npt.NDArray[np.float64] | None = None) -> int: ...
 
@@ -164,10 +174,13 @@ class Trainer32:
     decay: float
     beta1: float
     beta2: float
+    dropout: float
+    dropout_seed: int
     text_length: int
     def __init__(self, params: Params32, text: npt.ArrayLike, seq_length: int = 25, batch: int = 1,
                  eta: float = 0.1, eps: float = 1e-8, clip: float = 5.0,
                  optimizer: str = "adagrad", clip_norm: float = 0.0, decay: float = 0.95,
-                 beta1: float = 0.9, beta2: float = 0.999) -> None: ...
+                 beta1: float = 0.9, beta2: float = 0.999, dropout: float = 0.0,
+                 dropout_seed: int = 0) -> None: ...
     def state(self, name: str) -> Params32: ...  # a live view; name in state_names
     def run(self, losses: npt.NDArray[np.float64], smooth_losses: npt.NDArray[np.float64] | None = None) -> int: ...

@@ -125,7 +125,8 @@ def numerical_gradients(
 
 
 def complex_step_gradients(
-    params: Params, inputs, targets, h0=None, c0=None, h: float = 1e-30, chunk: int = 512
+    params: Params, inputs, targets, h0=None, c0=None, h: float = 1e-30, chunk: int = 512, *,
+    dropout: float = 0.0, dropout_seed: int = 0, dropout_step: int = 0,
 ) -> dict[str, np.ndarray]:
     """dL/dtheta = Im L(theta + i h e_k) / h for every entry k of the reference loss, any model.
 
@@ -136,15 +137,18 @@ def complex_step_gradients(
     correction of one pre-activation, not a copy of the weights. Layers below the perturbed
     array's layer are unchanged, so they run once, in real arithmetic; columns of U1 for
     characters that never occur have dL = 0 exactly and are skipped.
-    Tests check this equals complex_step_per_entry (the definition).
+    Tests check this equals complex_step_per_entry (the definition). dropout: one fixed set of
+    masks, those of (dropout_seed, dropout_step), as reference.forward draws them.
 
     One layer, m = 100, T = 25, K = 76 on a 2-core VM: rnn ~3 s, gru ~14 s, lstm ~25 s with
     OPENBLAS_NUM_THREADS=1; about twice that with two BLAS threads when the machine is busy.
     """
     batch = reference.check_inputs(params, inputs, targets, h0, c0)
     x, y, h0b, c0b = batch.x, batch.y, batch.h0, batch.c0
-    B = x.shape[0]
-    _, _, real_layers = reference.run(params, x, y, h0b, c0b)  # the unperturbed stack
+    B, T = x.shape
+    masks = reference.dropout.masks(dropout, dropout_seed, dropout_step, params.layers, B, T,
+                                    params.m)
+    _, _, real_layers = reference.run(params, x, y, h0b, c0b, masks=masks)  # unperturbed
     grads = {}
     for entry in params.layout:
         name, shape, layer = entry["name"], entry["shape"], entry["layer"]
@@ -164,23 +168,25 @@ def complex_step_gradients(
             losses, _, _ = reference.run(
                 params, np.tile(x, (n, 1)), np.tile(y, (n, 1)), np.tile(h0b, (1, n, 1)),
                 None if c0b is None else np.tile(c0b, (1, n, 1)), first,
-                None if below is None else np.tile(below, (n, 1, 1)), perturbed)
+                None if below is None else np.tile(below, (n, 1, 1)), perturbed,
+                None if masks is None else [np.tile(mask, (n, 1, 1)) for mask in masks])
             out[k] = losses.reshape(n, B).mean(axis=1).imag / h  # L = (1/B) sum_b L_b
         grads[name] = out.reshape(shape)
     return grads
 
 
 def complex_step_per_entry(
-    params: Params, inputs, targets, h0=None, c0=None, h: float = 1e-30
+    params: Params, inputs, targets, h0=None, c0=None, h: float = 1e-30, **dropout: Any
 ) -> dict[str, np.ndarray]:
     """The definition, for testing complex_step_gradients on tiny sizes: for every entry k of
-    the flat block, one complex reference.loss at theta + i h e_k."""
+    the flat block, one complex reference.loss at theta + i h e_k (dropout: reference.loss's
+    keywords)."""
     base = params.astype(np.complex128)
     g = Params.zeros(params.layout)
     for k in range(base.flat.size):
         theta = base.copy()
         theta.flat[k] += 1j * h
-        g.flat[k] = reference.loss(theta, inputs, targets, h0, c0).imag / h
+        g.flat[k] = reference.loss(theta, inputs, targets, h0, c0, **dropout).imag / h
     return {name: g[name] for name in g}
 
 
@@ -243,6 +249,7 @@ def gradcheck_report(
     offset: int = 0,
     state_scale: float = 0.0,
     native_loss: Callable[..., float] | None = None,
+    dropout: float = 0.0,
 ) -> dict[str, Any]:
     """Check the native gradients three ways on one set of weights and one sequence of text.
 
@@ -254,6 +261,8 @@ def gradcheck_report(
     native_forward_backward(params, inputs, targets, h0, c0) must return an object with .loss and
     .grads; native_loss(params, inputs, targets, h0, c0), if given, is used for the finite
     differences instead (forward only, cheaper). c0 is None for models other than lstm.
+    dropout > 0: every side uses the one fixed set of masks of (seed, step 0), passed to the
+    callables as the keywords dropout, dropout_seed and dropout_step.
 
     With no native callables the numpy reference stands in for the native side (a self-check).
 
@@ -290,24 +299,26 @@ def gradcheck_report(
     if cell == "lstm":
         c0 = rng.normal(0.0, state_scale, (layers, m)) if state_scale > 0 else np.zeros((layers, m))
     native_params = make_native_params(ref_params)
+    drop = {"dropout": dropout, "dropout_seed": seed, "dropout_step": 0} if dropout else {}
     if native_loss is None:
 
         def loss_fn() -> float:
-            return float(native_forward_backward(native_params, inputs, targets, h0, c0).loss)
+            return float(native_forward_backward(native_params, inputs, targets, h0, c0,
+                                                 **drop).loss)
     else:
 
         def loss_fn() -> float:
-            return float(native_loss(native_params, inputs, targets, h0, c0))
+            return float(native_loss(native_params, inputs, targets, h0, c0, **drop))
 
-    native = native_forward_backward(native_params, inputs, targets, h0, c0)
+    native = native_forward_backward(native_params, inputs, targets, h0, c0, **drop)
     names = ref_params.names
     ga = _tensors(native.grads)
     ga = {name: np.array(ga[name], dtype=np.float64) for name in names}  # out of native memory
     loss_native = float(native.loss)
-    ref = reference.forward_backward(ref_params, inputs, targets, h0, c0)
+    ref = reference.forward_backward(ref_params, inputs, targets, h0, c0, **drop)
 
     fd = numerical_gradients(loss_fn, native_params, h=h, names=names, order=order)
-    cs = complex_step_gradients(ref_params, inputs, targets, h0, c0)
+    cs = complex_step_gradients(ref_params, inputs, targets, h0, c0, **drop)
     vs_fd, vs_ref, vs_cs = compare(ga, fd), compare(ga, ref.grads), compare(ga, cs)
 
     report: dict[str, Any] = {}
@@ -333,6 +344,7 @@ def gradcheck_report(
         "sig": sig,
         "offset": offset,
         "state_scale": state_scale,
+        "dropout": dropout,
         "loss_native": loss_native,
         "loss_reference": ref.loss,
         "loss_abs_diff": loss_diff,
@@ -361,6 +373,7 @@ def format_table(report: Mapping[str, Any]) -> str:
         lines.append(
             f"gradient check ({settings['side']}): {model}K={settings['K']} m={settings['m']} "
             f"T={settings['T']} h={settings['h']:g} seed={settings['seed']} sig={settings['sig']:g}"
+            + (f" dropout={settings['dropout']:g} (one fixed mask)" if settings.get("dropout") else "")
         )
         lines.append(
             f"  fd: vs central differences (order {settings.get('order', 2)})   ref: vs numpy "
@@ -402,10 +415,12 @@ def check_native(
     sig: float = 0.01,
     offset: int = 0,
     state_scale: float = 0.0,
+    dropout: float = 0.0,
 ) -> dict[str, Any]:
     """gradcheck_report for the native core (charrnn._core): the same weights are copied into a
     native Params of the same layout, whose gradients are checked against finite differences of
-    the native loss, against the numpy reference and against complex-step derivatives."""
+    the native loss, against the numpy reference and against complex-step derivatives (with
+    dropout > 0, all under one fixed set of masks)."""
     from . import _core
 
     def make_native(ref: Params) -> Any:
@@ -417,4 +432,4 @@ def check_native(
     return gradcheck_report(_core.forward_backward, make_native, native_loss=_core.loss,
                             layout_fn=_core.layout, encoded=encoded, K=K, cell=cell,
                             layers=layers, m=m, T=T, h=h, order=order, seed=seed, sig=sig,
-                            offset=offset, state_scale=state_scale)
+                            offset=offset, state_scale=state_scale, dropout=dropout)

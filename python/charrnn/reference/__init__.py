@@ -1,11 +1,12 @@
 """The model family in plain numpy, the oracle the native core (cpp/cells, cpp/model) is tested
 against: one file per cell (rnn.py, lstm.py, gru.py: forward then backward), the stack and the
-output layer in model.py, and ops.py (the parameter reads the cells share). Clarity over speed.
+output layer in model.py, dropout.py (the masks, bit for bit the core's), and ops.py (the
+parameter reads the cells share). Clarity over speed.
 
 Imports nothing native: the parameter layout comes from the caller (charrnn._core.layout).
 """
 
-from . import gru, lstm, ops, rnn
+from . import dropout, gru, lstm, ops, rnn
 from .model import (
     Batch,
     Forward,
@@ -38,6 +39,7 @@ __all__ = [
     "check_inputs",
     "clip_by_norm",
     "clip_gradients",
+    "dropout",
     "forward",
     "forward_backward",
     "gru",

@@ -4,6 +4,8 @@ the output layer, the oracle the native core is tested against. Clarity over spe
 
     layer 1 reads the character x_t (a column of U1); layer l > 1 reads h_t of layer l-1
     o_t = V h_t + c                  # (B, K)  logits, from the top layer's h_t
+    (with dropout, each layer's h_t is multiplied by its mask where it leaves the layer: into
+    layer l+1, or from the top into o_t; dropout.py)
     p_t = softmax(o_t)               # (B, K)  probabilities, max-shifted
     L   = -(1/B) sum_b sum_t log p_t[y_t]    # summed over the sequence, mean over the batch
 
@@ -22,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import gru, lstm, ops, rnn
+from .dropout import masks as dropout_masks
 
 __all__ = [
     "Batch",
@@ -296,21 +299,26 @@ def check_inputs(params: Params, inputs, targets, h0=None, c0=None) -> Batch:
 
 def run(params: Params, x: np.ndarray, y: np.ndarray, h0: np.ndarray, c0: np.ndarray | None,
         first: int = 1, below: np.ndarray | None = None,
-        perturbed: Mapping[str, ops.Perturbed] | None = None):
+        perturbed: Mapping[str, ops.Perturbed] | None = None,
+        masks: Sequence[np.ndarray] | None = None):
     """The model on checked, batch-shaped arrays (see check_inputs): layers first..L, then the
     output layer. Layer first reads `below` (B, T, m), the hs of layer first-1, if first > 1;
     first = L + 1 runs the output layer only. `perturbed` replaces arrays by name (complex step).
+    masks: dropout's (B, T, m) for each layer's output (dropout.masks), or None.
 
     Returns (losses (B,) per sequence, probs (B, T, K), [(hs, cs, cache) per layer run]).
     """
     perturbed = perturbed or {}
+
+    def leaving(l: int, hs: np.ndarray) -> np.ndarray:  # what leaves layer l: mask .* h_t
+        return hs if masks is None else hs * masks[l - 1]
 
     def arrays(layer: int) -> dict:  # role -> array of one layer
         return {role: perturbed.get(name, params[name])
                 for role, name in params.roles(layer).items()}
 
     layers = []
-    inp = x if first == 1 else below  # (B, T) characters or (B, T, m)
+    inp = x if first == 1 else leaving(first - 1, below)  # (B, T) characters or (B, T, m)
     for l in range(first, params.layers + 1):
         if params.cell == "lstm":
             hs, cs, cache = lstm.forward(arrays(l), inp, h0[l - 1], c0[l - 1])
@@ -318,7 +326,7 @@ def run(params: Params, x: np.ndarray, y: np.ndarray, h0: np.ndarray, c0: np.nda
             hs, cache = CELLS[params.cell].forward(arrays(l), inp, h0[l - 1])
             cs = None
         layers.append((hs, cs, cache))
-        inp = hs
+        inp = leaving(l, hs)
     head = arrays(0)
     losses, probs = output_forward(head["V"], head["c"], inp, y)
     return losses, probs, layers
@@ -369,6 +377,7 @@ class Forward:
     batch: Batch
     layers: list  # [(hs (B, T, m), cs, cache) per layer]
     batch_probs: np.ndarray  # (B, T, K)
+    masks: list | None = None  # dropout's (B, T, m) per layer, or None
 
 
 def _shaped(a: np.ndarray, batch: Batch) -> np.ndarray:
@@ -378,10 +387,14 @@ def _shaped(a: np.ndarray, batch: Batch) -> np.ndarray:
     return a if batch.layer_axis else a[0]
 
 
-def forward(params: Params, inputs, targets, h0=None, c0=None) -> Forward:
-    """Loss and every activation for a sequence (T,) or a batch (B, T) from state h0 (and c0)."""
+def forward(params: Params, inputs, targets, h0=None, c0=None, *, dropout: float = 0.0,
+            dropout_seed: int = 0, dropout_step: int = 0) -> Forward:
+    """Loss and every activation for a sequence (T,) or a batch (B, T) from state h0 (and c0).
+    dropout > 0: the masks of (dropout_seed, dropout_step), as the native core draws them."""
     batch = check_inputs(params, inputs, targets, h0, c0)
-    losses, probs, layers = run(params, batch.x, batch.y, batch.h0, batch.c0)
+    B, T = batch.x.shape
+    masks = dropout_masks(dropout, dropout_seed, dropout_step, params.layers, B, T, params.m)
+    losses, probs, layers = run(params, batch.x, batch.y, batch.h0, batch.c0, masks=masks)
     loss = losses.mean()  # L = (1/B) sum_b L_b
     hs = np.stack([hs for hs, _, _ in layers])  # (L, B, T, m)
     cs = np.stack([cs for _, cs, _ in layers]) if params.cell == "lstm" else None
@@ -392,17 +405,22 @@ def forward(params: Params, inputs, targets, h0=None, c0=None) -> Forward:
         h_last=_shaped(hs[:, :, -1], batch),
         c_last=None if cs is None else _shaped(cs[:, :, -1], batch),
         probs=probs if batch.batched else probs[0],
-        batch=batch, layers=layers, batch_probs=probs,
+        batch=batch, layers=layers, batch_probs=probs, masks=masks,
     )
 
 
 def backward(params: Params, fwd: Forward) -> Params:
     """Gradients of the loss by backpropagation through time, from forward()'s output. Unclipped:
     clipping is its own step, so a gradient check sees the true gradients."""
+    masks = fwd.masks
     top = fwd.layers[-1][0]  # (B, T, m)  h_t of the top layer
+    if masks is not None:
+        top = top * masks[-1]  # what o_t reads
     grads = Params.zeros(params.layout, np.result_type(top, fwd.batch_probs, params.flat))
     grads["V"], grads["c"], dhs = output_backward(params["V"], top, fwd.batch.y, fwd.batch_probs)
     for l in reversed(range(1, params.layers + 1)):  # dhs: dL/dh_t of layer l, from above
+        if masks is not None:
+            dhs = dhs * masks[l - 1]  # h_t leaves the layer as mask .* h_t
         names = params.roles(l)
         p = {role: params[name] for role, name in names.items()}
         layer_grads, dhs = CELLS[params.cell].backward(p, fwd.layers[l - 1][2], dhs)
@@ -424,17 +442,22 @@ class Result:
     probs: np.ndarray
 
 
-def forward_backward(params: Params, inputs, targets, h0=None, c0=None) -> Result:
-    """Loss, gradients (unclipped) and activations for a sequence or a batch from (h0, c0)."""
-    fwd = forward(params, inputs, targets, h0, c0)
+def forward_backward(params: Params, inputs, targets, h0=None, c0=None, *, dropout: float = 0.0,
+                     dropout_seed: int = 0, dropout_step: int = 0) -> Result:
+    """Loss, gradients (unclipped) and activations for a sequence or a batch from (h0, c0);
+    dropout as in forward()."""
+    fwd = forward(params, inputs, targets, h0, c0, dropout=dropout, dropout_seed=dropout_seed,
+                  dropout_step=dropout_step)
     grads = backward(params, fwd)
     return Result(loss=float(np.real(fwd.loss)), grads=grads, h_last=fwd.h_last,
                   c_last=fwd.c_last, hs=fwd.hs, cs=fwd.cs, probs=fwd.probs)
 
 
-def loss(params: Params, inputs, targets, h0=None, c0=None) -> float | complex:
+def loss(params: Params, inputs, targets, h0=None, c0=None, *, dropout: float = 0.0,
+         dropout_seed: int = 0, dropout_step: int = 0) -> float | complex:
     """Forward only: L = -(1/B) sum_b sum_t log p_t[y_t]. Complex if params are (complex step)."""
-    return forward(params, inputs, targets, h0, c0).loss
+    return forward(params, inputs, targets, h0, c0, dropout=dropout, dropout_seed=dropout_seed,
+                   dropout_step=dropout_step).loss
 
 
 def _same_layout(*blocks: Params) -> None:
@@ -505,7 +528,8 @@ def adam_step(params: Params, grads: Params, m: Params, v: Params, t: int, eta: 
 def train(params: Params, encoded, steps: int, seq_length: int = 25, eta: float = 0.1,
           eps: float = 1e-8, limit: float = 5.0, optimizer: str = "adagrad",
           clip_norm: float = 0.0, decay: float = 0.95, beta1: float = 0.9,
-          beta2: float = 0.999) -> tuple[np.ndarray, np.ndarray]:
+          beta2: float = 0.999, dropout: float = 0.0,
+          dropout_seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The assignment's training loop, as the native Trainer runs it (batch 1), for any model of
     the family, updating params in place. Returns (losses, smooth_losses), one per update.
 
@@ -513,7 +537,8 @@ def train(params: Params, encoded, steps: int, seq_length: int = 25, eta: float 
     +-limit, or by the global norm to clip_norm if clip_norm > 0), then the optimiser's update
     ("adagrad" with eps; "rmsprop" with decay, eps; "adam" with beta1, beta2, eps, t = the update's
     number from 1); e += T, the state (h, and c for lstm, every layer) carried; when fewer than
-    T+1 characters remain a new epoch starts with e = 0 and the state zero.
+    T+1 characters remain a new epoch starts with e = 0 and the state zero. With dropout, update
+    `step` (from 0) uses the masks of (dropout_seed, step).
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}: choose 'adagrad', 'rmsprop' or 'adam'")
@@ -539,7 +564,8 @@ def train(params: Params, encoded, steps: int, seq_length: int = 25, eta: float 
         if e + T + 1 > encoded.size:
             e, (h_prev, c_prev) = 0, zero_state()
         result = forward_backward(params, encoded[e:e + T], encoded[e + 1:e + T + 1], h_prev,
-                                  c_prev)
+                                  c_prev, dropout=dropout, dropout_seed=dropout_seed,
+                                  dropout_step=step)
         smooth = result.loss if step == 0 else 0.999 * smooth + 0.001 * result.loss
         losses[step], smooth_losses[step] = result.loss, smooth
         if clip_norm > 0:
