@@ -38,7 +38,8 @@ _positive_float = _number(float, 0, strict=True)
 _nonnegative_float = _number(float, 0, strict=False)
 
 
-def _val_frac(text: str) -> float:
+def _fraction(text: str) -> float:
+    """A number in [0, 1): --val-frac, --dropout."""
     value = _nonnegative_float(text)
     if value >= 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
@@ -103,12 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "U(-1/sqrt(m), 1/sqrt(m))")
     p.add_argument("--seed", type=_nonnegative_int, help="seed of weights and samples (default 0)")
     p.add_argument("--batch", type=_positive_int, help="sequences per update (default 1)")
+    p.add_argument("--dropout", type=_fraction, metavar="P",
+                   help="drop each unit of each layer's output with probability P while "
+                        "training (default 0)")
     p.add_argument("--dtype", choices=["float64", "float32"], help="training precision (default float64)")
     p.add_argument("--sample-every", type=_positive_int, default=10_000,
                    help="updates between samples (default 10000)")
     p.add_argument("--checkpoint-every", type=_positive_int,
                    help="updates between checkpoints (default: --sample-every)")
-    p.add_argument("--val-frac", type=_val_frac,
+    p.add_argument("--val-frac", type=_fraction,
                    help="hold out the last fraction of the text, contiguous, for validation "
                         "(default 0: train on all of it)")
     p.add_argument("--eval-every", type=_positive_int,
@@ -190,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
                         f"or 4 (default {FD_ORDER})")
     g.add_argument("--seed", type=_nonnegative_int, default=0, help="weights seed (default 0)")
     g.add_argument("--sig", type=_nonnegative_float, default=0.01, help="weights std (default 0.01)")
+    g.add_argument("--dropout", type=_fraction, default=0.0, metavar="P",
+                   help="check under one fixed dropout mask of probability P (default 0)")
     g.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     return parser
 
@@ -206,7 +212,7 @@ def _gradcheck(args: argparse.Namespace) -> int:
                          f"seq_length + 1 = {args.seq_length + 1}")
     report = check_native(encoded, vocab.K, cell=args.cell, layers=args.layers, m=args.m,
                           T=args.seq_length, h=args.h, order=args.order, seed=args.seed,
-                          sig=args.sig)
+                          sig=args.sig, dropout=args.dropout)
     print(json.dumps(report, indent=2) if args.json else format_table(report))
     return 0 if report["passed"] else EXIT_ERROR
 
@@ -218,7 +224,7 @@ def _train(args: argparse.Namespace) -> int:
     given = {name: getattr(args, name) for name in
              ("cell", "layers", "m", "seq_length", "eta", "sig", "seed", "batch", "dtype",
               "val_frac", "newline", "diverge_factor", "lr_decay", "lr_decay_after", "optimizer",
-              "clip", "clip_norm", "decay", "beta1", "beta2")
+              "clip", "clip_norm", "decay", "beta1", "beta2", "dropout")
              if getattr(args, name) is not None}
     settings = RunSettings(steps=args.steps, epochs=args.epochs, sample_every=args.sample_every,
                            sample_length=args.sample_length, passage_length=args.passage_length,

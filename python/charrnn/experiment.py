@@ -97,7 +97,8 @@ def _start_gradcheck(text_path: str | None, config: TrainConfig, K: int,
     its table goes into the report."""
     cmd = [sys.executable, "-m", "charrnn", "gradcheck", "--cell", config.cell,
            "--layers", str(config.layers), "--m", str(gradcheck_m(config, K)),
-           "--seq-length", str(config.seq_length), "--seed", str(config.seed), "--json"]
+           "--seq-length", str(config.seq_length), "--seed", str(config.seed),
+           "--dropout", repr(config.dropout), "--json"]
     if text_path is not None:
         cmd.insert(4, str(text_path))  # after "gradcheck"
     log = open(out / "gradcheck.json", "w")

@@ -83,6 +83,7 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
         f"| training | seq_length = {T}, batch = {c.batch}, {_optimizer(c)}, "
         f"{f'gradient norm clipped to {c.clip_norm:g}' if c.clip_norm else f'clip = ±{c.clip:g}'}, "
         f"{'' if c.lr_decay == 1 else f'eta x {c.lr_decay:g} after each epoch past {c.lr_decay_after}, '}"
+        f"{f'dropout {c.dropout:g}, ' if c.dropout else ''}"
         f"initial weights "
         f"{f'N(0, {c.sig:g}^2)' if c.cell == 'rnn' else 'U(±1/sqrt(m))'}, seed = {c.seed} |",
         f"| updates | {trainer.step:,} ({trainer.epoch:.2f} epochs of {trainer.steps_per_epoch:,} "
@@ -117,7 +118,8 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
             f"{T + 1} characters of the text: the native analytic gradient against central "
             "differences of the native loss (fd), against the numpy reference's analytic "
             "gradient on the same weights (ref) and against complex-step derivatives of the "
-            "reference (cs).",
+            "reference (cs)"
+            f"{' under one fixed dropout mask' if gradcheck['settings'].get('dropout') else ''}.",
             "",
             "```",
             format_table(gradcheck),

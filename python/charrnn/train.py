@@ -26,7 +26,7 @@ from charrnn.model import Model, native_params, sampling_seed
 CELLS = _core.CELLS  # "rnn", "lstm", "gru"
 # Settings a resumed run may change; the others describe the model or the text.
 RESUMABLE = ("eta", "eps", "clip", "clip_norm", "decay", "beta1", "beta2", "diverge_factor",
-             "lr_decay", "lr_decay_after")
+             "lr_decay", "lr_decay_after", "dropout")
 OPTIMIZERS = ("adagrad", "rmsprop", "adam")
 
 
@@ -55,6 +55,7 @@ class TrainConfig:
     diverge_factor: float = 3.0  # stop when the smooth loss exceeds this times the first loss
     lr_decay: float = 1.0  # eta is multiplied by this after each epoch past lr_decay_after
     lr_decay_after: int = 10  # epochs before the decay starts (char-rnn's default)
+    dropout: float = 0.0  # drop each unit of each layer's output h_t with this probability
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -94,6 +95,8 @@ class TrainConfig:
                 or self.lr_decay_after < 0):
             raise ValueError(f"lr_decay_after must be a whole number of epochs >= 0, got "
                              f"{self.lr_decay_after!r}")
+        if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
+            raise ValueError(f"dropout must be a probability in [0, 1), got {self.dropout!r}")
         if not (isinstance(self.diverge_factor, (int, float)) and self.diverge_factor > 1):
             raise ValueError(f"diverge_factor must be a number > 1, got {self.diverge_factor!r}")
 
@@ -264,7 +267,8 @@ class Trainer:
         native = native_cls(params, self.train_encoded, seq_length=c.seq_length, batch=c.batch,
                             eta=c.eta, eps=c.eps, clip=c.clip,
                             optimizer=c.optimizer, clip_norm=c.clip_norm, decay=c.decay,
-                            beta1=c.beta1, beta2=c.beta2)
+                            beta1=c.beta1, beta2=c.beta2, dropout=c.dropout,
+                            dropout_seed=c.seed)
         if self.val_encoded is not None:
             # best follows the validation loss (evaluate_validation), not the smooth loss: the
             # native loop copies params into best only below best_smooth_loss, never below -inf.
