@@ -483,7 +483,10 @@ def test_bad_layouts_are_rejected():
         ("rnn", 1, [[[0, 1]]], [[[1, 2]]], None, None, ValueError, r"\(B, T\)"),
         ("rnn", 1, [0.0, 1.0], [1, 2], None, None, ValueError, "integers"),
         ("rnn", 1, [0, 5], [1, 2], None, None, IndexError, r"inputs\[1\] = 5"),
-        ("rnn", 1, [0, 1], [-1, 2], None, None, IndexError, r"targets\[0\] = -1"),
+        ("rnn", 1, [0, 1], [-2, 2], None, None, IndexError,
+         r"targets\[0\] = -2 is outside the vocabulary \[-1,"),  # -1: no prediction
+        ("rnn", 1, [-1, 1], [0, 2], None, None, IndexError,
+         r"inputs\[0\] = -1 is outside the vocabulary \[0,"),
         ("gru", 2, [[0, 1], [2, 1]], [[1, 2], [0, 9]], None, None, IndexError,
          r"targets\[1, 1\] = 9"),
         ("lstm", 2, [0, 1], [1, 2], np.zeros(3), None, ValueError, "h0"),  # layer axis needed

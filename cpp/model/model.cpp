@@ -94,8 +94,9 @@ double forward(const Params<T>& params, const std::int32_t* inputs, const std::i
                int T_len, int B, const State<T>& state0, Workspace<T>& ws,
                const Dropout& dropout) {
     forward_logits(params, inputs, T_len, B, state0, ws, dropout);
-    const double loss = kernels::softmax_cross_entropy(ws.P, targets, T_len, B);  // p_t, -log p_t[y_t]
-    return loss / B;
+    ws.nats = kernels::softmax_cross_entropy(ws.P, targets, T_len, B, &ws.predicted);  // p_t
+    // (1/B) sum: predicted / T is B exactly when every target counts.
+    return ws.predicted ? ws.nats / (double(ws.predicted) / T_len) : 0.0;
 }
 
 template <typename T>
@@ -103,17 +104,26 @@ void backward(const Params<T>& params, const std::int32_t* inputs, const std::in
               Workspace<T>& ws, Params<T>& grads) {
     const int T_len = ws.T_len, B = ws.B, L = ws.spec.layers;
     const Eigen::Index n = Eigen::Index(T_len) * B;
-    const T scale = T(1) / T(B);  // the loss is a mean over the batch
+    // The loss is a mean over the batch: 1/B, or T/n when only n targets count (exactly 1/B
+    // when n = T B: both quotients are the same number, correctly rounded).
+    const T scale = ws.predicted ? T(T_len) / T(ws.predicted) : T(0);
     // d_o = (p_t - onehot(y_t)) / B    softmax + cross-entropy; reuses P's storage. The 1/B is
     // left to the products that read d_o (a GEMM's scalar factor costs nothing; a pass over
-    // d_o at batch 32 was ~0.5 MB).
+    // d_o at batch 32 was ~0.5 MB). A column without a target has no loss: d_o = 0.
     auto& d_o = ws.P;
     for (int t = 0; t < T_len; ++t)
-        for (int j = 0; j < B; ++j) d_o(targets[j * T_len + t], Eigen::Index(t) * B + j) -= T(1);
+        for (int j = 0; j < B; ++j) {
+            const std::int32_t y = targets[j * T_len + t];
+            const Eigen::Index col = Eigen::Index(t) * B + j;
+            if (y >= 0)
+                d_o(y, col) -= T(1);
+            else
+                d_o.col(col).setZero();
+        }
     Layer<T>& top = *ws.layers.back();
     grads.V().noalias() = scale * d_o * output_of(ws, L).transpose();  // o = V h + c
     kernels::sum_columns(d_o, grads.c());
-    if (B > 1) grads.c() *= scale;
+    if (scale != T(1)) grads.c() *= scale;
     // The top layer's h_t feeds o_t: dh_t = V^T d_o_t, one product for the whole sequence.
     top.dH().noalias() = scale * params.V().transpose() * d_o;
     const bool dropout = ws.dropout.active();

@@ -4,6 +4,9 @@
 //   p_t = softmax(o_t)               // (K)   probabilities
 //   L   = -(1/B) sum_b sum_t log p_t[y_t]   (B = 1 is the assignment's loss)
 //
+// A target of -1 predicts nothing (a document's padding): the sum runs over the n targets there
+// are, and 1/B becomes T/n, the loss of a full window of T characters per sequence.
+//
 // with its workspace, forward pass and backpropagation through time. Pure C++/Eigen, no Python:
 // the bindings validate input before calling in here, so these functions trust their
 // arguments (shapes and index ranges are checked at the boundary).
@@ -27,6 +30,8 @@ struct Workspace {
     int T_len = 0, B = 0;
     std::vector<std::unique_ptr<Layer<T>>> layers;  // layers[l - 1] is layer l
     Mat<T> P;  // (K, T B)  o_t, then p_t; backward turns it into d_o
+    double nats = 0;             // -sum log p_t[y_t] of the last forward
+    Eigen::Index predicted = 0;  // its targets (T B unless some are -1)
     // Dropout of the last forward (dropout.hpp); when active, point l = 1 .. L has
     Dropout dropout;
     std::vector<Mat<T>> mask;     // (m, T B)  0 or 1 / (1 - p)

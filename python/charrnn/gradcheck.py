@@ -170,7 +170,7 @@ def complex_step_gradients(
                 None if c0b is None else np.tile(c0b, (1, n, 1)), first,
                 None if below is None else np.tile(below, (n, 1, 1)), perturbed,
                 None if masks is None else [np.tile(mask, (n, 1, 1)) for mask in masks])
-            out[k] = losses.reshape(n, B).mean(axis=1).imag / h  # L = (1/B) sum_b L_b
+            out[k] = losses.reshape(n, B).sum(axis=1).imag * reference.loss_scale(y) / h
         grads[name] = out.reshape(shape)
     return grads
 

@@ -4,10 +4,13 @@ the output layer, the oracle the native core is tested against. Clarity over spe
 
     layer 1 reads the character x_t (a column of U1); layer l > 1 reads h_t of layer l-1
     o_t = V h_t + c                  # (B, K)  logits, from the top layer's h_t
-    (with dropout, each layer's h_t is multiplied by its mask where it leaves the layer: into
-    layer l+1, or from the top into o_t; dropout.py)
     p_t = softmax(o_t)               # (B, K)  probabilities, max-shifted
     L   = -(1/B) sum_b sum_t log p_t[y_t]    # summed over the sequence, mean over the batch
+
+With dropout, each layer's h_t is multiplied by its mask where it leaves the layer: into layer
+l+1, or from the top into o_t (dropout.py). A target y_t = -1 predicts nothing (a document's
+padding): the sum runs over the n targets there are, and 1/B becomes T/n, the loss of full
+windows of T characters (loss_scale).
 
 The parameter layout (names, shapes, block order, init kinds) is the native core's, passed in
 (charrnn._core.layout); nothing here spells it out. Not here: data handling, sampling.
@@ -41,6 +44,7 @@ __all__ = [
     "forward",
     "forward_backward",
     "loss",
+    "loss_scale",
     "output_backward",
     "output_forward",
     "rmsprop_step",
@@ -246,8 +250,9 @@ class Batch:
 
 def check_inputs(params: Params, inputs, targets, h0=None, c0=None) -> Batch:
     """Validate and convert; ValueError for shapes and types, IndexError for indices out of the
-    vocabulary. inputs, targets (T,) or (B, T); h0, c0 (L, m) / (L, B, m), or without the layer
-    axis when L == 1, (m,) / (B, m); None means zeros. c0 is for lstm models only."""
+    vocabulary (a target may be -1: no prediction there). inputs, targets (T,) or (B, T); h0, c0
+    (L, m) / (L, B, m), or without the layer axis when L == 1, (m,) / (B, m); None means zeros.
+    c0 is for lstm models only."""
     x, y = np.asarray(inputs), np.asarray(targets)
     for name, seq in (("inputs", x), ("targets", y)):
         if seq.ndim not in (1, 2):
@@ -259,13 +264,13 @@ def check_inputs(params: Params, inputs, targets, h0=None, c0=None) -> Batch:
             raise ValueError(f"{name} must hold integers, got dtype {seq.dtype}")
     if x.shape != y.shape:
         raise ValueError(f"inputs and targets differ in shape (length): {x.shape} vs {y.shape}")
-    for name, seq in (("inputs", x), ("targets", y)):
-        bad = (seq < 0) | (seq >= params.K)
+    for name, seq, low in (("inputs", x, 0), ("targets", y, -1)):
+        bad = (seq < low) | (seq >= params.K)
         if bad.any():
             where = np.unravel_index(int(np.argmax(bad)), seq.shape)
             index = ", ".join(str(int(i)) for i in where)
             raise IndexError(f"{name}[{index}] = {int(seq[where])} is outside the vocabulary "
-                             f"[0, {params.K})")
+                             f"[{low}, {params.K})")
     batched = x.ndim == 2
     x, y = np.atleast_2d(x), np.atleast_2d(y)
     B, L, m = x.shape[0], params.layers, params.m
@@ -332,9 +337,17 @@ def run(params: Params, x: np.ndarray, y: np.ndarray, h0: np.ndarray, c0: np.nda
     return losses, probs, layers
 
 
+def loss_scale(y: np.ndarray) -> float:
+    """The factor from the summed losses of a batch of targets y (B, T) to L: 1/B, or T/n when
+    only n targets are not -1 (0 when none is)."""
+    n = int(np.count_nonzero(y >= 0))
+    return y.shape[1] / n if n else 0.0
+
+
 def output_forward(V, c, hs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The output layer on the top layer's hs (B, T, m): o_t = V h_t + c, p_t = softmax(o_t).
-    Returns the losses -sum_t log p_t[y_t] per sequence (B,) and probs (B, T, K)."""
+    Returns the losses -sum_t log p_t[y_t] per sequence (B,), over the targets that are not -1,
+    and probs (B, T, K)."""
     rows = np.arange(y.shape[0])
     losses = np.zeros(y.shape[0])  # (B)
     probs = []  # T of (B, K)
@@ -345,18 +358,21 @@ def output_forward(V, c, hs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.
         e = np.exp(z)  # (B, K)
         s = e.sum(axis=1)  # (B)
         probs.append(e / s[:, None])
-        losses = losses - (z[rows, y[:, t]] - np.log(s))  # -log p_t[y_t], never log(0)
+        counted = y[:, t] >= 0
+        log_p = z[rows, np.where(counted, y[:, t], 0)] - np.log(s)  # never log(0)
+        losses = losses - np.where(counted, log_p, 0)  # -log p_t[y_t]
     return losses, np.stack(probs, axis=1)
 
 
 def output_backward(V: np.ndarray, hs: np.ndarray, y: np.ndarray, probs: np.ndarray):
-    """The output layer's backward for L = (1/B) sum_b L_b. Returns dV (K, m), dc (K,) and
-    dhs (B, T, m) = dL/dh_t of the top layer."""
-    B, T = y.shape
-    b, t = np.meshgrid(np.arange(B), np.arange(T), indexing="ij")  # (B, T) each
+    """The output layer's backward for L = (1/B) sum_b L_b (see loss_scale). Returns dV (K, m),
+    dc (K,) and dhs (B, T, m) = dL/dh_t of the top layer."""
+    counted = y >= 0  # (B, T)
+    b, t = np.nonzero(counted)
     d_o = probs.copy()  # (B, T, K)
-    d_o[b, t, y] -= 1.0  # p = softmax(o), L_b = -log p[y]  =>  d_o = p - onehot(y)
-    d_o /= B  # L = (1/B) sum_b L_b
+    d_o[b, t, y[b, t]] -= 1.0  # p = softmax(o), L_b = -log p[y]  =>  d_o = p - onehot(y)
+    d_o[~counted] = 0.0  # no target, no loss
+    d_o *= loss_scale(y)  # L = (1/B) sum_b L_b
     dV = np.einsum("btk,btm->km", d_o, hs)  # o_t = V h_t + c, summed over b and t
     dc = d_o.sum(axis=(0, 1))  # o_t = V h_t + c
     dhs = d_o @ V  # (B, T, m)  V^T d_o: h_t feeds o_t
@@ -395,7 +411,7 @@ def forward(params: Params, inputs, targets, h0=None, c0=None, *, dropout: float
     B, T = batch.x.shape
     masks = dropout_masks(dropout, dropout_seed, dropout_step, params.layers, B, T, params.m)
     losses, probs, layers = run(params, batch.x, batch.y, batch.h0, batch.c0, masks=masks)
-    loss = losses.mean()  # L = (1/B) sum_b L_b
+    loss = losses.sum() * loss_scale(batch.y)  # L = (1/B) sum_b L_b
     hs = np.stack([hs for hs, _, _ in layers])  # (L, B, T, m)
     cs = np.stack([cs for _, cs, _ in layers]) if params.cell == "lstm" else None
     return Forward(
