@@ -125,9 +125,10 @@ py::array_t<T, py::array::c_style> as_real_array(const py::handle& obj, const ch
     return arr;
 }
 
-// Character indices: an integer array (any integer dtype), each in [0, K).
+// Character indices: an integer array (any integer dtype), each in [0, K), or -1 too if `none`
+// (a target that predicts nothing).
 py::array_t<std::int64_t, py::array::c_style> as_index_array(const py::handle& obj, const char* name,
-                                                           int K) {
+                                                           int K, bool none = false) {
     py::array any = py::array::ensure(obj);
     if (!any) throw std::invalid_argument(std::string(name) + " must be an array of integers");
     const char kind = any.dtype().kind();
@@ -146,10 +147,11 @@ py::array_t<std::int64_t, py::array::c_style> as_index_array(const py::handle& o
     auto arr = convert<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>>(any);
     for (py::ssize_t i = 0; i < arr.size(); ++i) {
         const std::int64_t v = arr.data()[i];
-        if (v < 0 || v >= K)
+        if (v < (none ? -1 : 0) || v >= K)
             throw py::index_error(std::string(name) + "[" + std::to_string(i) + "] = " +
-                                  std::to_string(v) + " is outside [0, " + std::to_string(K) +
-                                  "): not a character of this vocabulary");
+                                  std::to_string(v) + " is outside [" + (none ? "-1" : "0") +
+                                  ", " + std::to_string(K) + "): not a character of this " +
+                                  "vocabulary" + (none ? " (or -1: no prediction)" : ""));
     }
     return arr;
 }
@@ -328,7 +330,7 @@ Batch<T> make_batch(const Params<T>& params, const py::handle& inputs_obj,
     const ModelSpec& spec = params.spec();
     Batch<T> batch;
     auto inputs = as_index_array(inputs_obj, "inputs", spec.K);
-    auto targets = as_index_array(targets_obj, "targets", spec.K);
+    auto targets = as_index_array(targets_obj, "targets", spec.K, true);
     require(inputs.ndim() == 1 || inputs.ndim() == 2,
             "inputs must have shape (T,) or (B, T), got " + shape_string(inputs));
     require(targets.ndim() == inputs.ndim() && targets.size() == inputs.size() &&
@@ -511,6 +513,42 @@ void bind_params(py::module_& m, const char* name) {
     });
 }
 
+// The streams a Trainer or an evaluation reads (train/streams.hpp), checked: a plain text, or,
+// with targets, a documents layout whose every document begins a window of `window` inputs.
+Streams make_streams(const py::handle& text, const py::handle& targets, long long start,
+                     long long batch, long long window, int K) {
+    require_positive_size(batch, "batch");
+    require_positive_size(window, "the window length");
+    Streams s;
+    s.B = int(batch);
+    s.text = to_int32(as_index_array(text, "text", K));
+    require(py::array::ensure(text).ndim() == 1, "text must be a 1-D array of character indices");
+    if (targets.is_none()) {
+        require(start == -1, "start is the symbol documents begin with: give it with targets");
+        return s;
+    }
+    require(start >= 0 && start < K, "start must be a character index in [0, " +
+                                         std::to_string(K) + "), got " + std::to_string(start));
+    s.start = std::int32_t(start);
+    s.targets = to_int32(as_index_array(targets, "targets", K, true));
+    require(s.targets.size() == s.text.size(),
+            "targets must be as long as text (" + std::to_string(s.text.size()) + "), got " +
+                std::to_string(s.targets.size()));
+    require(s.text.size() % s.B == 0, "a documents layout holds batch = " + std::to_string(s.B) +
+                                          " streams of equal length; text has " +
+                                          std::to_string(s.text.size()) + " entries");
+    // A document's first input (the start symbol, with a target) must begin a window: that is
+    // where the state is zeroed. Elsewhere the start symbol may only be padding (no target).
+    const std::int64_t chunk = s.chunk();
+    for (std::size_t i = 0; i < s.text.size(); ++i)
+        if (s.text[i] == s.start && s.targets[i] >= 0 && (std::int64_t(i) % chunk) % window != 0)
+            throw std::invalid_argument(
+                "text[" + std::to_string(i) + "] starts a document in the middle of a window of " +
+                std::to_string(window) + ": lay documents out for this window length "
+                "(charrnn.data.document_streams)");
+    return s;
+}
+
 template <typename T>
 Result<T> run_forward_backward(const Params<T>& params, const py::handle& inputs,
                                const py::handle& targets, const py::handle& h0,
@@ -683,9 +721,13 @@ void bind_functions(py::module_& m) {
     m.def(
         "sample",
         [](const P& params, const py::handle& h0, const py::handle& prime, long long n,
-           std::uint64_t seed, double temperature, double top_p, const py::handle& c0) {
+           std::uint64_t seed, double temperature, double top_p, const py::handle& c0,
+           long long stop) {
             require_finite_params(params, "params");
             const ModelSpec& spec = params.spec();
+            require(stop >= -1 && stop < spec.K, "stop must be a character index in [0, " +
+                                                     std::to_string(spec.K) + ") or -1, got " +
+                                                     std::to_string(stop));
             auto prime_arr = as_index_array(prime, "prime", spec.K);
             require(prime_arr.ndim() == 1 && prime_arr.size() > 0,
                     "prime must be a non-empty 1-D array of character indices (its last "
@@ -711,34 +753,42 @@ void bind_functions(py::module_& m) {
                                                        temperature, top_p);
             }
             // In pieces with the GIL released, checking for Ctrl-C in between.
-            for (long long done = 0; done < n;) {
+            long long done = 0;
+            while (done < n) {
                 const long long piece = std::min<long long>(n - done, 1 << 12);
+                long long drawn;
                 {
                     py::gil_scoped_release release;
-                    sampler->draw(piece, dst + done);
+                    drawn = sampler->draw(piece, dst + done, std::int32_t(stop));
                 }
-                done += piece;
+                done += drawn;
                 if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+                if (drawn < piece) break;  // drew the stop symbol
             }
+            if (done < n) out.resize({py::ssize_t(done)});
             return out;
         },
         py::arg("params"), py::arg("h0"), py::arg("prime"), py::arg("n"), py::arg("seed") = 0,
         py::arg("temperature") = 1.0, py::arg("top_p") = 1.0, py::arg("c0") = py::none(),
-        "Generate n character indices. The network first reads prime[:-1] from state h0 (and "
-        "c0; None is zeros); prime[-1] is the first input. Each next character is drawn by "
-        "inverse CDF from softmax(o / temperature), restricted to the top_p nucleus. Same "
-        "seed, same text.");
+        py::arg("stop") = -1,
+        "Generate up to n character indices. The network first reads prime[:-1] from state h0 "
+        "(and c0; None is zeros); prime[-1] is the first input. Each next character is drawn by "
+        "inverse CDF from softmax(o / temperature), restricted to the top_p nucleus; drawing "
+        "ends early after the character `stop` (if >= 0), which is included. Same seed, same "
+        "text.");
     m.def(
         "evaluate",
-        [](const P& params, const py::handle& text, long long chunk) {
+        [](const P& params, const py::handle& text, long long chunk, const py::handle& targets,
+           long long start, long long batch) {
             require_finite_params(params, "params");
             require_positive_size(chunk, "chunk");
-            auto idx = as_index_array(text, "text", params.K());
-            require(idx.ndim() == 1 && idx.size() >= 2,
-                    "text must be a 1-D array of at least 2 character indices, got shape " +
-                        shape_string(idx));
-            std::vector<std::int32_t> codes = to_int32(idx);
-            Evaluation<T> ev(params, codes.data(), std::int64_t(codes.size()), int(chunk));
+            const Streams streams = make_streams(text, targets, start, batch, chunk, params.K());
+            require(streams.readable() >= 1,
+                    "text must hold at least " + std::to_string(streams.documents() ? 1 : 2) +
+                        " character indices per stream, got " +
+                        std::to_string(streams.text.size()) + " for batch = " +
+                        std::to_string(streams.B));
+            Evaluation<T> ev(params, streams, int(chunk));
             bool more = true;
             while (more) {
                 {
@@ -749,10 +799,15 @@ void bind_functions(py::module_& m) {
             }
             return py::make_tuple(ev.total_nats(), ev.predictions());
         },
-        py::arg("params"), py::arg("text"), py::arg("chunk") = 512,
-        "(total, n): the summed loss -sum log p[text[i+1]] in nats over the n = len(text) - 1 "
-        "next-character predictions of a text, from a zero state, carried across chunks of "
-        "`chunk` characters. The GIL is released; Ctrl-C raises KeyboardInterrupt.");
+        py::arg("params"), py::arg("text"), py::arg("chunk") = 512, py::arg("targets") = py::none(),
+        py::arg("start") = -1, py::arg("batch") = 1,
+        "(total, n): the summed loss -sum log p[y] in nats over the n predictions of a text, "
+        "from a zero state, carried across chunks of `chunk` characters. A plain text predicts "
+        "text[i+1] from text[:i+1] (n = len(text) - 1 for batch 1; batch > 1 reads that many "
+        "equal chunks side by side, each from a zero state). With targets, a documents layout "
+        "(charrnn.data.document_streams, made for windows of `chunk`): targets[i] (-1: none) "
+        "after text[:i+1], the state zeroed where a document begins. The GIL is released; "
+        "Ctrl-C raises KeyboardInterrupt.");
 }
 
 template <typename T>
@@ -784,41 +839,42 @@ void bind_trainer(py::module_& m, const char* name) {
         .def(py::init([](const P& params, const py::handle& text, long long seq_length,
                          long long batch, double eta, double eps, double clip,
                          const std::string& optimizer, double clip_norm, double decay,
-                         double beta1, double beta2, double dropout, std::uint64_t dropout_seed) {
+                         double beta1, double beta2, double dropout, std::uint64_t dropout_seed,
+                         const py::handle& targets, long long start) {
                  require_finite_params(params, "params");
                  dropout_settings(dropout, dropout_seed, 0);
                  require_positive_size(seq_length, "seq_length");
-                 require_positive_size(batch, "batch");
                  const OptimSettings optim =
                      optim_settings(optimizer, eta, eps, clip, clip_norm, decay, beta1, beta2);
-                 auto idx = as_index_array(text, "text", params.K());
-                 require(idx.ndim() == 1, "text must be a 1-D array of character indices, got "
-                                          "shape " + shape_string(idx));
-                 const long long chunk = idx.size() / batch;
-                 if (chunk < seq_length + 1)
+                 Streams streams =
+                     make_streams(text, targets, start, batch, seq_length, params.K());
+                 if (streams.windows(int(seq_length)) < 1)
                      throw std::invalid_argument(
-                         "text has " + std::to_string(idx.size()) + " characters: at least " +
-                         std::to_string((seq_length + 1) * batch) +
+                         "text has " + std::to_string(streams.text.size()) + " characters: at "
+                         "least " + std::to_string((seq_length + !streams.documents()) * batch) +
                          " are needed (batch * (seq_length + 1)); use a longer text or a "
                          "smaller seq_length");
                  TrainSettings s;
                  s.seq_length = int(seq_length);
-                 s.batch = int(batch);
                  s.optim = optim;
                  s.dropout = dropout;
                  s.dropout_seed = dropout_seed;
-                 return new Tr(params, to_int32(idx), s);
+                 return new Tr(params, std::move(streams), s);
              }),
              py::arg("params"), py::arg("text"), py::arg("seq_length") = 25, py::arg("batch") = 1,
              py::arg("eta") = 0.1, py::arg("eps") = 1e-8, py::arg("clip") = 5.0,
              py::arg("optimizer") = "adagrad", py::arg("clip_norm") = 0.0,
              py::arg("decay") = 0.95, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
              py::arg("dropout") = 0.0, py::arg("dropout_seed") = 0,
+             py::arg("targets") = py::none(), py::arg("start") = -1,
              "optimizer: 'adagrad' (eps inside the sqrt), 'rmsprop' (decay) or 'adam' (beta1, "
              "beta2); eta its learning rate. Gradients are clipped elementwise to [-clip, clip], "
              "or, if clip_norm > 0, by their global L2 norm to clip_norm (clip is then unused). "
              "dropout: the probability of dropping a unit of each layer's output h_t; update "
-             "`step` uses the masks of (dropout_seed, step).")
+             "`step` uses the masks of (dropout_seed, step). With targets and start, text is a "
+             "documents layout made for windows of seq_length (charrnn.data.document_streams): "
+             "targets[i] (-1: none) is predicted after text[i], and a stream's state is zeroed "
+             "at each window that begins a document.")
         .def(
             "run",
             [](Tr& tr, const py::handle& losses, const py::handle& smooth_losses) {
@@ -967,7 +1023,9 @@ void bind_trainer(py::module_& m, const char* name) {
         .def_property_readonly("diverged", [](const Tr& tr) { return tr.diverged; })
         .def_property_readonly("steps_per_epoch", &Tr::steps_per_epoch)
         .def_property_readonly("seq_length", [](const Tr& tr) { return tr.settings().seq_length; })
-        .def_property_readonly("batch", [](const Tr& tr) { return tr.settings().batch; })
+        .def_property_readonly("batch", &Tr::batch)
+        .def_property_readonly("documents", [](const Tr& tr) { return tr.streams().documents(); },
+                               "whether the text is a documents layout")
         .def_property(
             "eta", [](const Tr& tr) { return tr.settings().optim.eta; },
             [](Tr& tr, double v) {
@@ -985,7 +1043,7 @@ void bind_trainer(py::module_& m, const char* name) {
         .def_property_readonly("beta2", [](const Tr& tr) { return tr.settings().optim.beta2; })
         .def_property_readonly("dropout", [](const Tr& tr) { return tr.settings().dropout; })
         .def_property_readonly("dropout_seed", [](const Tr& tr) { return tr.settings().dropout_seed; })
-        .def_property_readonly("text_length", [](const Tr& tr) { return tr.text().size(); });
+        .def_property_readonly("text_length", [](const Tr& tr) { return tr.streams().text.size(); });
 }
 
 }  // namespace

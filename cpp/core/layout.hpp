@@ -158,6 +158,11 @@ struct State {
         h.setZero();
         c.setZero();
     }
+    // Sequence j of B starts afresh: its h (and c) zero in every layer.
+    void zero_sequence(int j, int B) {
+        for (Eigen::Index col = j; col < h.cols(); col += B) h.col(col).setZero();
+        for (Eigen::Index col = j; col < c.cols(); col += B) c.col(col).setZero();
+    }
 };
 
 }  // namespace charrnn

@@ -6,20 +6,30 @@
 namespace charrnn {
 
 template <typename T>
-Evaluation<T>::Evaluation(const Params<T>& params, const std::int32_t* text, std::int64_t N,
-                          int chunk)
-    : params_(params), text_(text), N_(N), chunk_(chunk), state_(params.spec(), 1) {}
+Evaluation<T>::Evaluation(const Params<T>& params, const Streams& streams, int window)
+    : params_(params),
+      streams_(streams),
+      window_(window),
+      state_(params.spec(), streams.B),
+      inputs_(std::size_t(streams.B) * window),
+      targets_(std::size_t(streams.B) * window) {}
 
 template <typename T>
 bool Evaluation<T>::advance(std::int64_t max_chars) {
-    const std::int64_t end = std::min(N_ - 1, done_ + max_chars);
-    while (done_ < end) {
-        const int len = int(std::min<std::int64_t>(chunk_, end - done_));
-        total_ += forward(params_, text_ + done_, text_ + done_ + 1, len, 1, state_, ws_);
+    const int B = streams_.B;
+    const std::int64_t end = std::min(streams_.readable(), position_ + max_chars);
+    while (position_ < end) {
+        const int len = int(std::min<std::int64_t>(window_, end - position_));
+        streams_.read(position_, len, inputs_.data(), targets_.data());
+        for (int j = 0; j < B; ++j)
+            if (streams_.begins_document(j, position_)) state_.zero_sequence(j, B);
+        forward(params_, inputs_.data(), targets_.data(), len, B, state_, ws_);
+        total_ += ws_.nats;
+        done_predictions_ += ws_.predicted;
         ws_.final_state(state_);
-        done_ += len;
+        position_ += len;
     }
-    return done_ < N_ - 1;
+    return position_ < streams_.readable();
 }
 
 template class Evaluation<double>;

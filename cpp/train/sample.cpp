@@ -53,7 +53,7 @@ Sampler<T>::Sampler(const Params<T>& params, State<T> state, const std::vector<s
 }
 
 template <typename T>
-void Sampler<T>::draw(std::int64_t n, std::int32_t* out) {
+std::int64_t Sampler<T>::draw(std::int64_t n, std::int32_t* out, std::int32_t stop) {
     std::uniform_real_distribution<double> uniform(0.0, 1.0);
     for (std::int64_t i = 0; i < n; ++i) {
         forward_logits(params_, &x_, 1, 1, state_, ws_);
@@ -65,7 +65,9 @@ void Sampler<T>::draw(std::int64_t n, std::int32_t* out) {
         probs_ /= probs_.sum();
         x_ = draw_index(probs_, uniform(gen_), top_p_);
         out[i] = x_;
+        if (x_ == stop) return i + 1;
     }
+    return n;
 }
 
 #define CHARRNN_INSTANTIATE(T)                                                                \

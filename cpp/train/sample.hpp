@@ -24,8 +24,9 @@ class Sampler {
 public:
     Sampler(const Params<T>& params, State<T> state, const std::vector<std::int32_t>& prime,
             std::uint64_t seed, double temperature, double top_p);
-    // The next n characters into out[0 .. n-1].
-    void draw(std::int64_t n, std::int32_t* out);
+    // The next n characters into out[0 .. n-1], or fewer: drawing stops after `stop` (a
+    // document's end symbol; -1: never). Returns how many were drawn.
+    std::int64_t draw(std::int64_t n, std::int32_t* out, std::int32_t stop = -1);
 
 private:
     const Params<T>& params_;

@@ -7,35 +7,33 @@
 namespace charrnn {
 
 template <typename T>
-Trainer<T>::Trainer(const Params<T>& initial, std::vector<std::int32_t> text,
-                    TrainSettings settings)
+Trainer<T>::Trainer(const Params<T>& initial, Streams streams, TrainSettings settings)
     : params(initial),
       best(initial),
       memory(initial.layout),
       moment(settings.optim.optimizer == Optimizer::adam ? Params<T>(initial.layout) : Params<T>()),
-      state(initial.spec(), settings.batch),
+      state(initial.spec(), streams.B),
       settings_(settings),
-      text_(std::move(text)),
+      streams_(std::move(streams)),
       grads_(initial.layout),
-      inputs_(std::size_t(settings.batch) * settings.seq_length),
-      targets_(std::size_t(settings.batch) * settings.seq_length) {}
+      inputs_(std::size_t(streams_.B) * settings.seq_length),
+      targets_(std::size_t(streams_.B) * settings.seq_length) {}
 
 template <typename T>
 int Trainer<T>::run(int n, double* losses, double* smooth_losses) {
-    const int T_len = settings_.seq_length, B = settings_.batch;
-    const std::int64_t chunk = chunk_length();
+    const int T_len = settings_.seq_length, B = streams_.B;
     for (int i = 0; i < n; ++i) {
-        // Fewer than T+1 characters left: a new epoch starts from the beginning, from h = 0.
-        if (position + T_len + 1 > chunk) {
+        // No whole window left (a plain text: fewer than T+1 characters): a new epoch starts
+        // from the beginning, from h = 0.
+        if (!streams_.fits(position, T_len)) {
             position = 0;
             state.set_zero();
             ++epoch;
         }
-        for (int j = 0; j < B; ++j) {
-            const std::int32_t* seq = text_.data() + j * chunk + position;
-            std::copy(seq, seq + T_len, inputs_.begin() + j * T_len);          // text[e : e+T]
-            std::copy(seq + 1, seq + T_len + 1, targets_.begin() + j * T_len);  // text[e+1 : e+T+1]
-        }
+        // text[e : e+T] and its targets (a plain text: text[e+1 : e+T+1]) of each stream
+        streams_.read(position, T_len, inputs_.data(), targets_.data());
+        for (int j = 0; j < B; ++j)
+            if (streams_.begins_document(j, position)) state.zero_sequence(j, B);
         const Dropout dropout{settings_.dropout, settings_.dropout_seed, step};
         const double loss =
             forward<T>(params, inputs_.data(), targets_.data(), T_len, B, state, ws_, dropout);

@@ -1,5 +1,6 @@
-// The native training loop: many updates per call over an encoded text, no Python inside, for
-// any model of the family and any of the optimisers (AdaGrad, RMSprop, Adam, see optim.hpp).
+// The native training loop: many updates per call over an encoded text (plain, or documents:
+// streams.hpp), no Python inside, for any model of the family and any of the optimisers
+// (AdaGrad, RMSprop, Adam, see optim.hpp).
 // Semantics are the assignment's (see run()); the bindings call run() in short chunks with the
 // GIL released and check for Ctrl-C between chunks. Checkpoints and logging live in Python.
 #pragma once
@@ -10,12 +11,12 @@
 
 #include "model/model.hpp"
 #include "optim/optim.hpp"
+#include "train/streams.hpp"
 
 namespace charrnn {
 
 struct TrainSettings {
     int seq_length = 25;  // T: characters per update
-    int batch = 1;        // B: sequences per update, at B evenly spaced offsets of the text
     OptimSettings optim;  // optimiser, its constants, clipping (default: AdaGrad, clip to +-5)
     double dropout = 0.0;            // p of model/dropout.hpp; 0: off
     std::uint64_t dropout_seed = 0;  // the masks of update `step` are those of (seed, step)
@@ -24,7 +25,8 @@ struct TrainSettings {
 template <typename T>
 class Trainer {
 public:
-    Trainer(const Params<T>& initial, std::vector<std::int32_t> text, TrainSettings settings);
+    // streams.B sequences per update, at B evenly spaced offsets of the text.
+    Trainer(const Params<T>& initial, Streams streams, TrainSettings settings);
 
     // Runs up to n steps and writes each step's loss and smooth loss into losses[0..] and
     // smooth_losses[0..] (may be null). Returns how many steps ran: fewer than n only when a
@@ -32,11 +34,12 @@ public:
     int run(int n, double* losses, double* smooth_losses);
 
     // Steps in one pass over the text (each of the B streams walks its own chunk).
-    std::int64_t steps_per_epoch() const { return (chunk_length() - 1) / settings_.seq_length; }
-    std::int64_t chunk_length() const { return std::int64_t(text_.size()) / settings_.batch; }
+    std::int64_t steps_per_epoch() const { return streams_.windows(settings_.seq_length); }
+    std::int64_t chunk_length() const { return streams_.chunk(); }
+    int batch() const { return streams_.B; }
     const TrainSettings& settings() const { return settings_; }
     void set_eta(double eta) { settings_.optim.eta = eta; }  // between runs (a schedule)
-    const std::vector<std::int32_t>& text() const { return text_; }
+    const Streams& streams() const { return streams_; }
 
     // Training state, public so a checkpoint can read and restore all of it. Adam's t is not
     // stored: the update after `step` updates is Adam's t = step + 1, so params, memory, moment
@@ -55,7 +58,7 @@ public:
 
 private:
     TrainSettings settings_;
-    std::vector<std::int32_t> text_;
+    Streams streams_;
     Params<T> grads_;
     Workspace<T> ws_;
     std::vector<std::int32_t> inputs_, targets_;  // (B, T) row-major

@@ -104,8 +104,10 @@ def _clip_update_step(params: Any, grads: Any, state: tuple[Any, ...], t: int = 
                       beta1: float = 0.9, beta2: float = 0.999) -> None: ...  # for tests
 def sample(params: Params | Params32, h0: npt.ArrayLike | None, prime: npt.ArrayLike, n: int,
            seed: int = 0, temperature: float = 1.0, top_p: float = 1.0,
-           c0: npt.ArrayLike | None = None) -> npt.NDArray[np.int32]: ...
-def evaluate(params: Params | Params32, text: npt.ArrayLike, chunk: int = 512) -> tuple[float, int]: ...
+           c0: npt.ArrayLike | None = None, stop: int = -1) -> npt.NDArray[np.int32]: ...
+def evaluate(params: Params | Params32, text: npt.ArrayLike, chunk: int = 512,
+             targets: npt.ArrayLike | None = None, start: int = -1,
+             batch: int = 1) -> tuple[float, int]: ...
 
 class Trainer:
     params: Params
@@ -137,12 +139,14 @@ class Trainer:
     beta2: float
     dropout: float
     dropout_seed: int
+    documents: bool
     text_length: int
     def __init__(self, params: Params, text: npt.ArrayLike, seq_length: int = 25, batch: int = 1,
                  eta: float = 0.1, eps: float = 1e-8, clip: float = 5.0,
                  optimizer: str = "adagrad", clip_norm: float = 0.0, decay: float = 0.95,
                  beta1: float = 0.9, beta2: float = 0.999, dropout: float = 0.0,
-                 dropout_seed: int = 0) -> None: ...
+                 dropout_seed: int = 0, targets: npt.ArrayLike | None = None,
+                 start: int = -1) -> None: ...
     def state(self, name: str) -> Params: ...  # a live view; name in state_names
     def run(self, losses: npt.NDArray[np.float64], smooth_losses: npt.NDArray[np.float64] | None = None) -> int: ...
 
@@ -176,11 +180,13 @@ class Trainer32:
     beta2: float
     dropout: float
     dropout_seed: int
+    documents: bool
     text_length: int
     def __init__(self, params: Params32, text: npt.ArrayLike, seq_length: int = 25, batch: int = 1,
                  eta: float = 0.1, eps: float = 1e-8, clip: float = 5.0,
                  optimizer: str = "adagrad", clip_norm: float = 0.0, decay: float = 0.95,
                  beta1: float = 0.9, beta2: float = 0.999, dropout: float = 0.0,
-                 dropout_seed: int = 0) -> None: ...
+                 dropout_seed: int = 0, targets: npt.ArrayLike | None = None,
+                 start: int = -1) -> None: ...
     def state(self, name: str) -> Params32: ...  # a live view; name in state_names
     def run(self, losses: npt.NDArray[np.float64], smooth_losses: npt.NDArray[np.float64] | None = None) -> int: ...
