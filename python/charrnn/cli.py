@@ -104,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "U(-1/sqrt(m), 1/sqrt(m))")
     p.add_argument("--seed", type=_nonnegative_int, help="seed of weights and samples (default 0)")
     p.add_argument("--batch", type=_positive_int, help="sequences per update (default 1)")
+    p.add_argument("--documents", action="store_const", const=True,
+                   help="the file holds one document per line (names, tweets): each is learnt "
+                        "from a zero state and ends with the line end, which the model learns "
+                        "to predict")
     p.add_argument("--dropout", type=_fraction, metavar="P",
                    help="drop each unit of each layer's output with probability P while "
                         "training (default 0)")
@@ -147,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Print characters drawn from a trained network.")
     s.add_argument("checkpoint", metavar="CKPT", help="a best.npz or last.npz (or a run folder)")
     s.add_argument("-n", type=_nonnegative_int, default=1000, help="characters (default 1000)")
+    s.add_argument("--documents", type=_positive_int, metavar="N",
+                   help="print N new documents, one per line, each from a zero state until the "
+                        "model ends it (a model trained with --documents)")
+    s.add_argument("--max-length", type=_positive_int, default=1000,
+                   help="with --documents: cut a document at this many characters (default 1000)")
     s.add_argument("--temperature", type=_positive_float, default=1.0,
                    help="< 1 sharper, > 1 flatter (default 1)")
     s.add_argument("--top-p", type=_top_p, default=1.0,
@@ -166,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "perplexity.")
     e.add_argument("checkpoint", metavar="CKPT", help="a best.npz or last.npz (or a run folder)")
     e.add_argument("file", metavar="FILE", help="UTF-8 text file")
+    e.add_argument("--documents", action="store_true",
+                   help="FILE holds one document per line: each from a zero state, its end "
+                        "counted as a predicted character")
     e.add_argument("--json", action="store_true", help="print one JSON object")
 
     x = sub.add_parser("export", help="write a checkpoint's weights for another framework",
@@ -224,7 +236,7 @@ def _train(args: argparse.Namespace) -> int:
     given = {name: getattr(args, name) for name in
              ("cell", "layers", "m", "seq_length", "eta", "sig", "seed", "batch", "dtype",
               "val_frac", "newline", "diverge_factor", "lr_decay", "lr_decay_after", "optimizer",
-              "clip", "clip_norm", "decay", "beta1", "beta2", "dropout")
+              "clip", "clip_norm", "decay", "beta1", "beta2", "dropout", "documents")
              if getattr(args, name) is not None}
     settings = RunSettings(steps=args.steps, epochs=args.epochs, sample_every=args.sample_every,
                            sample_length=args.sample_length, passage_length=args.passage_length,
@@ -269,11 +281,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     from charrnn.data import read_text
 
     model = _load_model(args.checkpoint)
-    result = model.evaluate(read_text(args.file))
+    result = model.evaluate(read_text(args.file), documents=args.documents)
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{result['chars']:,} predictions: {result['nats_per_char']:.4f} nats = "
+        where = f" in {result['documents']:,} documents" if args.documents else ""
+        print(f"{result['chars']:,} predictions{where}: {result['nats_per_char']:.4f} nats = "
               f"{result['bits_per_char']:.4f} bits per character, perplexity "
               f"{result['perplexity']:.3f}")
     return 0
@@ -292,8 +305,15 @@ def _sample(args: argparse.Namespace) -> int:
 
     model = _load_model(args.checkpoint)
     prime = read_text(args.prime_file) if args.prime_file else args.prime
-    text = model.sample(args.n, prime=prime, temperature=args.temperature, top_p=args.top_p,
-                        seed=args.seed, greedy=args.greedy)
+    if args.documents is not None:
+        if prime is not None:
+            raise ValueError("--documents starts each document afresh: drop --prime/--prime-file")
+        text = "\n".join(model.sample_documents(
+            args.documents, max_length=args.max_length, temperature=args.temperature,
+            top_p=args.top_p, seed=args.seed, greedy=args.greedy))
+    else:
+        text = model.sample(args.n, prime=prime, temperature=args.temperature,
+                            top_p=args.top_p, seed=args.seed, greedy=args.greedy)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
     else:

@@ -1,5 +1,6 @@
 """Text in, integer indices out: read a UTF-8 file, build the sorted character vocabulary, encode
-and decode, and locate the bundled Shakespeare corpus.
+and decode, locate the bundled Shakespeare corpus, and lay out a file of documents (one per
+line) for training and evaluation.
 
 Characters are Unicode code points, not bytes. Not here: the model, batching or training
 (see charrnn.reference and the native core).
@@ -7,14 +8,17 @@ Characters are Unicode code points, not bytes. Not here: the model, batching or 
 
 from __future__ import annotations
 
+import heapq
 import importlib.resources
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["NEWLINE_MODES", "Vocabulary", "default_corpus_path", "load_corpus", "normalize_newlines",
-           "read_text"]
+__all__ = ["END", "NEWLINE_MODES", "Streams", "Vocabulary", "default_corpus_path",
+           "document_streams", "documents_layout", "load_corpus", "normalize_newlines",
+           "read_text", "split_documents"]
 
 # How line ends are read: "lf" as editors show the text (CRLF and CR become LF, a leading
 # byte-order mark is dropped), "keep" every character as stored.
@@ -185,3 +189,86 @@ def load_corpus(path: str | Path | None = None,
     text = read_text(default_corpus_path() if path is None else path, newline)
     vocab = Vocabulary.from_text(text)
     return text, vocab, vocab.encode(text)
+
+
+# --- documents ----------------------------------------------------------------------------------
+# A file of documents holds one per line (names, tweets). The line end is the end-of-document
+# symbol: it is what the model predicts after a document's last character, and what it reads
+# first, from a zero state, to predict a document's first character (as makemore's '.' does).
+END = "\n"
+
+
+def split_documents(text: str) -> list[str]:
+    """The documents of a text, one per line; empty lines hold none and are skipped."""
+    return [line for line in text.split(END) if line]
+
+
+@dataclass(frozen=True)
+class Streams:
+    """What the native training loop and evaluation read (cpp/train/streams.hpp): a plain text
+    (targets None: each character's target is the next one), or a documents layout from
+    document_streams (targets -1 where nothing is predicted; the state zeroed where a window
+    begins with `start`) made for windows of `window`."""
+
+    text: np.ndarray  # int32
+    targets: np.ndarray | None = None
+    start: int = -1
+    batch: int = 1
+    window: int = 512
+
+    @property
+    def predictions(self) -> int:
+        """Characters predicted in one pass."""
+        if self.targets is None:
+            return (len(self.text) // self.batch - 1) * self.batch
+        return int(np.count_nonzero(self.targets >= 0))
+
+    def native(self) -> dict:
+        """The keywords of _core.evaluate (and, but for chunk and batch, _core.Trainer)."""
+        return {"chunk": self.window, "targets": self.targets, "start": self.start,
+                "batch": self.batch}
+
+
+def documents_layout(documents: Sequence[np.ndarray], end: int, B: int, T: int) -> Streams:
+    """document_streams as Streams."""
+    text, targets = document_streams(documents, end, B, T)
+    return Streams(text, targets, end, B, T)
+
+
+def document_streams(documents: Sequence[np.ndarray], end: int, B: int,
+                     T: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lay encoded documents out as B streams of windows of T for the native loops (see
+    cpp/train/streams.hpp): (text, targets), int32 of equal length B S T.
+
+    A document d_1 .. d_k reads (end, d_1, .., d_k) and predicts (d_1, .., d_k, end): k + 1
+    predictions in ceil((k + 1) / T) windows, the first beginning with `end` (where the state
+    is zeroed), the last padded to T with inputs `end` and targets -1 (nothing predicted). So
+    no window mixes two documents' context. Documents are dealt in order, each to the stream
+    with the fewest windows so far (the first such), and every stream is filled to the longest
+    one's S windows with windows of padding.
+    """
+    if B < 1 or T < 1:
+        raise ValueError(f"need B >= 1 and T >= 1, got B={B}, T={T}")
+    streams: list[list[np.ndarray]] = [[] for _ in range(B)]
+    windows = [0] * B
+    heap = [(0, j) for j in range(B)]  # (windows so far, stream)
+    for doc in documents:
+        n = len(doc) + 1  # predictions
+        w = -(-n // T)
+        inputs = np.full(w * T, end, dtype=np.int32)
+        targets = np.full(w * T, -1, dtype=np.int32)
+        inputs[1:n] = doc
+        targets[:n - 1] = doc
+        targets[n - 1] = end
+        _, j = heapq.heappop(heap)
+        streams[j].append(np.stack([inputs, targets]))
+        windows[j] += w
+        heapq.heappush(heap, (windows[j], j))
+    S = max(windows)
+    out = np.empty((2, B, S * T), dtype=np.int32)
+    out[0], out[1] = end, -1  # windows of padding
+    for j, parts in enumerate(streams):
+        if parts:
+            laid = np.concatenate(parts, axis=1)
+            out[:, j, :laid.shape[1]] = laid
+    return out[0].reshape(-1), out[1].reshape(-1)

@@ -212,7 +212,7 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
         _tidy_resumed_files(out, resume_step)
     metrics_file = open_metrics(out / "metrics.csv", resume_step)
     samples = open(out / "samples.txt", "a" if resume_step is not None else "w", encoding="utf-8")
-    validating = trainer.val_encoded is not None
+    validating = trainer.val_streams is not None
     eval_every = settings.every("eval_every")
     checkpoint_every = settings.every("checkpoint_every")
 
@@ -309,8 +309,8 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
 
     best = trainer.model(best=True)
     passage_seed = sampling_seed(config.seed, trainer.step) ^ 1
-    passage = best.sample(settings.passage_length, seed=passage_seed,
-                          temperature=settings.PASSAGE_TEMPERATURE)
+    passage = best.sample_text(settings.passage_length, seed=passage_seed,
+                               temperature=settings.PASSAGE_TEMPERATURE)
     (out / "passage.txt").write_text(passage + "\n", encoding="utf-8")
     history = read_metrics(out / "metrics.csv")
     plot_loss(history, trainer.steps_per_epoch, config.seq_length, out / "loss.png",

@@ -1,7 +1,8 @@
 """A trained network as a user holds it: Model pairs native parameters (any cell, any depth)
 with their vocabulary, and samples text (inverse CDF, temperature, top-p nucleus, priming
-text), evaluates a text (nats and bits per character), and exports its weights as a PyTorch
-state_dict. Not here: training (train.py) or the file format (checkpoint.py).
+text) or documents, evaluates a text or its documents (nats and bits per character), and
+exports its weights as a PyTorch state_dict. Not here: training (train.py) or the file format
+(checkpoint.py).
 """
 
 from __future__ import annotations
@@ -14,11 +15,16 @@ import numpy as np
 
 from charrnn import _core, checkpoint
 from charrnn.checkpoint import CheckpointError
-from charrnn.data import Vocabulary
+from charrnn.data import END, Streams, Vocabulary, documents_layout, split_documents
 
-__all__ = ["EXPORT_FORMATS", "Model", "sampling_seed", "torch_state_dict"]
+__all__ = ["EXPORT_FORMATS", "Model", "evaluate_streams", "sampling_seed", "torch_state_dict"]
 
 EXPORT_FORMATS = ("torch",)
+# A document drawn without its end symbol stops at this many characters (sample_documents).
+MAX_DOCUMENT_LENGTH = 1000
+# Documents evaluated side by side, and the window each is read in (any values give the same
+# loss up to rounding: each document is its own sequence from a zero state).
+EVAL_DOCUMENT_STREAMS, EVAL_DOCUMENT_WINDOW = 64, 64
 # A layer's arrays as torch.nn.RNN/LSTM/GRU name them (suffixed _l{k}, k from 0).
 TORCH_NAMES = {"W": "weight_hh", "U": "weight_ih", "b": "bias_ih"}
 
@@ -27,6 +33,15 @@ def sampling_seed(seed: int, step: int) -> int:
     """A seed for the samples drawn at `step` of a run seeded with `seed`: reproducible, and
     so a resumed run draws the same samples as an uninterrupted one without storing RNG state."""
     return int(np.random.SeedSequence([seed, step]).generate_state(1, np.uint64)[0])
+
+
+def evaluate_streams(params: Any, streams: Streams) -> dict[str, float | int]:
+    """The mean loss of native params over the predictions of streams (data.Streams), natively
+    with the GIL released: {'nats_per_char', 'bits_per_char', 'perplexity', 'chars'}."""
+    total, n = _core.evaluate(params, streams.text, **streams.native())
+    nats = total / n
+    return {"nats_per_char": nats, "bits_per_char": nats / math.log(2),
+            "perplexity": math.exp(nats), "chars": int(n)}
 
 
 def native_params(spec: dict[str, Any]) -> Any:
@@ -59,14 +74,16 @@ def torch_state_dict(params: Any) -> dict[str, np.ndarray]:
 
 class Model:
     """Parameters (a native Params, float64, of any cell and depth) and the vocabulary they were
-    trained with."""
+    trained with; documents: trained on documents, one per line (TrainConfig.documents)."""
 
-    def __init__(self, params: Any, vocab: Vocabulary, start: str | None = None):
+    def __init__(self, params: Any, vocab: Vocabulary, start: str | None = None,
+                 documents: bool = False):
         if params.K != vocab.K:
             raise ValueError(f"params have K={params.K} but the vocabulary has {vocab.K} characters")
         self.params = params
         self.vocab = vocab
         self.start = start if start is not None else vocab.chars[0]  # first input when unprimed
+        self.documents = documents
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -103,7 +120,9 @@ class Model:
         start = meta.get("start")
         if not (isinstance(start, str) and len(start) == 1 and start in vocab):
             start = None
-        return cls(params, vocab, start)
+        config = meta.get("config")
+        documents = isinstance(config, dict) and config.get("documents") is True
+        return cls(params, vocab, start, documents=documents)
 
     def sample(
         self,
@@ -147,21 +166,73 @@ class Model:
         text = self.vocab.decode(drawn)
         return self.vocab.decode(prime_indices) + text if include_prime else text
 
-    def evaluate(self, text: str) -> dict[str, float | int]:
+    def _end(self) -> int:
+        """The index of the end-of-document symbol; ValueError if the vocabulary lacks it."""
+        if END not in self.vocab:
+            raise ValueError("this model's vocabulary has no line end, the end-of-document "
+                             "symbol: it was not trained on documents (charrnn train "
+                             "--documents)")
+        return self.vocab.index(END)
+
+    def sample_documents(self, count: int | None = None, *, chars: int | None = None,
+                         max_length: int = MAX_DOCUMENT_LENGTH, temperature: float = 1.0,
+                         top_p: float = 1.0, seed: int = 0, greedy: bool = False) -> list[str]:
+        """New documents: `count` of them, or as many as it takes to reach `chars` characters.
+        Each starts from a zero state with the end-of-document symbol as its first input and
+        ends when the model draws that symbol again (not included), or after max_length
+        characters. Document i is drawn with sampling_seed(seed, i): same seed, same documents.
+        ValueError if the vocabulary has no end symbol."""
+        if (count is None) == (chars is None):
+            raise ValueError("give count or chars")
+        for name, value in (("count", count), ("chars", chars), ("max_length", max_length)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                      or value < (1 if name == "max_length" else 0)):
+                raise ValueError(f"{name} must be a whole number >= "
+                                 f"{1 if name == 'max_length' else 0}, got {value!r}")
+        end = self._end()
+        if greedy:
+            top_p = float(np.nextafter(0.0, 1.0))  # the argmax alone
+        documents: list[str] = []
+        total = 0
+        while (len(documents) < count) if count is not None else (total < chars):
+            drawn = _core.sample(self.params, None, np.array([end]), max_length + 1,
+                                 seed=sampling_seed(seed, len(documents)),
+                                 temperature=float(temperature), top_p=float(top_p), stop=end)
+            doc = self.vocab.decode(drawn[:-1] if len(drawn) and drawn[-1] == end
+                                    else drawn[:max_length])
+            documents.append(doc)
+            total += len(doc) + 1
+        return documents
+
+    def sample_text(self, n: int, **options: Any) -> str:
+        """n characters as the model writes them: sample(n, **options), or, for a model trained
+        on documents, new documents one per line until there are n characters."""
+        if self.documents:
+            return END.join(self.sample_documents(chars=n, **options))
+        return self.sample(n, **options)
+
+    def evaluate(self, text: str, documents: bool = False) -> dict[str, float | int]:
         """How well the model predicts a text: the mean loss over its len(text) - 1
         next-character predictions, from a zero state, as {'nats_per_char', 'bits_per_char',
-        'perplexity', 'chars'} (chars: the number of predictions). ValueError for a text of
-        fewer than 2 characters or with a character outside the vocabulary (named)."""
+        'perplexity', 'chars'} (chars: the number of predictions). documents: the text holds
+        one document per line, each predicted from a zero state, its end symbol counted as a
+        predicted character (as makemore does; 'documents' is added). ValueError for a text of
+        fewer than 2 characters (no document), or with a character outside the vocabulary
+        (named)."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
+        if documents:
+            end = self._end()
+            docs = split_documents(text)
+            if not docs:
+                raise ValueError("the text holds no document (every line is empty)")
+            streams = documents_layout([self.vocab.encode(d) for d in docs], end,
+                                       min(len(docs), EVAL_DOCUMENT_STREAMS), EVAL_DOCUMENT_WINDOW)
+            return {**evaluate_streams(self.params, streams), "documents": len(docs)}
         if len(text) < 2:
             raise ValueError(f"the text has {len(text)} character(s); evaluating needs at least 2 "
                              f"(one to read, one to predict)")
-        encoded = self.vocab.encode(text)
-        total, n = _core.evaluate(self.params, encoded)
-        nats = total / n
-        return {"nats_per_char": nats, "bits_per_char": nats / math.log(2),
-                "perplexity": math.exp(nats), "chars": int(n)}
+        return evaluate_streams(self.params, Streams(self.vocab.encode(text)))
 
     def export(self, path: str | Path, format: str = "torch") -> None:
         """Write the weights for another framework. format "torch": an .npz of

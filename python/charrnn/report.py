@@ -47,7 +47,7 @@ def _optimizer(c: Any) -> str:
 def _best(trainer: Any) -> str:
     """Which parameters best.npz holds, and their figure."""
     T, ln2 = trainer.config.seq_length, math.log(2)
-    if trainer.val_encoded is not None:
+    if trainer.val_streams is not None:
         if trainer.best_val_step is None:
             return "no validation pass yet: the initial parameters"
         v = trainer.best_val_loss
@@ -66,8 +66,12 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
     T = c.seq_length
     text_name = str(text_path) if text_path else "the embedded corpus (shakespeare.txt)"
     rate = steps_run / train_seconds if train_seconds > 0 else float("nan")
-    n_val = 0 if trainer.val_encoded is None else len(trainer.val_encoded)
-    split = (f"; the last {n_val:,} ({c.val_frac:g}) held out for validation" if n_val else "")
+    n_val = trainer.n_val
+    unit = " documents" if c.documents else ""
+    split = (f"; the last {n_val:,}{unit} ({c.val_frac:g}) held out for validation" if n_val
+             else "")
+    documents = (f"{len(trainer.documents):,} documents, one per line, each from a zero state; "
+                 if c.documents else "")
     command = " ".join(shlex.quote(a) for a in settings.command) if settings.command else None
     lines = [
         f"# charrnn run: {Path(text_path).name if text_path else 'shakespeare.txt'}",
@@ -77,8 +81,8 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
            f"at the end.", ""] if stopped else []),
         "| setting | value |",
         "|---|---|",
-        f"| text | {text_name}: {len(trainer.encoded):,} characters, K = {trainer.vocab.K} "
-        f"distinct{split} |",
+        f"| text | {text_name}: {documents}{len(trainer.encoded):,} characters, K = "
+        f"{trainer.vocab.K} distinct{split} |",
         f"| model | {trainer.model().describe()}, {c.dtype} |",
         f"| training | seq_length = {T}, batch = {c.batch}, {_optimizer(c)}, "
         f"{f'gradient norm clipped to {c.clip_norm:g}' if c.clip_norm else f'clip = ±{c.clip:g}'}, "

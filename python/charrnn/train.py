@@ -20,8 +20,10 @@ import numpy as np
 
 from charrnn import _core, checkpoint
 from charrnn.checkpoint import SPEC_KEYS, CheckpointError
-from charrnn.data import NEWLINE_MODES, Vocabulary, default_corpus_path, read_text
-from charrnn.model import Model, native_params, sampling_seed
+from charrnn.data import (END, NEWLINE_MODES, Streams, Vocabulary, default_corpus_path,
+                          documents_layout, read_text, split_documents)
+from charrnn.model import (EVAL_DOCUMENT_STREAMS, Model, evaluate_streams, native_params,
+                           sampling_seed)
 
 CELLS = _core.CELLS  # "rnn", "lstm", "gru"
 # Settings a resumed run may change; the others describe the model or the text.
@@ -56,6 +58,7 @@ class TrainConfig:
     lr_decay: float = 1.0  # eta is multiplied by this after each epoch past lr_decay_after
     lr_decay_after: int = 10  # epochs before the decay starts (char-rnn's default)
     dropout: float = 0.0  # drop each unit of each layer's output h_t with this probability
+    documents: bool = False  # one document per line, each from a zero state (data.py)
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -95,6 +98,8 @@ class TrainConfig:
                 or self.lr_decay_after < 0):
             raise ValueError(f"lr_decay_after must be a whole number of epochs >= 0, got "
                              f"{self.lr_decay_after!r}")
+        if not isinstance(self.documents, (bool, np.bool_)):
+            raise ValueError(f"documents must be True or False, got {self.documents!r}")
         if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
             raise ValueError(f"dropout must be a probability in [0, 1), got {self.dropout!r}")
         if not (isinstance(self.diverge_factor, (int, float)) and self.diverge_factor > 1):
@@ -182,7 +187,10 @@ def _check_memory(K: int, config: TrainConfig) -> None:
 
 def _split_sizes(n: int, config: TrainConfig) -> tuple[int, int]:
     """(training characters, validation characters) of a text of n: the last val_frac of it,
-    rounded, is held out. ValueError when either part is too short to use."""
+    rounded, is held out (documents: n documents, the last val_frac of them). ValueError when
+    either part is too short to use."""
+    if config.documents:
+        return _document_split(n, config)
     T = config.seq_length
     n_val = int(round(config.val_frac * n))
     if config.val_frac > 0 and n_val < T + 1:
@@ -197,6 +205,18 @@ def _split_sizes(n: int, config: TrainConfig) -> tuple[int, int]:
             f"{part} has {n - n_val} characters, but training needs at least {needed} "
             f"(batch * (seq_length + 1)); use a longer text or a smaller --seq-length"
         )
+    return n - n_val, n_val
+
+
+def _document_split(n: int, config: TrainConfig) -> tuple[int, int]:
+    n_val = int(round(config.val_frac * n))
+    if config.val_frac > 0 and n_val < 1:
+        raise ValueError(f"--val-frac {config.val_frac:g} holds out none of the text's {n} "
+                         f"documents; use a larger fraction or more documents")
+    if n - n_val < config.batch:
+        raise ValueError(f"{'the training part of ' if n_val else ''}the text has {n - n_val} "
+                         f"document(s), fewer than --batch {config.batch} (a stream each); use "
+                         f"more documents or a smaller --batch")
     return n - n_val, n_val
 
 
@@ -217,8 +237,10 @@ class Trainer:
         self.config = config = config or TrainConfig()
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
-        _split_sizes(len(text), config)
-        self.vocab = vocab if vocab is not None else Vocabulary.from_text(text)
+        _split_sizes(len(split_documents(text)) if config.documents else len(text), config)
+        # Documents end with the line end, which joins the vocabulary even for a one-line file.
+        self.vocab = (vocab if vocab is not None
+                      else Vocabulary.from_text(text + END if config.documents else text))
         if self.vocab.K < 2:
             raise ValueError(
                 f"the text has only one distinct character ({self.vocab.chars[0]!r}): there is "
@@ -249,7 +271,7 @@ class Trainer:
                                  f"{name}={overrides[name]} was given; drop the option")
         config = dataclasses.replace(config or TrainConfig(), cell=spec["cell"],
                                      layers=spec["layers"], m=spec["m"])
-        unknown = sorted(set(text) - set(model.vocab.chars))
+        unknown = sorted(set(text + END if config.documents else text) - set(model.vocab.chars))
         if unknown:
             shown = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in unknown[:5])
             raise ValueError(f"the text has {len(unknown)} character(s) that {str(path)!r} was "
@@ -264,24 +286,45 @@ class Trainer:
             native_cls = _core.Trainer32
         else:
             params, native_cls = params64, _core.Trainer
-        native = native_cls(params, self.train_encoded, seq_length=c.seq_length, batch=c.batch,
+        train = self.train_streams
+        native = native_cls(params, train.text, seq_length=c.seq_length, batch=c.batch,
                             eta=c.eta, eps=c.eps, clip=c.clip,
                             optimizer=c.optimizer, clip_norm=c.clip_norm, decay=c.decay,
                             beta1=c.beta1, beta2=c.beta2, dropout=c.dropout,
-                            dropout_seed=c.seed)
-        if self.val_encoded is not None:
+                            dropout_seed=c.seed, targets=train.targets, start=train.start)
+        if self.val_streams is not None:
             # best follows the validation loss (evaluate_validation), not the smooth loss: the
             # native loop copies params into best only below best_smooth_loss, never below -inf.
             native.best_smooth_loss = -math.inf
         return native
 
     def _set_text(self, text: str) -> None:
-        """The encoded text, split into the part trained on and the held-out tail."""
+        """The encoded text, split into the part trained on and the held-out tail, and the
+        streams the native loops read from each (data.Streams). Documents: the held-out tail is
+        the last val_frac of them, and the training documents are dealt to the batch's streams
+        in an order shuffled once by the seed (a file of names is often sorted)."""
+        c = self.config
         self.text_sha256 = text_sha256(text)
         self.encoded = self.vocab.encode(text)
-        n_train, n_val = _split_sizes(len(text), self.config)
-        self.train_encoded = self.encoded[:n_train]
-        self.val_encoded = self.encoded[n_train:] if n_val else None
+        self.documents = split_documents(text) if c.documents else None
+        if self.documents is None:
+            n_train, n_val = _split_sizes(len(text), c)
+            self.train_encoded = self.encoded[:n_train]
+            self.val_encoded = self.encoded[n_train:] if n_val else None
+            self.train_streams = Streams(self.train_encoded, batch=c.batch)
+            self.val_streams = Streams(self.val_encoded) if n_val else None
+        else:
+            n_train, n_val = _document_split(len(self.documents), c)
+            encoded = [self.vocab.encode(doc) for doc in self.documents]
+            end = self.vocab.index(END)
+            order = np.random.default_rng(c.seed).permutation(n_train)
+            self.train_encoded = self.val_encoded = None
+            self.train_streams = documents_layout([encoded[i] for i in order], end, c.batch,
+                                                  c.seq_length)
+            self.val_streams = (documents_layout(encoded[n_train:], end,
+                                                 min(n_val, EVAL_DOCUMENT_STREAMS), c.seq_length)
+                                if n_val else None)
+        self.n_val = n_val  # characters, or documents
         self.best_val_loss = math.inf  # nats per character, at best_val_step
         self.best_val_step: int | None = None
         self.first_loss: float | None = None  # the loss of update 1 (the divergence rule's base)
@@ -315,10 +358,9 @@ class Trainer:
         """The loss per character (nats) of the current parameters over the held-out text, from
         a zero state (natively, the GIL released). A new lowest value copies the parameters into
         the best ones. ValueError without a validation split."""
-        if self.val_encoded is None:
+        if self.val_streams is None:
             raise ValueError("this run has no validation text (val_frac = 0)")
-        total, n = _core.evaluate(self._native.params, self.val_encoded)
-        loss = total / n
+        loss = evaluate_streams(self._native.params, self.val_streams)["nats_per_char"]
         if loss < self.best_val_loss:
             self.best_val_loss, self.best_val_step = loss, self.step
             self._native.best.flat = self._native.params.flat
@@ -339,7 +381,8 @@ class Trainer:
         source = self._native.best if best else self._native.params
         params = native_params(source.spec)
         params.flat = source.flat
-        return Model(params, self.vocab, start=self.vocab.decode(self.encoded[:1]))
+        return Model(params, self.vocab, start=self.vocab.decode(self.encoded[:1]),
+                     documents=self.config.documents)
 
     def learning_rate(self, step: int | None = None) -> float:
         """eta for the update after `step` updates (default: the next one): config.eta times
@@ -417,6 +460,9 @@ class Trainer:
         the hidden state carried into the next update and the next input character. The seed
         defaults to one derived from the run's seed and the step, so it is reproducible."""
         seed = sampling_seed(self.config.seed, self.step) if seed is None else seed
+        if self.config.documents:  # documents from a zero state, one per line, n characters
+            return self.model(best=best).sample_text(n, temperature=temperature, top_p=top_p,
+                                                     seed=seed)
         train = self.train_encoded
         x0 = train[self._native.position if self._native.position < len(train) else 0]
         # The first stream's state, (L, m).
@@ -514,7 +560,7 @@ class Trainer:
         # The checkpoint's vocabulary: the text's own, or, for a run started --init-from another
         # checkpoint, that one's (a superset).
         self.vocab = Vocabulary(saved_vocab)
-        have = set(text)
+        have = set(text + END if config.documents else text)
         if not text or not have <= set(saved_vocab):
             extra, missing = sorted(have - set(saved_vocab)), sorted(set(saved_vocab) - have)
             raise CheckpointError(
