@@ -19,7 +19,10 @@ def torch_model(torch, params, dtype: str = "float64"):
 
     The native cells use PyTorch's gate orders (lstm i f g o, gru r z n, gru's b_hn inside
     r .* (W_n h + b_hn)), so the weights copy over one to one; torch's second bias is zero,
-    except its n rows for gru, which are bn."""
+    except its n rows for gru, which are bn. It also stays so: torch trains both biases, and
+    the sum of the two would move twice as fast as the native b under Adam (whose first steps
+    are about eta sign(g) for every parameter). So the second bias is frozen (rnn, lstm), or
+    trained in its n rows only (gru), and the trainable parameters are the native ones."""
     dt = getattr(torch, dtype)
     cell, L, m, K = params.cell, params.layers, params.m, params.K
     module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
@@ -37,6 +40,11 @@ def torch_model(torch, params, dtype: str = "float64"):
             bias_hh.zero_()
             if cell == "gru":
                 bias_hh[2 * m:].copy_(arrays["bn", l])
+                rz = torch.ones(3 * m, dtype=dt)
+                rz[:2 * m] = 0
+                bias_hh.register_hook(lambda g, rz=rz: g * rz)
+            else:
+                bias_hh.requires_grad_(False)
         out.weight.copy_(arrays["V", 0])
         out.bias.copy_(arrays["c", 0])
     return rnn, out
@@ -68,7 +76,8 @@ class TorchTrainer:
                  decay: float = 0.95, dtype: str = "float64"):
         self.torch = torch
         self.rnn, self.out = torch_model(torch, params, dtype)
-        self.params = list(self.rnn.parameters()) + list(self.out.parameters())
+        self.params = [q for q in (*self.rnn.parameters(), *self.out.parameters())
+                       if q.requires_grad]
         self.opt = torch_optimizer(torch, self.params, optimizer, eta, eps, decay)
         self.clip, self.T, self.B = clip, T, batch
         self.K, self.m, self.L, self.cell = params.K, params.m, params.layers, params.cell
