@@ -91,8 +91,9 @@ class TorchTrainer:
         self.position = 0
         self.epoch = 0
 
-    def zero_state(self):
-        h = self.torch.zeros(self.L, self.B, self.m, dtype=self.dtype)
+    def zero_state(self, batch: int | None = None):
+        """h = 0 (and c = 0) for `batch` streams (default: the trainer's B)."""
+        h = self.torch.zeros(self.L, batch or self.B, self.m, dtype=self.dtype)
         return (h, h.clone()) if self.cell == "lstm" else h
 
     def step(self) -> float:
