@@ -9,7 +9,7 @@ timers (native and torch, each dtype) run interleaved rep by rep; medians, min a
 reported, with explicit FLOP counts (bench_step.step_flops), GFLOP/s and the percentage of the
 peak that peak_flops.cpp measures in the same run. Not a test: nothing here asserts a speed.
 
-    python benchmarks/bench_family.py                           # table for people (~6 minutes)
+    python benchmarks/bench_family.py                           # table for people (~5 minutes)
     python benchmarks/bench_family.py --json                    # one JSON object
     python benchmarks/bench_family.py --quick --shapes 'lstm-*'  # fewer reps, some shapes
     python benchmarks/bench_family.py --threads 2               # torch on 2 threads
@@ -28,7 +28,7 @@ import statistics
 import sys
 import time
 
-import bench_step as bench  # beside this file; importing it pins BLAS and OpenMP to one thread
+import bench_step as bench  # beside this file; first: it pins BLAS and OpenMP to one thread
 import numpy as np
 
 import charrnn
@@ -199,7 +199,7 @@ def print_report(r: dict) -> None:
           f"{la['start'][2]:.2f} at the start, {la['end'][0]:.2f} {la['end'][1]:.2f} "
           f"{la['end'][2]:.2f} at the end; {r['seconds']:.0f} s in all")
     print()
-    print(f"{'model':21}{'dtype':>8}{'MFLOP':>9}{'native us/step':>26}{'torch us/step':>26}"
+    print(f"{'model':21}{'dtype':>8}{'MFLOP':>9}{'native us/step':>28}{'torch us/step':>28}"
           f"{'native/torch':>13}{'GFLOP/s':>9}{'% peak':>8}{'native chars/s':>15}{'torch chars/s':>14}")
 
     for e in r["family"]:
@@ -220,9 +220,9 @@ def column(value, spec: str, width: int, unit: str = "") -> str:
 def timing(e: dict, side: str) -> str:
     """median (min-max) in microseconds, or a dash."""
     if e[f"{side}_us_per_step"] is None:
-        return column(None, "", 26)
+        return column(None, "", 28)
     return (f"{e[f'{side}_us_per_step']:,.0f} ({e[f'{side}_us_min']:,.0f}-"
-            f"{e[f'{side}_us_max']:,.0f})").rjust(26)
+            f"{e[f'{side}_us_max']:,.0f})").rjust(28)
 
 
 if __name__ == "__main__":
