@@ -14,7 +14,10 @@ peak that peak_flops.cpp measures in the same run. Not a test: nothing here asse
     python benchmarks/bench_family.py --quick --shapes 'lstm-*'  # fewer reps, some shapes
     python benchmarks/bench_family.py --threads 2               # torch on 2 threads
 
-The native core runs on one thread (it has no threads yet); --threads sets torch's only.
+The native core runs on one thread (it has no threads yet); --threads sets torch's only, and
+times by the wall clock. Give it an idle machine: with other work on the cores, torch's OpenMP
+threads wait for each other at every time step (5 to a few hundred times slower than one thread,
+seen here on 2 cores).
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ charrnn's trainer.
     python benchmarks/torch_quality.py --time-limit 20       # a smoke check
     python benchmarks/torch_quality.py --json                # one JSON object
 
+All cores means both sides on an otherwise idle machine: with other work on the 2 cores, torch's
+two OpenMP threads wait for each other at every time step (82 updates in 60 s, against 866 on one
+thread, in one such run).
+
 The native side of the comparison, same model, split and evaluation rhythm (settings its own):
     charrnn train --cell lstm --layers 2 --m 128 --batch 50 --seq-length 50 --optimizer adam \
         --eta 2e-3 --dtype float32 --val-frac 0.1 --eval-every 1000 --time-limit 600
