@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 
 import charrnn  # noqa: E402
 from charrnn import _core  # noqa: E402
+from torch_family import TorchTrainer  # noqa: E402  (beside this file)
 
 HERE = Path(__file__).resolve().parent
 # The clock for step timings: this process's CPU time by default, so that time the scheduler
@@ -72,7 +73,16 @@ CELL_FLOPS = {
 }
 
 
-def step_flops(layout: list[dict], cell: str, T: int, B: int = 1) -> dict[str, int]:
+# The update's work per parameter: the elementwise clip (min and max), then the optimizer.
+UPDATE_FLOPS = {
+    "adagrad": 2 + 7,  # mem += g^2 (2), + eps, sqrt, eta g, divide, subtract
+    "adam": 2 + 13,  # m = b1 m + a1 g (3), v = b2 v + a2 g^2 (4), sqrt, * c2, + eps, step m,
+                     # divide, subtract (cpp/optim/optim.cpp, clip_adam_exact)
+}
+
+
+def step_flops(layout: list[dict], cell: str, T: int, B: int = 1,
+               optimizer: str = "adagrad") -> dict[str, int]:
     """layout: _core.layout(cell, K, m, layers) (or params.layout)."""
     forward, backward = 0, 1  # d_o = p - onehot(y)
     layers = 0
@@ -94,7 +104,7 @@ def step_flops(layout: list[dict], cell: str, T: int, B: int = 1) -> dict[str, i
     forward += layers * m * CELL_FLOPS[cell][0] + 5 * K + 1
     backward += layers * m * CELL_FLOPS[cell][1]
     n_params = sum(e["size"] for e in layout)
-    update = 9 * n_params  # clip (2), mem += g^2 (2), + eps, sqrt, eta g, divide, subtract
+    update = UPDATE_FLOPS[optimizer] * n_params
     fwd, bwd = T * B * forward, T * B * backward
     return {"forward": fwd, "backward": bwd, "update": update, "total": fwd + bwd + update}
 
@@ -228,65 +238,6 @@ def numpy_trainer(params, text, T=25):
 
 
 # ---------------------------------------------------------------------------------------------
-# The PyTorch step: nn.RNN (tanh) / nn.LSTM / nn.GRU of L layers + nn.Linear, summed
-# cross-entropy, clip_grad_value_, Adagrad, float64, one thread, truncated BPTT with the state
-# carried over (detached). The native cells use PyTorch's gate orders (lstm i f g o, gru r z n,
-# gru's b_hn inside r .* (W_n h + b_hn)), so the weights copy over one to one; torch's second
-# bias is zero, except its n rows for gru, which are bn. Torch's Adagrad adds eps outside the
-# square root (ours inside): losses agree at the first step only.
-# ---------------------------------------------------------------------------------------------
-class TorchTrainer:
-    def __init__(self, torch, params, text, T=25, eta=0.1, eps=1e-8, clip=5.0):
-        self.torch = torch
-        cell, L, m, K = params.cell, params.layers, params.m, params.K
-        dt = torch.float64
-        module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
-        options = {"nonlinearity": "tanh"} if cell == "rnn" else {}
-        self.rnn = module(K, m, num_layers=L, **options).to(dt)
-        self.out = torch.nn.Linear(m, K).to(dt)
-        arrays = {(e["role"], e["layer"]): torch.from_numpy(np.array(params[e["name"]]))
-                  for e in params.layout}
-        with torch.no_grad():
-            for l in range(1, L + 1):
-                getattr(self.rnn, f"weight_ih_l{l - 1}").copy_(arrays["U", l])
-                getattr(self.rnn, f"weight_hh_l{l - 1}").copy_(arrays["W", l])
-                getattr(self.rnn, f"bias_ih_l{l - 1}").copy_(arrays["b", l])
-                bias_hh = getattr(self.rnn, f"bias_hh_l{l - 1}")
-                bias_hh.zero_()
-                if cell == "gru":
-                    bias_hh[2 * m:].copy_(arrays["bn", l])
-            self.out.weight.copy_(arrays["V", 0])
-            self.out.bias.copy_(arrays["c", 0])
-        self.params = list(self.rnn.parameters()) + list(self.out.parameters())
-        self.opt = torch.optim.Adagrad(self.params, lr=eta, eps=eps)
-        self.clip, self.T, self.K, self.m, self.L, self.cell = clip, T, K, m, L, cell
-        self.text = torch.from_numpy(np.asarray(text, dtype=np.int64))
-        self.eye = torch.eye(K, dtype=dt)
-        self.state = self.zero_state()
-        self.e = 0
-
-    def zero_state(self):
-        h = self.torch.zeros(self.L, 1, self.m, dtype=self.torch.float64)
-        return (h, h.clone()) if self.cell == "lstm" else h
-
-    def step(self) -> float:
-        torch, T = self.torch, self.T
-        if self.e + T + 1 > len(self.text):
-            self.e, self.state = 0, self.zero_state()
-        x = self.eye[self.text[self.e:self.e + T]].unsqueeze(1)  # (T, 1, K) one-hot
-        y = self.text[self.e + 1:self.e + T + 1]
-        hs, state = self.rnn(x, self.state)
-        loss = torch.nn.functional.cross_entropy(self.out(hs.squeeze(1)), y, reduction="sum")
-        self.opt.zero_grad(set_to_none=False)
-        loss.backward()
-        torch.nn.utils.clip_grad_value_(self.params, self.clip)
-        self.opt.step()
-        self.state = tuple(s.detach() for s in state) if self.cell == "lstm" else state.detach()
-        self.e += T
-        return float(loss.detach())
-
-
-# ---------------------------------------------------------------------------------------------
 # Timing helpers
 # ---------------------------------------------------------------------------------------------
 def make_params(K: int, m: int, seed: int = 0, cell: str = "rnn", layers: int = 1):
@@ -299,10 +250,11 @@ def to32(p):
     return q
 
 
-def native_timer(p, text, T=25, B=1, f32=False):
-    """A callable running n native steps and returning the seconds they took."""
+def native_timer(p, text, T=25, B=1, f32=False, **settings):
+    """A callable running n native steps and returning the seconds they took. settings: more
+    Trainer arguments (optimizer, eta, ...)."""
     tr = (_core.Trainer32 if f32 else _core.Trainer)(to32(p) if f32 else p.copy(), text,
-                                                    seq_length=T, batch=B)
+                                                    seq_length=T, batch=B, **settings)
 
     def run(n):
         losses = np.empty(n)
@@ -326,22 +278,28 @@ def python_timer(trainer):
     return run
 
 
-def steps_for(seconds_per_step: float, budget: float) -> int:
-    return max(3, int(budget / max(seconds_per_step, 1e-9)))
-
-
-def measure(timers: dict, budget: float = 0.25, reps: int = 7) -> dict[str, float]:
-    """Median seconds per step of each timer, interleaved rep by rep so load from other
-    processes falls on all of them alike. Each rep runs about `budget` seconds per timer."""
+def measure_samples(timers: dict, budget: float = 0.25, reps: int = 7,
+                    min_steps: int = 3) -> dict[str, list[float]]:
+    """Seconds per step of each timer in each rep, interleaved rep by rep so load from other
+    processes falls on all of them alike. Each rep runs about `budget` seconds per timer, and
+    at least min_steps steps (steps of a second or more want 1)."""
     n = {}
     for name, run in timers.items():
-        run(2)  # warm up (allocations, caches, torch's first-call costs)
-        n[name] = steps_for(run(5) / 5, budget)
+        run(1)  # warm up (allocations, caches, torch's first-call costs)
+        probe = run(1)
+        if probe < budget / 5:  # a cheap step: time a few for the rep length
+            probe = run(5) / 5
+        n[name] = max(min_steps, int(budget / max(probe, 1e-9)))
     samples = {name: [] for name in timers}
     for _ in range(reps):
         for name, run in timers.items():
             samples[name].append(run(n[name]) / n[name])
-    return {name: statistics.median(s) for name, s in samples.items()}
+    return samples
+
+
+def measure(timers: dict, budget: float = 0.25, reps: int = 7) -> dict[str, float]:
+    """Median seconds per step of each timer (see measure_samples)."""
+    return {name: statistics.median(s) for name, s in measure_samples(timers, budget, reps).items()}
 
 
 def measure_peak() -> dict | None:
