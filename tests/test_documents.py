@@ -240,6 +240,9 @@ def test_train_sample_and_evaluate_documents(tmp_path, capsys):
     assert main(["sample", str(out), "--documents", "7", "--seed", "2"]) == 0
     lines = capsys.readouterr().out.split("\n")
     assert len(lines) == 8 and lines[-1] == ""  # 7 documents, each ended by a line end
+    assert main(["sample", str(out), "-n", "40", "--seed", "2"]) == 0  # documents too
+    printed = capsys.readouterr().out
+    assert printed.startswith("\n".join(lines[:2])) and len(printed) >= 40
     assert main(["evaluate", str(out / "best.npz"), str(NAMES), "--documents", "--json"]) == 0
     assert '"documents": 200' in capsys.readouterr().out
     # The model, not the flag, may change on resume: --documents is part of what was learnt.

@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="print text from a checkpoint",
                        description="Print characters drawn from a trained network.")
     s.add_argument("checkpoint", metavar="CKPT", help="a best.npz or last.npz (or a run folder)")
-    s.add_argument("-n", type=_nonnegative_int, default=1000, help="characters (default 1000)")
+    s.add_argument("-n", type=_nonnegative_int, default=1000, help="characters (default 1000; a model of documents: whole documents, one per line, up to about this many characters)")
     s.add_argument("--documents", type=_positive_int, metavar="N",
                    help="print N new documents, one per line, each from a zero state until the "
                         "model ends it (a model trained with --documents)")
@@ -305,12 +305,14 @@ def _sample(args: argparse.Namespace) -> int:
 
     model = _load_model(args.checkpoint)
     prime = read_text(args.prime_file) if args.prime_file else args.prime
+    documents = dict(max_length=args.max_length, temperature=args.temperature, top_p=args.top_p,
+                     seed=args.seed, greedy=args.greedy)
     if args.documents is not None:
         if prime is not None:
             raise ValueError("--documents starts each document afresh: drop --prime/--prime-file")
-        text = "\n".join(model.sample_documents(
-            args.documents, max_length=args.max_length, temperature=args.temperature,
-            top_p=args.top_p, seed=args.seed, greedy=args.greedy))
+        text = "\n".join(model.sample_documents(args.documents, **documents))
+    elif model.documents and prime is None:  # a model of documents writes documents
+        text = "\n".join(model.sample_documents(chars=args.n, **documents))
     else:
         text = model.sample(args.n, prime=prime, temperature=args.temperature,
                             top_p=args.top_p, seed=args.seed, greedy=args.greedy)
