@@ -150,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="print text from a checkpoint",
                        description="Print characters drawn from a trained network.")
     s.add_argument("checkpoint", metavar="CKPT", help="a best.npz or last.npz (or a run folder)")
-    s.add_argument("-n", type=_nonnegative_int, default=1000, help="characters (default 1000; a model of documents: whole documents, one per line, up to about this many characters)")
+    s.add_argument("-n", type=_nonnegative_int, default=1000,
+                   help="characters (default 1000; a model of documents: whole documents, one "
+                        "per line, up to about this many characters)")
     s.add_argument("--documents", type=_positive_int, metavar="N",
                    help="print N new documents, one per line, each from a zero state until the "
                         "model ends it (a model trained with --documents)")
