@@ -72,6 +72,16 @@ void require_unit_interval(double value, const char* name) {
                                     std::to_string(value));
 }
 
+// A thread count: 1 up to kMaxThreads (each is an OS thread, started at once).
+constexpr long long kMaxThreads = 256;
+int thread_count(long long threads) {
+    if (threads < 1 || threads > kMaxThreads)
+        throw std::invalid_argument("threads must be a whole number from 1 to " +
+                                    std::to_string(kMaxThreads) + ", got " +
+                                    std::to_string(threads));
+    return int(threads);
+}
+
 // A dropout probability: 0 (off) up to, not including, 1 (1 would drop every unit).
 Dropout dropout_settings(double p, std::uint64_t seed, long long step) {
     if (!(p >= 0 && p < 1))
@@ -553,15 +563,17 @@ template <typename T>
 Result<T> run_forward_backward(const Params<T>& params, const py::handle& inputs,
                                const py::handle& targets, const py::handle& h0,
                                const py::handle& c0, double dropout, std::uint64_t dropout_seed,
-                               long long dropout_step) {
+                               long long dropout_step, long long threads) {
     require_finite_params(params, "params");
     const Dropout drop = dropout_settings(dropout, dropout_seed, dropout_step);
+    Parallel parallel(thread_count(threads));
     Batch<T> batch = make_batch(params, inputs, targets, h0, c0);
     const ModelSpec& spec = params.spec();
     const int L = spec.layers, T_len = batch.T_len, B = batch.B;
     const Eigen::Index n = Eigen::Index(T_len) * B;
     Result<T> r;
     Workspace<T> ws;
+    ws.parallel = &parallel;
     r.grads = Params<T>(params.layout);
     r.loss = forward<T>(params, batch.inputs.data(), batch.targets.data(), T_len, B, batch.state,
                         ws, drop);
@@ -599,28 +611,32 @@ void bind_functions(py::module_& m) {
     m.def("forward_backward", &run_forward_backward<T>, py::arg("params"), py::arg("inputs"),
           py::arg("targets"), py::arg("h0") = py::none(), py::arg("c0") = py::none(),
           py::arg("dropout") = 0.0, py::arg("dropout_seed") = 0, py::arg("dropout_step") = 0,
+          py::arg("threads") = 1,
           "Forward pass and backpropagation through time on character indices inputs (T,) or "
           "(B, T) with next-character targets of the same shape, from initial state h0 (and, "
           "for an lstm, c0): (L, m) or (L, B, m), or without the layer axis for one layer; "
           "None is zeros. dropout > 0 drops each unit of each layer's output h_t with that "
           "probability, by the masks of (dropout_seed, dropout_step) (see dropout_mask): the "
           "same arguments give the same masks. Returns a Result with loss, grads, h_last, "
-          "c_last, hs, cs and probs (hs and cs before dropout).");
+          "c_last, hs, cs and probs (hs and cs before dropout). threads: how many threads may "
+          "run it (the results are the same for any number).");
     m.def(
         "loss",
         [](const P& params, const py::handle& inputs, const py::handle& targets,
            const py::handle& h0, const py::handle& c0, double dropout,
-           std::uint64_t dropout_seed, long long dropout_step) {
+           std::uint64_t dropout_seed, long long dropout_step, long long threads) {
             require_finite_params(params, "params");
             const Dropout drop = dropout_settings(dropout, dropout_seed, dropout_step);
+            Parallel parallel(thread_count(threads));
             Batch<T> batch = make_batch(params, inputs, targets, h0, c0);
             Workspace<T> ws;
+            ws.parallel = &parallel;
             return forward<T>(params, batch.inputs.data(), batch.targets.data(), batch.T_len,
                               batch.B, batch.state, ws, drop);
         },
         py::arg("params"), py::arg("inputs"), py::arg("targets"), py::arg("h0") = py::none(),
         py::arg("c0") = py::none(), py::arg("dropout") = 0.0, py::arg("dropout_seed") = 0,
-        py::arg("dropout_step") = 0,
+        py::arg("dropout_step") = 0, py::arg("threads") = 1,
         "The loss of forward_backward without the backward pass (for finite differences).");
     m.def(
         "clip_gradients",
@@ -779,8 +795,9 @@ void bind_functions(py::module_& m) {
     m.def(
         "evaluate",
         [](const P& params, const py::handle& text, long long chunk, const py::handle& targets,
-           long long start, long long batch) {
+           long long start, long long batch, long long threads) {
             require_finite_params(params, "params");
+            thread_count(threads);
             require_positive_size(chunk, "chunk");
             const Streams streams = make_streams(text, targets, start, batch, chunk, params.K());
             require(streams.readable() >= 1,
@@ -788,7 +805,7 @@ void bind_functions(py::module_& m) {
                         " character indices per stream, got " +
                         std::to_string(streams.text.size()) + " for batch = " +
                         std::to_string(streams.B));
-            Evaluation<T> ev(params, streams, int(chunk));
+            Evaluation<T> ev(params, streams, int(chunk), int(threads));
             bool more = true;
             while (more) {
                 {
@@ -800,13 +817,14 @@ void bind_functions(py::module_& m) {
             return py::make_tuple(ev.total_nats(), ev.predictions());
         },
         py::arg("params"), py::arg("text"), py::arg("chunk") = 512, py::arg("targets") = py::none(),
-        py::arg("start") = -1, py::arg("batch") = 1,
+        py::arg("start") = -1, py::arg("batch") = 1, py::arg("threads") = 1,
         "(total, n): the summed loss -sum log p[y] in nats over the n predictions of a text, "
         "from a zero state, carried across chunks of `chunk` characters. A plain text predicts "
         "text[i+1] from text[:i+1] (n = len(text) - 1 for batch 1; batch > 1 reads that many "
         "equal chunks side by side, each from a zero state). With targets, a documents layout "
         "(charrnn.data.document_streams, made for windows of `chunk`): targets[i] (-1: none) "
-        "after text[:i+1], the state zeroed where a document begins. The GIL is released; "
+        "after text[:i+1], the state zeroed where a document begins. threads: how many "
+        "threads may run it (the result is the same for any number). The GIL is released; "
         "Ctrl-C raises KeyboardInterrupt.");
 }
 
@@ -840,7 +858,7 @@ void bind_trainer(py::module_& m, const char* name) {
                          long long batch, double eta, double eps, double clip,
                          const std::string& optimizer, double clip_norm, double decay,
                          double beta1, double beta2, double dropout, std::uint64_t dropout_seed,
-                         const py::handle& targets, long long start) {
+                         const py::handle& targets, long long start, long long threads) {
                  require_finite_params(params, "params");
                  dropout_settings(dropout, dropout_seed, 0);
                  require_positive_size(seq_length, "seq_length");
@@ -859,6 +877,7 @@ void bind_trainer(py::module_& m, const char* name) {
                  s.optim = optim;
                  s.dropout = dropout;
                  s.dropout_seed = dropout_seed;
+                 s.threads = thread_count(threads);
                  return new Tr(params, std::move(streams), s);
              }),
              py::arg("params"), py::arg("text"), py::arg("seq_length") = 25, py::arg("batch") = 1,
@@ -866,7 +885,7 @@ void bind_trainer(py::module_& m, const char* name) {
              py::arg("optimizer") = "adagrad", py::arg("clip_norm") = 0.0,
              py::arg("decay") = 0.95, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
              py::arg("dropout") = 0.0, py::arg("dropout_seed") = 0,
-             py::arg("targets") = py::none(), py::arg("start") = -1,
+             py::arg("targets") = py::none(), py::arg("start") = -1, py::arg("threads") = 1,
              "optimizer: 'adagrad' (eps inside the sqrt), 'rmsprop' (decay) or 'adam' (beta1, "
              "beta2); eta its learning rate. Gradients are clipped elementwise to [-clip, clip], "
              "or, if clip_norm > 0, by their global L2 norm to clip_norm (clip is then unused). "
@@ -874,7 +893,8 @@ void bind_trainer(py::module_& m, const char* name) {
              "`step` uses the masks of (dropout_seed, step). With targets and start, text is a "
              "documents layout made for windows of seq_length (charrnn.data.document_streams): "
              "targets[i] (-1: none) is predicted after text[i], and a stream's state is zeroed "
-             "at each window that begins a document.")
+             "at each window that begins a document. threads: how many threads run the steps "
+             "(the results are the same for any number; settable between runs).")
         .def(
             "run",
             [](Tr& tr, const py::handle& losses, const py::handle& smooth_losses) {
@@ -1041,6 +1061,10 @@ void bind_trainer(py::module_& m, const char* name) {
         .def_property_readonly("decay", [](const Tr& tr) { return tr.settings().optim.decay; })
         .def_property_readonly("beta1", [](const Tr& tr) { return tr.settings().optim.beta1; })
         .def_property_readonly("beta2", [](const Tr& tr) { return tr.settings().optim.beta2; })
+        .def_property(
+            "threads", [](const Tr& tr) { return tr.settings().threads; },
+            [](Tr& tr, long long v) { tr.set_threads(thread_count(v)); },
+            "threads running the steps; may be set between runs (results do not depend on it)")
         .def_property_readonly("dropout", [](const Tr& tr) { return tr.settings().dropout; })
         .def_property_readonly("dropout_seed", [](const Tr& tr) { return tr.settings().dropout_seed; })
         .def_property_readonly("text_length", [](const Tr& tr) { return tr.streams().text.size(); });

@@ -18,6 +18,7 @@
 
 #include "cells/layer.hpp"
 #include "core/layout.hpp"
+#include "core/parallel.hpp"
 #include "model/dropout.hpp"
 
 namespace charrnn {
@@ -28,6 +29,7 @@ template <typename T>
 struct Workspace {
     ModelSpec spec;
     int T_len = 0, B = 0;
+    Parallel* parallel = nullptr;  // the threads loops may use; null: the caller's alone
     std::vector<std::unique_ptr<Layer<T>>> layers;  // layers[l - 1] is layer l
     Mat<T> P;  // (K, T B)  o_t, then p_t; backward turns it into d_o
     double nats = 0;             // -sum log p_t[y_t] of the last forward

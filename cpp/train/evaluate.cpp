@@ -6,13 +6,17 @@
 namespace charrnn {
 
 template <typename T>
-Evaluation<T>::Evaluation(const Params<T>& params, const Streams& streams, int window)
+Evaluation<T>::Evaluation(const Params<T>& params, const Streams& streams, int window,
+                          int threads)
     : params_(params),
       streams_(streams),
       window_(window),
       state_(params.spec(), streams.B),
+      parallel_(threads),
       inputs_(std::size_t(streams.B) * window),
-      targets_(std::size_t(streams.B) * window) {}
+      targets_(std::size_t(streams.B) * window) {
+    ws_.parallel = &parallel_;
+}
 
 template <typename T>
 bool Evaluation<T>::advance(std::int64_t max_chars) {

@@ -15,7 +15,8 @@ template <typename T>
 class Evaluation {
 public:
     // Windows of up to `window` inputs of each of the streams' B chunks; the last may be shorter.
-    Evaluation(const Params<T>& params, const Streams& streams, int window = 512);
+    Evaluation(const Params<T>& params, const Streams& streams, int window = 512,
+               int threads = 1);
     // Windows covering up to max_chars more inputs of each stream; returns false when the text
     // is done.
     bool advance(std::int64_t max_chars);
@@ -29,6 +30,7 @@ private:
     std::int64_t position_ = 0, done_predictions_ = 0;
     double total_ = 0.0;
     State<T> state_;
+    Parallel parallel_;
     Workspace<T> ws_;
     std::vector<std::int32_t> inputs_, targets_;  // (B, window) row-major
 };

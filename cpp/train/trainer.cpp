@@ -17,7 +17,16 @@ Trainer<T>::Trainer(const Params<T>& initial, Streams streams, TrainSettings set
       streams_(std::move(streams)),
       grads_(initial.layout),
       inputs_(std::size_t(streams_.B) * settings.seq_length),
-      targets_(std::size_t(streams_.B) * settings.seq_length) {}
+      targets_(std::size_t(streams_.B) * settings.seq_length) {
+    set_threads(settings.threads);
+}
+
+template <typename T>
+void Trainer<T>::set_threads(int threads) {
+    settings_.threads = threads < 1 ? 1 : threads;
+    parallel_ = std::make_unique<Parallel>(settings_.threads);
+    ws_.parallel = parallel_.get();
+}
 
 template <typename T>
 int Trainer<T>::run(int n, double* losses, double* smooth_losses) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "model/model.hpp"
@@ -18,6 +19,7 @@ namespace charrnn {
 struct TrainSettings {
     int seq_length = 25;  // T: characters per update
     OptimSettings optim;  // optimiser, its constants, clipping (default: AdaGrad, clip to +-5)
+    int threads = 1;                 // core/parallel.hpp: results do not depend on it
     double dropout = 0.0;            // p of model/dropout.hpp; 0: off
     std::uint64_t dropout_seed = 0;  // the masks of update `step` are those of (seed, step)
 };
@@ -39,6 +41,7 @@ public:
     int batch() const { return streams_.B; }
     const TrainSettings& settings() const { return settings_; }
     void set_eta(double eta) { settings_.optim.eta = eta; }  // between runs (a schedule)
+    void set_threads(int threads);                           // between runs
     const Streams& streams() const { return streams_; }
 
     // Training state, public so a checkpoint can read and restore all of it. Adam's t is not
@@ -61,6 +64,7 @@ private:
     Streams streams_;
     Params<T> grads_;
     Workspace<T> ws_;
+    std::unique_ptr<Parallel> parallel_;
     std::vector<std::int32_t> inputs_, targets_;  // (B, T) row-major
 };
 

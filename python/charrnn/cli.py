@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="drop each unit of each layer's output with probability P while "
                         "training (default 0)")
     p.add_argument("--dtype", choices=["float64", "float32"], help="training precision (default float64)")
+    p.add_argument("--threads", type=_positive_int,
+                   help="threads to train on (default: every core this process may use); the "
+                        "results are the same for any number")
     p.add_argument("--sample-every", type=_positive_int, default=10_000,
                    help="updates between samples (default 10000)")
     p.add_argument("--checkpoint-every", type=_positive_int,
@@ -180,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--documents", action="store_true",
                    help="FILE holds one document per line: each from a zero state, its end "
                         "counted as a predicted character")
+    e.add_argument("--threads", type=_positive_int,
+                   help="threads to run on (default: every core this process may use)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
 
     x = sub.add_parser("export", help="write a checkpoint's weights for another framework",
@@ -238,7 +243,7 @@ def _train(args: argparse.Namespace) -> int:
     given = {name: getattr(args, name) for name in
              ("cell", "layers", "m", "seq_length", "eta", "sig", "seed", "batch", "dtype",
               "val_frac", "newline", "diverge_factor", "lr_decay", "lr_decay_after", "optimizer",
-              "clip", "clip_norm", "decay", "beta1", "beta2", "dropout", "documents")
+              "clip", "clip_norm", "decay", "beta1", "beta2", "dropout", "documents", "threads")
              if getattr(args, name) is not None}
     settings = RunSettings(steps=args.steps, epochs=args.epochs, sample_every=args.sample_every,
                            sample_length=args.sample_length, passage_length=args.passage_length,
@@ -283,7 +288,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from charrnn.data import read_text
 
     model = _load_model(args.checkpoint)
-    result = model.evaluate(read_text(args.file), documents=args.documents)
+    result = model.evaluate(read_text(args.file), documents=args.documents, threads=args.threads)
     if args.json:
         print(json.dumps(result))
     else:

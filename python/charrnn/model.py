@@ -8,6 +8,7 @@ exports its weights as a PyTorch state_dict. Not here: training (train.py) or th
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from charrnn import _core, checkpoint
 from charrnn.checkpoint import CheckpointError
 from charrnn.data import END, Streams, Vocabulary, documents_layout, split_documents
 
-__all__ = ["EXPORT_FORMATS", "Model", "evaluate_streams", "sampling_seed", "torch_state_dict"]
+__all__ = ["EXPORT_FORMATS", "Model", "available_cores", "evaluate_streams", "sampling_seed",
+           "torch_state_dict"]
 
 EXPORT_FORMATS = ("torch",)
 # A document drawn without its end symbol stops at this many characters (sample_documents).
@@ -35,10 +37,21 @@ def sampling_seed(seed: int, step: int) -> int:
     return int(np.random.SeedSequence([seed, step]).generate_state(1, np.uint64)[0])
 
 
-def evaluate_streams(params: Any, streams: Streams) -> dict[str, float | int]:
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def evaluate_streams(params: Any, streams: Streams,
+                     threads: int | None = None) -> dict[str, float | int]:
     """The mean loss of native params over the predictions of streams (data.Streams), natively
-    with the GIL released: {'nats_per_char', 'bits_per_char', 'perplexity', 'chars'}."""
-    total, n = _core.evaluate(params, streams.text, **streams.native())
+    with the GIL released, on `threads` threads (default: available_cores(); the result does
+    not depend on it): {'nats_per_char', 'bits_per_char', 'perplexity', 'chars'}."""
+    total, n = _core.evaluate(params, streams.text, **streams.native(),
+                              threads=available_cores() if threads is None else threads)
     nats = total / n
     return {"nats_per_char": nats, "bits_per_char": nats / math.log(2),
             "perplexity": math.exp(nats), "chars": int(n)}
@@ -211,14 +224,15 @@ class Model:
             return END.join(self.sample_documents(chars=n, **options))
         return self.sample(n, **options)
 
-    def evaluate(self, text: str, documents: bool = False) -> dict[str, float | int]:
+    def evaluate(self, text: str, documents: bool = False,
+                 threads: int | None = None) -> dict[str, float | int]:
         """How well the model predicts a text: the mean loss over its len(text) - 1
         next-character predictions, from a zero state, as {'nats_per_char', 'bits_per_char',
         'perplexity', 'chars'} (chars: the number of predictions). documents: the text holds
         one document per line, each predicted from a zero state, its end symbol counted as a
-        predicted character (as makemore does; 'documents' is added). ValueError for a text of
-        fewer than 2 characters (no document), or with a character outside the vocabulary
-        (named)."""
+        predicted character (as makemore does; 'documents' is added). threads: as
+        evaluate_streams. ValueError for a text of fewer than 2 characters (no document), or with
+        a character outside the vocabulary (named)."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         if documents:
@@ -228,11 +242,11 @@ class Model:
                 raise ValueError("the text holds no document (every line is empty)")
             streams = documents_layout([self.vocab.encode(d) for d in docs], end,
                                        min(len(docs), EVAL_DOCUMENT_STREAMS), EVAL_DOCUMENT_WINDOW)
-            return {**evaluate_streams(self.params, streams), "documents": len(docs)}
+            return {**evaluate_streams(self.params, streams, threads), "documents": len(docs)}
         if len(text) < 2:
             raise ValueError(f"the text has {len(text)} character(s); evaluating needs at least 2 "
                              f"(one to read, one to predict)")
-        return evaluate_streams(self.params, Streams(self.vocab.encode(text)))
+        return evaluate_streams(self.params, Streams(self.vocab.encode(text)), threads)
 
     def export(self, path: str | Path, format: str = "torch") -> None:
         """Write the weights for another framework. format "torch": an .npz of

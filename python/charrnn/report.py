@@ -93,7 +93,8 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
         f"| updates | {trainer.step:,} ({trainer.epoch:.2f} epochs of {trainer.steps_per_epoch:,} "
         f"updates) |",
         f"| time | {train_seconds:.1f} s in the training loop for {steps_run:,} updates "
-        f"({rate:,.0f} updates/s); {total_seconds:.1f} s in all (the rest: starting, "
+        f"({rate:,.0f} updates/s, {trainer.threads} thread{'s' if trainer.threads > 1 else ''}); "
+        f"{total_seconds:.1f} s in all (the rest: starting, "
         f"checkpoints, samples, validation, the plot, waiting for the gradient check) |",
         f"| smooth loss | {trainer.smooth_loss:.3f} now ({trainer.smooth_loss / T:.4f} nats per "
         f"character) |",

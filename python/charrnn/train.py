@@ -22,13 +22,13 @@ from charrnn import _core, checkpoint
 from charrnn.checkpoint import SPEC_KEYS, CheckpointError
 from charrnn.data import (END, NEWLINE_MODES, Streams, Vocabulary, default_corpus_path,
                           documents_layout, read_text, split_documents)
-from charrnn.model import (EVAL_DOCUMENT_STREAMS, Model, evaluate_streams, native_params,
-                           sampling_seed)
+from charrnn.model import (EVAL_DOCUMENT_STREAMS, Model, available_cores, evaluate_streams,
+                           native_params, sampling_seed)
 
 CELLS = _core.CELLS  # "rnn", "lstm", "gru"
 # Settings a resumed run may change; the others describe the model or the text.
 RESUMABLE = ("eta", "eps", "clip", "clip_norm", "decay", "beta1", "beta2", "diverge_factor",
-             "lr_decay", "lr_decay_after", "dropout")
+             "lr_decay", "lr_decay_after", "dropout", "threads")
 OPTIMIZERS = ("adagrad", "rmsprop", "adam")
 
 
@@ -59,6 +59,7 @@ class TrainConfig:
     lr_decay_after: int = 10  # epochs before the decay starts (char-rnn's default)
     dropout: float = 0.0  # drop each unit of each layer's output h_t with this probability
     documents: bool = False  # one document per line, each from a zero state (data.py)
+    threads: int | None = None  # None: every core this process may use; results do not depend on it
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -98,6 +99,10 @@ class TrainConfig:
                 or self.lr_decay_after < 0):
             raise ValueError(f"lr_decay_after must be a whole number of epochs >= 0, got "
                              f"{self.lr_decay_after!r}")
+        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(
+                self.threads, (int, np.integer)) or not 1 <= self.threads <= 256):
+            raise ValueError(f"threads must be a whole number from 1 to 256 (or None: every "
+                             f"core), got {self.threads!r}")
         if not isinstance(self.documents, (bool, np.bool_)):
             raise ValueError(f"documents must be True or False, got {self.documents!r}")
         if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
@@ -291,7 +296,8 @@ class Trainer:
                             eta=c.eta, eps=c.eps, clip=c.clip,
                             optimizer=c.optimizer, clip_norm=c.clip_norm, decay=c.decay,
                             beta1=c.beta1, beta2=c.beta2, dropout=c.dropout,
-                            dropout_seed=c.seed, targets=train.targets, start=train.start)
+                            dropout_seed=c.seed, targets=train.targets, start=train.start,
+                            threads=self.threads)
         if self.val_streams is not None:
             # best follows the validation loss (evaluate_validation), not the smooth loss: the
             # native loop copies params into best only below best_smooth_loss, never below -inf.
@@ -340,6 +346,11 @@ class Trainer:
         return int(self._native.steps_per_epoch)
 
     @property
+    def threads(self) -> int:
+        """Threads the native loop runs on: config.threads, or every available core."""
+        return available_cores() if self.config.threads is None else int(self.config.threads)
+
+    @property
     def epoch(self) -> float:
         """Passes over the text done so far, fractional."""
         return self.step / self.steps_per_epoch
@@ -360,7 +371,8 @@ class Trainer:
         the best ones. ValueError without a validation split."""
         if self.val_streams is None:
             raise ValueError("this run has no validation text (val_frac = 0)")
-        loss = evaluate_streams(self._native.params, self.val_streams)["nats_per_char"]
+        loss = evaluate_streams(self._native.params, self.val_streams,
+                                self.threads)["nats_per_char"]
         if loss < self.best_val_loss:
             self.best_val_loss, self.best_val_step = loss, self.step
             self._native.best.flat = self._native.params.flat
