@@ -113,6 +113,16 @@ class Params(Mapping[str, np.ndarray]):
     The same type holds weights, gradients and AdaGrad memory (clipping and the update are flat
     loops). params["W1"] and params.W1 are views into params.flat; assigning to a name copies in.
     Carries its layout (the native table) and spec: cell, K, m, layers.
+
+    Args:
+        layout: The native layout table (charrnn.layout(cell, K, m, layers)).
+        flat: The block to view, (n,), kept without a copy; None: zeros of `dtype`.
+        dtype: The dtype of a new block (float64; complex128 for complex step).
+
+    Raises:
+        ValueError: A layout that is not a model of the family, or a flat of another length.
+        KeyError: params[name] for a name not in the layout.
+        AttributeError: params.name for a name not in the layout, or setting one.
     """
 
     def __init__(self, layout: Sequence[Mapping[str, Any]], flat: npt.ArrayLike | None = None,
@@ -134,6 +144,7 @@ class Params(Mapping[str, np.ndarray]):
     @classmethod
     def zeros(cls, layout: Sequence[Mapping[str, Any]],
               dtype: npt.DTypeLike = np.float64) -> Params:
+        """All-zero parameters of a layout (float64 by default; complex128 for complex step)."""
         return cls(layout, dtype=dtype)
 
     @classmethod
@@ -168,9 +179,11 @@ class Params(Mapping[str, np.ndarray]):
         return params
 
     def copy(self) -> Params:
+        """An independent copy."""
         return Params(self.layout, self.flat.copy())
 
     def astype(self, dtype: npt.DTypeLike) -> Params:
+        """A copy in another dtype (complex128 for complex-step derivatives)."""
         return Params(self.layout, self.flat.astype(dtype))
 
     # --- the mapping: name -> view, in layout order
@@ -213,22 +226,27 @@ class Params(Mapping[str, np.ndarray]):
     # --- the spec
     @property
     def cell(self) -> str:
+        """'rnn', 'lstm' or 'gru'."""
         return self.spec.cell
 
     @property
     def K(self) -> int:
+        """Vocabulary size."""
         return self.spec.K
 
     @property
     def m(self) -> int:
+        """Hidden units per layer."""
         return self.spec.m
 
     @property
     def layers(self) -> int:
+        """Number of layers L."""
         return self.spec.layers
 
     @property
     def names(self) -> list[str]:
+        """The array names in layout order."""
         return list(self._arrays)
 
     def roles(self, layer: int) -> dict[str, str]:
