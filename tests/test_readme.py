@@ -41,15 +41,16 @@ SPEEDUPS: dict[str, list[tuple[str, str]]] = {
     "README.md": [
         ("charrnn gradcheck ", "charrnn gradcheck --m 8 "),
         ("--steps 100000 --seed 0 --out run", "--steps 300 --seed 0 --out run --no-gradcheck"),
-        ("--steps 2000", "--steps 200"),
+        ("--steps 2000 --no-gradcheck", "--steps 200 --no-gradcheck"),
+        ("--steps 2000 --out names", "--steps 200 --out names --no-gradcheck"),
     ],
     "docs/assignment.md": [
         ("charrnn gradcheck ", "charrnn gradcheck --m 8 "),
-        ("--steps 100000", "--steps 300"),
+        ("--steps 100000 --seed 0 --out run", "--steps 300 --seed 0 --out run --no-gradcheck"),
     ],
     "docs/getting-started.md": [
-        ("--steps 100000", "--steps 300"),
-        ("--steps 5000", "--steps 300"),
+        ("--steps 100000 --out run", "--steps 300 --out run --no-gradcheck"),
+        ("--resume run --steps 150000", "--resume run --steps 400 --no-gradcheck"),
     ],
 }
 

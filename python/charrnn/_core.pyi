@@ -67,11 +67,8 @@ class Params:
     one-layer vanilla RNN's are W, U, V, b, c); assigning to a name copies into the block.
     The same type holds gradients (Result.grads) and optimiser state (AdaGrad's memory).
     It is a mapping: `len(p)`, `'W' in p`, iteration over the names, `keys()`, `items()`.
-
-    Raises (on access):
-        KeyError: `p[name]` with a name that is not in the layout.
-        AttributeError: `p.name` with a name that is neither an array nor an attribute.
-        ValueError: Assigning an array of another shape, a non-real dtype, or NaN/infinity.
+    `p[name]` raises KeyError for a name not in the layout, `p.name` AttributeError, and
+    assigning an array of another shape, a non-real dtype or NaN/infinity raises ValueError.
     """
 
     K: int
@@ -89,8 +86,10 @@ class Params:
     names: tuple[str, ...]
     """The array names in block order."""
     flat: npt.NDArray[np.float64]
-    """Every parameter as one float64 vector (n,), in layout order, each array row-major: a
-    writable view. Assigning copies in; ValueError for another shape or NaN/infinity."""
+    """Every parameter as one float64 vector (n,): a writable view.
+
+    In layout order, each array row-major. Assigning copies in; ValueError for another shape
+    or NaN/infinity."""
 
     def __init__(self, K: int, m: int, cell: str = "rnn", layers: int = 1) -> None:
         """All-zero parameters.
