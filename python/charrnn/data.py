@@ -102,6 +102,7 @@ class Vocabulary:
         if any(a >= b for a, b in zip(chars, chars[1:])):
             raise ValueError("vocabulary characters must be distinct and sorted by code point")
         self.chars: list[str] = chars
+        """The characters, sorted by code point: chars[i] has index i."""
         self._index = {ch: i for i, ch in enumerate(chars)}
         # Code points in ascending order (the same order as chars), for a vectorised encode.
         self._codes = np.array([ord(ch) for ch in chars], dtype=np.uint32)  # (K)
@@ -267,11 +268,17 @@ class Streams:
     document_streams (targets -1 where nothing is predicted; the state zeroed where a window
     begins with `start`) made for windows of `window`."""
 
-    text: np.ndarray  # int32
+    text: np.ndarray
+    """The character indices read, int32, 1-D (B streams of equal length, side by side)."""
     targets: np.ndarray | None = None
+    """Documents: the target of each entry of text, int32, -1 where nothing is predicted;
+    None for a plain text."""
     start: int = -1
+    """Documents: the start (end-of-document) symbol, where a stream's state is zeroed."""
     batch: int = 1
+    """Streams read side by side (B)."""
     window: int = 512
+    """The window length the layout was made for (a plain text: characters per pass)."""
 
     @property
     def predictions(self) -> int:

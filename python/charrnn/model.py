@@ -93,9 +93,13 @@ class Model:
         if params.K != vocab.K:
             raise ValueError(f"params have K={params.K} but the vocabulary has {vocab.K} characters")
         self.params = params
+        """The native float64 charrnn.Params."""
         self.vocab = vocab
+        """The Vocabulary the model was trained with."""
         self.start = start if start is not None else vocab.chars[0]  # first input when unprimed
+        """The first input when sampling unprimed (one character)."""
         self.documents = documents
+        """Whether the model was trained on documents, one per line."""
 
     @property
     def spec(self) -> dict[str, Any]:

@@ -166,6 +166,7 @@ class TrainingDiverged(RuntimeError):
     def __init__(self, message: str, progress: Progress | None = None):
         super().__init__(message)
         self.progress = progress
+        """The losses of the chunk of updates in which training stopped, or None."""
 
 
 @dataclass
@@ -300,19 +301,23 @@ class Trainer:
             MemoryError: The model does not fit in the memory available.
         """
         self.config = config = config or TrainConfig()
+        """The run's settings (frozen)."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         _split_sizes(len(split_documents(text)) if config.documents else len(text), config)
         # Documents end with the line end, which joins the vocabulary even for a one-line file.
         self.vocab = (vocab if vocab is not None
                       else Vocabulary.from_text(text + END if config.documents else text))
+        """The vocabulary: the text's own (with the line end for documents), or the one given."""
         if self.vocab.K < 2:
             raise ValueError(
                 f"the text has only one distinct character ({self.vocab.chars[0]!r}): there is "
                 f"nothing to predict; give a text with at least two different characters"
             )
         self.text_path = text_path
+        """The text's file, recorded in checkpoints so that resuming finds it (or None)."""
         self.history: list[dict[str, Any]] = []  # settings changed on resume: {step, changed}
+        """Settings changed on resume: [{'step': int, 'changed': {name: [old, new]}}]."""
         self._set_text(text)
         _check_memory(self.vocab.K, config)
         if params is None:
