@@ -6,8 +6,8 @@ new one, never a broken one.
 
 Format 2 (this one): meta["spec"] = {cell, layers, m, K, dtype} says what the arrays are; the
 arrays are named as the layout names them (W1 U1 b1 ... V c; W U V b c for the one-layer vanilla
-RNN), with prefixes memory_ and best_ for AdaGrad's memory and the best parameters, h_prev and
-(lstm) c_prev shaped (L, B, m). Format 1 (charrnn 0.1) held only the vanilla RNN; load() reads
+RNN), with prefixes for the optimiser's state (memory_ for AdaGrad and RMSprop, m_ and v_ for
+Adam) and best_ for the best parameters, h_prev and (lstm) c_prev shaped (L, B, m). Format 1 (charrnn 0.1) held only the vanilla RNN; load() reads
 it as format 2 (spec from its settings, h_prev given its layer axis).
 
 Not here: deciding when to write (train.py) or what the numbers mean (the native core).

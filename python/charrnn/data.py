@@ -26,18 +26,28 @@ NEWLINE_MODES = ("lf", "keep")
 
 
 def normalize_newlines(text: str) -> str:
-    """CRLF and lone CR as LF, and a leading BOM (U+FEFF) dropped."""
+    """The text with CRLF and lone CR as LF, and a leading BOM (U+FEFF) dropped."""
     if text.startswith("\ufeff"):
         text = text[1:]
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def read_text(path: str | Path, newline: str = "lf") -> str:
-    """Return the whole file decoded as UTF-8; newline="lf" (default) reads CRLF and CR line ends
-    as LF and drops a leading byte-order mark, newline="keep" returns every character as stored.
+    """Return the whole file decoded as UTF-8.
 
-    Raises FileNotFoundError, IsADirectoryError, or ValueError (not UTF-8, or empty), each
-    naming the path.
+    Args:
+        path: The file.
+        newline: "lf" (default) reads CRLF and CR line ends as LF and drops a leading
+            byte-order mark; "keep" returns every character as stored.
+
+    Returns:
+        The text (at least one character).
+
+    Raises:
+        FileNotFoundError: No such file.
+        IsADirectoryError: path is a directory.
+        ValueError: The file is not UTF-8 (the message names the byte and line), is empty
+            (or holds only a byte-order mark), or newline is not "lf" or "keep".
     """
     if newline not in NEWLINE_MODES:
         raise ValueError(f"newline must be one of {', '.join(NEWLINE_MODES)}, got {newline!r}")
@@ -71,6 +81,15 @@ class Vocabulary:
 
     Sorting makes the mapping independent of the order characters first appear in, so the same
     text always gives the same indices (min-char-rnn used set order, which is not reproducible).
+    Characters are Unicode code points, not bytes. `len(vocab)` is K; `ch in vocab` tests one
+    character.
+
+    Args:
+        chars: The characters, distinct and sorted by code point (from_text makes them).
+
+    Raises:
+        ValueError: No characters, an entry that is not one character, or characters that are
+            not distinct and sorted.
     """
 
     def __init__(self, chars: Iterable[str]):
@@ -83,12 +102,18 @@ class Vocabulary:
         if any(a >= b for a, b in zip(chars, chars[1:])):
             raise ValueError("vocabulary characters must be distinct and sorted by code point")
         self.chars: list[str] = chars
+        """The characters, sorted by code point: chars[i] has index i."""
         self._index = {ch: i for i, ch in enumerate(chars)}
         # Code points in ascending order (the same order as chars), for a vectorised encode.
         self._codes = np.array([ord(ch) for ch in chars], dtype=np.uint32)  # (K)
 
     @classmethod
     def from_text(cls, text: str) -> Vocabulary:
+        """The vocabulary of a text: its distinct characters, sorted.
+
+        Raises:
+            ValueError: An empty text.
+        """
         if not text:
             raise ValueError("cannot build a vocabulary from empty text")
         return cls(sorted(set(text)))
@@ -113,7 +138,11 @@ class Vocabulary:
         return f"Vocabulary(K={self.K}, chars={''.join(self.chars)!r})"
 
     def index(self, ch: str) -> int:
-        """Index of one character; ValueError naming it if it is not in the vocabulary."""
+        """The index of one character, in [0, K).
+
+        Raises:
+            ValueError: The character is not in the vocabulary (named with its code point).
+        """
         try:
             return self._index[ch]
         except KeyError:
@@ -121,7 +150,14 @@ class Vocabulary:
             raise ValueError(msg) from None
 
     def encode(self, text: str) -> np.ndarray:
-        """Indices of the characters of text, int32 array of shape (len(text),)."""
+        """The indices of the characters of a text.
+
+        Returns:
+            int32 array of shape (len(text),), each in [0, K).
+
+        Raises:
+            ValueError: A character that is not in the vocabulary (named, with its position).
+        """
         # One code point per uint32: a vectorised lookup, ~100x faster than a dict per character
         # on a 1 MB corpus.
         codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)  # (n)
@@ -137,7 +173,15 @@ class Vocabulary:
         return idx.astype(np.int32)
 
     def decode(self, indices: Iterable[int] | np.ndarray) -> str:
-        """The text for a sequence of indices; IndexError for an index outside [0, K)."""
+        """The text for a sequence of indices.
+
+        Args:
+            indices: Integer indices, 1-D (a list or an array of any integer dtype).
+
+        Raises:
+            IndexError: An index outside [0, K).
+            ValueError: Indices that are not 1-D or not integers.
+        """
         idx = np.asarray(indices)
         if idx.size == 0:
             return ""
@@ -160,6 +204,9 @@ def default_corpus_path() -> Path:
 
     Looked up inside the installed package (charrnn/data/shakespeare.txt) first, then in the
     source tree's data/ directory, so it works both installed and from a checkout.
+
+    Raises:
+        FileNotFoundError: Neither place has it (the message lists where it looked).
     """
     candidates: list[Path] = []
     try:
@@ -181,10 +228,20 @@ def default_corpus_path() -> Path:
 
 def load_corpus(path: str | Path | None = None,
                 newline: str = "lf") -> tuple[str, Vocabulary, np.ndarray]:
-    """Read a text file (default: the bundled corpus; `newline` as read_text) and return
-    (text, vocab, encoded).
+    """Read a text file and encode it with its own vocabulary.
 
-    encoded is an int32 array of shape (len(text),), the indices of text in vocab.
+    Args:
+        path: A UTF-8 text file; None: the bundled corpus (default_corpus_path()).
+        newline: As read_text: "lf" or "keep".
+
+    Returns:
+        A tuple (text, vocab, encoded): the text (str), its Vocabulary, and encoded, an int32
+        array of shape (len(text),) holding the index of each character in vocab.
+
+    Raises:
+        FileNotFoundError: No such file (or no bundled corpus).
+        IsADirectoryError: path is a directory.
+        ValueError: As read_text: not UTF-8, empty, or an unknown newline mode.
     """
     text = read_text(default_corpus_path() if path is None else path, newline)
     vocab = Vocabulary.from_text(text)
@@ -199,7 +256,8 @@ END = "\n"
 
 
 def split_documents(text: str) -> list[str]:
-    """The documents of a text, one per line; empty lines hold none and are skipped."""
+    """The documents of a text, one per line (str each, without its line end); empty lines
+    hold none and are skipped."""
     return [line for line in text.split(END) if line]
 
 
@@ -210,11 +268,17 @@ class Streams:
     document_streams (targets -1 where nothing is predicted; the state zeroed where a window
     begins with `start`) made for windows of `window`."""
 
-    text: np.ndarray  # int32
+    text: np.ndarray
+    """The character indices read, int32, 1-D (B streams of equal length, side by side)."""
     targets: np.ndarray | None = None
+    """Documents: the target of each entry of text, int32, -1 where nothing is predicted;
+    None for a plain text."""
     start: int = -1
+    """Documents: the start (end-of-document) symbol, where a stream's state is zeroed."""
     batch: int = 1
+    """Streams read side by side (B)."""
     window: int = 512
+    """The window length the layout was made for (a plain text: characters per pass)."""
 
     @property
     def predictions(self) -> int:
@@ -230,7 +294,7 @@ class Streams:
 
 
 def documents_layout(documents: Sequence[np.ndarray], end: int, B: int, T: int) -> Streams:
-    """document_streams as Streams."""
+    """document_streams as Streams (batch B, window T, start `end`)."""
     text, targets = document_streams(documents, end, B, T)
     return Streams(text, targets, end, B, T)
 
@@ -246,6 +310,15 @@ def document_streams(documents: Sequence[np.ndarray], end: int, B: int,
     no window mixes two documents' context. Documents are dealt in order, each to the stream
     with the fewest windows so far (the first such), and every stream is filled to the longest
     one's S windows with windows of padding.
+
+    Args:
+        documents: Each an int array of character indices (1-D).
+        end: The index of the end-of-document symbol (the line end).
+        B: Streams (the batch).
+        T: The window length (seq_length).
+
+    Raises:
+        ValueError: B < 1 or T < 1.
     """
     if B < 1 or T < 1:
         raise ValueError(f"need B >= 1 and T >= 1, got B={B}, T={T}")

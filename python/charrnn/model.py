@@ -87,37 +87,61 @@ def torch_state_dict(params: Any) -> dict[str, np.ndarray]:
 
 class Model:
     """Parameters (a native Params, float64, of any cell and depth) and the vocabulary they were
-    trained with; documents: trained on documents, one per line (TrainConfig.documents)."""
+    trained with: what a user samples from, evaluates and exports.
+
+    Args:
+        params: A native charrnn.Params (float64).
+        vocab: The vocabulary it was trained with (vocab.K == params.K).
+        start: The first input when sampling unprimed (default: the vocabulary's first
+            character; a checkpoint stores the training text's first character).
+        documents: Whether it was trained on documents, one per line
+            (TrainConfig.documents): sample_text then writes documents.
+
+    Raises:
+        ValueError: params.K differs from vocab.K.
+    """
 
     def __init__(self, params: Any, vocab: Vocabulary, start: str | None = None,
                  documents: bool = False):
         if params.K != vocab.K:
             raise ValueError(f"params have K={params.K} but the vocabulary has {vocab.K} characters")
         self.params = params
+        """The native float64 charrnn.Params."""
         self.vocab = vocab
+        """The Vocabulary the model was trained with."""
         self.start = start if start is not None else vocab.chars[0]  # first input when unprimed
+        """The first input when sampling unprimed (one character)."""
         self.documents = documents
+        """Whether the model was trained on documents, one per line."""
 
     @property
     def spec(self) -> dict[str, Any]:
-        """{'cell', 'K', 'm', 'layers'}"""
+        """The model: {'cell': str, 'K': int, 'm': int, 'layers': int}."""
         return self.params.spec
 
     @property
     def n_params(self) -> int:
+        """The number of parameters (the length of params.flat)."""
         return int(self.params.flat.size)
 
     def describe(self) -> str:
-        """e.g. '2-layer lstm, m = 128, 208,460 parameters'."""
+        """A one-line description, e.g. '2-layer LSTM, m = 128, 246,348 parameters'."""
         s = self.spec
         kind = "vanilla RNN" if s["cell"] == "rnn" else s["cell"].upper()
         return f"{s['layers']}-layer {kind}, m = {s['m']}, {self.n_params:,} parameters"
 
     @classmethod
     def load(cls, path: str | Path) -> Model:
-        """The parameters stored in a checkpoint (best.npz or last.npz). The model is the one the
-        file's spec names (format 1 files: the one-layer vanilla RNN); CheckpointError if the
-        arrays do not fit it."""
+        """The parameters stored in a checkpoint (best.npz or last.npz), in float64.
+
+        The model is the one the file's spec names (format 1 files: the one-layer vanilla RNN).
+
+        Raises:
+            FileNotFoundError: No such file.
+            IsADirectoryError: path is a directory.
+            CheckpointError: Not a readable charrnn checkpoint, an unknown format version,
+                pickled content, a broken vocabulary, or arrays that do not fit the spec.
+        """
         arrays, meta = checkpoint.load(path)
         try:
             vocab = Vocabulary(checkpoint.vocabulary_chars(checkpoint.require_array(arrays, "vocab", path)))
@@ -151,11 +175,31 @@ class Model:
         include_prime: bool = True,
         greedy: bool = False,
     ) -> str:
-        """n characters drawn one at a time. The network first reads `prime` (default: the
-        first character of the training text) from state h0 (and c0 for an lstm; shapes (L, m),
-        or (m,) for one layer; default zeros); the text returned starts with the prime when
-        include_prime is true. greedy: the most likely character every time (a nucleus of one
-        character; temperature and seed then change nothing). Same seed, same text."""
+        """n characters drawn one at a time. Same seed, same text.
+
+        Args:
+            n: Characters to draw, >= 0.
+            prime: Text the network reads first (default: `start`, not returned).
+            prime_indices: Or the prime as character indices (int, 1-D).
+            h0: Initial hidden state, float, (L, m) or, for one layer, (m,); None: zeros.
+            c0: lstm only: initial cell state, shaped as h0; None: zeros.
+            temperature: > 0; below 1 sharper, above 1 flatter.
+            top_p: Draw only from the most likely characters holding this much probability,
+                in (0, 1].
+            seed: Seed of the draws, in [0, 2**64).
+            include_prime: Whether the text returned starts with the prime.
+            greedy: The most likely character every time (temperature and seed then change
+                nothing).
+
+        Returns:
+            The text: the prime (if include_prime) and then n characters.
+
+        Raises:
+            ValueError: An empty prime or one with characters the model never saw; n or seed
+                not a whole number in range; temperature or top_p out of range; a state of
+                the wrong shape.
+            IndexError: A prime index outside [0, K).
+        """
         if greedy:
             top_p = float(np.nextafter(0.0, 1.0))  # the smallest nucleus: the argmax alone
         if prime_indices is None:
@@ -191,10 +235,20 @@ class Model:
                          max_length: int = MAX_DOCUMENT_LENGTH, temperature: float = 1.0,
                          top_p: float = 1.0, seed: int = 0, greedy: bool = False) -> list[str]:
         """New documents: `count` of them, or as many as it takes to reach `chars` characters.
-        Each starts from a zero state with the end-of-document symbol as its first input and
-        ends when the model draws that symbol again (not included), or after max_length
-        characters. Document i is drawn with sampling_seed(seed, i): same seed, same documents.
-        ValueError if the vocabulary has no end symbol."""
+
+        Each starts from a zero state with the end-of-document symbol (the line end) as its
+        first input and ends when the model draws that symbol again (not included), or after
+        max_length characters. Document i is drawn with sampling_seed(seed, i): same seed,
+        same documents. temperature, top_p and greedy as in sample.
+
+        Returns:
+            The documents (str each, without line ends).
+
+        Raises:
+            ValueError: Both or neither of count and chars; a count, chars or max_length that
+                is not a whole number in range; a vocabulary without the line end (a model not
+                trained on documents).
+        """
         if (count is None) == (chars is None):
             raise ValueError("give count or chars")
         for name, value in (("count", count), ("chars", chars), ("max_length", max_length)):
@@ -219,7 +273,11 @@ class Model:
 
     def sample_text(self, n: int, **options: Any) -> str:
         """n characters as the model writes them: sample(n, **options), or, for a model trained
-        on documents, new documents one per line until there are n characters."""
+        on documents, new documents one per line until there are at least n characters.
+
+        Raises:
+            ValueError: As sample or sample_documents.
+        """
         if self.documents:
             return END.join(self.sample_documents(chars=n, **options))
         return self.sample(n, **options)
@@ -227,12 +285,25 @@ class Model:
     def evaluate(self, text: str, documents: bool = False,
                  threads: int | None = None) -> dict[str, float | int]:
         """How well the model predicts a text: the mean loss over its len(text) - 1
-        next-character predictions, from a zero state, as {'nats_per_char', 'bits_per_char',
-        'perplexity', 'chars'} (chars: the number of predictions). documents: the text holds
-        one document per line, each predicted from a zero state, its end symbol counted as a
-        predicted character (as makemore does; 'documents' is added). threads: as
-        evaluate_streams. ValueError for a text of fewer than 2 characters (no document), or with
-        a character outside the vocabulary (named)."""
+        next-character predictions, from a zero state (natively, the GIL released).
+
+        Args:
+            text: The text.
+            documents: The text holds one document per line: each is predicted from a zero
+                state, its end symbol counted as a predicted character (as makemore does).
+            threads: Threads to run on (default: every core this process may use); the result
+                is the same for any number.
+
+        Returns:
+            {'nats_per_char': float, 'bits_per_char': float, 'perplexity': float, 'chars':
+            int (the number of predictions)}, and 'documents': int with documents=True.
+
+        Raises:
+            TypeError: text is not a str.
+            ValueError: A text of fewer than 2 characters (with documents: no document), a
+                character outside the vocabulary (named), or, with documents, a vocabulary
+                without the line end.
+        """
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         if documents:
@@ -249,8 +320,16 @@ class Model:
         return evaluate_streams(self.params, Streams(self.vocab.encode(text)), threads)
 
     def export(self, path: str | Path, format: str = "torch") -> None:
-        """Write the weights for another framework. format "torch": an .npz of
-        torch_state_dict() plus `vocabulary` (the code points in index order) and `cell`."""
+        """Write the weights for another framework, atomically.
+
+        format "torch": an .npz of torch_state_dict() (float64 arrays named as
+        torch.nn.RNN/LSTM/GRU and torch.nn.Linear name theirs) plus `vocabulary` (int32 code
+        points in index order) and `cell` (a string array: 'rnn', 'lstm' or 'gru').
+
+        Raises:
+            ValueError: An unknown format.
+            OSError: The file cannot be written.
+        """
         if format not in EXPORT_FORMATS:
             raise ValueError(f"unknown export format {format!r}; choose from {', '.join(EXPORT_FORMATS)}")
         arrays = torch_state_dict(self.params)

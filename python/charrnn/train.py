@@ -34,32 +34,66 @@ OPTIMIZERS = ("adagrad", "rmsprop", "adam")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Settings of a run; the defaults are the assignment's."""
+    """Settings of a run; the defaults are the assignment's. Frozen: use
+    dataclasses.replace to change one.
 
-    cell: str = "rnn"  # "rnn" (the assignment's vanilla RNN), "lstm" or "gru"
-    layers: int = 1  # stacked layers, each of m units; layer l > 1 reads h of layer l - 1
-    m: int = 100  # hidden units per layer
-    seq_length: int = 25  # characters per update (T), the length of BPTT
-    eta: float = 0.1  # learning rate (AdaGrad's 0.1; RMSprop and Adam want ~2e-3)
-    sig: float = 0.01  # rnn: initial weights ~ N(0, sig^2) (lstm, gru: U(-1/sqrt(m), 1/sqrt(m)))
-    seed: int = 0  # initial weights, and (with the step) every sample drawn
-    eps: float = 1e-8  # the optimiser's epsilon
-    clip: float = 5.0  # gradients clipped elementwise to [-clip, clip] (unless clip_norm)
-    optimizer: str = "adagrad"  # "adagrad" (the assignment's), "rmsprop" or "adam"
-    clip_norm: float = 0.0  # > 0: clip the gradient's global L2 norm to this instead
-    decay: float = 0.95  # RMSprop's decay of the mean square (char-rnn's decay_rate)
-    beta1: float = 0.9  # Adam's first-moment decay
-    beta2: float = 0.999  # Adam's second-moment decay
-    batch: int = 1  # sequences per update, at evenly spaced offsets (loss averaged over them)
-    dtype: str = "float64"  # "float32" trains faster; gradient checks stay float64
-    val_frac: float = 0.0  # the last val_frac of the text, contiguous, held out for validation
-    newline: str = "lf"  # "lf": CRLF and CR read as LF, a leading BOM dropped; "keep": as stored
-    diverge_factor: float = 3.0  # stop when the smooth loss exceeds this times the first loss
-    lr_decay: float = 1.0  # eta is multiplied by this after each epoch past lr_decay_after
-    lr_decay_after: int = 10  # epochs before the decay starts (char-rnn's default)
-    dropout: float = 0.0  # drop each unit of each layer's output h_t with this probability
-    documents: bool = False  # one document per line, each from a zero state (data.py)
-    threads: int | None = None  # None: every core this process may use; results do not depend on it
+    Raises:
+        ValueError: On construction, a setting of the wrong type or out of range (the
+            message names it and its range).
+    """
+
+    cell: str = "rnn"
+    """The cell: "rnn" (the assignment's vanilla RNN), "lstm" or "gru"."""
+    layers: int = 1
+    """Stacked layers, each of m units; layer l > 1 reads h of layer l - 1."""
+    m: int = 100
+    """Hidden units per layer."""
+    seq_length: int = 25
+    """Characters per update (T), the length of BPTT."""
+    eta: float = 0.1
+    """Learning rate (AdaGrad's 0.1; RMSprop and Adam want ~2e-3)."""
+    sig: float = 0.01
+    """rnn: initial weights ~ N(0, sig^2) (lstm, gru: U(-1/sqrt(m), 1/sqrt(m)))."""
+    seed: int = 0
+    """Initial weights, and (with the step) every sample drawn."""
+    eps: float = 1e-8
+    """The optimiser's epsilon."""
+    clip: float = 5.0
+    """Gradients clipped elementwise to [-clip, clip] (unless clip_norm)."""
+    optimizer: str = "adagrad"
+    """The optimiser: "adagrad" (the assignment's), "rmsprop" or "adam"."""
+    clip_norm: float = 0.0
+    """> 0: clip the gradient's global L2 norm to this instead."""
+    decay: float = 0.95
+    """RMSprop's decay of the mean square (char-rnn's decay_rate)."""
+    beta1: float = 0.9
+    """Adam's first-moment decay."""
+    beta2: float = 0.999
+    """Adam's second-moment decay."""
+    batch: int = 1
+    """Sequences per update, at evenly spaced offsets (loss averaged over them)."""
+    dtype: str = "float64"
+    """The training precision, "float64" or "float32" (faster); gradient checks stay float64."""
+    val_frac: float = 0.0
+    """The last val_frac of the text, contiguous, held out for validation."""
+    newline: str = "lf"
+    """How line ends are read: "lf", CRLF and CR as LF and a leading BOM dropped; "keep", as
+    stored."""
+    diverge_factor: float = 3.0
+    """Stop when the smooth loss exceeds this times the first loss."""
+    lr_decay: float = 1.0
+    """eta is multiplied by this after each epoch past lr_decay_after, in (0, 1]."""
+    lr_decay_after: int = 10
+    """Epochs before the decay starts (char-rnn's default)."""
+    dropout: float = 0.0
+    """Drop each unit of each layer's output h_t with this probability, in [0, 1), while
+    training (inverted scaling; off for evaluation and sampling)."""
+    documents: bool = False
+    """The text holds one document per line, each learnt from a zero state and ended by the
+    line end (charrnn.data.document_streams)."""
+    threads: int | None = None
+    """Threads the native loop runs on, 1 to 256; None: every core this process may use. The
+    results are the same for any number, so a resumed run may change it."""
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -111,6 +145,7 @@ class TrainConfig:
             raise ValueError(f"diverge_factor must be a number > 1, got {self.diverge_factor!r}")
 
     def to_dict(self) -> dict[str, Any]:
+        """Every setting by name (what a checkpoint stores)."""
         return dataclasses.asdict(self)
 
     def spec(self, K: int) -> dict[str, Any]:
@@ -119,6 +154,11 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """The config of to_dict's output (missing settings take their defaults).
+
+        Raises:
+            ValueError: An unknown setting, or a value out of range.
+        """
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
         if unknown:
@@ -133,20 +173,27 @@ class TrainingDiverged(RuntimeError):
     def __init__(self, message: str, progress: Progress | None = None):
         super().__init__(message)
         self.progress = progress
+        """The losses of the chunk of updates in which training stopped, or None."""
 
 
 @dataclass
 class Progress:
     """What a callback gets after each chunk of steps."""
 
-    step: int  # updates done so far
-    epoch: float  # passes over the text done so far (fractional)
-    losses: np.ndarray  # the loss of each update of this chunk
-    smooth_losses: np.ndarray  # the smooth loss after each update of this chunk
+    step: int
+    """Updates done so far."""
+    epoch: float
+    """Passes over the text done so far (fractional)."""
+    losses: np.ndarray
+    """The loss of each update of this chunk."""
+    smooth_losses: np.ndarray
+    """The smooth loss after each update of this chunk."""
     seq_length: int
+    """Characters per update (to turn the loss into a loss per character)."""
 
     @property
     def smooth_loss(self) -> float:
+        """The smooth loss after the last update of the chunk (nats, summed over seq_length)."""
         return float(self.smooth_losses[-1])
 
     @property
@@ -228,31 +275,56 @@ def _document_split(n: int, config: TrainConfig) -> tuple[int, int]:
 class Trainer:
     """Trains a model of the family (any cell, any depth) on a text with the native loop.
 
-    >>> trainer = Trainer(text, TrainConfig(cell="lstm", layers=2, m=128, seed=0))
-    >>> trainer.train(10_000, callback=lambda tr, p: print(p.step, p.smooth_loss), every=1000)
-    >>> print(trainer.sample(200))
-    >>> trainer.save("last.npz")
-    >>> trainer = Trainer.load("last.npz", text)   # continues exactly where it stopped
+    The loop runs in C++ with the GIL released; this class owns the vocabulary, the split into
+    training and validation text (or documents), the callback, the learning-rate schedule,
+    divergence, sampling and checkpoints.
+
+    Examples:
+        >>> trainer = Trainer(text, TrainConfig(cell="lstm", layers=2, m=128, seed=0))
+        >>> trainer.train(10_000, callback=lambda tr, p: print(p.step, p.smooth_loss), every=1000)
+        >>> print(trainer.sample(200))
+        >>> trainer.save("last.npz")
+        >>> trainer = Trainer.load("last.npz", text)   # continues exactly where it stopped
     """
 
     def __init__(self, text: str, config: TrainConfig | None = None, *, text_path: str | None = None,
                  vocab: Vocabulary | None = None, params: Any = None):
-        """A new run on text. vocab and params (native, float64) start it from given weights
-        instead of Params.random (see init_from)."""
+        """A new run on text.
+
+        Args:
+            text: The whole text (with config.documents: one document per line); the last
+                config.val_frac of it (of its documents) is held out for validation.
+            config: The settings (default: TrainConfig(), the assignment's).
+            text_path: The text's file, recorded in checkpoints so that resuming finds it.
+            vocab: A vocabulary to use instead of the text's own (a superset of it).
+            params: Native float64 Params to start from instead of Params.random (see
+                init_from).
+
+        Raises:
+            TypeError: text is not a str.
+            ValueError: A text (or its training or validation part) too short for
+                batch * (seq_length + 1) characters (documents: fewer documents than batch), a
+                text with one distinct character, or a character outside vocab.
+            MemoryError: The model does not fit in the memory available.
+        """
         self.config = config = config or TrainConfig()
+        """The run's settings (frozen)."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         _split_sizes(len(split_documents(text)) if config.documents else len(text), config)
         # Documents end with the line end, which joins the vocabulary even for a one-line file.
         self.vocab = (vocab if vocab is not None
                       else Vocabulary.from_text(text + END if config.documents else text))
+        """The vocabulary: the text's own (with the line end for documents), or the one given."""
         if self.vocab.K < 2:
             raise ValueError(
                 f"the text has only one distinct character ({self.vocab.chars[0]!r}): there is "
                 f"nothing to predict; give a text with at least two different characters"
             )
         self.text_path = text_path
+        """The text's file, recorded in checkpoints so that resuming finds it (or None)."""
         self.history: list[dict[str, Any]] = []  # settings changed on resume: {step, changed}
+        """Settings changed on resume: [{'step': int, 'changed': {name: [old, new]}}]."""
         self._set_text(text)
         _check_memory(self.vocab.K, config)
         if params is None:
@@ -266,8 +338,14 @@ class Trainer:
                   text_path: str | None = None) -> Trainer:
         """A new run (step 0, fresh optimiser state) from the weights of a checkpoint, e.g. to
         fine-tune on another text. The model (cell, layers, m) and the vocabulary are the
-        checkpoint's; the other settings are config's. ValueError for a character of text the
-        checkpoint does not know, or a model setting in overrides that is not the checkpoint's."""
+        checkpoint's; the other settings are config's.
+
+        Raises:
+            ValueError: A character of text the checkpoint does not know, or a model setting
+                in overrides that is not the checkpoint's.
+            CheckpointError: As Model.load.
+            FileNotFoundError: No such checkpoint.
+        """
         model = Model.load(path)
         spec = model.spec
         for name in ("cell", "layers", "m"):
@@ -343,6 +421,7 @@ class Trainer:
 
     @property
     def steps_per_epoch(self) -> int:
+        """Updates per pass over the (training part of the) text."""
         return int(self._native.steps_per_epoch)
 
     @property
@@ -357,6 +436,8 @@ class Trainer:
 
     @property
     def smooth_loss(self) -> float:
+        """0.999 smooth + 0.001 loss, from the first loss on (nats per sequence); NaN before
+        the first update."""
         return float(self._native.smooth_loss)
 
     @property
@@ -368,7 +449,11 @@ class Trainer:
     def evaluate_validation(self) -> float:
         """The loss per character (nats) of the current parameters over the held-out text, from
         a zero state (natively, the GIL released). A new lowest value copies the parameters into
-        the best ones. ValueError without a validation split."""
+        the best ones.
+
+        Raises:
+            ValueError: The run has no validation split (val_frac = 0).
+        """
         if self.val_streams is None:
             raise ValueError("this run has no validation text (val_frac = 0)")
         loss = evaluate_streams(self._native.params, self.val_streams,
@@ -380,16 +465,19 @@ class Trainer:
 
     @property
     def params(self) -> Any:
-        """Current parameters (live native views by layout name)."""
+        """Current parameters: the live native block (charrnn.Params, or Params32 with dtype
+        float32), arrays by layout name."""
         return self._native.params
 
     @property
     def best_params(self) -> Any:
-        """Parameters with the lowest smooth loss so far (live native views)."""
+        """The best parameters so far, live (Params or Params32): those with the lowest smooth
+        loss, or, with a validation split, those of the best validation pass."""
         return self._native.best
 
     def model(self, best: bool = False) -> Model:
-        """A float64 copy of the current (or best) parameters with the vocabulary, for sampling."""
+        """A Model holding a float64 copy of the current (or best) parameters and the
+        vocabulary, for sampling, evaluating or exporting."""
         source = self._native.best if best else self._native.params
         params = native_params(source.spec)
         params.flat = source.flat
@@ -417,11 +505,20 @@ class Trainer:
         every: int = 1000,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Run `steps` more updates; call callback(self, progress) after every `every` updates
-        (and after the last). Returns (losses, smooth_losses) of all updates run.
+        (and after the last).
 
-        Ctrl-C raises KeyboardInterrupt between steps with the state consistent (the losses of
-        the interrupted chunk are in the exception's `progress` attribute). A NaN or infinite
-        loss raises TrainingDiverged naming the step, with that step's update not applied.
+        Returns:
+            (losses, smooth_losses): float64 arrays of shape (steps,), the loss of each update
+            (nats, summed over seq_length, averaged over the batch) and the smooth loss after
+            it.
+
+        Raises:
+            ValueError: steps < 0 or every < 1, or not whole numbers.
+            TrainingDiverged: A NaN or infinite loss (that update not applied), or a smooth
+                loss above diverge_factor times the first loss; its `progress` holds the
+                chunk's losses.
+            KeyboardInterrupt: Ctrl-C, between updates, with the state consistent (the losses
+                of the interrupted chunk are in the exception's `progress` attribute).
         """
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
             raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
@@ -469,8 +566,20 @@ class Trainer:
     def sample(self, n: int = 200, *, best: bool = False, temperature: float = 1.0,
                top_p: float = 1.0, seed: int | None = None) -> str:
         """n characters from the current state, as the assignment samples during training: from
-        the hidden state carried into the next update and the next input character. The seed
-        defaults to one derived from the run's seed and the step, so it is reproducible."""
+        the hidden state carried into the next update and the next input character (documents:
+        new documents, one per line, until there are n characters). The seed defaults to one
+        derived from the run's seed and the step, so it is reproducible.
+
+        Args:
+            n: Characters.
+            best: Sample from the best parameters instead of the current ones.
+            temperature: > 0; below 1 sharper, above 1 flatter.
+            top_p: The nucleus, in (0, 1].
+            seed: Seed of the draws (default: sampling_seed(config.seed, step)).
+
+        Raises:
+            ValueError: As Model.sample.
+        """
         seed = sampling_seed(self.config.seed, self.step) if seed is None else seed
         if self.config.documents:  # documents from a zero state, one per line, n characters
             return self.model(best=best).sample_text(n, temperature=temperature, top_p=top_p,
@@ -487,8 +596,17 @@ class Trainer:
 
     # --- checkpoints ----------------------------------------------------------------------
     def save(self, path: str | Path, kind: str = "last") -> None:
-        """Write a checkpoint atomically. kind="last": the whole state, to resume exactly;
-        kind="best": the best parameters only, for sampling."""
+        """Write a checkpoint atomically (temporary file, fsync, rename).
+
+        Args:
+            path: The .npz file to write (its folder is created).
+            kind: "last": the whole state, to resume exactly; "best": the best parameters
+                only, for sampling, evaluating and exporting.
+
+        Raises:
+            ValueError: An unknown kind.
+            OSError: The file cannot be written (the previous file, if any, is left intact).
+        """
         if kind not in ("last", "best"):
             raise ValueError(f"kind must be 'last' or 'best', got {kind!r}")
         native = self._native
@@ -531,7 +649,14 @@ class Trainer:
         Without text, the text is read from text_path, else from the file the checkpoint names
         (the embedded corpus if it names none). `overrides` are settings given anew: those in
         RESUMABLE take effect from here on (and are recorded in `history`); any other must
-        equal the checkpoint's (the model and the text cannot change)."""
+        equal the checkpoint's (the model and the text cannot change).
+
+        Raises:
+            FileNotFoundError: No such checkpoint (or text file).
+            CheckpointError: Not a usable kind="last" checkpoint, or a text of another
+                vocabulary or content than the one it was trained on.
+            ValueError: An override of a setting that cannot change on resume.
+        """
         arrays, meta = checkpoint.load(path)
         if meta.get("kind") != "last":
             raise CheckpointError(

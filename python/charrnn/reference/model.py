@@ -59,10 +59,16 @@ OPTIMIZERS = ("adagrad", "rmsprop", "adam")
 
 @dataclass(frozen=True)
 class Spec:
-    cell: str  # "rnn", "lstm" or "gru"
-    K: int  # vocabulary size
-    m: int  # hidden units per layer
-    layers: int  # L
+    """What a layout describes: the cell, K, m and the number of layers."""
+
+    cell: str
+    """'rnn', 'lstm' or 'gru'."""
+    K: int
+    """Vocabulary size."""
+    m: int
+    """Hidden units per layer."""
+    layers: int
+    """Number of layers L."""
 
 
 def _read_layout(layout: Sequence[Mapping[str, Any]]) -> tuple[tuple[dict, ...], Spec]:
@@ -113,6 +119,16 @@ class Params(Mapping[str, np.ndarray]):
     The same type holds weights, gradients and AdaGrad memory (clipping and the update are flat
     loops). params["W1"] and params.W1 are views into params.flat; assigning to a name copies in.
     Carries its layout (the native table) and spec: cell, K, m, layers.
+
+    Args:
+        layout: The native layout table (charrnn.layout(cell, K, m, layers)).
+        flat: The block to view, (n,), kept without a copy; None: zeros of `dtype`.
+        dtype: The dtype of a new block (float64; complex128 for complex step).
+
+    Raises:
+        ValueError: A layout that is not a model of the family, or a flat of another length.
+        KeyError: params[name] for a name not in the layout.
+        AttributeError: params.name for a name not in the layout, or setting one.
     """
 
     def __init__(self, layout: Sequence[Mapping[str, Any]], flat: npt.ArrayLike | None = None,
@@ -134,6 +150,7 @@ class Params(Mapping[str, np.ndarray]):
     @classmethod
     def zeros(cls, layout: Sequence[Mapping[str, Any]],
               dtype: npt.DTypeLike = np.float64) -> Params:
+        """All-zero parameters of a layout (float64 by default; complex128 for complex step)."""
         return cls(layout, dtype=dtype)
 
     @classmethod
@@ -168,9 +185,11 @@ class Params(Mapping[str, np.ndarray]):
         return params
 
     def copy(self) -> Params:
+        """An independent copy."""
         return Params(self.layout, self.flat.copy())
 
     def astype(self, dtype: npt.DTypeLike) -> Params:
+        """A copy in another dtype (complex128 for complex-step derivatives)."""
         return Params(self.layout, self.flat.astype(dtype))
 
     # --- the mapping: name -> view, in layout order
@@ -213,22 +232,27 @@ class Params(Mapping[str, np.ndarray]):
     # --- the spec
     @property
     def cell(self) -> str:
+        """'rnn', 'lstm' or 'gru'."""
         return self.spec.cell
 
     @property
     def K(self) -> int:
+        """Vocabulary size."""
         return self.spec.K
 
     @property
     def m(self) -> int:
+        """Hidden units per layer."""
         return self.spec.m
 
     @property
     def layers(self) -> int:
+        """Number of layers L."""
         return self.spec.layers
 
     @property
     def names(self) -> list[str]:
+        """The array names in layout order."""
         return list(self._arrays)
 
     def roles(self, layer: int) -> dict[str, str]:
@@ -240,12 +264,18 @@ class Params(Mapping[str, np.ndarray]):
 class Batch:
     """Checked input, batch-shaped, and how the caller shaped it (outputs are shaped alike)."""
 
-    x: np.ndarray  # (B, T)  input characters
-    y: np.ndarray  # (B, T)  target characters
-    h0: np.ndarray  # (L, B, m)
-    c0: np.ndarray | None  # (L, B, m), lstm only
-    batched: bool  # inputs were (B, T), not (T,)
-    layer_axis: bool  # h0 had the leading layer axis (h0 None: when L > 1), whatever c0 had
+    x: np.ndarray
+    """Input characters, integer (B, T)."""
+    y: np.ndarray
+    """Target characters, integer (B, T); -1 for none."""
+    h0: np.ndarray
+    """Initial hidden state (L, B, m)."""
+    c0: np.ndarray | None
+    """lstm: initial cell state (L, B, m); None otherwise."""
+    batched: bool
+    """Whether inputs were (B, T), not (T,)."""
+    layer_axis: bool
+    """Whether h0 had the leading layer axis (h0 None: when L > 1), whatever c0 had."""
 
 
 def check_inputs(params: Params, inputs, targets, h0=None, c0=None) -> Batch:
@@ -385,15 +415,25 @@ class Forward:
     what backward() needs."""
 
     loss: float | complex
-    hs: np.ndarray  # (T, m) / (B, T, m), or (L, T, m) / (L, B, T, m) with the layer axis
-    cs: np.ndarray | None  # like hs, lstm only
-    h_last: np.ndarray  # like h0: (m,) / (B, m) or (L, m) / (L, B, m)
-    c_last: np.ndarray | None  # like h_last, lstm only
-    probs: np.ndarray  # (T, K) / (B, T, K)
+    """L (complex under complex step)."""
+    hs: np.ndarray
+    """h_1 .. h_T: (T, m) / (B, T, m), or (L, T, m) / (L, B, T, m) with the layer axis."""
+    cs: np.ndarray | None
+    """lstm: c_1 .. c_T, like hs; None otherwise."""
+    h_last: np.ndarray
+    """h_T, like h0: (m,) / (B, m) or (L, m) / (L, B, m)."""
+    c_last: np.ndarray | None
+    """lstm: c_T, like h_last; None otherwise."""
+    probs: np.ndarray
+    """p_1 .. p_T: (T, K) / (B, T, K)."""
     batch: Batch
-    layers: list  # [(hs (B, T, m), cs, cache) per layer]
-    batch_probs: np.ndarray  # (B, T, K)
-    masks: list | None = None  # dropout's (B, T, m) per layer, or None
+    """The checked input."""
+    layers: list
+    """[(hs (B, T, m), cs, cache) per layer], for backward()."""
+    batch_probs: np.ndarray
+    """p_1 .. p_T batch-shaped, (B, T, K)."""
+    masks: list | None = None
+    """Dropout's (B, T, m) mask per layer, or None."""
 
 
 def _shaped(a: np.ndarray, batch: Batch) -> np.ndarray:
@@ -450,12 +490,19 @@ class Result:
     """forward_backward()'s output, shaped like the native Result (see Forward for the shapes)."""
 
     loss: float
+    """L, a float."""
     grads: Params
+    """The gradients, unclipped, in the model's layout."""
     h_last: np.ndarray
+    """h_T of every layer, shaped as h0."""
     c_last: np.ndarray | None
+    """lstm: c_T, shaped as h_last; None otherwise."""
     hs: np.ndarray
+    """h_1 .. h_T, as Forward.hs."""
     cs: np.ndarray | None
+    """lstm: c_1 .. c_T, as hs; None otherwise."""
     probs: np.ndarray
+    """p_1 .. p_T: (T, K) or (B, T, K)."""
 
 
 def forward_backward(params: Params, inputs, targets, h0=None, c0=None, *, dropout: float = 0.0,
