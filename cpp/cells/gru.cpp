@@ -13,6 +13,7 @@
 // `finish` lambdas): each time step is one pass.
 #include "cells/layer.hpp"
 #include "kernels/activations.hpp"
+#include "kernels/gemm.hpp"
 #include "kernels/recurrent.hpp"
 
 namespace charrnn {
@@ -188,7 +189,7 @@ void GruLayer<T>::backward(const Params<T>& params, const LayerInput<T>& in, Par
     const auto H_prev = H.topRows(m).leftCols(n);
     auto dW = grads.W(l_);
     if (mp == m)
-        dW.noalias() = dA * H_prev.transpose();
+        gradient_product(dA.data(), 3 * m, 3 * mp, H.data(), m, mp, n, dW.data());
     else
         for (Eigen::Index g = 0; g < 3; ++g)
             dW.middleRows(g * m, m).noalias() = dA.middleRows(g * mp, m) * H_prev.transpose();

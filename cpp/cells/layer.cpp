@@ -2,6 +2,7 @@
 // layer.hpp), in the gated kernel's padded layout.
 #include "cells/layer.hpp"
 
+#include "kernels/gemm.hpp"
 #include "kernels/recurrent.hpp"
 #include "kernels/sequential.hpp"
 
@@ -53,8 +54,9 @@ void input_backward(const Params<T>& params, int l, const LayerInput<T>& in, int
         kernels::sum_columns(dZ.middleRows(g * mp, m), db.segment(g * m, m));
     if (in.dense()) {
         const Eigen::Index n = Eigen::Index(T_len) * B;
-        if (mp == m) {
-            dU.noalias() = dZ * in.matrix(n).transpose();           // z = ... + U x_t
+        if (mp == m && in.rows % kernels::kLanes<T> == 0) {
+            kernels::gradient_product(dZ.data(), G * m, G * mp, in.X, in.rows, in.ld, n,
+                                      dU.data());                   // z = ... + U x_t
             dX->noalias() = U.transpose() * dZ;                     // x_t is h_t of the layer below
             return;
         }

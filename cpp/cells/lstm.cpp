@@ -11,6 +11,7 @@
 // `finish` lambdas): each time step is one pass. Forget-gate bias starts at 1 (layout).
 #include "cells/layer.hpp"
 #include "kernels/activations.hpp"
+#include "kernels/gemm.hpp"
 #include "kernels/recurrent.hpp"
 
 namespace charrnn {
@@ -174,7 +175,7 @@ void LstmLayer<T>::backward(const Params<T>& params, const LayerInput<T>& in, Pa
     const auto H_prev = H.topRows(m).leftCols(n);
     auto dW = grads.W(l_);
     if (mp == m)
-        dW.noalias() = dZ * H_prev.transpose();
+        gradient_product(dZ.data(), 4 * m, 4 * mp, H.data(), m, mp, n, dW.data());
     else
         for (Eigen::Index g = 0; g < 4; ++g)
             dW.middleRows(g * m, m).noalias() = dZ.middleRows(g * mp, m) * H_prev.transpose();
