@@ -56,6 +56,18 @@ def test_native_equals_reference(cell, L, B, m):
     assert _core.loss(native, x, y, h0, c0) == pytest.approx(r.loss, rel=1e-13, abs=0)
 
 
+@pytest.mark.parametrize("m", [16, 32])
+@pytest.mark.parametrize("cell,B", [(c, B) for c in CELLS for B in (1, 13)])
+def test_native_equals_reference_at_whole_vector_m(cell, B, m):
+    """m a multiple of the SIMD width: no padding rows, so the gated cells take their unpadded
+    paths (one product for all gates, the blocked weight-gradient product); T B = 325 spans two
+    of that product's depth blocks, and 13 columns leave partial column blocks."""
+    ref, native, x, y, h0, c0 = make_case(cell, 2, B, m=m, T=25, seed=m + B, scale=0.3)
+    what = f"({cell}, L=2, B={B}, m={m})"
+    assert_same_run(_core.forward_backward(native, x, y, h0, c0),
+                    reference.forward_backward(ref, x, y, h0, c0), what)
+
+
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("L,B,state", [(1, 1, "none"), (1, 3, "without axis"), (2, 3, "none")])
 def test_native_equals_reference_for_each_state_convention(cell, L, B, state):

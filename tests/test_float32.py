@@ -73,6 +73,31 @@ def test_float32_forward_backward_matches_float64(cell, layers, B):
     assert _core.loss(f32_copy(p), x, y, h0, c0) == pytest.approx(r64.loss, rel=1e-5)
 
 
+@pytest.mark.parametrize("m", [16, 32])
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_float32_matches_float64_at_whole_vector_m(cell, m):
+    """m a multiple of the float32 SIMD width (no padding rows: the gated cells' unpadded paths),
+    2 layers, 13 sequences of 25 (T B = 325: two depth blocks of the weight-gradient product)."""
+    B, T_len, layers = 13, 25, 2
+    rng = np.random.default_rng(m)
+    p = _core.Params.random(K, m, 0.3, m, cell=cell, layers=layers)
+    x = rng.integers(0, K, (B, T_len))
+    y = rng.integers(0, K, (B, T_len))
+    h0 = np.tanh(rng.normal(0, 1, (layers, B, m)))
+    c0 = rng.normal(0, 1, (layers, B, m)) if cell == "lstm" else None
+    r64 = _core.forward_backward(p, x, y, h0, c0)
+    r32 = _core.forward_backward(f32_copy(p), x, y, h0.astype(np.float32),
+                                 None if c0 is None else c0.astype(np.float32))
+    np.testing.assert_allclose(r32.loss, r64.loss, rtol=1e-5, err_msg="loss")
+    for name in p.names:
+        g64, g32 = r64.grads[name], r32.grads[name]
+        np.testing.assert_allclose(g32, g64, rtol=0, atol=1e-4 * np.abs(g64).max(),
+                                   err_msg=f"d{name} float32 vs float64")
+    for name in ["hs", "h_last", "probs"] + (["cs", "c_last"] if cell == "lstm" else []):
+        np.testing.assert_allclose(getattr(r32, name), getattr(r64, name), rtol=0, atol=1e-5,
+                                   err_msg=name)
+
+
 @pytest.mark.parametrize("cell,layers", FAMILY, ids=IDS)
 def test_float32_evaluate_and_sample_match_float64(cell, layers):
     p, rng = make(cell, layers, 2)

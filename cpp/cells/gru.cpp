@@ -8,10 +8,13 @@
 //   h_t = (1 - z) .* n + z .* h_{t-1}                // (m)
 //
 // The input projection of the whole sequence is one product (a gather for characters); only
-// W h_{t-1} forward and W^T da backward are sequential.
+// W h_{t-1} forward and W^T da backward are sequential, in the gated kernel of
+// kernels/recurrent.hpp, whose register blocks end in the elementwise equations below (the
+// `finish` lambdas): each time step is one pass.
 #include "cells/layer.hpp"
 #include "kernels/activations.hpp"
-#include "kernels/sequential.hpp"
+#include "kernels/gemm.hpp"
+#include "kernels/recurrent.hpp"
 
 namespace charrnn {
 
@@ -22,7 +25,7 @@ using namespace kernels;
 template <typename T>
 class GruLayer final : public Layer<T> {
 public:
-    GruLayer(const ModelSpec& spec, int l) : l_(l), m_(spec.m) {}
+    GruLayer(const ModelSpec& spec, int l) : l_(l), m_(spec.m), mp_(padded<T>(spec.m)) {}
 
     void forward(const Params<T>& params, const LayerInput<T>& in,
                  const Eigen::Ref<const Mat<T>>& h0, const Eigen::Ref<const Mat<T>>&, int T_len,
@@ -30,86 +33,167 @@ public:
     void backward(const Params<T>& params, const LayerInput<T>& in, Params<T>& grads,
                   Cols<T>* dX) override;
 
-    ConstCols<T> hidden() const override { return {H.data(), m_, H.cols(), Eigen::OuterStride<>(m_)}; }
-    ConstCols<T> cell_state() const override { return {H.data(), m_, 0, Eigen::OuterStride<>(m_)}; }
-    Cols<T> dH() override { return {dHin.data(), m_, dHin.cols(), Eigen::OuterStride<>(m_)}; }
+    ConstCols<T> hidden() const override { return {H.data(), m_, H.cols(), Eigen::OuterStride<>(mp_)}; }
+    ConstCols<T> cell_state() const override { return {H.data(), m_, 0, Eigen::OuterStride<>(mp_)}; }
+    Cols<T> dH() override { return {dHin.data(), m_, dHin.cols(), Eigen::OuterStride<>(mp_)}; }
 
 private:
-    int l_, m_;
+    void resize(int T_len, int B);
+
+    int l_;
+    Eigen::Index m_, mp_;
     int T_len_ = 0, B_ = 0;
-    Mat<T> X;       // (3m, T B)     U x_t + b; then [r z n] in place
-    Mat<T> Hn;      // (m, T B)      hn = W_n h_{t-1} + b_hn
-    Mat<T> A;       // (3m, B)       W h_{t-1} of one step
-    Mat<T> H;       // (m, (T+1) B)  h_0 .. h_T
-    Mat<T> dHin;    // (m, T B)      dh from above
-    Mat<T> dX_;     // (3m, T B)     d(U x_t + b): [da_r da_z da_n]
-    Mat<T> dA;      // (3m, T B)     d(W h_{t-1} + [0 0 b_hn]): [da_r da_z r .* da_n]
-    Mat<T> dh;      // (m, B)        dL/dh_t through step t+1
-    MatR<T> table;  // (K, 3m)       layer 1: U x + b by character; backward's dU^T scratch
+    // Hidden-sized columns are padded to mp rows (kernels/recurrent.hpp); the padding rows of
+    // H, dHin and dh are zeroed when allocated and stay zero (padding units have zero weights
+    // and bias: r = z = 1/2, hn = 0, n = 0, h = h_{t-1} / 2 = 0, and every gradient there is 0).
+    Mat<T> X;       // (3mp, T B)     U x_t + b; then [r z n] in place
+    Mat<T> Hn;      // (mp, T B)      hn = W_n h_{t-1} + b_hn
+    Mat<T> H;       // (mp, (T+1) B)  h_0 .. h_T
+    Mat<T> dHin;    // (mp, T B)      dh from above
+    Mat<T> dX_;     // (3mp, T B)     d(U x_t + b): [da_r da_z da_n]
+    Mat<T> dA;      // (3mp, T B)     d(W h_{t-1} + [0 0 b_hn]): [da_r da_z r .* da_n]
+    Mat<T> dh;      // (mp, B)        dL/dh_t, kept for step t-1 (through h = ... + z h_{t-1})
+    Vec<T> bn;      // (mp)           b_hn, zero-padded
+    Vec<T> Wf;      // W^T with the gates of each unit vector side by side (pack_gates_forward)
+    Vec<T> Wb;      // W in panels of unit vectors (pack_gates_backward)
+    MatR<T> table;  // (K, 3mp)       layer 1: U x + b by character; backward's dU^T scratch
 };
+
+template <typename T>
+void GruLayer<T>::resize(int T_len, int B) {
+    const Eigen::Index mp = mp_, n = Eigen::Index(T_len) * B;
+    // The packed copies' padding moves with the panel width, which depends on B.
+    if (B_ != 0 && (forward_panel<3>(B_) != forward_panel<3>(B) ||
+                    backward_panel(B_) != backward_panel(B)))
+        Wf.resize(0);
+    T_len_ = T_len;
+    B_ = B;
+    if (H.cols() != n + B) {
+        Hn.setZero(mp, n);
+        H.setZero(mp, n + B);
+        dHin.setZero(mp, n);
+        dX_.setZero(3 * mp, n);
+        dA.setZero(3 * mp, n);
+        bn.setZero(mp);
+    }
+    if (Wf.size() == 0) {
+        Wf.setZero(3 * mp * m_);
+        Wb.setZero(3 * mp * m_);
+    }
+}
 
 template <typename T>
 void GruLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
                           const Eigen::Ref<const Mat<T>>& h0, const Eigen::Ref<const Mat<T>>&,
                           int T_len, int B) {
-    const Eigen::Index m = m_, n = Eigen::Index(T_len) * B;
-    T_len_ = T_len;
-    B_ = B;
-    Hn.resize(m, n);
-    H.resize(m, n + B);
-    dHin.resize(m, n);
+    using namespace Eigen::internal;
+    using P = Packet<T>;
+    constexpr int L = kLanes<T>;
+    resize(T_len, B);
+    const Eigen::Index m = m_, mp = mp_;
+    pack_gates_forward(params.W(l_).data(), m, 3, forward_panel<3>(B), Wf.data());
+    pack_gates_backward(params.W(l_).data(), m, 3, backward_panel(B), Wb.data());
+    bn.head(m) = params.bn(l_);
     input_forward(params, l_, in, T_len, B, table, X);              // U x_t + b
-    H.leftCols(B) = h0;
-    const auto W = params.W(l_);
-    const auto bn = params.bn(l_);
+    H.topRows(m).leftCols(B) = h0;
+    const P one = pset1<P>(T(1));
     for (int t = 0; t < T_len; ++t) {
         const Eigen::Index col = Eigen::Index(t) * B;
-        auto x = X.middleCols(col, B);
-        const auto h_prev = H.middleCols(col, B);
-        A.noalias() = W * h_prev;                                   // W h_{t-1}
-        x.topRows(2 * m) += A.topRows(2 * m);                       // a_r, a_z
-        auto hn = Hn.middleCols(col, B);
-        hn = A.bottomRows(m);
-        hn.colwise() += bn;                                         // hn = W_n h + b_hn
-        for (int j = 0; j < B; ++j) sigmoid_inplace(x.col(j).data(), 2 * m);  // r, z
-        x.bottomRows(m).array() += x.topRows(m).array() * hn.array();         // + r hn
-        for (int j = 0; j < B; ++j) tanh_inplace(x.col(j).data() + 2 * m, m);  // n
-        const auto z = x.middleRows(m, m).array(), nn = x.bottomRows(m).array();
-        H.middleCols(col + B, B).array() = (T(1) - z) * nn + z * h_prev.array();  // h_t
+        // Vector q of a block is gate q % 3 of unit vector q / 3 (the forward packing).
+        const auto start = [&](P* acc, int np, Eigen::Index c, Eigen::Index q0) {
+            const T* x = X.col(col + c).data();
+            for (int p = 0; p < np; ++p) {
+                const Eigen::Index g = (q0 + p) % 3, u = (q0 + p) / 3 * L;
+                acc[p] = g < 2 ? ploadu<P>(x + g * mp + u)          // a_r, a_z: U x_t + b + ...
+                               : ploadu<P>(bn.data() + u);          // hn = b_hn + ...
+            }
+        };
+        const auto finish = [&](P* acc, int np, Eigen::Index c, Eigen::Index q0) {
+            T* x = X.col(col + c).data();
+            T* hn = Hn.col(col + c).data();
+            const T* h_prev = H.col(col + c).data();
+            T* h = H.col(col + B + c).data();
+            for (int p = 0; p < np; p += 3) {
+                const Eigen::Index u = (q0 + p) / 3 * L;  // first unit
+                const P r = sigmoid_p<T>(acc[p]), z = sigmoid_p<T>(acc[p + 1]);
+                const P n = tanh_p<T>(padd(ploadu<P>(x + 2 * mp + u), pmul(r, acc[p + 2])));
+                pstoreu(x + u, r);
+                pstoreu(x + mp + u, z);
+                pstoreu(x + 2 * mp + u, n);
+                pstoreu(hn + u, acc[p + 2]);
+                // h_t = (1 - z) n + z h_{t-1}
+                pstoreu(h + u, padd(pmul(psub(one, z), n), pmul(z, ploadu<P>(h_prev + u))));
+            }
+        };
+        // W h_{t-1} + ..., then the gates and h_t
+        gated_forward_step<T, 3>(Wf.data(), m, H.col(col).data(), mp, start, finish, B);
     }
 }
 
 template <typename T>
 void GruLayer<T>::backward(const Params<T>& params, const LayerInput<T>& in, Params<T>& grads,
                            Cols<T>* dX) {
+    using namespace Eigen::internal;
+    using P = Packet<T>;
+    constexpr int L = kLanes<T>;
     const int T_len = T_len_, B = B_;
-    const Eigen::Index m = m_, n = Eigen::Index(T_len) * B;
-    const auto W = params.W(l_);
-    dX_.resize(3 * m, n);
-    dA.resize(3 * m, n);
-    dh.setZero(m, B);
+    const Eigen::Index m = m_, mp = mp_, n = Eigen::Index(T_len) * B;
+    const P one = pset1<P>(T(1));
+    dh.setZero(mp, B);
     for (int t = T_len - 1; t >= 0; --t) {
         const Eigen::Index col = Eigen::Index(t) * B;
-        const auto x = X.middleCols(col, B);
-        const auto r = x.topRows(m).array(), z = x.middleRows(m, m).array();
-        const auto nn = x.bottomRows(m).array();
-        const auto h_prev = H.middleCols(col, B).array();
-        const auto hn = Hn.middleCols(col, B).array();
-        auto dx = dX_.middleCols(col, B);
-        auto da = dA.middleCols(col, B);
-        dh += dHin.middleCols(col, B);                              // h_t feeds above and step t+1
-        // h = (1 - z) n + z h_{t-1}; n = tanh(a_n): da_n = dh (1 - z) (1 - n^2)
-        dx.bottomRows(m).array() = dh.array() * (T(1) - z) * (T(1) - nn * nn);
-        dx.middleRows(m, m).array() = dh.array() * (h_prev - nn) * z * (T(1) - z);  // z = sigmoid
-        // a_n = U_n x + b_in + r hn: dr = da_n hn, dhn = da_n r
-        dx.topRows(m).array() = dx.bottomRows(m).array() * hn * r * (T(1) - r);     // r = sigmoid
-        da.topRows(2 * m) = dx.topRows(2 * m);                      // a_rz = ... + W_rz h_{t-1}
-        da.bottomRows(m).array() = dx.bottomRows(m).array() * r;    // hn = W_n h_{t-1} + b_hn
-        dh.array() *= z;                                            // h = ... + z h_{t-1}
-        if (t > 0) dh.noalias() += W.transpose() * da;              // W h_{t-1}
+        const bool next = t + 1 < T_len;
+        // h_t feeds above and step t+1, through z_{t+1} h_t and W h_t:
+        // dh_t = dHin_t + z_{t+1} dh_{t+1} + W^T da_{t+1}
+        const auto start = [&](P* acc, int np, Eigen::Index c, Eigen::Index v0) {
+            const T* dh_in = dHin.col(col + c).data();
+            const T* z_next = X.col(col + B + c).data() + mp;  // read only when next
+            const T* dh_next = dh.col(c).data();
+            for (int p = 0; p < np; ++p) {
+                const Eigen::Index u = (v0 + p) * L;
+                acc[p] = ploadu<P>(dh_in + u);
+                if (next) acc[p] = pmadd(ploadu<P>(z_next + u), ploadu<P>(dh_next + u), acc[p]);
+            }
+        };
+        const auto finish = [&](P* acc, int np, Eigen::Index c, Eigen::Index v0) {
+            const T* x = X.col(col + c).data();
+            const T* h_prev = H.col(col + c).data();
+            const T* hn = Hn.col(col + c).data();
+            T* dx = dX_.col(col + c).data();
+            T* da = dA.col(col + c).data();
+            T* dh_c = dh.col(c).data();
+            for (int p = 0; p < np; ++p) {
+                const Eigen::Index u = (v0 + p) * L;
+                const P d = acc[p];
+                const P r = ploadu<P>(x + u), z = ploadu<P>(x + mp + u);
+                const P nn = ploadu<P>(x + 2 * mp + u);
+                // h = (1 - z) n + z h_{t-1}; n = tanh(a_n): da_n = dh (1 - z) (1 - n^2)
+                const P dan = pmul(pmul(d, psub(one, z)), psub(one, pmul(nn, nn)));
+                // z = sigmoid
+                const P daz = pmul(pmul(pmul(d, psub(ploadu<P>(h_prev + u), nn)), z), psub(one, z));
+                // a_n = U_n x + b_in + r hn: dr = da_n hn, r = sigmoid
+                const P dar = pmul(pmul(pmul(dan, ploadu<P>(hn + u)), r), psub(one, r));
+                pstoreu(dx + u, dar);
+                pstoreu(dx + mp + u, daz);
+                pstoreu(dx + 2 * mp + u, dan);
+                pstoreu(da + u, dar);                               // a_rz = ... + W_rz h_{t-1}
+                pstoreu(da + mp + u, daz);
+                pstoreu(da + 2 * mp + u, pmul(dan, r));             // hn = W_n h_{t-1} + b_hn
+                pstoreu(dh_c + u, d);
+            }
+        };
+        gated_backward_step<T, 3>(Wb.data(), m, next, next ? dA.col(col + B).data() : dA.data(),
+                                  3 * mp, start, finish, B);
     }
-    grads.W(l_).noalias() = dA * H.leftCols(n).transpose();         // W h_{t-1}
-    kernels::sum_columns(dA.bottomRows(m), grads.bn(l_));           // hn = ... + b_hn
+    // W h_{t-1}
+    const auto H_prev = H.topRows(m).leftCols(n);
+    auto dW = grads.W(l_);
+    if (mp == m)
+        gradient_product(dA.data(), 3 * m, 3 * mp, H.data(), m, mp, n, dW.data());
+    else
+        for (Eigen::Index g = 0; g < 3; ++g)
+            dW.middleRows(g * m, m).noalias() = dA.middleRows(g * mp, m) * H_prev.transpose();
+    kernels::sum_columns(dA.middleRows(2 * mp, m), grads.bn(l_));  // hn = ... + b_hn
     input_backward(params, l_, in, T_len, B, dX_, table, grads, dX);  // U x_t + b
 }
 

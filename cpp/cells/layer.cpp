@@ -1,7 +1,9 @@
 // The input side the lstm and gru layers share, U x_t + b for every step and its adjoint (see
-// layer.hpp).
+// layer.hpp), in the gated kernel's padded layout.
 #include "cells/layer.hpp"
 
+#include "kernels/gemm.hpp"
+#include "kernels/recurrent.hpp"
 #include "kernels/sequential.hpp"
 
 namespace charrnn {
@@ -10,16 +12,32 @@ template <typename T>
 void input_forward(const Params<T>& params, int l, const LayerInput<T>& in, int T_len, int B,
                    MatR<T>& table, Mat<T>& Z) {
     const auto U = params.U(l);
+    const auto b = params.b(l);
+    const Eigen::Index m = params.spec().m, mp = kernels::padded<T>(m), G = U.rows() / m;
     const Eigen::Index n = Eigen::Index(T_len) * B;
-    Z.resize(U.rows(), n);
+    if (Z.rows() != G * mp || Z.cols() != n) Z.setZero(G * mp, n);
     if (in.dense()) {
-        Z.noalias() = U * in.matrix(n);                             // U x_t, every step
-        Z.colwise() += params.b(l);
+        if (mp == m) {
+            Z.noalias() = U * in.matrix(n);                         // U x_t, every step
+            Z.colwise() += b;
+            return;
+        }
+        for (Eigen::Index g = 0; g < G; ++g) {
+            auto z = Z.middleRows(g * mp, m);
+            z.noalias() = U.middleRows(g * m, m) * in.matrix(n);
+            z.colwise() += b.segment(g * m, m);
+            // The cell leaves its gates in Z; the padding rows must start from zero again.
+            Z.middleRows(g * mp + m, mp - m).setZero();
+        }
         return;
     }
-    table.resize(U.cols(), U.rows());
-    kernels::transpose_into(U.data(), U.rows(), U.cols(), U.cols(), table.data(), U.rows());
-    table.rowwise() += params.b(l).transpose();
+    const Eigen::Index K = U.cols();
+    // Padding columns are zeroed here only: backward's dU^T in this storage keeps them zero.
+    if (table.rows() != K || table.cols() != G * mp) table.setZero(K, G * mp);
+    for (Eigen::Index g = 0; g < G; ++g) {
+        kernels::transpose_into(U.data() + g * m * K, m, K, K, table.data() + g * mp, G * mp);
+        table.middleCols(g * mp, m).rowwise() += b.segment(g * m, m).transpose();
+    }
     for (int t = 0; t < T_len; ++t)
         for (int j = 0; j < B; ++j)
             Z.col(Eigen::Index(t) * B + j) = table.row(in.x[j * T_len + t]).transpose();
@@ -28,20 +46,37 @@ void input_forward(const Params<T>& params, int l, const LayerInput<T>& in, int 
 template <typename T>
 void input_backward(const Params<T>& params, int l, const LayerInput<T>& in, int T_len, int B,
                     const Mat<T>& dZ, MatR<T>& table, Params<T>& grads, Cols<T>* dX) {
-    kernels::sum_columns(dZ, grads.b(l));                          // z = ... + b
+    const auto U = params.U(l);
+    const Eigen::Index m = params.spec().m, mp = kernels::padded<T>(m), G = U.rows() / m;
+    auto db = grads.b(l);
     auto dU = grads.U(l);
+    for (Eigen::Index g = 0; g < G; ++g)                            // z = ... + b
+        kernels::sum_columns(dZ.middleRows(g * mp, m), db.segment(g * m, m));
     if (in.dense()) {
         const Eigen::Index n = Eigen::Index(T_len) * B;
-        dU.noalias() = dZ * in.matrix(n).transpose();               // z = ... + U x_t
-        dX->noalias() = params.U(l).transpose() * dZ;               // x_t is h_t of the layer below
+        if (mp == m && in.rows % kernels::kLanes<T> == 0) {
+            kernels::gradient_product(dZ.data(), G * m, G * mp, in.X, in.rows, in.ld, n,
+                                      dU.data());                   // z = ... + U x_t
+            dX->noalias() = U.transpose() * dZ;                     // x_t is h_t of the layer below
+            return;
+        }
+        for (Eigen::Index g = 0; g < G; ++g) {
+            const auto dz = dZ.middleRows(g * mp, m);
+            dU.middleRows(g * m, m).noalias() = dz * in.matrix(n).transpose();
+            if (g == 0)
+                dX->noalias() = U.middleRows(0, m).transpose() * dz;
+            else
+                dX->noalias() += U.middleRows(g * m, m).transpose() * dz;
+        }
         return;
     }
-    table.setZero(dU.cols(), dU.rows());
+    const Eigen::Index K = U.cols();
+    table.setZero(K, G * mp);
     for (int t = 0; t < T_len; ++t)
         for (int j = 0; j < B; ++j)
             table.row(in.x[j * T_len + t]) += dZ.col(Eigen::Index(t) * B + j).transpose();
-    kernels::transpose_into(table.data(), table.rows(), table.cols(), table.cols(), dU.data(),
-                            dU.cols());
+    for (Eigen::Index g = 0; g < G; ++g)
+        kernels::transpose_into(table.data() + g * mp, K, m, G * mp, dU.data() + g * m * K, K);
 }
 
 #define CHARRNN_INSTANTIATE(T)                                                                \

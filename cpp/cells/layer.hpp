@@ -68,15 +68,17 @@ std::unique_ptr<Layer<T>> make_layer(const ModelSpec& spec, int l) {
 }
 
 // The input side of a gated layer l, for every step at once (it does not depend on the previous
-// step): Z (G m, T B) = U x_t + b. For characters (layer 1) a gather from `table`, whose row k is
-// column k of U plus b (a transposed copy: a column of the row-major U is strided); for the
-// layer below's h_t one product.
+// step): Z (G mp, T B) = U x_t + b, gate g at rows g mp .. g mp + m and zeros in the padding
+// rows up to g mp + mp (mp = kernels::padded<T>(m), the gated kernel's layout). For characters
+// (layer 1) a gather from `table`, (K, G mp), whose row k is column k of U plus b in the same
+// layout (a transposed copy: a column of the row-major U is strided); for the layer below's h_t
+// one product per gate (one in all when mp = m).
 template <typename T>
 void input_forward(const Params<T>& params, int l, const LayerInput<T>& in, int T_len, int B,
                    MatR<T>& table, Mat<T>& Z);
-// Its adjoint, from dZ (G m, T B) = dL/d(U x_t + b): db, dU (for characters, column x_t of U gets
-// column t B + j of dZ, added as rows of dU^T in `table`, then transposed once) and, for a dense
-// input, dL/dX = U^T dZ into dX.
+// Its adjoint, from dZ (G mp, T B) = dL/d(U x_t + b), padding rows zero: db, dU (for characters,
+// column x_t of U gets column t B + j of dZ, added as rows of dU^T in `table`, then transposed
+// once) and, for a dense input, dL/dX = U^T dZ into dX.
 template <typename T>
 void input_backward(const Params<T>& params, int l, const LayerInput<T>& in, int T_len, int B,
                     const Mat<T>& dZ, MatR<T>& table, Params<T>& grads, Cols<T>* dX);

@@ -6,10 +6,13 @@
 //   h_t = o .* tanh(c_t)                        // (m)   hidden state
 //
 // The input projection of the whole sequence is one product (a gather for characters); only
-// W h_{t-1} forward and W^T dz backward are sequential. Forget-gate bias starts at 1 (layout).
+// W h_{t-1} forward and W^T dz backward are sequential, in the gated kernel of
+// kernels/recurrent.hpp, whose register blocks end in the elementwise equations below (the
+// `finish` lambdas): each time step is one pass. Forget-gate bias starts at 1 (layout).
 #include "cells/layer.hpp"
 #include "kernels/activations.hpp"
-#include "kernels/sequential.hpp"
+#include "kernels/gemm.hpp"
+#include "kernels/recurrent.hpp"
 
 namespace charrnn {
 
@@ -20,7 +23,7 @@ using namespace kernels;
 template <typename T>
 class LstmLayer final : public Layer<T> {
 public:
-    LstmLayer(const ModelSpec& spec, int l) : l_(l), m_(spec.m) {}
+    LstmLayer(const ModelSpec& spec, int l) : l_(l), m_(spec.m), mp_(padded<T>(spec.m)) {}
 
     void forward(const Params<T>& params, const LayerInput<T>& in,
                  const Eigen::Ref<const Mat<T>>& h0, const Eigen::Ref<const Mat<T>>& c0,
@@ -28,83 +31,154 @@ public:
     void backward(const Params<T>& params, const LayerInput<T>& in, Params<T>& grads,
                   Cols<T>* dX) override;
 
-    ConstCols<T> hidden() const override { return {H.data(), m_, H.cols(), Eigen::OuterStride<>(m_)}; }
-    ConstCols<T> cell_state() const override { return {C.data(), m_, C.cols(), Eigen::OuterStride<>(m_)}; }
-    Cols<T> dH() override { return {dHin.data(), m_, dHin.cols(), Eigen::OuterStride<>(m_)}; }
+    ConstCols<T> hidden() const override { return {H.data(), m_, H.cols(), Eigen::OuterStride<>(mp_)}; }
+    ConstCols<T> cell_state() const override { return {C.data(), m_, C.cols(), Eigen::OuterStride<>(mp_)}; }
+    Cols<T> dH() override { return {dHin.data(), m_, dHin.cols(), Eigen::OuterStride<>(mp_)}; }
 
 private:
-    int l_, m_;
+    void resize(int T_len, int B);
+
+    int l_;
+    Eigen::Index m_, mp_;
     int T_len_ = 0, B_ = 0;
-    Mat<T> Z;       // (4m, T B)     z_t, then the gates [i f g o] in place
-    Mat<T> C;       // (m, (T+1) B)  c_0 .. c_T
-    Mat<T> Tc;      // (m, T B)      tanh(c_t)
-    Mat<T> H;       // (m, (T+1) B)  h_0 .. h_T
-    Mat<T> dHin;    // (m, T B)      dh from above
-    Mat<T> dZ;      // (4m, T B)
-    Mat<T> dh, dc;  // (m, B)        dL/dh_t, dL/dc_t through step t+1
-    MatR<T> table;  // (K, 4m)       layer 1: U x + b by character; backward's dU^T scratch
+    // Hidden-sized columns are padded to mp rows (kernels/recurrent.hpp); the padding rows of
+    // H, C, dHin and dc are zeroed when allocated and stay zero (padding units have zero
+    // weights: z = 0, so c = 0.5 c + 0.5 0 = 0, h = 0, and every gradient there is 0).
+    Mat<T> Z;       // (4mp, T B)     z_t, then the gates [i f g o] in place
+    Mat<T> C;       // (mp, (T+1) B)  c_0 .. c_T
+    Mat<T> Tc;      // (mp, T B)      tanh(c_t)
+    Mat<T> H;       // (mp, (T+1) B)  h_0 .. h_T
+    Mat<T> dHin;    // (mp, T B)      dh from above
+    Mat<T> dZ;      // (4mp, T B)
+    Mat<T> dc;      // (mp, B)        dL/dc_t through step t+1
+    Vec<T> Wf;      // W^T with the gates of each unit vector side by side (pack_gates_forward)
+    Vec<T> Wb;      // W in panels of unit vectors (pack_gates_backward)
+    MatR<T> table;  // (K, 4mp)       layer 1: U x + b by character; backward's dU^T scratch
 };
+
+template <typename T>
+void LstmLayer<T>::resize(int T_len, int B) {
+    const Eigen::Index mp = mp_, n = Eigen::Index(T_len) * B;
+    // The packed copies' padding moves with the panel width, which depends on B.
+    if (B_ != 0 && (forward_panel<4>(B_) != forward_panel<4>(B) ||
+                    backward_panel(B_) != backward_panel(B)))
+        Wf.resize(0);
+    T_len_ = T_len;
+    B_ = B;
+    if (H.cols() != n + B) {
+        C.setZero(mp, n + B);
+        Tc.setZero(mp, n);
+        H.setZero(mp, n + B);
+        dHin.setZero(mp, n);
+        dZ.setZero(4 * mp, n);
+    }
+    if (Wf.size() == 0) {
+        Wf.setZero(4 * mp * m_);
+        Wb.setZero(4 * mp * m_);
+    }
+}
 
 template <typename T>
 void LstmLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
                            const Eigen::Ref<const Mat<T>>& h0, const Eigen::Ref<const Mat<T>>& c0,
                            int T_len, int B) {
-    const Eigen::Index m = m_, n = Eigen::Index(T_len) * B;
-    T_len_ = T_len;
-    B_ = B;
-    C.resize(m, n + B);
-    Tc.resize(m, n);
-    H.resize(m, n + B);
-    dHin.resize(m, n);
+    using namespace Eigen::internal;
+    using P = Packet<T>;
+    constexpr int L = kLanes<T>;
+    resize(T_len, B);
+    const Eigen::Index m = m_, mp = mp_;
+    pack_gates_forward(params.W(l_).data(), m, 4, forward_panel<4>(B), Wf.data());
+    pack_gates_backward(params.W(l_).data(), m, 4, backward_panel(B), Wb.data());
     input_forward(params, l_, in, T_len, B, table, Z);              // z_t = U x_t + b + ...
-    H.leftCols(B) = h0;
-    C.leftCols(B) = c0;
-    const auto W = params.W(l_);
+    H.topRows(m).leftCols(B) = h0;
+    C.topRows(m).leftCols(B) = c0;
     for (int t = 0; t < T_len; ++t) {
         const Eigen::Index col = Eigen::Index(t) * B;
-        auto z = Z.middleCols(col, B);
-        z.noalias() += W * H.middleCols(col, B);                    // z_t = W h_{t-1} + ...
-        for (int j = 0; j < B; ++j) {
-            T* g = z.col(j).data();
-            sigmoid_inplace(g, 2 * m);                              // i, f
-            tanh_inplace(g + 2 * m, m);                             // g
-            sigmoid_inplace(g + 3 * m, m);                          // o
-        }
-        auto i = z.topRows(m).array(), f = z.middleRows(m, m).array();
-        auto g = z.middleRows(2 * m, m).array(), o = z.bottomRows(m).array();
-        C.middleCols(col + B, B).array() = f * C.middleCols(col, B).array() + i * g;  // c_t
-        Tc.middleCols(col, B) = C.middleCols(col + B, B);
-        tanh_inplace(Tc.col(col).data(), m * B);
-        H.middleCols(col + B, B).array() = o * Tc.middleCols(col, B).array();       // h_t
+        // Vector q of a block is gate q % 4 of unit vector q / 4 (the forward packing).
+        const auto start = [&](P* acc, int np, Eigen::Index c, Eigen::Index q0) {
+            const T* z = Z.col(col + c).data();
+            for (int p = 0; p < np; ++p)
+                acc[p] = ploadu<P>(z + (q0 + p) % 4 * mp + (q0 + p) / 4 * L);  // U x_t + b
+        };
+        const auto finish = [&](P* acc, int np, Eigen::Index c, Eigen::Index q0) {
+            T* z = Z.col(col + c).data();
+            const T* c_prev = C.col(col + c).data();
+            T* c_t = C.col(col + B + c).data();
+            T* tc = Tc.col(col + c).data();
+            T* h = H.col(col + B + c).data();
+            for (int p = 0; p < np; p += 4) {
+                const Eigen::Index u = (q0 + p) / 4 * L;  // first unit
+                const P i = sigmoid_p<T>(acc[p]), f = sigmoid_p<T>(acc[p + 1]);
+                const P g = tanh_p<T>(acc[p + 2]), o = sigmoid_p<T>(acc[p + 3]);
+                const P cn = padd(pmul(f, ploadu<P>(c_prev + u)), pmul(i, g));  // c_t
+                const P tcn = tanh_p<T>(cn);
+                pstoreu(z + u, i);
+                pstoreu(z + mp + u, f);
+                pstoreu(z + 2 * mp + u, g);
+                pstoreu(z + 3 * mp + u, o);
+                pstoreu(c_t + u, cn);
+                pstoreu(tc + u, tcn);
+                pstoreu(h + u, pmul(o, tcn));                       // h_t = o tanh(c_t)
+            }
+        };
+        // z_t = W h_{t-1} + ..., then the gates, c_t and h_t
+        gated_forward_step<T, 4>(Wf.data(), m, H.col(col).data(), mp, start, finish, B);
     }
 }
 
 template <typename T>
 void LstmLayer<T>::backward(const Params<T>& params, const LayerInput<T>& in, Params<T>& grads,
                             Cols<T>* dX) {
+    using namespace Eigen::internal;
+    using P = Packet<T>;
+    constexpr int L = kLanes<T>;
     const int T_len = T_len_, B = B_;
-    const Eigen::Index m = m_, n = Eigen::Index(T_len) * B;
-    const auto W = params.W(l_);
-    dZ.resize(4 * m, n);
-    dh.setZero(m, B);
-    dc.setZero(m, B);
+    const Eigen::Index m = m_, mp = mp_, n = Eigen::Index(T_len) * B;
+    const P one = pset1<P>(T(1));
+    dc.setZero(mp, B);
     for (int t = T_len - 1; t >= 0; --t) {
         const Eigen::Index col = Eigen::Index(t) * B;
-        const auto z = Z.middleCols(col, B);
-        const auto i = z.topRows(m).array(), f = z.middleRows(m, m).array();
-        const auto g = z.middleRows(2 * m, m).array(), o = z.bottomRows(m).array();
-        const auto tc = Tc.middleCols(col, B).array();
-        auto dz = dZ.middleCols(col, B);
-        dh += dHin.middleCols(col, B);                              // h_t feeds above and z_{t+1}
-        dz.bottomRows(m).array() = dh.array() * tc * o * (T(1) - o);   // h = o tanh(c), o = sigmoid
-        dc.array() += dh.array() * o * (T(1) - tc * tc);               // c_t feeds h_t and c_{t+1}
-        dz.topRows(m).array() = dc.array() * g * i * (T(1) - i);       // c = f c_{t-1} + i g
-        dz.middleRows(m, m).array() = dc.array() * C.middleCols(col, B).array() * f * (T(1) - f);
-        dz.middleRows(2 * m, m).array() = dc.array() * i * (T(1) - g * g);  // g = tanh
-        dc.array() *= f;                                            // dc_{t-1} through c = f c_{t-1}
-        if (t > 0) dh.noalias() = W.transpose() * dz;               // z = W h_{t-1} + ...
+        // h_t feeds above and z_{t+1}: dh = dHin_t + W^T dz_{t+1}
+        const auto start = [&](P* acc, int np, Eigen::Index c, Eigen::Index v0) {
+            const T* dh_in = dHin.col(col + c).data();
+            for (int p = 0; p < np; ++p) acc[p] = ploadu<P>(dh_in + (v0 + p) * L);
+        };
+        const auto finish = [&](P* acc, int np, Eigen::Index c, Eigen::Index v0) {
+            const T* z = Z.col(col + c).data();
+            const T* tc_t = Tc.col(col + c).data();
+            const T* c_prev = C.col(col + c).data();
+            T* dz = dZ.col(col + c).data();
+            T* dc_c = dc.col(c).data();
+            for (int p = 0; p < np; ++p) {
+                const Eigen::Index u = (v0 + p) * L;
+                const P dh = acc[p];
+                const P i = ploadu<P>(z + u), f = ploadu<P>(z + mp + u);
+                const P g = ploadu<P>(z + 2 * mp + u), o = ploadu<P>(z + 3 * mp + u);
+                const P tc = ploadu<P>(tc_t + u);
+                // h = o tanh(c), o = sigmoid
+                pstoreu(dz + 3 * mp + u, pmul(pmul(pmul(dh, tc), o), psub(one, o)));
+                // c_t feeds h_t and c_{t+1}
+                const P dct = padd(ploadu<P>(dc_c + u), pmul(pmul(dh, o), psub(one, pmul(tc, tc))));
+                // c = f c_{t-1} + i g
+                pstoreu(dz + u, pmul(pmul(pmul(dct, g), i), psub(one, i)));
+                pstoreu(dz + mp + u,
+                        pmul(pmul(pmul(dct, ploadu<P>(c_prev + u)), f), psub(one, f)));
+                pstoreu(dz + 2 * mp + u, pmul(pmul(dct, i), psub(one, pmul(g, g))));  // g = tanh
+                pstoreu(dc_c + u, pmul(dct, f));                    // dc_{t-1} through c = f c_{t-1}
+            }
+        };
+        const bool next = t + 1 < T_len;
+        gated_backward_step<T, 4>(Wb.data(), m, next, next ? dZ.col(col + B).data() : dZ.data(),
+                                  4 * mp, start, finish, B);
     }
-    grads.W(l_).noalias() = dZ * H.leftCols(n).transpose();         // z = W h_{t-1} + U x + b
+    // z = W h_{t-1} + U x + b
+    const auto H_prev = H.topRows(m).leftCols(n);
+    auto dW = grads.W(l_);
+    if (mp == m)
+        gradient_product(dZ.data(), 4 * m, 4 * mp, H.data(), m, mp, n, dW.data());
+    else
+        for (Eigen::Index g = 0; g < 4; ++g)
+            dW.middleRows(g * m, m).noalias() = dZ.middleRows(g * mp, m) * H_prev.transpose();
     input_backward(params, l_, in, T_len, B, dZ, table, grads, dX);
 }
 

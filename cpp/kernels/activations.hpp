@@ -91,5 +91,22 @@ inline void sigmoid_inplace(T* x, Eigen::Index n) {
     v = v.logistic();
 }
 
+// One packet of each, for code that applies them to values still in registers (the gated
+// cells' kernel epilogues): the same functions as tanh_inplace and sigmoid_inplace.
+template <typename T>
+EIGEN_ALWAYS_INLINE typename Eigen::internal::packet_traits<T>::type tanh_p(
+    const typename Eigen::internal::packet_traits<T>::type& x) {
+    if constexpr (std::is_same_v<T, double>)
+        return tanh_packet(x);
+    else
+        return Eigen::internal::ptanh(x);
+}
+
+template <typename T>
+EIGEN_ALWAYS_INLINE typename Eigen::internal::packet_traits<T>::type sigmoid_p(
+    const typename Eigen::internal::packet_traits<T>::type& x) {
+    return Eigen::internal::scalar_logistic_op<T>().packetOp(x);
+}
+
 }  // namespace kernels
 }  // namespace charrnn
