@@ -94,7 +94,7 @@ void GruLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
     pack_gates_forward(params.W(l_).data(), m, 3, forward_panel<3>(B), Wf.data());
     pack_gates_backward(params.W(l_).data(), m, 3, backward_panel(B), Wb.data());
     bn.head(m) = params.bn(l_);
-    input_forward(params, l_, in, T_len, B, table, X);              // U x_t + b
+    input_forward(params, l_, in, T_len, B, table, X, this->parallel);  // U x_t + b
     H.topRows(m).leftCols(B) = h0;
     const P one = pset1<P>(T(1));
     for (int t = 0; t < T_len; ++t) {
@@ -126,7 +126,8 @@ void GruLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
             }
         };
         // W h_{t-1} + ..., then the gates and h_t
-        gated_forward_step<T, 3>(Wf.data(), m, H.col(col).data(), mp, start, finish, B);
+        gated_forward_step<T, 3>(Wf.data(), m, H.col(col).data(), mp, start, finish, B,
+                                 this->parallel);
     }
 }
 
@@ -183,18 +184,20 @@ void GruLayer<T>::backward(const Params<T>& params, const LayerInput<T>& in, Par
             }
         };
         gated_backward_step<T, 3>(Wb.data(), m, next, next ? dA.col(col + B).data() : dA.data(),
-                                  3 * mp, start, finish, B);
+                                  3 * mp, start, finish, B, this->parallel);
     }
     // W h_{t-1}
     const auto H_prev = H.topRows(m).leftCols(n);
     auto dW = grads.W(l_);
     if (mp == m)
-        gradient_product(dA.data(), 3 * m, 3 * mp, H.data(), m, mp, n, dW.data());
+        gradient_product(dA.data(), 3 * m, 3 * mp, H.data(), m, mp, n, dW.data(),
+                         this->parallel);
     else
         for (Eigen::Index g = 0; g < 3; ++g)
             dW.middleRows(g * m, m).noalias() = dA.middleRows(g * mp, m) * H_prev.transpose();
     kernels::sum_columns(dA.middleRows(2 * mp, m), grads.bn(l_));  // hn = ... + b_hn
-    input_backward(params, l_, in, T_len, B, dX_, table, grads, dX);  // U x_t + b
+    input_backward(params, l_, in, T_len, B, dX_, table, grads, dX,
+                   this->parallel);  // U x_t + b
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <Eigen/Core>
 
 #include "core/layout.hpp"
+#include "core/parallel.hpp"
 
 namespace charrnn {
 
@@ -34,6 +35,7 @@ template <typename T>
 class Layer {
 public:
     virtual ~Layer() = default;
+    Parallel* parallel = nullptr;  // threads the passes may use (set by the model); null: one
     // Runs T_len steps from state (h0, c0), each (m, B) (c0 has 0 columns except for lstm).
     virtual void forward(const Params<T>& params, const LayerInput<T>& in,
                          const Eigen::Ref<const Mat<T>>& h0, const Eigen::Ref<const Mat<T>>& c0,
@@ -75,12 +77,13 @@ std::unique_ptr<Layer<T>> make_layer(const ModelSpec& spec, int l) {
 // one product per gate (one in all when mp = m).
 template <typename T>
 void input_forward(const Params<T>& params, int l, const LayerInput<T>& in, int T_len, int B,
-                   MatR<T>& table, Mat<T>& Z);
+                   MatR<T>& table, Mat<T>& Z, Parallel* parallel);
 // Its adjoint, from dZ (G mp, T B) = dL/d(U x_t + b), padding rows zero: db, dU (for characters,
 // column x_t of U gets column t B + j of dZ, added as rows of dU^T in `table`, then transposed
 // once) and, for a dense input, dL/dX = U^T dZ into dX.
 template <typename T>
 void input_backward(const Params<T>& params, int l, const LayerInput<T>& in, int T_len, int B,
-                    const Mat<T>& dZ, MatR<T>& table, Params<T>& grads, Cols<T>* dX);
+                    const Mat<T>& dZ, MatR<T>& table, Params<T>& grads, Cols<T>* dX,
+                    Parallel* parallel);
 
 }  // namespace charrnn

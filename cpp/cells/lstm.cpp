@@ -89,7 +89,7 @@ void LstmLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
     const Eigen::Index m = m_, mp = mp_;
     pack_gates_forward(params.W(l_).data(), m, 4, forward_panel<4>(B), Wf.data());
     pack_gates_backward(params.W(l_).data(), m, 4, backward_panel(B), Wb.data());
-    input_forward(params, l_, in, T_len, B, table, Z);              // z_t = U x_t + b + ...
+    input_forward(params, l_, in, T_len, B, table, Z, this->parallel);  // z_t = U x_t + b + ...
     H.topRows(m).leftCols(B) = h0;
     C.topRows(m).leftCols(B) = c0;
     for (int t = 0; t < T_len; ++t) {
@@ -122,7 +122,8 @@ void LstmLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
             }
         };
         // z_t = W h_{t-1} + ..., then the gates, c_t and h_t
-        gated_forward_step<T, 4>(Wf.data(), m, H.col(col).data(), mp, start, finish, B);
+        gated_forward_step<T, 4>(Wf.data(), m, H.col(col).data(), mp, start, finish, B,
+                                 this->parallel);
     }
 }
 
@@ -169,17 +170,18 @@ void LstmLayer<T>::backward(const Params<T>& params, const LayerInput<T>& in, Pa
         };
         const bool next = t + 1 < T_len;
         gated_backward_step<T, 4>(Wb.data(), m, next, next ? dZ.col(col + B).data() : dZ.data(),
-                                  4 * mp, start, finish, B);
+                                  4 * mp, start, finish, B, this->parallel);
     }
     // z = W h_{t-1} + U x + b
     const auto H_prev = H.topRows(m).leftCols(n);
     auto dW = grads.W(l_);
     if (mp == m)
-        gradient_product(dZ.data(), 4 * m, 4 * mp, H.data(), m, mp, n, dW.data());
+        gradient_product(dZ.data(), 4 * m, 4 * mp, H.data(), m, mp, n, dW.data(),
+                         this->parallel);
     else
         for (Eigen::Index g = 0; g < 4; ++g)
             dW.middleRows(g * m, m).noalias() = dZ.middleRows(g * mp, m) * H_prev.transpose();
-    input_backward(params, l_, in, T_len, B, dZ, table, grads, dX);
+    input_backward(params, l_, in, T_len, B, dZ, table, grads, dX, this->parallel);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 // Not here: what the tasks compute (cells/, model/, optim/).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -74,5 +75,22 @@ private:
     std::atomic<int> sleeping_{0};
     std::atomic<bool> stop_{false};
 };
+
+// fn(begin, end) over [0, n) in pieces of `chunk` (the last one shorter), on parallel's threads
+// (serially if null). The pieces depend on n and chunk alone.
+template <typename F>
+void for_chunks(Parallel* parallel, std::int64_t n, std::int64_t chunk, const F& fn) {
+    if (n <= 0) return;
+    chunk = chunk < 1 ? 1 : chunk;
+    const std::int64_t tasks = (n + chunk - 1) / chunk;
+    const auto task = [&](std::int64_t i) { fn(i * chunk, std::min(n, (i + 1) * chunk)); };
+    if (parallel)
+        parallel->run(tasks, task);
+    else
+        for (std::int64_t i = 0; i < tasks; ++i) task(i);
+}
+
+// Threads of a pool, 1 without one.
+inline int threads_of(const Parallel* parallel) { return parallel ? parallel->threads() : 1; }
 
 }  // namespace charrnn

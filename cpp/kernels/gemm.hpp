@@ -14,6 +14,7 @@
 
 #include <Eigen/Core>
 
+#include "core/parallel.hpp"
 #include "kernels/sequential.hpp"
 
 namespace charrnn {
@@ -31,6 +32,8 @@ constexpr int kGemmVectors = 3, kGemmCols = 8;
 constexpr int kGemmVectors = 2, kGemmCols = 5;
 #endif
 constexpr Eigen::Index kGemmDepth = 256;
+// A product shares its columns among threads from this many multiply-adds.
+constexpr double kParallelGemmFmas = 1 << 20;
 template <typename T>
 constexpr Eigen::Index kGemmWidth = (Eigen::Index(1) << 20) / (kGemmDepth * sizeof(T)) /
                                     kGemmCols * kGemmCols;
@@ -68,12 +71,13 @@ inline void gemm_panel(int np, const T* a, const T* b, Eigen::Index depth, T* c,
     }
 }
 
-// C (M x N, column-major, columns ldc apart) = A B, or += A B when accumulate. M is a multiple
-// of the SIMD width. Column k of A (M values) is contiguous at a + k lda; B(k, j) is
-// b[k bk + j bj].
+// C (M x N, column-major, columns ldc apart) = A B, or += A B when accumulate, for the columns
+// [j_begin, j_end) of C. M is a multiple of the SIMD width. Column k of A (M values) is
+// contiguous at a + k lda; B(k, j) is b[k bk + j bj].
 template <typename T>
-void gemm(Eigen::Index M, Eigen::Index N, Eigen::Index K, const T* a, Eigen::Index lda,
-          const T* b, Eigen::Index bk, Eigen::Index bj, T* c, Eigen::Index ldc, bool accumulate) {
+void gemm_columns(Eigen::Index M, Eigen::Index j_begin, Eigen::Index j_end, Eigen::Index K,
+                  const T* a, Eigen::Index lda, const T* b, Eigen::Index bk, Eigen::Index bj, T* c,
+                  Eigen::Index ldc, bool accumulate) {
     using namespace Eigen::internal;
     using P = Packet<T>;
     constexpr int L = kLanes<T>, NC = kGemmCols, NP = kGemmVectors;
@@ -83,11 +87,12 @@ void gemm(Eigen::Index M, Eigen::Index N, Eigen::Index K, const T* a, Eigen::Ind
     packed_a.resize(std::size_t(kGemmDepth) * NP * L);
     packed_b.resize(std::size_t(kGemmDepth) * width);
     if (K == 0 && !accumulate) {
-        for (Eigen::Index j = 0; j < N; ++j) std::fill(c + j * ldc, c + j * ldc + M, T(0));
+        for (Eigen::Index j = j_begin; j < j_end; ++j)
+            std::fill(c + j * ldc, c + j * ldc + M, T(0));
         return;
     }
-    for (Eigen::Index j0 = 0; j0 < N; j0 += width) {
-        const Eigen::Index nb = std::min(width, N - j0);
+    for (Eigen::Index j0 = j_begin; j0 < j_end; j0 += width) {
+        const Eigen::Index nb = std::min(width, j_end - j0);
         for (Eigen::Index k0 = 0; k0 < K; k0 += kGemmDepth) {
             const Eigen::Index depth = std::min(kGemmDepth, K - k0);
             // B block: slivers of NC columns, each depth x NC, k-major; the last sliver's
@@ -118,13 +123,52 @@ void gemm(Eigen::Index M, Eigen::Index N, Eigen::Index K, const T* a, Eigen::Ind
     }
 }
 
+// C = A B (or += A B) as gemm_columns, the columns of C shared among parallel's threads when the
+// product is large enough. A column's sums do not depend on which task computes it.
+template <typename T>
+void gemm(Eigen::Index M, Eigen::Index N, Eigen::Index K, const T* a, Eigen::Index lda,
+          const T* b, Eigen::Index bk, Eigen::Index bj, T* c, Eigen::Index ldc, bool accumulate,
+          Parallel* parallel) {
+    constexpr Eigen::Index NC = kGemmCols;
+    const int threads = double(M) * double(N) * double(K) >= kParallelGemmFmas
+                            ? threads_of(parallel) : 1;
+    const Eigen::Index slivers = (N + NC - 1) / NC;
+    const Eigen::Index tasks = std::min<Eigen::Index>(slivers, 4 * threads);
+    const Eigen::Index per = (slivers + tasks - 1) / tasks * NC;  // columns per task
+    for_chunks(threads > 1 ? parallel : nullptr, N, per,
+               [&](std::int64_t j0, std::int64_t j1) {
+                   gemm_columns(M, j0, j1, K, a, lda, b, bk, bj, c, ldc, accumulate);
+               });
+}
+
+// dst = lhs rhs (or dst += lhs rhs when add) by Eigen's product, in pieces of kProductColumns
+// columns of rhs and dst shared among parallel's threads when the product is large enough. The
+// pieces depend on the sizes alone; Eigen sums each element over the whole depth in an order
+// that its column's neighbours do not change (pieces of 16 to 256 columns gave the same bits as
+// one product, float32 and float64, these models' shapes), so they change nothing but speed.
+constexpr Eigen::Index kProductColumns = 256;
+template <typename Dst, typename Lhs, typename Rhs>
+void product_columns(Parallel* parallel, Dst&& dst, const Lhs& lhs, const Rhs& rhs,
+                     bool add = false) {
+    const Eigen::Index n = rhs.cols();
+    const bool split = double(lhs.rows()) * double(lhs.cols()) * double(n) >= kParallelGemmFmas;
+    for_chunks(split ? parallel : nullptr, n, split ? kProductColumns : n,
+               [&](std::int64_t j0, std::int64_t j1) {
+                   auto d = dst.middleCols(j0, j1 - j0);
+                   if (add)
+                       d.noalias() += lhs * rhs.middleCols(j0, j1 - j0);
+                   else
+                       d.noalias() = lhs * rhs.middleCols(j0, j1 - j0);
+               });
+}
+
 // G (G m x in, row-major) = dZ X^T: dZ (G m, n) column-major, columns ldz apart; X (in, n)
 // column-major, columns ldx apart. Computed as G^T = X dZ^T, which is G's own storage. Needs
 // in to be a multiple of the SIMD width; the caller uses Eigen otherwise.
 template <typename T>
 void gradient_product(const T* dZ, Eigen::Index rows, Eigen::Index ldz, const T* X, Eigen::Index in,
-                      Eigen::Index ldx, Eigen::Index n, T* G) {
-    gemm<T>(in, rows, n, X, ldx, dZ, ldz, 1, G, in, false);
+                      Eigen::Index ldx, Eigen::Index n, T* G, Parallel* parallel) {
+    gemm<T>(in, rows, n, X, ldx, dZ, ldz, 1, G, in, false, parallel);
 }
 
 }  // namespace kernels

@@ -10,6 +10,7 @@
 
 #include <Eigen/Core>
 
+#include "core/parallel.hpp"
 #include "kernels/sequential.hpp"
 
 namespace charrnn {
@@ -42,6 +43,9 @@ template <int NP>
 constexpr int kGateCols = NP >= 4 ? 2 : NP == 3 ? 3 : 5;
 #endif
 constexpr int kBackVectors = 4;
+// A time step shares its panels among threads from this many multiply-adds (below, the
+// handing out costs more than it saves).
+constexpr double kParallelStepFmas = 1 << 18;
 
 // The forward copy: for the output vector q = G u + g (gate g of unit vector u, units
 // u L .. u L + L), row k holds W(g m + u L + lane, k), i.e. W^T with the gates of a unit vector
@@ -140,15 +144,26 @@ struct GatedStep {
 
     // Every column, NP_MAX vectors (a multiple of STEP) at a time: panel by panel, and within
     // a panel NC columns at a time, so that a panel is read from L2 (or beyond) once per step
-    // and reused from L1 for every group of columns.
+    // and reused from L1 for every group of columns. A panel's outputs are its own, each summed
+    // in a fixed order, so how the panels are shared among threads changes no result: a step
+    // with enough work is cut into a few tasks per thread (the pool balances them).
     template <int NP_MAX, int STEP, int NC>
-    void run(int B) const {
-        for (Eigen::Index q0 = 0; q0 < vectors; q0 += NP_MAX) {
-            const Eigen::Index np = std::min<Eigen::Index>(NP_MAX, vectors - q0);
-            int c0 = 0;
-            for (; c0 + NC <= B; c0 += NC) narrow<NC, NP_MAX, STEP>(np, q0, c0);
-            tail<NC - 1, NP_MAX, STEP>(B - c0, np, q0, c0);
-        }
+    void run(int B, Parallel* parallel) const {
+        const Eigen::Index panels = (vectors + NP_MAX - 1) / NP_MAX;
+        const auto some = [&](std::int64_t p0, std::int64_t p1) {
+            for (Eigen::Index q0 = p0 * NP_MAX; q0 < std::min<Eigen::Index>(vectors, p1 * NP_MAX);
+                 q0 += NP_MAX) {
+                const Eigen::Index np = std::min<Eigen::Index>(NP_MAX, vectors - q0);
+                int c0 = 0;
+                for (; c0 + NC <= B; c0 += NC) narrow<NC, NP_MAX, STEP>(np, q0, c0);
+                tail<NC - 1, NP_MAX, STEP>(B - c0, np, q0, c0);
+            }
+        };
+        const double fmas = double(rows()) * double(vectors) * kLanes<T> * B;
+        const int threads = fmas >= kParallelStepFmas ? threads_of(parallel) : 1;
+        if (threads == 1) return some(0, panels);
+        const Eigen::Index tasks = std::min<Eigen::Index>(panels, 4 * threads);
+        for_chunks(parallel, panels, (panels + tasks - 1) / tasks, some);
     }
 
     template <int NC, int NP_MAX, int STEP>
@@ -163,27 +178,28 @@ struct GatedStep {
 // Forward: panels of whole unit vectors (G vectors each), the gates side by side.
 template <typename T, int G, typename Start, typename Finish>
 inline void gated_forward_step(const T* A, Eigen::Index m, const T* h_prev, Eigen::Index x_ld,
-                               Start start, Finish finish, int B) {
+                               Start start, Finish finish, int B, Parallel* parallel) {
     const GatedStep<T, Start, Finish> step{A, G * padded<T>(m) / kLanes<T>, 1, m, 0,
                                            h_prev, x_ld, start, finish};
     if (B == 1)
-        step.template run<kGateSingle<G>, G, 1>(1);
+        step.template run<kGateSingle<G>, G, 1>(1, parallel);
     else
-        step.template run<G, G, kGateCols<G>>(B);
+        step.template run<G, G, kGateCols<G>>(B, parallel);
 }
 
 // Backward: dz's G gates, each padded to mp, are the rows; the panels are vectors of units.
 // rows = 0 (no step after this one) leaves start as it is.
 template <typename T, int G, typename Start, typename Finish>
 inline void gated_backward_step(const T* A, Eigen::Index m, bool rows, const T* dz_next,
-                                Eigen::Index x_ld, Start start, Finish finish, int B) {
+                                Eigen::Index x_ld, Start start, Finish finish, int B,
+                                Parallel* parallel) {
     const Eigen::Index mp = padded<T>(m);
     const GatedStep<T, Start, Finish> step{A, mp / kLanes<T>, rows ? G : 0, m, mp,
                                            dz_next, x_ld, start, finish};
     if (B == 1)
-        step.template run<kPanelSingle, 1, 1>(1);
+        step.template run<kPanelSingle, 1, 1>(1, parallel);
     else
-        step.template run<kBackVectors, 1, kGateCols<kBackVectors>>(B);
+        step.template run<kBackVectors, 1, kGateCols<kBackVectors>>(B, parallel);
 }
 
 // The panel widths each copy is packed with, for a batch of B columns.

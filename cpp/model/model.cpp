@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/gemm.hpp"
 #include "kernels/sequential.hpp"
 #include "kernels/softmax.hpp"
 
@@ -67,6 +68,7 @@ void forward_logits(const Params<T>& params, const std::int32_t* inputs, int T_l
     const ModelSpec& spec = params.spec();
     ws.prepare(spec, T_len, B);
     ws.dropout = dropout;
+    for (auto& layer : ws.layers) layer->parallel = ws.parallel;
     const Eigen::Index n = Eigen::Index(T_len) * B;
     if (dropout.active()) {
         ws.mask.resize(spec.layers);
@@ -86,7 +88,8 @@ void forward_logits(const Params<T>& params, const std::int32_t* inputs, int T_l
     auto& P = ws.P;
     // Column by column: Eigen's replicate() is evaluated coefficient-wise and took 9 us here.
     for (Eigen::Index col = 0; col < n; ++col) P.col(col) = params.c();
-    P.noalias() += params.V() * output_of(ws, spec.layers);  // o_t = V h_t + c
+    kernels::product_columns(ws.parallel, P, params.V(), output_of(ws, spec.layers),
+                             true);                          // o_t = V h_t + c
 }
 
 template <typename T>
@@ -121,11 +124,12 @@ void backward(const Params<T>& params, const std::int32_t* inputs, const std::in
                 d_o.col(col).setZero();
         }
     Layer<T>& top = *ws.layers.back();
-    grads.V().noalias() = scale * d_o * output_of(ws, L).transpose();  // o = V h + c
+    kernels::product_columns(ws.parallel, grads.V(), scale * d_o,
+                             output_of(ws, L).transpose());  // o = V h + c
     kernels::sum_columns(d_o, grads.c());
     if (scale != T(1)) grads.c() *= scale;
     // The top layer's h_t feeds o_t: dh_t = V^T d_o_t, one product for the whole sequence.
-    top.dH().noalias() = scale * params.V().transpose() * d_o;
+    kernels::product_columns(ws.parallel, top.dH(), scale * params.V().transpose(), d_o);
     const bool dropout = ws.dropout.active();
     if (dropout) top.dH().array() *= ws.mask[L - 1].array();  // o_t reads mask .* h_t
     for (int l = L; l >= 1; --l) {
