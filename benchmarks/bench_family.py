@@ -12,12 +12,12 @@ peak that peak_flops.cpp measures in the same run. Not a test: nothing here asse
     python benchmarks/bench_family.py                           # table for people (~5 minutes)
     python benchmarks/bench_family.py --json                    # one JSON object
     python benchmarks/bench_family.py --quick --shapes 'lstm-*'  # fewer reps, some shapes
-    python benchmarks/bench_family.py --threads 2               # torch on 2 threads
+    python benchmarks/bench_family.py --threads 2               # both sides on 2 threads
 
-The native core runs on one thread (it has no threads yet); --threads sets torch's only, and
-times by the wall clock. Give it an idle machine: with other work on the cores, torch's OpenMP
-threads wait for each other at every time step (5 to a few hundred times slower than one thread,
-seen here on 2 cores).
+--threads N runs both sides on N threads and times by the wall clock (process CPU time would add
+the threads up). Give it an idle machine: with other work on the cores, torch's OpenMP threads
+wait for each other at every time step (5 to a few hundred times slower than one thread, seen
+here on 2 cores).
 """
 
 from __future__ import annotations
@@ -73,13 +73,14 @@ def check_same_computation(torch, encoded: np.ndarray, K: int) -> dict[str, floa
 
 
 def time_shape(shape, encoded, K, torch, dtypes, threads, reps, budget) -> list[dict]:
-    """One entry per dtype: the shape's timers measured interleaved. threads: torch's."""
+    """One entry per dtype: the shape's timers measured interleaved, each side on `threads`."""
     cell, layers, m, B, T = shape
     p = _core.Params.random(K, m, 0.01, 0, cell=cell, layers=layers)
     timers = {}
     for dtype in dtypes:
         timers["native", dtype] = bench.native_timer(p, encoded, T, B, f32=dtype == "float32",
-                                                     optimizer=OPTIMIZER, eta=ETA, clip=CLIP)
+                                                     optimizer=OPTIMIZER, eta=ETA, clip=CLIP,
+                                                     threads=threads)
         if torch is not None:
             timers["torch", dtype] = bench.python_timer(TorchTrainer(
                 torch, p, encoded, T=T, eta=ETA, clip=CLIP, batch=B, optimizer=OPTIMIZER,
@@ -89,7 +90,8 @@ def time_shape(shape, encoded, K, torch, dtypes, threads, reps, budget) -> list[
     entries = []
     for dtype in dtypes:
         e = {"shape": label(*shape), "cell": cell, "layers": layers, "m": m, "batch": B, "T": T,
-             "dtype": dtype, "threads": threads, "native_threads": 1, "flop_per_step": flops}
+             "dtype": dtype, "threads": threads, "native_threads": threads,
+             "flop_per_step": flops}
         for side in ("native", "torch"):
             s = samples.get((side, dtype))
             e[f"{side}_us_per_step"] = statistics.median(s) * 1e6 if s else None
@@ -114,7 +116,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dtypes", default=",".join(DTYPES),
                     help="comma-separated, of float32 and float64 (default both)")
     ap.add_argument("--threads", type=int, default=1,
-                    help="torch's threads (default 1); the native core runs on one regardless")
+                    help="threads of each side (default 1)")
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it imports")
     ap.add_argument("--wall", action="store_true",
                     help="time with the wall clock (always so with --threads > 1: process CPU "
@@ -149,7 +151,7 @@ def main(argv=None) -> int:
                      "torch_input": "one-hot", "K": vocab.K, "text_chars": int(encoded.size),
                      "reps": reps, "rep_seconds": budget,
                      "clock": "wall" if wall else "process CPU time",
-                     "threads": args.threads, "native_threads": 1},
+                     "threads": args.threads, "native_threads": args.threads},
     }
     peaks = [bench.measure_peak()]
     if torch is not None:
@@ -189,8 +191,7 @@ def print_report(r: dict) -> None:
     print(f"measured peak of one core: {peak['f32']:.1f} GFLOP/s float32, {peak['f64']:.1f} float64 "
           f"(best of the runs before and after: {runs})" if peak
           else "measured peak: not measured (no C++ compiler)")
-    threads = (f"torch on {s['threads']} thread(s), " if mach["torch"] else "") + \
-        "native on 1 thread (the core has no threads yet)"
+    threads = f"{'each side' if mach['torch'] else 'native'} on {s['threads']} thread(s)"
     print(f"{s['optimizer']} eta {s['eta']:g}, clip {s['clip']:g} {s['clip_kind']}; K={s['K']}; "
           f"{threads}; {s['clock']}; median of {s['reps']} interleaved reps (min-max)")
     if "torch_max_rel_loss_diff_vs_native" in r:

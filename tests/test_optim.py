@@ -509,3 +509,25 @@ def test_rmsprop_and_adam_learn_real_text(corpus, optimizer):
     assert tr.run(losses) == 600
     assert losses[:5].mean() > 0.95 * uniform
     assert losses[-100:].mean() < 0.7 * uniform, losses[-100:].mean()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_training_step_flushes_subnormal_numbers(dtype):
+    """Adam's m of a parameter whose gradient stays zero decays by beta1 each update; below the
+    smallest normal number it becomes 0, not a subnormal (core/floating.hpp: they cost ~100
+    cycles an operation). The separate adam_step keeps IEEE's gradual underflow."""
+    tiny = np.finfo(NP[dtype]).tiny  # the smallest normal number
+    cls, tcls = ((_core.Params32, _core.Trainer32) if dtype == "float32"
+                 else (_core.Params, _core.Trainer))
+    p = cls(10, 4, cell="lstm")
+    p.flat = _core.Params.random(10, 4, 0.1, 0, "lstm").flat
+    tr = tcls(p, np.arange(60) % 5, seq_length=5, optimizer="adam", eta=1e-3)  # chars 5-9 unused
+    m = tr.state("m")
+    m["U1"][:, 5:] = tiny
+    tr.run(np.empty(1))
+    assert np.all(m["U1"][:, 5:] == 0)  # beta1 * tiny is subnormal: flushed
+    assert np.count_nonzero(m["U1"][:, :5]) > 0  # the used columns learnt something
+    steps = [cls(10, 4, cell="lstm") for _ in range(4)]  # params, grads, m, v
+    steps[2].flat[:] = tiny
+    _core.adam_step(*steps, 1)
+    assert np.all(steps[2].flat == NP[dtype](0.9) * tiny) and np.all(steps[2].flat > 0)

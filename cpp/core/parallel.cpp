@@ -11,6 +11,8 @@
 
 #include <unistd.h>
 
+#include "core/floating.hpp"
+
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 #endif
@@ -90,6 +92,7 @@ void Parallel::take_tasks(std::uint64_t g) {
 }
 
 void Parallel::work() {
+    const FlushSubnormals flush;  // a worker runs the core's loops only
     std::uint64_t seen = 0;
     for (;;) {
         std::uint64_t g;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/floating.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/sequential.hpp"
 #include "kernels/softmax.hpp"
@@ -65,6 +66,7 @@ LayerInput<T> input_of(const Workspace<T>& ws, int l, const std::int32_t* inputs
 template <typename T>
 void forward_logits(const Params<T>& params, const std::int32_t* inputs, int T_len, int B,
                     const State<T>& state0, Workspace<T>& ws, const Dropout& dropout) {
+    const FlushSubnormals flush;
     const ModelSpec& spec = params.spec();
     ws.prepare(spec, T_len, B);
     ws.dropout = dropout;
@@ -105,6 +107,7 @@ double forward(const Params<T>& params, const std::int32_t* inputs, const std::i
 template <typename T>
 void backward(const Params<T>& params, const std::int32_t* inputs, const std::int32_t* targets,
               Workspace<T>& ws, Params<T>& grads) {
+    const FlushSubnormals flush;
     const int T_len = ws.T_len, B = ws.B, L = ws.spec.layers;
     const Eigen::Index n = Eigen::Index(T_len) * B;
     // The loss is a mean over the batch: 1/B, or T/n when only n targets count (exactly 1/B

@@ -1,6 +1,8 @@
 // Clipping and the optimisers over the flat parameter block (see optim.hpp).
 #include "optim/optim.hpp"
 
+#include "core/floating.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -516,6 +518,7 @@ void clip_adam_step(Params<T>& params, const Params<T>& grads, Params<T>& m, Par
 template <typename T>
 void clip_update_step(const OptimSettings& s, Params<T>& params, const Params<T>& grads,
                       Params<T>& memory, Params<T>& moment, std::int64_t t, T* save_old) {
+    const FlushSubnormals flush;  // decaying averages of unused parameters (core/floating.hpp)
     const Clip clip = s.clip_norm > 0 ? norm_clip(grads, s.clip_norm) : clip_by_value(s.clip);
     switch (s.optimizer) {
         case Optimizer::adagrad:

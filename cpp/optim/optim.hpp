@@ -107,7 +107,8 @@ void clip_adam_step(Params<T>& params, const Params<T>& grads, Params<T>& m, Par
 
 // One whole update as the settings say: the clip (norm pass if clip_norm > 0), then the fused
 // step of the chosen optimiser. memory: AdaGrad's sum of g^2, or RMSprop's or Adam's v; moment:
-// Adam's m (unused otherwise). t: updates done including this one.
+// Adam's m (unused otherwise). t: updates done including this one. Subnormal numbers are read and
+// written as zero (core/floating.hpp), as in the model's passes.
 template <typename T>
 void clip_update_step(const OptimSettings& s, Params<T>& params, const Params<T>& grads,
                       Params<T>& memory, Params<T>& moment, std::int64_t t,
