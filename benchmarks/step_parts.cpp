@@ -4,7 +4,7 @@
 //   g++ -O3 -march=x86-64-v3 -DNDEBUG -DEIGEN_MPL2_ONLY -I cpp -isystem cpp/third_party/eigen
 //       benchmarks/step_parts.cpp $(find cpp -name '*.cpp' -not -path 'cpp/third_party/*'
 //       -not -path 'cpp/bindings/*') -o /tmp/step_parts
-//   /tmp/step_parts [m] [T] [B] [K] [cell] [layers]      (defaults 100 25 1 76 rnn 1)
+//   /tmp/step_parts [m] [T] [B] [K] [cell] [layers] [f32|f64]  (defaults 100 25 1 76 rnn 1, both)
 // Separate runs on a shared VM drift by 10-20%; to compare two versions of the core, use
 // benchmarks/ab_core.sh, which times both in one process.
 #include <algorithm>
@@ -76,14 +76,15 @@ int main(int argc, char** argv) {
     const int B = argc > 3 ? std::atoi(argv[3]) : 1, K = argc > 4 ? std::atoi(argv[4]) : 76;
     const int layers = argc > 6 ? std::atoi(argv[6]) : 1;
     if (m < 1 || T_len < 1 || B < 1 || K < 1 || layers < 1) {
-        std::fprintf(stderr, "usage: %s [m] [T] [B] [K] [rnn|lstm|gru] [layers], all positive\n",
-                     argv[0]);
+        std::fprintf(stderr, "usage: %s [m] [T] [B] [K] [rnn|lstm|gru] [layers] [f32|f64], sizes "
+                     "positive\n", argv[0]);
         return 2;
     }
     try {
         const ModelSpec spec{parse_cell(argc > 5 ? argv[5] : "rnn"), K, m, layers};
-        run<double>(spec, T_len, B);
-        run<float>(spec, T_len, B);
+        const std::string dtype = argc > 7 ? argv[7] : "both";
+        if (dtype != "f32") run<double>(spec, T_len, B);
+        if (dtype != "f64") run<float>(spec, T_len, B);
     } catch (const std::invalid_argument& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return 2;
