@@ -14,7 +14,7 @@ import numpy as np
 # character for G gate blocks, where the native core adds one column: part of what is compared.
 
 
-def torch_model(torch, params, dtype: str = "float64"):
+def torch_model(torch, params, dtype: str = "float64", dropout: float = 0.0):
     """(rnn, out): the torch modules, in `dtype`, holding a copy of params (Params or Params32).
 
     The native cells use PyTorch's gate orders (lstm i f g o, gru r z n, gru's b_hn inside
@@ -22,12 +22,14 @@ def torch_model(torch, params, dtype: str = "float64"):
     except its n rows for gru, which are bn. It also stays so: torch trains both biases, and
     the sum of the two would move twice as fast as the native b under Adam (whose first steps
     are about eta sign(g) for every parameter). So the second bias is frozen (rnn, lstm), or
-    trained in its n rows only (gru), and the trainable parameters are the native ones."""
+    trained in its n rows only (gru), and the trainable parameters are the native ones.
+    dropout: nn.RNN/LSTM/GRU's own, between layers (the caller drops the top layer's output,
+    which together is char-rnn's placement and the native core's)."""
     dt = getattr(torch, dtype)
     cell, L, m, K = params.cell, params.layers, params.m, params.K
     module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
     options = {"nonlinearity": "tanh"} if cell == "rnn" else {}
-    rnn = module(K, m, num_layers=L, **options).to(dt)
+    rnn = module(K, m, num_layers=L, dropout=dropout if L > 1 else 0.0, **options).to(dt)
     out = torch.nn.Linear(m, K).to(dt)
     arrays = {(e["role"], e["layer"]): torch.from_numpy(np.array(params[e["name"]]))
               for e in params.layout}
@@ -69,13 +71,15 @@ class TorchTrainer:
     offsets of the text (stream j walks text[j*chunk:(j+1)*chunk], chunk = len(text) // B) in
     windows of T+1 characters; the state carried over, detached (truncated BPTT), and reset to
     zero when the epoch wraps; the loss summed over T and averaged over the batch; gradients
-    clipped elementwise to [-clip, clip]; then the optimizer."""
+    clipped elementwise to [-clip, clip]; then the optimizer. dropout: on each layer's output
+    (torch draws its own masks)."""
 
     def __init__(self, torch, params, text, T: int = 25, eta: float = 0.1, eps: float = 1e-8,
                  clip: float = 5.0, *, batch: int = 1, optimizer: str = "adagrad",
-                 decay: float = 0.95, dtype: str = "float64"):
+                 decay: float = 0.95, dtype: str = "float64", dropout: float = 0.0):
         self.torch = torch
-        self.rnn, self.out = torch_model(torch, params, dtype)
+        self.rnn, self.out = torch_model(torch, params, dtype, dropout)
+        self.dropout = dropout
         self.params = [q for q in (*self.rnn.parameters(), *self.out.parameters())
                        if q.requires_grad]
         self.opt = torch_optimizer(torch, self.params, optimizer, eta, eps, decay)
@@ -103,6 +107,8 @@ class TorchTrainer:
             self.epoch += 1
         window = self.text[self.position:self.position + T + 1]  # (T+1, B)
         hs, state = self.rnn(self.eye[window[:-1]], self.state)  # one-hot (T, B, K) -> (T, B, m)
+        if self.dropout:
+            hs = torch.nn.functional.dropout(hs, self.dropout, training=True)
         logits = self.out(hs).reshape(T * self.B, self.K)
         loss = torch.nn.functional.cross_entropy(logits, window[1:].reshape(-1),
                                                  reduction="sum") / self.B

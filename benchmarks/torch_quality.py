@@ -18,9 +18,11 @@ All cores means both sides on an otherwise idle machine: with other work on the 
 two OpenMP threads wait for each other at every time step (82 updates in 60 s, against 866 on one
 thread, in one such run).
 
-The native side of the comparison, same model, split and evaluation rhythm (settings its own):
-    charrnn train --cell lstm --layers 2 --m 128 --batch 50 --seq-length 50 --optimizer adam \
-        --eta 2e-3 --dtype float32 --val-frac 0.1 --eval-every 1000 --time-limit 600
+The comparison's run (docs/performance.md), both sides with the same settings on all cores:
+    python benchmarks/torch_quality.py --m 256 --dropout 0.2 --time-limit 600
+    charrnn train --cell lstm --layers 2 --m 256 --batch 50 --seq-length 50 --optimizer adam \
+        --eta 2e-3 --dropout 0.2 --dtype float32 --val-frac 0.1 --eval-every 1000 \
+        --time-limit 600 --no-gradcheck
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ def validation_loss(torch, trainer: TorchTrainer, text) -> float:
     # machine busy with other work.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    trainer.rnn.eval()  # no dropout between layers while scoring
     try:
         with torch.no_grad():
             for s in range(0, n, EVAL_CHUNK):
@@ -64,6 +67,7 @@ def validation_loss(torch, trainer: TorchTrainer, text) -> float:
                                                                  reduction="sum"))
     finally:
         torch.set_num_threads(threads)
+        trainer.rnn.train()
     return total / n
 
 
@@ -89,6 +93,8 @@ def main(argv=None) -> int:
     ap.add_argument("--lr-decay-after", type=int, default=10, metavar="EPOCHS",
                     help="epochs before the decay starts (default 10)")
     ap.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    ap.add_argument("--dropout", type=float, default=0.0,
+                    help="dropout on each layer's output, as charrnn's --dropout (default 0)")
     ap.add_argument("--seed", type=int, default=0, help="initial weights, as charrnn's (default 0)")
     ap.add_argument("--val-frac", type=float, default=0.1,
                     help="the last fraction of the text, held out (default 0.1)")
@@ -120,7 +126,7 @@ def main(argv=None) -> int:
                                  layers=args.layers)
     trainer = TorchTrainer(torch, params, train, T=args.seq_length, eta=args.eta, clip=args.clip,
                            batch=args.batch, optimizer=args.optimizer, decay=args.decay,
-                           dtype=args.dtype)
+                           dtype=args.dtype, dropout=args.dropout)
 
     # Before the clock starts: torch's validation pass must score the starting weights as
     # charrnn's evaluate does.
