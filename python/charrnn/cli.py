@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=_positive_float, metavar="SECONDS",
                    help="stop cleanly after this much wall time, writing every file as at the end")
     p.add_argument("--init-from", metavar="CKPT",
-                   help="start a new run (step 0, fresh AdaGrad memory) from a checkpoint's "
+                   help="start a new run (step 0, fresh optimizer state) from a checkpoint's "
                         "weights, e.g. to fine-tune on another text")
     p.add_argument("--newline", choices=NEWLINE_MODES,
                    help="lf (default): read CRLF and CR line ends as LF and drop a leading BOM; "

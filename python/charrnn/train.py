@@ -227,13 +227,14 @@ def _check_memory(K: int, config: TrainConfig) -> None:
         return
     entries = sum(e["size"] for e in _core.layout(config.cell, K, config.m, config.layers))
     itemsize = 4 if config.dtype == "float32" else 8
-    # The float64 initial draw, then parameters, gradients, AdaGrad memory and the best copy
-    # (and the cast's temporary) in the training dtype.
-    needed = entries * (8 + 5 * itemsize)
+    # The float64 initial draw, then parameters, gradients, the optimizer's state (Adam keeps two
+    # moments), the best copy and the cast's temporary in the training dtype.
+    state = 2 if config.optimizer == "adam" else 1
+    needed = entries * (8 + (4 + state) * itemsize)
     if needed > available:
         raise MemoryError(
             f"{config.cell} with {config.layers} layer(s) of m={config.m} needs about {needed / 2**30:.1f} GiB for the parameters, gradients, "
-            f"AdaGrad memory and best copy, but {available / 2**30:.1f} GiB is available"
+            f"optimizer state and best copy, but {available / 2**30:.1f} GiB is available"
         )
 
 

@@ -116,7 +116,7 @@ def _read_layout(layout: Sequence[Mapping[str, Any]]) -> tuple[tuple[dict, ...],
 class Params(Mapping[str, np.ndarray]):
     """All parameters of one model in one flat block, with a view per name, in the layout's order.
 
-    The same type holds weights, gradients and AdaGrad memory (clipping and the update are flat
+    The same type holds weights, gradients and optimizer state (clipping and the update are flat
     loops). params["W1"] and params.W1 are views into params.flat; assigning to a name copies in.
     Carries its layout (the native table) and spec: cell, K, m, layers.
 
