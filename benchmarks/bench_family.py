@@ -7,7 +7,8 @@ the native Trainer and, when torch imports, nn.RNN/LSTM/GRU + nn.Linear holding 
 clip_grad_value_ 5, Adam eta 2e-3, the state carried over), on the embedded corpus. A shape's
 timers (native and torch, each dtype) run interleaved rep by rep; medians, min and max are
 reported, with explicit FLOP counts (bench_step.step_flops), GFLOP/s and the percentage of the
-peak that peak_flops.cpp measures in the same run. Not a test: nothing here asserts a speed.
+peak that peak_flops.cpp measures on one core in the same run (times the threads, with
+--threads). Not a test: nothing here asserts a speed.
 
     python benchmarks/bench_family.py                           # table for people (~5 minutes)
     python benchmarks/bench_family.py --json                    # one JSON object
@@ -166,8 +167,9 @@ def main(argv=None) -> int:
     peaks.append(bench.measure_peak())
     peaks = [p for p in peaks if p]
     peak = {d: max(p[d] for p in peaks) for d in ("f32", "f64")} if peaks else None
-    for e in family:
-        e["pct_of_measured_peak"] = (100 * e["native_gflops"] / peak[e["dtype"].replace("float", "f")]
+    for e in family:  # of the peak of as many cores as the step ran threads
+        e["pct_of_measured_peak"] = (100 * e["native_gflops"]
+                                     / (e["threads"] * peak[e["dtype"].replace("float", "f")])
                                      if peak else None)
     res["peak_gflops_measured"] = peak
     res["peak_runs"] = peaks
