@@ -49,3 +49,21 @@ def to_native(ref):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def split_run(text, config, first_steps, second_steps, path, overrides=None):
+    """Train `config` straight for first_steps + second_steps updates, and again in two runs
+    with a checkpoint written to `path` and loaded between them (with `overrides`).
+
+    Returns (straight, resumed, straight_losses, split_losses); the losses are float arrays of
+    every update, the split ones joined."""
+    from charrnn import Trainer
+
+    straight = Trainer(text, config)
+    expected, _ = straight.train(first_steps + second_steps)
+    first = Trainer(text, config)
+    part1, _ = first.train(first_steps)
+    first.save(path)
+    resumed = Trainer.load(path, text, overrides=overrides)
+    part2, _ = resumed.train(second_steps)
+    return straight, resumed, expected, np.concatenate([part1, part2])

@@ -17,7 +17,7 @@ from charrnn.gradcheck import numerical_gradients
 from charrnn.model import Model
 from charrnn.train import TrainConfig, Trainer
 
-from conftest import CELLS, to_native
+from conftest import CELLS, split_run, to_native
 
 NAMES = Path(__file__).parent / "data" / "names.txt"
 
@@ -185,14 +185,8 @@ def test_first_updates_equal_a_reference_loop_over_the_windows(names):
 def test_a_resumed_documents_run_is_bit_identical(tmp_path, names):
     config = TrainConfig(cell="gru", m=12, seq_length=6, batch=4, documents=True, dropout=0.2,
                          optimizer="adam", eta=4e-3, val_frac=0.1)
-    whole = Trainer(names, config)
-    expected, _ = whole.train(80)
-    first = Trainer(names, config)
-    part1, _ = first.train(35)
-    first.save(tmp_path / "last.npz")
-    second = Trainer.load(tmp_path / "last.npz", names)
-    part2, _ = second.train(45)
-    assert np.concatenate([part1, part2]).tobytes() == expected.tobytes()
+    whole, second, expected, split = split_run(names, config, 35, 45, tmp_path / "last.npz")
+    assert split.tobytes() == expected.tobytes()
     assert second.evaluate_validation() == whole.evaluate_validation()
 
 

@@ -14,7 +14,7 @@ from charrnn.cli import main
 from charrnn.gradcheck import check_native
 from charrnn.train import TrainConfig, Trainer
 
-from conftest import CELLS, to_native
+from conftest import CELLS, split_run, to_native
 
 # ---- the masks ----------------------------------------------------------------------------------
 
@@ -142,14 +142,8 @@ def test_a_resumed_run_with_dropout_is_bit_identical(tmp_path, small_text):
     from (seed, step), so nothing else needs saving)."""
     config = TrainConfig(cell="lstm", layers=2, m=12, seq_length=10, batch=2, dropout=0.5,
                          optimizer="adam", eta=3e-3)
-    whole = Trainer(small_text, config)
-    expected, _ = whole.train(60)
-    first = Trainer(small_text, config)
-    part1, _ = first.train(30)
-    first.save(tmp_path / "last.npz")
-    second = Trainer.load(tmp_path / "last.npz", small_text)
-    part2, _ = second.train(30)
-    assert np.concatenate([part1, part2]).tobytes() == expected.tobytes()
+    whole, second, expected, split = split_run(small_text, config, 30, 30, tmp_path / "last.npz")
+    assert split.tobytes() == expected.tobytes()
     np.testing.assert_array_equal(second.params.flat, whole.params.flat)
 
 

@@ -11,7 +11,7 @@ from charrnn import _core
 from charrnn.cli import main
 from charrnn.train import TrainConfig, Trainer
 
-from conftest import CELLS
+from conftest import CELLS, split_run
 
 THREADS = (1, 2, 3, 5)
 
@@ -59,15 +59,10 @@ def test_training_is_the_same_at_any_thread_count(cell, small_text):
 def test_a_run_resumed_with_another_thread_count_is_bit_identical(tmp_path, small_text):
     config = TrainConfig(cell="gru", layers=2, m=40, seq_length=16, batch=12, optimizer="rmsprop",
                          eta=2e-3, threads=1)
-    whole = Trainer(small_text, config)
-    expected, _ = whole.train(10)
-    first = Trainer(small_text, config)
-    part1, _ = first.train(4)
-    first.save(tmp_path / "last.npz")
-    second = Trainer.load(tmp_path / "last.npz", small_text, overrides={"threads": 3})
+    _, second, expected, split = split_run(small_text, config, 4, 6, tmp_path / "last.npz",
+                                           overrides={"threads": 3})
     assert second.threads == 3 and second.history[-1]["changed"] == {"threads": [1, 3]}
-    part2, _ = second.train(6)
-    assert np.concatenate([part1, part2]).tobytes() == expected.tobytes()
+    assert split.tobytes() == expected.tobytes()
 
 
 def test_evaluation_is_the_same_at_any_thread_count(small_text):
