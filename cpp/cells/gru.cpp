@@ -54,18 +54,13 @@ private:
     Mat<T> dA;      // (3mp, T B)     d(W h_{t-1} + [0 0 b_hn]): [da_r da_z r .* da_n]
     Mat<T> dh;      // (mp, B)        dL/dh_t, kept for step t-1 (through h = ... + z h_{t-1})
     Vec<T> bn;      // (mp)           b_hn, zero-padded
-    Vec<T> Wf;      // W^T with the gates of each unit vector side by side (pack_gates_forward)
-    Vec<T> Wb;      // W in panels of unit vectors (pack_gates_backward)
+    PackedGates<T, 3> packed;  // W's copies for the time steps, packed once per sequence
     MatR<T> table;  // (K, 3mp)       layer 1: U x + b by character; backward's dU^T scratch
 };
 
 template <typename T>
 void GruLayer<T>::resize(int T_len, int B) {
     const Eigen::Index mp = mp_, n = Eigen::Index(T_len) * B;
-    // The packed copies' padding moves with the panel width, which depends on B.
-    if (B_ != 0 && (forward_panel<3>(B_) != forward_panel<3>(B) ||
-                    backward_panel(B_) != backward_panel(B)))
-        Wf.resize(0);
     T_len_ = T_len;
     B_ = B;
     if (H.cols() != n + B) {
@@ -75,10 +70,6 @@ void GruLayer<T>::resize(int T_len, int B) {
         dX_.setZero(3 * mp, n);
         dA.setZero(3 * mp, n);
         bn.setZero(mp);
-    }
-    if (Wf.size() == 0) {
-        Wf.setZero(3 * mp * m_);
-        Wb.setZero(3 * mp * m_);
     }
 }
 
@@ -91,8 +82,7 @@ void GruLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
     constexpr int L = kLanes<T>;
     resize(T_len, B);
     const Eigen::Index m = m_, mp = mp_;
-    pack_gates_forward(params.W(l_).data(), m, 3, forward_panel<3>(B), Wf.data());
-    pack_gates_backward(params.W(l_).data(), m, 3, backward_panel(B), Wb.data());
+    packed.pack(params.W(l_).data(), m, B);
     bn.head(m) = params.bn(l_);
     input_forward(params, l_, in, T_len, B, table, X, this->parallel);  // U x_t + b
     H.topRows(m).leftCols(B) = h0;
@@ -126,8 +116,8 @@ void GruLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
             }
         };
         // W h_{t-1} + ..., then the gates and h_t
-        gated_forward_step<T, 3>(Wf.data(), m, H.col(col).data(), mp, start, finish, B,
-                                 this->parallel);
+        gated_forward_step<T, 3>(packed.forward.data(), m, H.col(col).data(), mp, start,
+                                 finish, B, this->parallel);
     }
 }
 
@@ -183,8 +173,9 @@ void GruLayer<T>::backward(const Params<T>& params, const LayerInput<T>& in, Par
                 pstoreu(dh_c + u, d);
             }
         };
-        gated_backward_step<T, 3>(Wb.data(), m, next, next ? dA.col(col + B).data() : dA.data(),
-                                  3 * mp, start, finish, B, this->parallel);
+        gated_backward_step<T, 3>(packed.backward.data(), m, next,
+                                  next ? dA.col(col + B).data() : dA.data(), 3 * mp, start,
+                                  finish, B, this->parallel);
     }
     // W h_{t-1}
     const auto H_prev = H.topRows(m).leftCols(n);

@@ -51,18 +51,13 @@ private:
     Mat<T> dHin;    // (mp, T B)      dh from above
     Mat<T> dZ;      // (4mp, T B)
     Mat<T> dc;      // (mp, B)        dL/dc_t through step t+1
-    Vec<T> Wf;      // W^T with the gates of each unit vector side by side (pack_gates_forward)
-    Vec<T> Wb;      // W in panels of unit vectors (pack_gates_backward)
+    PackedGates<T, 4> packed;  // W's copies for the time steps, packed once per sequence
     MatR<T> table;  // (K, 4mp)       layer 1: U x + b by character; backward's dU^T scratch
 };
 
 template <typename T>
 void LstmLayer<T>::resize(int T_len, int B) {
     const Eigen::Index mp = mp_, n = Eigen::Index(T_len) * B;
-    // The packed copies' padding moves with the panel width, which depends on B.
-    if (B_ != 0 && (forward_panel<4>(B_) != forward_panel<4>(B) ||
-                    backward_panel(B_) != backward_panel(B)))
-        Wf.resize(0);
     T_len_ = T_len;
     B_ = B;
     if (H.cols() != n + B) {
@@ -71,10 +66,6 @@ void LstmLayer<T>::resize(int T_len, int B) {
         H.setZero(mp, n + B);
         dHin.setZero(mp, n);
         dZ.setZero(4 * mp, n);
-    }
-    if (Wf.size() == 0) {
-        Wf.setZero(4 * mp * m_);
-        Wb.setZero(4 * mp * m_);
     }
 }
 
@@ -87,8 +78,7 @@ void LstmLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
     constexpr int L = kLanes<T>;
     resize(T_len, B);
     const Eigen::Index m = m_, mp = mp_;
-    pack_gates_forward(params.W(l_).data(), m, 4, forward_panel<4>(B), Wf.data());
-    pack_gates_backward(params.W(l_).data(), m, 4, backward_panel(B), Wb.data());
+    packed.pack(params.W(l_).data(), m, B);
     input_forward(params, l_, in, T_len, B, table, Z, this->parallel);  // z_t = U x_t + b + ...
     H.topRows(m).leftCols(B) = h0;
     C.topRows(m).leftCols(B) = c0;
@@ -122,8 +112,8 @@ void LstmLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
             }
         };
         // z_t = W h_{t-1} + ..., then the gates, c_t and h_t
-        gated_forward_step<T, 4>(Wf.data(), m, H.col(col).data(), mp, start, finish, B,
-                                 this->parallel);
+        gated_forward_step<T, 4>(packed.forward.data(), m, H.col(col).data(), mp, start,
+                                 finish, B, this->parallel);
     }
 }
 
@@ -169,8 +159,9 @@ void LstmLayer<T>::backward(const Params<T>& params, const LayerInput<T>& in, Pa
             }
         };
         const bool next = t + 1 < T_len;
-        gated_backward_step<T, 4>(Wb.data(), m, next, next ? dZ.col(col + B).data() : dZ.data(),
-                                  4 * mp, start, finish, B, this->parallel);
+        gated_backward_step<T, 4>(packed.backward.data(), m, next,
+                                  next ? dZ.col(col + B).data() : dZ.data(), 4 * mp, start,
+                                  finish, B, this->parallel);
     }
     // z = W h_{t-1} + U x + b
     const auto H_prev = H.topRows(m).leftCols(n);

@@ -207,5 +207,29 @@ template <int G>
 constexpr int forward_panel(int B) { return B == 1 ? kGateSingle<G> : G; }
 constexpr int backward_panel(int B) { return B == 1 ? kPanelSingle : kBackVectors; }
 
+// A gated layer's two packed copies of W (G m, m), packed from W once per sequence for a batch
+// of B columns. Their padding (zero) moves with the panel widths, which depend on B, so they
+// are zeroed again when a new B changes the widths.
+template <typename T, int G>
+struct PackedGates {
+    Vec<T> forward;   // for gated_forward_step (pack_gates_forward)
+    Vec<T> backward;  // for gated_backward_step (pack_gates_backward)
+
+    void pack(const T* W, Eigen::Index m, int B) {
+        const Eigen::Index size = G * padded<T>(m) * m;
+        if (forward.size() != size || forward_panel<G>(B_) != forward_panel<G>(B) ||
+            backward_panel(B_) != backward_panel(B)) {
+            forward.setZero(size);
+            backward.setZero(size);
+        }
+        B_ = B;
+        pack_gates_forward(W, m, G, forward_panel<G>(B), forward.data());
+        pack_gates_backward(W, m, G, backward_panel(B), backward.data());
+    }
+
+  private:
+    int B_ = 0;
+};
+
 }  // namespace kernels
 }  // namespace charrnn
