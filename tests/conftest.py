@@ -40,7 +40,8 @@ def to_native(ref):
     """A native float64 Params holding the arrays of a reference Params (any model)."""
     from charrnn import _core
 
-    params = _core.Params(ref.K, ref.m, cell=ref.cell, layers=ref.layers)
+    params = _core.Params(ref.K, ref.m, cell=ref.cell, layers=ref.layers,
+                          embedding=ref.embedding)
     for name in ref:
         params[name] = ref[name]
     return params

@@ -32,7 +32,8 @@ def test_format_1_checkpoints_load_sample_and_resume():
     expected = json.loads((V1 / "expected.json").read_text())
     text = (V1 / "text.txt").read_text(encoding="utf-8")
     model = Model.load(V1 / "best.npz")
-    assert model.spec == {"cell": "rnn", "K": model.vocab.K, "m": 8, "layers": 1}
+    assert model.spec == {"cell": "rnn", "K": model.vocab.K, "m": 8, "layers": 1,
+                          "embedding": 0}
     assert len(model.sample(40, seed=3)) == 40
     trainer = Trainer.load(V1 / "last.npz", text)
     assert (trainer.step, trainer.config.cell, trainer.config.layers) == (30, "rnn", 1)
@@ -67,7 +68,7 @@ def test_checkpoints_keep_the_spec_and_every_array(tmp_path, small_text, cell):
     trainer.save(tmp_path / "last.npz")
     arrays, meta = checkpoint.load(tmp_path / "last.npz")
     assert meta["spec"] == {"cell": cell, "layers": 2, "m": 8, "K": trainer.vocab.K,
-                            "dtype": "float64"}
+                            "dtype": "float64", "embedding": 0}
     names = trainer.params.names
     assert set(names) | {f"memory_{n}" for n in names} | {f"best_{n}" for n in names} <= set(arrays)
     assert ("c_prev" in arrays) == (cell == "lstm")
@@ -139,7 +140,8 @@ def torch_model(params):
     torch = pytest.importorskip("torch")
     sd = torch_state_dict(params)
     cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[params.cell]
-    rnn = cls(params.K, params.m, params.layers, batch_first=True).double()
+    rnn = cls(params.spec["embedding"] or params.K, params.m, params.layers,
+              batch_first=True).double()
     decoder = torch.nn.Linear(params.m, params.K).double()
     rnn.load_state_dict({k[4:]: torch.tensor(v) for k, v in sd.items() if k.startswith("rnn.")})
     decoder.load_state_dict({k[8:]: torch.tensor(v) for k, v in sd.items() if k.startswith("decoder.")})
@@ -147,11 +149,12 @@ def torch_model(params):
 
 
 @pytest.mark.parametrize("cell", CELLS)
-@pytest.mark.parametrize("layers,B", [(1, 1), (2, 3), (3, 1)])
-def test_pytorch_cells_agree_on_loss_and_gradients(cell, layers, B):
+@pytest.mark.parametrize("layers,B,D", [(1, 1, 0), (2, 3, 0), (3, 1, 0), (1, 1, 3), (2, 3, 4)])
+def test_pytorch_cells_agree_on_loss_and_gradients(cell, layers, B, D):
+    """D > 0: an embedding, exported as nn.Embedding(K, D) in front of the cells."""
     K, m, T = 7, 5, 6
     rng = np.random.default_rng(layers * 10 + B)
-    params = _core.Params.random(K, m, 0.3, seed=3, cell=cell, layers=layers)
+    params = _core.Params.random(K, m, 0.3, seed=3, cell=cell, layers=layers, embedding=D)
     params.flat = params.flat + rng.normal(0, 0.2, params.flat.size)  # biases non-zero too
     x, y = rng.integers(0, K, (B, T)), rng.integers(0, K, (B, T))
     h0 = rng.normal(0, 0.5, (layers, B, m))
@@ -159,7 +162,12 @@ def test_pytorch_cells_agree_on_loss_and_gradients(cell, layers, B):
     native = _core.forward_backward(params, x, y, h0, c0)
 
     torch, rnn, decoder = torch_model(params)
-    inputs = torch.nn.functional.one_hot(torch.tensor(x), K).double()  # (B, T, K)
+    if D:
+        embed = torch.nn.Embedding(K, D).double()
+        embed.load_state_dict({"weight": torch.tensor(torch_state_dict(params)["embedding.weight"])})
+        inputs = embed(torch.tensor(x))  # (B, T, D)
+    else:
+        inputs = torch.nn.functional.one_hot(torch.tensor(x), K).double()  # (B, T, K)
     state = torch.tensor(h0) if c0 is None else (torch.tensor(h0), torch.tensor(c0))
     out, _ = rnn(inputs, state)
     logits = decoder(out)  # (B, T, K)
@@ -170,6 +178,8 @@ def test_pytorch_cells_agree_on_loss_and_gradients(cell, layers, B):
     grads = torch_state_dict(native.grads)
     torch_grads = {f"rnn.{k}": p.grad.numpy() for k, p in rnn.named_parameters()}
     torch_grads |= {f"decoder.{k}": p.grad.numpy() for k, p in decoder.named_parameters()}
+    if D:
+        torch_grads["embedding.weight"] = embed.weight.grad.numpy()
     for key, g in torch_grads.items():
         if key.startswith("rnn.bias_hh"):
             # charrnn has one bias per gate: bias_ih and bias_hh get the same gradient, except

@@ -61,7 +61,12 @@ def stub_signature(node: ast.FunctionDef) -> list[tuple[str, object]]:
     args = node.args.posonlyargs + node.args.args
     defaults = [...] * (len(args) - len(node.args.defaults)) + [
         ast.literal_eval(d) for d in node.args.defaults]
-    return [(a.arg, d) for a, d in zip(args, defaults) if a.arg != "self"]
+    out = [(a.arg, d) for a, d in zip(args, defaults) if a.arg != "self"]
+    if node.args.kwonlyargs:  # pybind11 writes py::kw_only() as a bare `*`
+        out.append(("*", ...))
+        out += [(a.arg, ... if d is None else ast.literal_eval(d))
+                for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults)]
+    return out
 
 
 def stub_members(body) -> dict[str, ast.AST]:

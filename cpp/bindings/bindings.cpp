@@ -213,11 +213,13 @@ py::array_t<T> view(T* data, py::ssize_t rows, py::ssize_t cols, const py::handl
                           data, owner);
 }
 
-ModelSpec make_spec(long long K, long long m_, const std::string& cell, long long layers) {
+ModelSpec make_spec(long long K, long long m_, const std::string& cell, long long layers,
+                    long long embedding) {
     require_positive_size(K, "K (vocabulary size)");
     require_positive_size(m_, "m (hidden size)");
     require_positive_size(layers, "layers");
-    return {parse_cell(cell), int(K), int(m_), int(layers)};
+    if (embedding != 0) require_positive_size(embedding, "embedding (0: none)");
+    return {parse_cell(cell), int(K), int(m_), int(layers), int(embedding)};
 }
 
 py::list layout_list(const Layout& layout) {
@@ -242,12 +244,14 @@ py::dict spec_dict(const ModelSpec& s) {
     d["K"] = s.K;
     d["m"] = s.m;
     d["layers"] = s.layers;
+    d["embedding"] = s.embedding;
     return d;
 }
 
 std::string spec_string(const ModelSpec& s) {
     return std::string("cell=") + cell_name(s.cell) + ", K=" + std::to_string(s.K) +
-           ", m=" + std::to_string(s.m) + ", layers=" + std::to_string(s.layers);
+           ", m=" + std::to_string(s.m) + ", layers=" + std::to_string(s.layers) +
+           (s.embedding ? ", embedding=" + std::to_string(s.embedding) : std::string());
 }
 
 template <typename T>
@@ -417,17 +421,19 @@ void bind_params(py::module_& m, const char* name) {
          "writable numpy view into that block, by name: p['W1'] or p.W1 (the one-layer vanilla "
          "RNN's are W, U, V, b, c); assigning to one copies.")
             .c_str());
-    cls.def(py::init([](long long K, long long m_, const std::string& cell, long long layers) {
-                return P(make_spec(K, m_, cell, layers));
+    cls.def(py::init([](long long K, long long m_, const std::string& cell, long long layers,
+                        long long embedding) {
+                return P(make_spec(K, m_, cell, layers, embedding));
             }),
             py::arg("K"), py::arg("m"), py::arg("cell") = "rnn", py::arg("layers") = 1,
+            py::kw_only(), py::arg("embedding") = 0,
             "All-zero parameters for vocabulary size K, hidden size m, the cell ('rnn', 'lstm' "
-            "or 'gru') and the number of layers.");
+            "or 'gru'), the number of layers and the embedding's width (0: none).");
     cls.def_static(
         "random",
         [](long long K, long long m_, double sig, std::uint64_t seed, const std::string& cell,
-           long long layers) {
-            P p(make_spec(K, m_, cell, layers));
+           long long layers, long long embedding) {
+            P p(make_spec(K, m_, cell, layers, embedding));
             if (!(std::isfinite(sig) && sig >= 0))
                 throw std::invalid_argument("sig must be a finite number >= 0, got " +
                                             std::to_string(sig));
@@ -435,17 +441,17 @@ void bind_params(py::module_& m, const char* name) {
             return p;
         },
         py::arg("K"), py::arg("m"), py::arg("sig") = 0.01, py::arg("seed") = 0,
-        py::arg("cell") = "rnn", py::arg("layers") = 1,
+        py::arg("cell") = "rnn", py::arg("layers") = 1, py::kw_only(), py::arg("embedding") = 0,
         "Each array drawn by its layout's init in block order from one generator seeded with "
         "seed: rnn weights N(0, sig^2), lstm and gru weights U(-1/sqrt(m), 1/sqrt(m)), biases "
-        "zero but an lstm's forget-gate bias 1.");
+        "zero but an lstm's forget-gate bias 1, an embedding N(0, 1).");
     cls.def_property_readonly("K", &P::K, "vocabulary size");
     cls.def_property_readonly("m", &P::m, "hidden units per layer");
     cls.def_property_readonly("cell", [](const P& p) { return std::string(cell_name(p.spec().cell)); },
                               "'rnn', 'lstm' or 'gru'");
     cls.def_property_readonly("layers", [](const P& p) { return p.spec().layers; }, "number of layers");
     cls.def_property_readonly("spec", [](const P& p) { return spec_dict(p.spec()); },
-                              "{'cell', 'K', 'm', 'layers'}");
+                              "{'cell', 'K', 'm', 'layers', 'embedding'}");
     cls.def_property_readonly("layout", [](const P& p) { return layout_list(*p.layout); },
                               "the layout: one dict per array (see layout())");
     cls.def_property_readonly(
@@ -519,7 +525,8 @@ void bind_params(py::module_& m, const char* name) {
         const ModelSpec& s = p.spec();
         return std::string(name) + "(K=" + std::to_string(s.K) + ", m=" + std::to_string(s.m) +
                (s.is_vanilla() ? "" : std::string(", cell='") + cell_name(s.cell) + "', layers=" +
-                                          std::to_string(s.layers)) + ")";
+                                          std::to_string(s.layers)) +
+               (s.embedding ? ", embedding=" + std::to_string(s.embedding) : std::string()) + ")";
     });
 }
 
@@ -1078,10 +1085,12 @@ PYBIND11_MODULE(_core, m) {
               "training loop, in C++ with Eigen. Private: use the `charrnn` package.";
     m.def(
         "layout",
-        [](const std::string& cell, long long K, long long m_, long long layers) {
-            return layout_list(make_layout(make_spec(K, m_, cell, layers)));
+        [](const std::string& cell, long long K, long long m_, long long layers,
+           long long embedding) {
+            return layout_list(make_layout(make_spec(K, m_, cell, layers, embedding)));
         },
-        py::arg("cell"), py::arg("K"), py::arg("m"), py::arg("layers") = 1,
+        py::arg("cell"), py::arg("K"), py::arg("m"), py::arg("layers") = 1, py::kw_only(),
+        py::arg("embedding") = 0,
         "The parameter layout of a model: one dict per array, in flat-block order, with keys "
         "name, role, layer, shape, offset, size and init.");
     m.def(

@@ -23,12 +23,12 @@ Cell parse_cell(const std::string& name) {
 }
 
 const char* role_name(Role role) {
-    static const char* names[] = {"W", "U", "b", "bn", "V", "c"};
+    static const char* names[] = {"W", "U", "b", "bn", "V", "c", "E"};
     return names[int(role)];
 }
 
 const char* init_name(Init init) {
-    static const char* names[] = {"normal", "uniform", "zeros", "forget_bias"};
+    static const char* names[] = {"normal", "uniform", "zeros", "forget_bias", "unit_normal"};
     return names[int(init)];
 }
 
@@ -50,6 +50,9 @@ Layout make_layout(const ModelSpec& spec) {
         throw std::invalid_argument("K, m and layers must be >= 1, got K=" +
                                     std::to_string(spec.K) + ", m=" + std::to_string(spec.m) +
                                     ", layers=" + std::to_string(spec.layers));
+    if (spec.embedding < 0)
+        throw std::invalid_argument("embedding must be >= 0 (0: none), got " +
+                                    std::to_string(spec.embedding));
     if (spec.layers > ModelSpec::kMaxLayers)
         throw std::invalid_argument("layers must be at most " +
                                     std::to_string(ModelSpec::kMaxLayers) + ", got " +
@@ -75,9 +78,10 @@ Layout make_layout(const ModelSpec& spec) {
         layout.entries.push_back({name, role, layer, rows, cols, vector, layout.size, init});
         layout.size += size;
     };
+    if (spec.embedding > 0) add(Role::E, 0, spec.embedding, K, false, Init::unit_normal);
     for (int l = 1; l <= spec.layers; ++l) {
         add(Role::W, l, G * m, m, false, weights);
-        add(Role::U, l, G * m, l == 1 ? K : m, false, weights);
+        add(Role::U, l, G * m, l == 1 ? spec.input_width() : m, false, weights);
     }
     add(Role::V, 0, K, m, false, weights);
     for (int l = 1; l <= spec.layers; ++l) {
@@ -94,6 +98,7 @@ void Params<T>::init(double sig, std::uint64_t seed) {
     std::normal_distribution<double> normal(0.0, sig);
     const double bound = 1.0 / std::sqrt(double(m()));
     std::uniform_real_distribution<double> uniform(-bound, bound);
+    std::normal_distribution<double> unit_normal(0.0, 1.0);
     flat.setZero();
     for (const Entry& e : layout->entries) {
         T* p = flat.data() + e.offset;
@@ -103,6 +108,9 @@ void Params<T>::init(double sig, std::uint64_t seed) {
                 break;
             case Init::uniform:
                 for (Eigen::Index i = 0; i < e.size(); ++i) p[i] = T(uniform(gen));
+                break;
+            case Init::unit_normal:
+                for (Eigen::Index i = 0; i < e.size(); ++i) p[i] = T(unit_normal(gen));
                 break;
             case Init::forget_bias:
                 for (Eigen::Index i = m(); i < 2 * Eigen::Index(m()); ++i) p[i] = T(1);

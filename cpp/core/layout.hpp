@@ -38,12 +38,16 @@ struct ModelSpec {
     int K = 0;       // vocabulary size
     int m = 0;       // hidden units per layer
     int layers = 1;  // L
+    int embedding = 0;  // D: characters read as columns of a learnt (D, K) table E; 0: none
     // Rows of a layer's stacked weights per hidden unit: rnn 1, lstm 4 (i f g o), gru 3 (r z n).
     int gates() const { return cell == Cell::lstm ? 4 : cell == Cell::gru ? 3 : 1; }
     // The assignment's model, whose arrays keep their names W, U, V, b, c.
-    bool is_vanilla() const { return cell == Cell::rnn && layers == 1; }
+    bool is_vanilla() const { return cell == Cell::rnn && layers == 1 && embedding == 0; }
+    // Rows of layer 1's input: a character's column of E, or its one-hot column.
+    int input_width() const { return embedding > 0 ? embedding : K; }
     bool operator==(const ModelSpec& o) const {
-        return cell == o.cell && K == o.K && m == o.m && layers == o.layers;
+        return cell == o.cell && K == o.K && m == o.m && layers == o.layers &&
+               embedding == o.embedding;
     }
     bool operator!=(const ModelSpec& o) const { return !(*this == o); }
 };
@@ -51,11 +55,13 @@ struct ModelSpec {
 // What a parameter array is in the equations (see cells/*.hpp and model/model.hpp).
 enum class Role {
     W,   // (G m, m)     hidden -> gates of layer l
-    U,   // (G m, in_l)  input -> gates; in_1 = K (a column per character), in_l = m above
+    U,   // (G m, in_l)  input -> gates; in_1 = K (a column per character) or D (embedding),
+         //              in_l = m above
     b,   // (G m)        gate bias (gru: b_r, b_z, b_in)
     bn,  // (m)          gru only: b_hn, inside r * (W_n h + b_hn)
     V,   // (K, m)       top hidden -> logits
     c,   // (K)          logit bias
+    E,   // (D, K)       embedding: column x is what layer 1 reads for character x
 };
 const char* role_name(Role role);
 
@@ -64,6 +70,7 @@ enum class Init {
     uniform,      // U(-1/sqrt(m), 1/sqrt(m)): PyTorch's for its recurrent cells and Linear
     zeros,
     forget_bias,  // zeros, but 1 for the forget gate (rows m .. 2m): char-rnn's and torch-rnn's
+    unit_normal,  // N(0, 1): PyTorch's nn.Embedding
 };
 const char* init_name(Init init);
 
@@ -88,8 +95,8 @@ struct Layout {
     const Entry* find(const std::string& name) const;
 };
 
-// Block order: per layer W_l then U_l, then V, then per layer b_l (and bn_l), then c. For the
-// vanilla model that is W U V b c, the layout of format-1 checkpoints. Throws
+// Block order: E (with an embedding), per layer W_l then U_l, then V, then per layer b_l (and
+// bn_l), then c. For the vanilla model that is W U V b c, the layout of format-1 checkpoints. Throws
 // std::invalid_argument for sizes < 1 or a block of 2^62 entries or more.
 Layout make_layout(const ModelSpec& spec);
 
@@ -124,12 +131,14 @@ struct Params {
     auto bn(int l) { return vec(layout->at(Role::bn, l)); } // (m) gru
     auto V() { return mat(layout->at(Role::V)); }           // (K, m)
     auto c() { return vec(layout->at(Role::c)); }           // (K)
+    auto E() { return mat(layout->at(Role::E)); }           // (D, K)
     auto W(int l) const { return mat(layout->at(Role::W, l)); }
     auto U(int l) const { return mat(layout->at(Role::U, l)); }
     auto b(int l) const { return vec(layout->at(Role::b, l)); }
     auto bn(int l) const { return vec(layout->at(Role::bn, l)); }
     auto V() const { return mat(layout->at(Role::V)); }
     auto c() const { return vec(layout->at(Role::c)); }
+    auto E() const { return mat(layout->at(Role::E)); }
 
     void set_zero() { flat.setZero(); }
     // Every entry drawn by its Init, in block order, from one mt19937_64(seed); sig is the

@@ -21,6 +21,10 @@ void Workspace<T>::prepare(const ModelSpec& spec_, int T_len_, int B_) {
     T_len = T_len_;
     B = B_;
     P.resize(spec.K, Eigen::Index(T_len) * B);
+    if (spec.embedding > 0) {
+        Xe.resize(spec.embedding, Eigen::Index(T_len) * B);
+        dXe.resize(spec.embedding, Eigen::Index(T_len) * B);
+    }
 }
 
 template <typename T>
@@ -46,11 +50,15 @@ ConstCols<T> output_of(const Workspace<T>& ws, int l) {
             Eigen::OuterStride<>(h.outerStride())};
 }
 
-// What layer l reads: characters for layer 1, what leaves the layer below otherwise.
+// What layer l reads: characters (or their embeddings) for layer 1, what leaves the layer
+// below otherwise.
 template <typename T>
 LayerInput<T> input_of(const Workspace<T>& ws, int l, const std::int32_t* inputs) {
     LayerInput<T> in;
-    if (l == 1) {
+    if (l == 1 && ws.spec.embedding > 0) {
+        in.X = ws.Xe.data();
+        in.rows = in.ld = ws.Xe.rows();
+    } else if (l == 1) {
         in.x = inputs;
     } else {
         const ConstCols<T> below = output_of(ws, l - 1);
@@ -75,6 +83,11 @@ void forward_logits(const Params<T>& params, const std::int32_t* inputs, int T_l
     if (dropout.active()) {
         ws.mask.resize(spec.layers);
         ws.dropped.resize(spec.layers);
+    }
+    if (spec.embedding > 0) {  // e_t = E[:, x_t], column t B + j
+        const auto E = params.E();
+        for (Eigen::Index col = 0; col < n; ++col)
+            ws.Xe.col(col) = E.col(inputs[col % B * T_len + col / B]);
     }
     for (int l = 1; l <= spec.layers; ++l) {
         ws.layers[l - 1]->forward(params, input_of(ws, l, inputs), state0.h_of(l - 1, B),
@@ -135,12 +148,22 @@ void backward(const Params<T>& params, const std::int32_t* inputs, const std::in
     kernels::product_columns(ws.parallel, top.dH(), scale * params.V().transpose(), d_o);
     const bool dropout = ws.dropout.active();
     if (dropout) top.dH().array() *= ws.mask[L - 1].array();  // o_t reads mask .* h_t
+    const bool embedding = ws.spec.embedding > 0;
+    Cols<T> dE_t(ws.dXe.data(), ws.dXe.rows(), ws.dXe.cols(), Eigen::OuterStride<>(ws.dXe.rows()));
     for (int l = L; l >= 1; --l) {
-        // A layer above the first writes dL/dh of the layer below, its input.
-        Cols<T> below = l > 1 ? ws.layers[l - 2]->dH() : top.dH();
+        // A layer above the first writes dL/dh of the layer below, its input; the first, with
+        // an embedding, dL/de_t.
+        Cols<T> below = l > 1 ? ws.layers[l - 2]->dH() : dE_t;
         ws.layers[l - 1]->backward(params, input_of(ws, l, inputs), grads,
-                                   l > 1 ? &below : nullptr);
+                                   l > 1 || embedding ? &below : nullptr);
         if (dropout && l > 1) below.array() *= ws.mask[l - 2].array();  // layer l reads mask .* h
+    }
+    if (embedding) {  // e_t = E[:, x_t]: column x_t of dE gets de_t, added in (t, j) order
+        auto dE = grads.E();
+        dE.setZero();
+        for (int t = 0; t < T_len; ++t)
+            for (int j = 0; j < B; ++j)
+                dE.col(inputs[j * T_len + t]) += ws.dXe.col(Eigen::Index(t) * B + j);
     }
 }
 

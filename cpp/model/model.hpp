@@ -1,5 +1,6 @@
 // A model of the family: L layers of one cell (cells/) under the output layer,
 //
+//   e_t = E[:, x_t]                  // (D)   with an embedding: what layer 1 reads
 //   o_t = V h_t + c                  // (K)   logits, from the top layer's h_t
 //   p_t = softmax(o_t)               // (K)   probabilities
 //   L   = -(1/B) sum_b sum_t log p_t[y_t]   (B = 1 is the assignment's loss)
@@ -32,6 +33,8 @@ struct Workspace {
     Parallel* parallel = nullptr;  // the threads loops may use; null: the caller's alone
     std::vector<std::unique_ptr<Layer<T>>> layers;  // layers[l - 1] is layer l
     Mat<T> P;  // (K, T B)  o_t, then p_t; backward turns it into d_o
+    Mat<T> Xe;   // (D, T B)  with an embedding: e_t = E[:, x_t], layer 1's input
+    Mat<T> dXe;  // (D, T B)  dL/de_t
     double nats = 0;             // -sum log p_t[y_t] of the last forward
     Eigen::Index predicted = 0;  // its targets (T B unless some are -1)
     // Dropout of the last forward (dropout.hpp); when active, point l = 1 .. L has

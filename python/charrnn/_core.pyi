@@ -39,7 +39,8 @@ ARCH: str
 CELLS: tuple[str, ...]
 """The recurrent cells: ('rnn', 'lstm', 'gru')."""
 
-def layout(cell: str, K: int, m: int, layers: int = 1) -> list[dict[str, Any]]:
+def layout(cell: str, K: int, m: int, layers: int = 1, *,
+           embedding: int = 0) -> list[dict[str, Any]]:
     """The parameter layout of a model: one dict per array, in flat-block order.
 
     Args:
@@ -47,13 +48,16 @@ def layout(cell: str, K: int, m: int, layers: int = 1) -> list[dict[str, Any]]:
         K: Vocabulary size.
         m: Hidden units per layer.
         layers: Number of stacked layers L.
+        embedding: D > 0: a (D, K) table E whose column x is what layer 1 reads for
+            character x (U1 is then (G m, D)); 0: one-hot characters.
 
     Returns:
         One dict per array with keys `name` (str: 'W', 'U', 'V', 'b', 'c' for the one-layer
-        rnn; 'W1', 'U1', 'b1', 'bn1', ..., 'V', 'c' otherwise), `role` (str: 'W', 'U', 'b',
-        'bn', 'V' or 'c'), `layer` (int: 1..L, 0 for the output layer), `shape` (tuple of
-        int), `offset` and `size` (int: its place in the flat block) and `init` (str:
-        'normal', 'uniform', 'zeros' or 'forget_bias').
+        rnn without an embedding; 'E', 'W1', 'U1', 'b1', 'bn1', ..., 'V', 'c' otherwise),
+        `role` (str: 'E', 'W', 'U', 'b', 'bn', 'V' or 'c'), `layer` (int: 1..L, 0 for the
+        output layer and the embedding), `shape` (tuple of int), `offset` and `size` (int:
+        its place in the flat block) and `init` (str: 'normal', 'uniform', 'unit_normal',
+        'zeros' or 'forget_bias').
 
     Raises:
         ValueError: An unknown cell, or K, m or layers not in [1, 2**31).
@@ -91,7 +95,8 @@ class Params:
     In layout order, each array row-major. Assigning copies in; ValueError for another shape
     or NaN/infinity."""
 
-    def __init__(self, K: int, m: int, cell: str = "rnn", layers: int = 1) -> None:
+    def __init__(self, K: int, m: int, cell: str = "rnn", layers: int = 1, *,
+                 embedding: int = 0) -> None:
         """All-zero parameters.
 
         Args:
@@ -99,6 +104,7 @@ class Params:
             m: Hidden units per layer.
             cell: 'rnn', 'lstm' or 'gru'.
             layers: Number of stacked layers.
+            embedding: The embedding's width D (0: none; see layout).
 
         Raises:
             ValueError: An unknown cell, or K, m or layers not in [1, 2**31).
@@ -106,12 +112,13 @@ class Params:
         """
     @staticmethod
     def random(K: int, m: int, sig: float = 0.01, seed: int = 0, cell: str = "rnn",
-               layers: int = 1) -> Params:
+               layers: int = 1, *, embedding: int = 0) -> Params:
         """Initial weights: each array drawn by its layout's `init`, in block order, from one
         generator seeded with `seed`.
 
         rnn weights N(0, sig^2) (the assignment's); lstm and gru weights U(-1/sqrt(m),
-        1/sqrt(m)), as PyTorch draws them; biases zero, but an lstm's forget-gate bias 1.
+        1/sqrt(m)), as PyTorch draws them; biases zero, but an lstm's forget-gate bias 1; an
+        embedding N(0, 1), as nn.Embedding.
 
         Args:
             K: Vocabulary size.
@@ -120,6 +127,7 @@ class Params:
             seed: Seed of the generator, in [0, 2**64).
             cell: 'rnn', 'lstm' or 'gru'.
             layers: Number of stacked layers.
+            embedding: The embedding's width D (0: none; see layout).
 
         Raises:
             ValueError: sig negative or not finite, an unknown cell, or a size out of range.
@@ -161,11 +169,12 @@ class Params32:
     flat: npt.NDArray[np.float32]
     """Every parameter as one float32 vector (n,), in layout order: a writable view."""
 
-    def __init__(self, K: int, m: int, cell: str = "rnn", layers: int = 1) -> None:
+    def __init__(self, K: int, m: int, cell: str = "rnn", layers: int = 1, *,
+                 embedding: int = 0) -> None:
         """All-zero parameters (see Params)."""
     @staticmethod
     def random(K: int, m: int, sig: float = 0.01, seed: int = 0, cell: str = "rnn",
-               layers: int = 1) -> Params32:
+               layers: int = 1, *, embedding: int = 0) -> Params32:
         """Initial weights as Params.random draws them, rounded to float32."""
     def copy(self) -> Params32:
         """An independent copy."""

@@ -4,8 +4,9 @@ optimiser memory, best parameters, recurrent state, counters, settings and the v
 Written atomically (temporary file, fsync, rename), so a crash leaves either the old file or the
 new one, never a broken one.
 
-Format 2 (this one): meta["spec"] = {cell, layers, m, K, dtype} says what the arrays are; the
-arrays are named as the layout names them (W1 U1 b1 ... V c; W U V b c for the one-layer vanilla
+Format 2 (this one): meta["spec"] = {cell, layers, m, K, dtype, embedding} says what the arrays
+are (a file without embedding has none: 0); the arrays are named as the layout names them (E W1 U1
+b1 ... V c; W U V b c for the one-layer vanilla
 RNN), with prefixes for the optimiser's state (memory_ for AdaGrad and RMSprop, m_ and v_ for
 Adam) and best_ for the best parameters, h_prev and (lstm) c_prev shaped (L, B, m). Format 1 (charrnn 0.1) held only the vanilla RNN; load() reads
 it as format 2 (spec from its settings, h_prev given its layer axis).
@@ -36,7 +37,7 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
-SPEC_KEYS = ("cell", "layers", "m", "K", "dtype")
+SPEC_KEYS = ("cell", "layers", "m", "K", "dtype", "embedding")
 
 
 class CheckpointError(ValueError):
@@ -161,11 +162,15 @@ def _upgrade_v1(arrays: dict[str, np.ndarray], meta: dict[str, Any], path: Path)
 
 def _check_spec(meta: dict[str, Any], path: Path) -> None:
     spec = meta.get("spec")
+    if isinstance(spec, dict):
+        spec.setdefault("embedding", 0)  # written before the embedding existed
     if not isinstance(spec, dict) or set(spec) != set(SPEC_KEYS):
         raise CheckpointError(f"{str(path)!r} lacks the model's spec ({', '.join(SPEC_KEYS)})")
     ok = (spec["cell"] in ("rnn", "lstm", "gru") and spec["dtype"] in ("float64", "float32")
           and all(isinstance(spec[k], int) and not isinstance(spec[k], bool) and spec[k] >= 1
-                  for k in ("layers", "m", "K")))
+                  for k in ("layers", "m", "K"))
+          and isinstance(spec["embedding"], int) and not isinstance(spec["embedding"], bool)
+          and spec["embedding"] >= 0)
     if not ok:
         raise CheckpointError(f"{str(path)!r} has an unusable model spec: {spec}")
 
@@ -210,7 +215,8 @@ def checked_layout(arrays: dict[str, np.ndarray], meta: dict[str, Any], path: st
 
     spec = meta["spec"]
     try:
-        layout = _core.layout(spec["cell"], spec["K"], spec["m"], spec["layers"])
+        layout = _core.layout(spec["cell"], spec["K"], spec["m"], spec["layers"],
+                              embedding=spec["embedding"])
     except ValueError as err:
         raise CheckpointError(f"{str(path)!r} has an unusable model spec: {err}") from None
     for prefix in prefixes:

@@ -97,6 +97,7 @@ def _start_gradcheck(text_path: str | None, config: TrainConfig, K: int,
     its table goes into the report."""
     cmd = [sys.executable, "-m", "charrnn", "gradcheck", "--cell", config.cell,
            "--layers", str(config.layers), "--m", str(gradcheck_m(config, K)),
+           "--embedding", str(config.embedding),
            "--seq-length", str(config.seq_length), "--seed", str(config.seed),
            "--dropout", repr(config.dropout), "--json"]
     if text_path is not None:

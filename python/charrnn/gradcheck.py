@@ -152,11 +152,13 @@ def complex_step_gradients(
     grads = {}
     for entry in params.layout:
         name, shape, layer = entry["name"], entry["shape"], entry["layer"]
-        first = layer if layer > 0 else params.layers + 1  # V and c: the output layer only
+        # V and c: the output layer only; the embedding E: from layer 1
+        first = 1 if entry["role"] == "E" else layer if layer > 0 else params.layers + 1
         below = real_layers[first - 2][0] if first > 1 else None  # (B, T, m)  hs of layer first-1
         out = np.zeros(entry["size"])
         active = np.arange(entry["size"])  # flat indices of the entries to differentiate
-        if entry["role"] == "U" and layer == 1:  # column j of U1 is only read when x == j
+        # Column j of E (or, without one, of U1) is only read when x == j.
+        if entry["role"] == "E" or (entry["role"] == "U" and layer == 1 and not params.embedding):
             active = active[np.isin(np.unravel_index(active, shape)[1], x)]
         per_pass = max(1, chunk // B)  # entries per batched forward
         for start in range(0, active.size, per_pass):
@@ -250,10 +252,12 @@ def gradcheck_report(
     state_scale: float = 0.0,
     native_loss: Callable[..., float] | None = None,
     dropout: float = 0.0,
+    embedding: int = 0,
 ) -> dict[str, Any]:
     """Check the native gradients three ways on one set of weights and one sequence of text.
 
-    The weights are Params.random(layout_fn(cell, K, m, layers), sig, seed), copied into the
+    The weights are Params.random(layout_fn(cell, K, m, layers, embedding=embedding), sig,
+    seed), copied into the
     native model with make_native_params(ref_params) -> params with a .layout and writable array
     views by name. The sequence is inputs = encoded[offset : offset + T], targets shifted by one;
     the initial state h0 (and c0 for lstm), (layers, m), is zero, or N(0, state_scale^2) drawn
@@ -292,7 +296,8 @@ def gradcheck_report(
     inputs = encoded[offset : offset + T]
     targets = encoded[offset + 1 : offset + T + 1]
 
-    ref_params = Params.random(layout_fn(cell, K, m, layers), sig=sig, seed=seed)
+    ref_params = Params.random(layout_fn(cell, K, m, layers, embedding=embedding), sig=sig,
+                               seed=seed)
     rng = np.random.default_rng(seed + 1)
     h0 = rng.normal(0.0, state_scale, (layers, m)) if state_scale > 0 else np.zeros((layers, m))
     c0 = None
@@ -335,6 +340,7 @@ def gradcheck_report(
         "side": side,
         "cell": cell,
         "layers": layers,
+        "embedding": embedding,
         "K": K,
         "m": m,
         "T": T,
@@ -416,6 +422,7 @@ def check_native(
     offset: int = 0,
     state_scale: float = 0.0,
     dropout: float = 0.0,
+    embedding: int = 0,
 ) -> dict[str, Any]:
     """gradcheck_report for the native core (charrnn._core): the same weights are copied into a
     native Params of the same layout, whose gradients are checked against finite differences of
@@ -424,7 +431,8 @@ def check_native(
     from . import _core
 
     def make_native(ref: Params) -> Any:
-        params = _core.Params(ref.K, ref.m, cell=ref.cell, layers=ref.layers)
+        params = _core.Params(ref.K, ref.m, cell=ref.cell, layers=ref.layers,
+                              embedding=ref.embedding)
         for name, array in ref.items():
             _array(params, name)[...] = array
         return params
@@ -432,4 +440,5 @@ def check_native(
     return gradcheck_report(_core.forward_backward, make_native, native_loss=_core.loss,
                             layout_fn=_core.layout, encoded=encoded, K=K, cell=cell,
                             layers=layers, m=m, T=T, h=h, order=order, seed=seed, sig=sig,
-                            offset=offset, state_scale=state_scale, dropout=dropout)
+                            offset=offset, state_scale=state_scale, dropout=dropout,
+                            embedding=embedding)

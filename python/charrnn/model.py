@@ -58,13 +58,15 @@ def evaluate_streams(params: Any, streams: Streams,
 
 
 def native_params(spec: dict[str, Any]) -> Any:
-    """All-zero float64 native parameters for a spec {cell, K, m, layers}."""
-    return _core.Params(spec["K"], spec["m"], cell=spec["cell"], layers=spec["layers"])
+    """All-zero float64 native parameters for a spec {cell, K, m, layers, embedding}."""
+    return _core.Params(spec["K"], spec["m"], cell=spec["cell"], layers=spec["layers"],
+                        embedding=spec.get("embedding", 0))
 
 
 def torch_state_dict(params: Any) -> dict[str, np.ndarray]:
     """The weights of native params under the names torch.nn.RNN/LSTM/GRU (as `rnn`, input size
-    K: one-hot characters) and torch.nn.Linear (as `decoder`) give them; k counts layers from 0.
+    K: one-hot characters, or D after an nn.Embedding(K, D) as `embedding`) and torch.nn.Linear
+    (as `decoder`) give them; k counts layers from 0.
     charrnn keeps one bias per gate where PyTorch has two (bias_ih + bias_hh): the whole bias goes
     to bias_ih, bias_hh is zero, except for a gru's b_hn (bn), which multiplies r in PyTorch's
     form too and goes to the n rows of bias_hh."""
@@ -72,7 +74,9 @@ def torch_state_dict(params: Any) -> dict[str, np.ndarray]:
     for entry in params.layout:  # b_l comes before bn_l in the layout
         name, role, k = entry["name"], entry["role"], entry["layer"] - 1
         array = np.array(params[name], dtype=np.float64)
-        if role == "V":
+        if role == "E":  # nn.Embedding's weight is (K, D): row x is character x's vector
+            out["embedding.weight"] = array.T.copy()
+        elif role == "V":
             out["decoder.weight"] = array
         elif role == "c":
             out["decoder.bias"] = array
@@ -116,7 +120,7 @@ class Model:
 
     @property
     def spec(self) -> dict[str, Any]:
-        """The model: {'cell': str, 'K': int, 'm': int, 'layers': int}."""
+        """The model: {'cell': str, 'K': int, 'm': int, 'layers': int, 'embedding': int}."""
         return self.params.spec
 
     @property

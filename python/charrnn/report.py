@@ -24,7 +24,8 @@ def gradcheck_m(config: Any, K: int) -> int:
     """m for the report's gradient check: the run's, or, for a larger model, the largest m below
     it whose model of the same cell and depth has at most GRADCHECK_MAX_PARAMS parameters."""
     def size(m: int) -> int:
-        return sum(e["size"] for e in _core.layout(config.cell, K, m, config.layers))
+        return sum(e["size"] for e in _core.layout(config.cell, K, m, config.layers,
+                                                   embedding=config.embedding))
 
     if size(config.m) <= GRADCHECK_MAX_PARAMS:
         return config.m

@@ -46,6 +46,9 @@ class TrainConfig:
     """The cell: "rnn" (the assignment's vanilla RNN), "lstm" or "gru"."""
     layers: int = 1
     """Stacked layers, each of m units; layer l > 1 reads h of layer l - 1."""
+    embedding: int = 0
+    """D > 0: layer 1 reads each character as a learnt vector of D numbers (a (D, K) table E,
+    drawn N(0, 1), PyTorch's nn.Embedding), not as a one-hot column of U1; 0: one-hot."""
     m: int = 100
     """Hidden units per layer."""
     seq_length: int = 25
@@ -108,6 +111,10 @@ class TrainConfig:
         if not (isinstance(self.clip_norm, (int, float)) and math.isfinite(self.clip_norm)
                 and self.clip_norm >= 0):
             raise ValueError(f"clip_norm must be a finite number >= 0, got {self.clip_norm!r}")
+        if (isinstance(self.embedding, bool) or not isinstance(self.embedding, (int, np.integer))
+                or self.embedding < 0):
+            raise ValueError(f"embedding must be a whole number >= 0 (0: none), got "
+                             f"{self.embedding!r}")
         for name in ("layers", "m", "seq_length", "batch"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
@@ -150,7 +157,8 @@ class TrainConfig:
 
     def spec(self, K: int) -> dict[str, Any]:
         """The model's spec for a vocabulary of K characters: what a checkpoint records."""
-        return {"cell": self.cell, "layers": self.layers, "m": self.m, "K": K, "dtype": self.dtype}
+        return {"cell": self.cell, "layers": self.layers, "m": self.m, "K": K, "dtype": self.dtype,
+                "embedding": self.embedding}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -225,7 +233,8 @@ def _check_memory(K: int, config: TrainConfig) -> None:
     available = _available_memory()
     if available is None or config.m >= 2**31:  # the native core's own size error says more
         return
-    entries = sum(e["size"] for e in _core.layout(config.cell, K, config.m, config.layers))
+    entries = sum(e["size"] for e in _core.layout(config.cell, K, config.m, config.layers,
+                                                  embedding=config.embedding))
     itemsize = 4 if config.dtype == "float32" else 8
     # The float64 initial draw, then parameters, gradients, the optimizer's state (Adam keeps two
     # moments), the best copy and the cast's temporary in the training dtype.
@@ -330,7 +339,8 @@ class Trainer:
         _check_memory(self.vocab.K, config)
         if params is None:
             params = _core.Params.random(self.vocab.K, config.m, config.sig, config.seed,
-                                         cell=config.cell, layers=config.layers)
+                                         cell=config.cell, layers=config.layers,
+                                         embedding=config.embedding)
         self._native = self._make_native(params)
 
     @classmethod
@@ -349,12 +359,13 @@ class Trainer:
         """
         model = Model.load(path)
         spec = model.spec
-        for name in ("cell", "layers", "m"):
+        for name in ("cell", "layers", "m", "embedding"):
             if name in (overrides or {}) and overrides[name] != spec[name]:
                 raise ValueError(f"{str(path)!r} holds a model with {name}={spec[name]}, but "
                                  f"{name}={overrides[name]} was given; drop the option")
         config = dataclasses.replace(config or TrainConfig(), cell=spec["cell"],
-                                     layers=spec["layers"], m=spec["m"])
+                                     layers=spec["layers"], m=spec["m"],
+                                     embedding=spec["embedding"])
         unknown = sorted(set(text + END if config.documents else text) - set(model.vocab.chars))
         if unknown:
             shown = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in unknown[:5])
@@ -365,7 +376,8 @@ class Trainer:
     def _make_native(self, params64: _core.Params) -> Any:
         c = self.config
         if c.dtype == "float32":
-            params = _core.Params32(params64.K, params64.m, cell=c.cell, layers=c.layers)
+            params = _core.Params32(params64.K, params64.m, cell=c.cell, layers=c.layers,
+                                    embedding=c.embedding)
             params.flat = params64.flat  # cast once; the loop then runs in float32
             native_cls = _core.Trainer32
         else:

@@ -2,7 +2,8 @@
 the output layer, the oracle the native core is tested against. Clarity over speed, float64
 (complex works too, for complex-step derivatives); sequences are batched throughout.
 
-    layer 1 reads the character x_t (a column of U1); layer l > 1 reads h_t of layer l-1
+    layer 1 reads the character x_t (a column of U1), or with an embedding e_t = E[:, x_t]
+    (D); layer l > 1 reads h_t of layer l-1
     o_t = V h_t + c                  # (B, K)  logits, from the top layer's h_t
     p_t = softmax(o_t)               # (B, K)  probabilities, max-shifted
     L   = -(1/B) sum_b sum_t log p_t[y_t]    # summed over the sequence, mean over the batch
@@ -69,6 +70,8 @@ class Spec:
     """Hidden units per layer."""
     layers: int
     """Number of layers L."""
+    embedding: int = 0
+    """D, the width of the embedding E (D, K) that layer 1 reads; 0: one-hot characters."""
 
 
 def _read_layout(layout: Sequence[Mapping[str, Any]]) -> tuple[tuple[dict, ...], Spec]:
@@ -94,9 +97,12 @@ def _read_layout(layout: Sequence[Mapping[str, Any]]) -> tuple[tuple[dict, ...],
         raise ValueError(f"layout: W1 {by_role[('W', 1)]['shape']} is not (G m, m) with G in "
                          f"1, 4, 3 (rnn, lstm, gru), or layers are not numbered 1..L")
     expected = {("V", 0): (K, m), ("c", 0): (K,)}
+    D = by_role[("E", 0)]["shape"][0] if ("E", 0) in by_role else 0
+    if D:
+        expected[("E", 0)] = (D, K)
     for l in range(1, L + 1):
         expected[("W", l)] = (G * m, m)
-        expected[("U", l)] = (G * m, K if l == 1 else m)
+        expected[("U", l)] = (G * m, (D or K) if l == 1 else m)
         expected[("b", l)] = (G * m,)
         if cell == "gru":
             expected[("bn", l)] = (m,)
@@ -110,7 +116,7 @@ def _read_layout(layout: Sequence[Mapping[str, Any]]) -> tuple[tuple[dict, ...],
             raise ValueError(f"layout: {e['name']} at offset {e['offset']} size {e['size']} "
                              f"does not continue the block at {offset}")
         offset += e["size"]
-    return entries, Spec(cell, K, m, L)
+    return entries, Spec(cell, K, m, L, D)
 
 
 class Params(Mapping[str, np.ndarray]):
@@ -157,8 +163,8 @@ class Params(Mapping[str, np.ndarray]):
     def random(cls, layout: Sequence[Mapping[str, Any]], sig: float = 0.01,
                seed: int = 0) -> Params:
         """Each array drawn by its init kind, in layout order, from numpy's default_rng(seed):
-        normal N(0, sig^2); uniform U(-1/sqrt(m), 1/sqrt(m)); zeros; forget_bias (zeros, but 1
-        for rows m..2m, the LSTM's forget gate). The vanilla model is thus W, U, V ~ N(0, sig^2)
+        normal N(0, sig^2); uniform U(-1/sqrt(m), 1/sqrt(m)); unit_normal N(0, 1) (the
+        embedding); zeros; forget_bias (zeros, but 1 for rows m..2m, the LSTM's forget gate). The vanilla model is thus W, U, V ~ N(0, sig^2)
         drawn in that order, biases 0."""
         params = cls(layout)
         rng = np.random.default_rng(seed)
@@ -169,6 +175,8 @@ class Params(Mapping[str, np.ndarray]):
                 theta[...] = rng.normal(0.0, sig, size=e["shape"])
             elif e["init"] == "uniform":
                 theta[...] = rng.uniform(-1.0 / np.sqrt(m), 1.0 / np.sqrt(m), size=e["shape"])
+            elif e["init"] == "unit_normal":
+                theta[...] = rng.normal(0.0, 1.0, size=e["shape"])
             elif e["init"] == "forget_bias":
                 theta[m:2 * m] = 1.0
             elif e["init"] != "zeros":
@@ -249,6 +257,11 @@ class Params(Mapping[str, np.ndarray]):
     def layers(self) -> int:
         """Number of layers L."""
         return self.spec.layers
+
+    @property
+    def embedding(self) -> int:
+        """D, the embedding's width; 0: none."""
+        return self.spec.embedding
 
     @property
     def names(self) -> list[str]:
@@ -353,7 +366,12 @@ def run(params: Params, x: np.ndarray, y: np.ndarray, h0: np.ndarray, c0: np.nda
                 for role, name in params.roles(layer).items()}
 
     layers = []
-    inp = x if first == 1 else leaving(first - 1, below)  # (B, T) characters or (B, T, m)
+    if first > 1:
+        inp = leaving(first - 1, below)  # (B, T, m)
+    elif params.embedding:
+        inp = ops.embed(perturbed.get("E", params["E"]), x)  # (B, T, D)  e_t = E[:, x_t]
+    else:
+        inp = x  # (B, T) characters
     for l in range(first, params.layers + 1):
         if params.cell == "lstm":
             hs, cs, cache = lstm.forward(arrays(l), inp, h0[l - 1], c0[l - 1])
@@ -482,6 +500,8 @@ def backward(params: Params, fwd: Forward) -> Params:
         layer_grads, dhs = CELLS[params.cell].backward(p, fwd.layers[l - 1][2], dhs)
         for role, g in layer_grads.items():  # dhs is now that of layer l-1 (None at l = 1)
             grads[names[role]] = g
+    if params.embedding:  # e_t = E[:, x_t]: column x_t of dE gets de_t (dhs of layer 1's input)
+        np.add.at(grads["E"].T, fwd.batch.x, dhs)
     return grads
 
 

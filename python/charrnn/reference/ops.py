@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Perturbed", "add_bias", "input_term", "input_term_backward", "matvec", "sigmoid",
+__all__ = ["Perturbed", "add_bias", "embed", "input_term", "input_term_backward", "matvec", "sigmoid",
            "tanh"]
 
 
@@ -52,6 +52,18 @@ def input_term(U, x_t: np.ndarray) -> np.ndarray:
     rows = np.arange(x_t.shape[0])
     # column x_t of (U + s e_i e_j^T) differs from U's only when j == x_t
     out[rows, U.i] += U.step * (U.j == x_t)
+    return out
+
+
+def embed(E, x: np.ndarray) -> np.ndarray:
+    """e_t = E[:, x_t] for characters x (B, T): the embedding's columns, (B, T, D)."""
+    if not isinstance(E, Perturbed):
+        return E[:, x].transpose(1, 2, 0)
+    out = E.array[:, x].transpose(1, 2, 0).astype(np.result_type(E.array, E.step))
+    rows = np.arange(x.shape[0])
+    # column x_t of (E + s e_i e_j^T) differs from E's only when j == x_t
+    for t in range(x.shape[1]):
+        out[rows, t, E.i] += E.step * (E.j == x[:, t])
     return out
 
 
