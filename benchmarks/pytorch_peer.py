@@ -143,13 +143,19 @@ def parse(argv=None) -> argparse.Namespace:
                     help="> 0: clip each gradient entry instead of the norm")
     ap.add_argument("--batching", choices=("random", "streams"), default="random")
     ap.add_argument("--val-frac", type=float, default=0.1)
-    ap.add_argument("--eval-every", type=int, default=500, help="updates between validations")
+    ap.add_argument("--eval-every", type=int, default=0,
+                    help="updates between validation passes (0: by --eval-seconds only)")
+    ap.add_argument("--eval-seconds", type=float, default=0.0,
+                    help="wall time between validation passes (0: by --eval-every only)")
+    ap.add_argument("--at-updates", default="", help="also score after these updates (1,2,...)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="print one JSON object at the end")
     args = ap.parse_args(argv)
     if args.time_limit is None and args.steps is None:
         ap.error("give --time-limit or --steps (or both)")
+    if args.eval_every <= 0 and args.eval_seconds <= 0:
+        args.eval_every = 500
     return args
 
 
@@ -170,6 +176,8 @@ def main(argv=None) -> int:
           f"m={args.m}, input {args.input}, init {args.init}, loss {args.loss}, batching "
           f"{args.batching}; {len(train):,} train / {len(val):,} validation characters",
           file=sys.stderr, flush=True)
+    marks = {int(s) for s in args.at_updates.split(",") if s.strip()}
+    next_eval = args.eval_seconds or math.inf
     curve, steps, losses, started = [], 0, [], time.perf_counter()
     while True:
         losses.append(peer.step())
@@ -178,12 +186,15 @@ def main(argv=None) -> int:
         done = ((args.steps is not None and steps >= args.steps)
                 or (args.time_limit is not None and elapsed >= args.time_limit)
                 or not math.isfinite(losses[-1]))
-        if steps % args.eval_every == 0 or done:
+        due = (args.eval_every and steps % args.eval_every == 0) or elapsed >= next_eval
+        if due or done or steps in marks:
             val_loss = peer.validation_loss(val)
             row = {"step": steps, "seconds": round(time.perf_counter() - started, 2),
                    "train_loss": float(np.mean(losses[-50:])), "val_loss": val_loss,
                    "val_bits_per_char": val_loss / math.log(2)}
             curve.append(row)
+            while next_eval <= row["seconds"]:
+                next_eval += args.eval_seconds
             print(f"step {steps:6d}  {row['seconds']:7.1f} s  train {row['train_loss']:.4f}  "
                   f"validation {val_loss:.4f} nats/char", file=sys.stderr, flush=True)
         if done:
