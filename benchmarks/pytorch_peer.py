@@ -46,6 +46,11 @@ class Peer:
         self.rnn = module(width, args.m, num_layers=args.layers, dropout=args.dropout)
         self.drop = nn.Dropout(args.dropout)
         self.out = nn.Linear(args.m, K)
+        if args.init == "forget1" and args.cell == "lstm":
+            with torch.no_grad():
+                for name, q in self.rnn.named_parameters():
+                    if name.startswith("bias_ih"):
+                        q[args.m:2 * args.m] += 1.0
         if args.init == "charrnn":  # zero biases, the LSTM's forget gate at 1, one bias per gate
             with torch.no_grad():
                 for name, q in self.rnn.named_parameters():
@@ -134,8 +139,9 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument("--dropout", type=float, default=0.0)
     ap.add_argument("--input", choices=("embedding", "onehot"), default="embedding")
     ap.add_argument("--embedding", type=int, default=64, help="the embedding's width")
-    ap.add_argument("--init", choices=("pytorch", "charrnn"), default="pytorch",
-                    help="pytorch: its defaults; charrnn: zero biases, forget gate bias 1")
+    ap.add_argument("--init", choices=("pytorch", "charrnn", "forget1"), default="pytorch",
+                    help="pytorch: its defaults; charrnn: zero biases, forget gate bias 1, one "
+                         "bias per gate; forget1: PyTorch's, the forget gate's bias_ih + 1")
     ap.add_argument("--loss", choices=("mean", "sum"), default="mean",
                     help="the objective: mean over characters, or summed over the window")
     ap.add_argument("--clip-norm", type=float, default=5.0)
