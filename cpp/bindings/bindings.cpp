@@ -432,19 +432,23 @@ void bind_params(py::module_& m, const char* name) {
     cls.def_static(
         "random",
         [](long long K, long long m_, double sig, std::uint64_t seed, const std::string& cell,
-           long long layers, long long embedding) {
+           long long layers, long long embedding, double forget_bias) {
             P p(make_spec(K, m_, cell, layers, embedding));
             if (!(std::isfinite(sig) && sig >= 0))
                 throw std::invalid_argument("sig must be a finite number >= 0, got " +
                                             std::to_string(sig));
-            p.init(sig, seed);
+            if (!std::isfinite(forget_bias))
+                throw std::invalid_argument("forget_bias must be a finite number, got " +
+                                            std::to_string(forget_bias));
+            p.init(sig, seed, forget_bias);
             return p;
         },
         py::arg("K"), py::arg("m"), py::arg("sig") = 0.01, py::arg("seed") = 0,
         py::arg("cell") = "rnn", py::arg("layers") = 1, py::kw_only(), py::arg("embedding") = 0,
+        py::arg("forget_bias") = 1.0,
         "Each array drawn by its layout's init in block order from one generator seeded with "
         "seed: rnn weights N(0, sig^2), lstm and gru weights U(-1/sqrt(m), 1/sqrt(m)), biases "
-        "zero but an lstm's forget-gate bias 1, an embedding N(0, 1).");
+        "zero but an lstm's forget-gate bias forget_bias, an embedding N(0, 1).");
     cls.def_property_readonly("K", &P::K, "vocabulary size");
     cls.def_property_readonly("m", &P::m, "hidden units per layer");
     cls.def_property_readonly("cell", [](const P& p) { return std::string(cell_name(p.spec().cell)); },

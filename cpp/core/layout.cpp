@@ -93,7 +93,7 @@ Layout make_layout(const ModelSpec& spec) {
 }
 
 template <typename T>
-void Params<T>::init(double sig, std::uint64_t seed) {
+void Params<T>::init(double sig, std::uint64_t seed, double forget_bias) {
     std::mt19937_64 gen(seed);
     std::normal_distribution<double> normal(0.0, sig);
     const double bound = 1.0 / std::sqrt(double(m()));
@@ -113,7 +113,7 @@ void Params<T>::init(double sig, std::uint64_t seed) {
                 for (Eigen::Index i = 0; i < e.size(); ++i) p[i] = T(unit_normal(gen));
                 break;
             case Init::forget_bias:
-                for (Eigen::Index i = m(); i < 2 * Eigen::Index(m()); ++i) p[i] = T(1);
+                for (Eigen::Index i = m(); i < 2 * Eigen::Index(m()); ++i) p[i] = T(forget_bias);
                 break;
             case Init::zeros: break;
         }

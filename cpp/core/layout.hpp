@@ -69,7 +69,8 @@ enum class Init {
     normal,       // N(0, sig^2): the assignment's
     uniform,      // U(-1/sqrt(m), 1/sqrt(m)): PyTorch's for its recurrent cells and Linear
     zeros,
-    forget_bias,  // zeros, but 1 for the forget gate (rows m .. 2m): char-rnn's and torch-rnn's
+    forget_bias,  // zeros, but the forget gate's rows m .. 2m at init()'s forget_bias (default 1:
+                  // char-rnn's and torch-rnn's)
     unit_normal,  // N(0, 1): PyTorch's nn.Embedding
 };
 const char* init_name(Init init);
@@ -142,8 +143,8 @@ struct Params {
 
     void set_zero() { flat.setZero(); }
     // Every entry drawn by its Init, in block order, from one mt19937_64(seed); sig is the
-    // standard deviation of Init::normal.
-    void init(double sig, std::uint64_t seed);
+    // standard deviation of Init::normal, forget_bias the value of Init::forget_bias's rows.
+    void init(double sig, std::uint64_t seed, double forget_bias = 1.0);
 };
 
 // The recurrent state of L layers for B sequences: column l B + j is layer l+1, sequence j.

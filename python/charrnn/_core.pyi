@@ -112,13 +112,13 @@ class Params:
         """
     @staticmethod
     def random(K: int, m: int, sig: float = 0.01, seed: int = 0, cell: str = "rnn",
-               layers: int = 1, *, embedding: int = 0) -> Params:
+               layers: int = 1, *, embedding: int = 0, forget_bias: float = 1.0) -> Params:
         """Initial weights: each array drawn by its layout's `init`, in block order, from one
         generator seeded with `seed`.
 
         rnn weights N(0, sig^2) (the assignment's); lstm and gru weights U(-1/sqrt(m),
-        1/sqrt(m)), as PyTorch draws them; biases zero, but an lstm's forget-gate bias 1; an
-        embedding N(0, 1), as nn.Embedding.
+        1/sqrt(m)), as PyTorch draws them; biases zero, but an lstm's forget-gate bias
+        forget_bias (1: char-rnn's); an embedding N(0, 1), as nn.Embedding.
 
         Args:
             K: Vocabulary size.
@@ -128,6 +128,7 @@ class Params:
             cell: 'rnn', 'lstm' or 'gru'.
             layers: Number of stacked layers.
             embedding: The embedding's width D (0: none; see layout).
+            forget_bias: The initial bias of an lstm's forget gate (rows m..2m of each b).
 
         Raises:
             ValueError: sig negative or not finite, an unknown cell, or a size out of range.
@@ -174,7 +175,8 @@ class Params32:
         """All-zero parameters (see Params)."""
     @staticmethod
     def random(K: int, m: int, sig: float = 0.01, seed: int = 0, cell: str = "rnn",
-               layers: int = 1, *, embedding: int = 0) -> Params32:
+               layers: int = 1, *, embedding: int = 0,
+               forget_bias: float = 1.0) -> Params32:
         """Initial weights as Params.random draws them, rounded to float32."""
     def copy(self) -> Params32:
         """An independent copy."""

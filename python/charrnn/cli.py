@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cell", help=f"recurrent cell: {', '.join(CELLS)} (default rnn, the vanilla RNN)")
     p.add_argument("--layers", type=int, help="stacked layers (default 1)")
     p.add_argument("--m", type=_positive_int, help="hidden units per layer (default 100)")
+    p.add_argument("--forget-bias", type=float, metavar="F",
+                   help="lstm: initial bias of the forget gate (default 1, char-rnn's; 0 is "
+                        "PyTorch's on average)")
     p.add_argument("--embedding", type=_nonnegative_int, metavar="D",
                    help="read characters through a learnt table of D-dimensional vectors "
                         "(PyTorch's nn.Embedding, torch-rnn's wordvec_size) instead of one-hot "
@@ -248,7 +251,7 @@ def _train(args: argparse.Namespace) -> int:
     from charrnn.train import TrainConfig
 
     given = {name: getattr(args, name) for name in
-             ("cell", "layers", "m", "embedding", "seq_length", "eta", "sig", "seed", "batch", "dtype",
+             ("cell", "layers", "m", "embedding", "forget_bias", "seq_length", "eta", "sig", "seed", "batch", "dtype",
               "val_frac", "newline", "diverge_factor", "lr_decay", "lr_decay_after", "optimizer",
               "clip", "clip_norm", "decay", "beta1", "beta2", "dropout", "documents", "threads")
              if getattr(args, name) is not None}

@@ -57,6 +57,9 @@ class TrainConfig:
     """Learning rate (AdaGrad's 0.1; RMSprop and Adam want ~2e-3)."""
     sig: float = 0.01
     """rnn: initial weights ~ N(0, sig^2) (lstm, gru: U(-1/sqrt(m), 1/sqrt(m)))."""
+    forget_bias: float = 1.0
+    """lstm: the initial bias of the forget gate (1: char-rnn's and torch-rnn's; 0: PyTorch's
+    on average)."""
     seed: int = 0
     """Initial weights, and (with the step) every sample drawn."""
     eps: float = 1e-8
@@ -123,6 +126,9 @@ class TrainConfig:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        if not (isinstance(self.forget_bias, (int, float)) and not isinstance(self.forget_bias, bool)
+                and math.isfinite(self.forget_bias)):
+            raise ValueError(f"forget_bias must be a finite number, got {self.forget_bias!r}")
         if not (isinstance(self.sig, (int, float)) and math.isfinite(self.sig) and self.sig >= 0):
             raise ValueError(f"sig must be a finite number >= 0, got {self.sig!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
@@ -340,7 +346,8 @@ class Trainer:
         if params is None:
             params = _core.Params.random(self.vocab.K, config.m, config.sig, config.seed,
                                          cell=config.cell, layers=config.layers,
-                                         embedding=config.embedding)
+                                         embedding=config.embedding,
+                                         forget_bias=config.forget_bias)
         self._native = self._make_native(params)
 
     @classmethod

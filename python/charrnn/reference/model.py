@@ -161,10 +161,11 @@ class Params(Mapping[str, np.ndarray]):
 
     @classmethod
     def random(cls, layout: Sequence[Mapping[str, Any]], sig: float = 0.01,
-               seed: int = 0) -> Params:
+               seed: int = 0, forget_bias: float = 1.0) -> Params:
         """Each array drawn by its init kind, in layout order, from numpy's default_rng(seed):
         normal N(0, sig^2); uniform U(-1/sqrt(m), 1/sqrt(m)); unit_normal N(0, 1) (the
-        embedding); zeros; forget_bias (zeros, but 1 for rows m..2m, the LSTM's forget gate). The vanilla model is thus W, U, V ~ N(0, sig^2)
+        embedding); zeros; forget_bias (zeros, but `forget_bias` for rows m..2m, the LSTM's
+        forget gate). The vanilla model is thus W, U, V ~ N(0, sig^2)
         drawn in that order, biases 0."""
         params = cls(layout)
         rng = np.random.default_rng(seed)
@@ -178,7 +179,7 @@ class Params(Mapping[str, np.ndarray]):
             elif e["init"] == "unit_normal":
                 theta[...] = rng.normal(0.0, 1.0, size=e["shape"])
             elif e["init"] == "forget_bias":
-                theta[m:2 * m] = 1.0
+                theta[m:2 * m] = forget_bias
             elif e["init"] != "zeros":
                 raise ValueError(f"{e['name']}: unknown init kind {e['init']!r}")
         return params
