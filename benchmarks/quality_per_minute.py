@@ -6,8 +6,9 @@ and a plot.
 Each side runs in a process of its own on --threads threads and scores the held-out text (the
 last --val-frac, from a zero state, one thread) on the same schedule: every --eval-seconds of
 wall time and at the updates listed in --at-updates; the scoring counts in the wall time, as it
-does for a user. charrnn runs its Trainer (the loop `charrnn train` runs) with the recipe given
-by --embedding (64 by default; 0 is the one-hot input).
+does for a user. charrnn runs its Trainer (the loop `charrnn train` runs) with the settings of
+`charrnn train --recipe pytorch` by default (--embedding 64 --forget-bias 0, Adam); --embedding 0
+--forget-bias 1 is charrnn's plain LSTM.
 
     python benchmarks/quality_per_minute.py                      # 8 minutes each, embedded corpus
     python benchmarks/quality_per_minute.py --text other.txt --out qpm-other
@@ -45,6 +46,8 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument("--dropout", type=float, default=0.0)
     ap.add_argument("--embedding", type=int, default=64,
                     help="charrnn's --embedding (0: one-hot); the peer always embeds in 64")
+    ap.add_argument("--forget-bias", type=float, default=0.0,
+                    help="charrnn's --forget-bias (1: char-rnn's; the peer keeps PyTorch's)")
     ap.add_argument("--clip-norm", type=float, default=0.0,
                     help="charrnn's --clip-norm (0: its default elementwise clip at 5)")
     ap.add_argument("--dtype", choices=("float32", "float64"), default="float32",
@@ -75,6 +78,7 @@ def charrnn_side(args) -> dict:
     config = TrainConfig(cell=args.cell, layers=args.layers, m=args.m, batch=args.batch,
                          seq_length=args.seq_length, optimizer="adam", eta=args.eta,
                          dropout=args.dropout, embedding=args.embedding,
+                         forget_bias=args.forget_bias,
                          clip_norm=args.clip_norm, dtype=args.dtype, val_frac=args.val_frac,
                          seed=args.seed, threads=args.threads)
     trainer = Trainer(text, config)

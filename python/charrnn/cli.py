@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     from charrnn.data import NEWLINE_MODES
     from charrnn.gradcheck import FD_ORDER, FD_STEP
     from charrnn.model import EXPORT_FORMATS
-    from charrnn.train import OPTIMIZERS
+    from charrnn.train import OPTIMIZERS, RECIPES
 
     parser = argparse.ArgumentParser(
         prog="charrnn",
@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cell", help=f"recurrent cell: {', '.join(CELLS)} (default rnn, the vanilla RNN)")
     p.add_argument("--layers", type=int, help="stacked layers (default 1)")
     p.add_argument("--m", type=_positive_int, help="hidden units per layer (default 100)")
+    p.add_argument("--recipe", choices=sorted(RECIPES),
+                   help="settings for a new gated model, each still changeable: pytorch = "
+                        "--embedding 64 --forget-bias 0 --optimizer adam --eta 2e-3, what a "
+                        "PyTorch script does (learns about twice as fast per update)")
     p.add_argument("--forget-bias", type=float, metavar="F",
                    help="lstm: initial bias of the forget gate (default 1, char-rnn's; 0 is "
                         "PyTorch's on average)")
@@ -261,6 +265,11 @@ def _train(args: argparse.Namespace) -> int:
                            eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
                            time_limit=args.time_limit, init_from=args.init_from,
                            command=["charrnn", *args.argv])
+    if args.recipe:
+        if args.resume or args.init_from:
+            raise ValueError(f"--recipe {args.recipe} chooses a new model's settings; drop it "
+                             f"with {'--resume' if args.resume else '--init-from'}")
+        given = {**RECIPES[args.recipe], **given}
     config = None if args.resume else TrainConfig(**given)
     try:
         result = run(args.file, args.out, config, settings, resume=args.resume, overrides=given)

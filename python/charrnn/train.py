@@ -30,6 +30,12 @@ CELLS = _core.CELLS  # "rnn", "lstm", "gru"
 RESUMABLE = ("eta", "eps", "clip", "clip_norm", "decay", "beta1", "beta2", "diverge_factor",
              "lr_decay", "lr_decay_after", "dropout", "threads")
 OPTIMIZERS = ("adagrad", "rmsprop", "adam")
+# Named sets of settings for a new run; the settings given beside one win. "pytorch": what a
+# PyTorch user's script does for a gated model, which learns far faster per update than
+# char-rnn's one-hot input and forget bias of 1 (docs/performance.md, quality per minute).
+RECIPES: dict[str, dict[str, Any]] = {
+    "pytorch": {"embedding": 64, "forget_bias": 0.0, "optimizer": "adam", "eta": 2e-3},
+}
 
 
 @dataclass(frozen=True)
