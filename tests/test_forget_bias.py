@@ -41,3 +41,29 @@ def test_a_bad_value_is_a_clear_error(bad):
     if isinstance(bad, float):
         with pytest.raises(ValueError, match="forget_bias"):
             _core.Params.random(5, 3, cell="lstm", forget_bias=bad)
+
+
+def test_the_pytorch_recipe_sets_its_settings_and_yields_to_given_ones(tmp_path, text_file):
+    from charrnn import Model
+    from charrnn.checkpoint import load
+    from charrnn.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", str(text_file), "--cell", "lstm", "--m", "8", "--recipe", "pytorch",
+                 "--eta", "1e-3", "--steps", "10", "--no-gradcheck", "--quiet",
+                 "--out", str(out)]) == 0
+    _, meta = load(out / "last.npz")
+    assert meta["spec"]["embedding"] == 64
+    assert meta["config"]["forget_bias"] == 0.0 and meta["config"]["optimizer"] == "adam"
+    assert meta["config"]["eta"] == 1e-3  # given beside the recipe: it wins
+    assert Model.load(out / "best.npz").spec["embedding"] == 64
+
+
+def test_a_recipe_is_refused_on_resume(tmp_path, text_file, capsys):
+    from charrnn.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", str(text_file), "--m", "8", "--steps", "5", "--no-gradcheck",
+                 "--quiet", "--out", str(out)]) == 0
+    assert main(["train", "--resume", str(out), "--recipe", "pytorch", "--quiet"]) == 1
+    assert "--recipe pytorch" in capsys.readouterr().err

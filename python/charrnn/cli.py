@@ -252,7 +252,7 @@ def _gradcheck(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from charrnn.experiment import RunInterrupted, RunSettings, run
-    from charrnn.train import TrainConfig
+    from charrnn.train import RECIPES, TrainConfig
 
     given = {name: getattr(args, name) for name in
              ("cell", "layers", "m", "embedding", "forget_bias", "seq_length", "eta", "sig", "seed", "batch", "dtype",
