@@ -32,7 +32,9 @@ import numpy.typing as npt
 EIGEN_VERSION: str
 """The vendored Eigen's version, e.g. '3.4.0'."""
 SIMD: str
-"""The SIMD instruction sets Eigen uses in this build, e.g. 'AVX512, FMA, AVX2, ...'."""
+"""The SIMD instruction sets Eigen says it uses in this build, e.g. 'AVX512, FMA, AVX2, ...'.
+Eigen 3.4's list is coarse: an x86-64-v3 build (AVX2 and FMA) reads 'AVX SSE, SSE2, ...'; ARCH
+names the build."""
 ARCH: str
 """The CPU level the core was compiled for: 'x86-64-v4', 'x86-64-v3', 'portable' or 'native'
 (CHARRNN_ARCH at build time; 'auto' resolves to one of the first three)."""

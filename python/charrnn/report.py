@@ -4,6 +4,7 @@ during training, a passage from the best model) plus the run's settings and timi
 from __future__ import annotations
 
 import math
+import os
 import platform
 import shlex
 from pathlib import Path
@@ -33,6 +34,46 @@ def gradcheck_m(config: Any, K: int) -> int:
         mid = (low + high) // 2
         low, high = (mid, high) if size(mid) <= GRADCHECK_MAX_PARAMS else (low, mid)
     return low
+
+
+# What each CPU level of cmake/arch.cmake lets the compiler use (docs/getting-started.md). Eigen's
+# own list (_core.SIMD) names neither AVX2 nor FMA on an x86-64-v3 build ("AVX SSE, SSE2, ..."),
+# so it is only used for the baseline, where it is right ("SSE, SSE2", "ARM NEON").
+ARCH_SETS = {
+    "x86-64-v4": "AVX-512, AVX2, FMA",
+    "x86-64-v3": "AVX2, FMA",
+    "native": "every instruction set of the CPU it was built on",
+}
+
+
+def core_build() -> str:
+    """The CPU level the core was built for and what it uses, e.g. "x86-64-v3: AVX2, FMA"."""
+    if _core.ARCH == "portable":
+        return f"portable: {_core.SIMD or 'no SIMD'} (the compiler's baseline)"
+    sets = ARCH_SETS.get(_core.ARCH)
+    return f"{_core.ARCH}: {sets}" if sets else _core.ARCH
+
+
+def cpu_model() -> str:
+    """The CPU's name: /proc/cpuinfo's 'model name' (Linux on x86), else platform.processor(),
+    else the machine type."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and value.strip():
+                    return " ".join(value.split())
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def machine() -> str:
+    """report.md's machine row: the CPU, its cores, Python, and the core's build."""
+    cores = os.cpu_count() or 1
+    return (f"{cpu_model()} ({cores} core{'s' if cores > 1 else ''}, {platform.machine()}), "
+            f"{platform.python_implementation()} {platform.python_version()}, core built for "
+            f"{core_build()}")
 
 
 def _optimizer(c: Any) -> str:
@@ -99,10 +140,9 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
         f"| smooth loss | {trainer.smooth_loss:.3f} now ({trainer.smooth_loss / T:.4f} nats per "
         f"character) |",
         f"| best.npz | {_best(trainer)} |",
-        f"| machine | {platform.machine()}, {platform.python_implementation()} "
-        f"{platform.python_version()}, core built for {_core.SIMD} |",
-        "",
+        f"| machine | {machine()} |",
     ]
+    # Inside the table: a blank line before these rows would end it.
     for change in changes:
         what = ", ".join(f"{name} {old} -> {new}" for name, (old, new) in change["changed"].items())
         lines.append(f"| changed on resume at update {change['step']:,} | {what} |")
