@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from charrnn.data import default_corpus_path, read_text
+from charrnn.losses import format_loss
 from charrnn.model import sampling_seed
 from charrnn.plot import load_pyplot, plot_loss
 from charrnn.report import gradcheck_m, write_report
@@ -219,7 +220,7 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
     def write_sample() -> None:
         text_ = trainer.sample(settings.sample_length)
         samples.write(f"{SAMPLE_HEADER}{trainer.step}, smooth loss "
-                      f"{'n/a' if math.isnan(trainer.smooth_loss) else format(trainer.smooth_loss, '.3f')} ---\n"
+                      f"{'n/a' if math.isnan(trainer.smooth_loss) else format_loss(trainer.smooth_loss)} ---\n"
                       f"{text_}\n\n")
         samples.flush()
 
@@ -287,11 +288,11 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
                               trainer.steps_per_epoch, lr, val)
                 if bar is not None:
                     bar.update(chunk)
-                    postfix = {"smooth_loss": f"{trainer.smooth_loss:.2f}",
-                               "bits_per_char": f"{trainer.smooth_loss / config.seq_length / math.log(2):.3f}",
+                    postfix = {"smooth_loss": format_loss(trainer.smooth_loss, 2),
+                               "bits_per_char": format_loss(trainer.smooth_loss / config.seq_length / math.log(2)),
                                "epoch": f"{trainer.epoch:.2f}"}
                     if validating and trainer.best_val_step is not None:
-                        postfix["val_bits"] = f"{trainer.best_val_loss / math.log(2):.3f}"
+                        postfix["val_bits"] = format_loss(trainer.best_val_loss / math.log(2))
                     bar.set_postfix(postfix)
                 if trainer.step % settings.sample_every == 0:
                     write_sample()

@@ -53,8 +53,9 @@ def evaluate_streams(params: Any, streams: Streams,
     total, n = _core.evaluate(params, streams.text, **streams.native(),
                               threads=available_cores() if threads is None else threads)
     nats = total / n
+    # exp overflows past 709 nats (a model with huge weights): the perplexity is then inf.
     return {"nats_per_char": nats, "bits_per_char": nats / math.log(2),
-            "perplexity": math.exp(nats), "chars": int(n)}
+            "perplexity": math.exp(nats) if nats < 709 else math.inf, "chars": int(n)}
 
 
 def native_params(spec: dict[str, Any]) -> Any:

@@ -14,6 +14,7 @@ import numpy as np
 
 from charrnn import _core
 from charrnn.gradcheck import format_table
+from charrnn.losses import format_loss
 from charrnn.runfiles import read_samples
 
 # The report's gradient check differentiates every entry twice by finite differences and once by
@@ -92,11 +93,12 @@ def _best(trainer: Any) -> str:
         if trainer.best_val_step is None:
             return "no validation pass yet: the initial parameters"
         v = trainer.best_val_loss
-        return (f"lowest validation loss: {v:.4f} nats = {v / ln2:.4f} bits per character, at "
+        return (f"lowest validation loss: {format_loss(v, 4)} nats = {format_loss(v / ln2, 4)} "
+                f"bits per character, at "
                 f"update {trainer.best_val_step:,}")
     b = trainer.best_smooth_loss
-    return (f"lowest smooth training loss: {b:.3f} ({b / T:.4f} nats = {b / T / ln2:.4f} bits "
-            f"per character)")
+    return (f"lowest smooth training loss: {format_loss(b)} ({format_loss(b / T, 4)} nats = "
+            f"{format_loss(b / T / ln2, 4)} bits per character)")
 
 
 def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dict[str, np.ndarray],
@@ -137,8 +139,8 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
         f"({rate:,.0f} updates/s, {trainer.threads} thread{'s' if trainer.threads > 1 else ''}); "
         f"{total_seconds:.1f} s in all (the rest: starting, "
         f"checkpoints, samples, validation, the plot, waiting for the gradient check) |",
-        f"| smooth loss | {trainer.smooth_loss:.3f} now ({trainer.smooth_loss / T:.4f} nats per "
-        f"character) |",
+        f"| smooth loss | {format_loss(trainer.smooth_loss)} now "
+        f"({format_loss(trainer.smooth_loss / T, 4)} nats per character) |",
         f"| best.npz | {_best(trainer)} |",
         f"| machine | {machine()} |",
     ]

@@ -22,6 +22,7 @@ from charrnn import _core, checkpoint
 from charrnn.checkpoint import SPEC_KEYS, CheckpointError
 from charrnn.data import (END, NEWLINE_MODES, Streams, Vocabulary, default_corpus_path,
                           documents_layout, read_text, split_documents)
+from charrnn.losses import format_loss
 from charrnn.model import (EVAL_DOCUMENT_STREAMS, Model, available_cores, evaluate_streams,
                            native_params, sampling_seed)
 
@@ -548,7 +549,7 @@ class Trainer:
                 at = start + 1 + int(np.argmax(progress.smooth_losses > limit))
                 raise TrainingDiverged(
                     f"the smooth loss passed {self.config.diverge_factor:g} times the first loss "
-                    f"({limit:.1f}) at update {at} (epoch {at / self.steps_per_epoch:.2f}). Try a "
+                    f"({format_loss(limit, 1)}) at update {at} (epoch {at / self.steps_per_epoch:.2f}). Try a "
                     f"smaller eta (now {self.config.eta})", progress)
             if self._native.diverged:
                 raise TrainingDiverged(
