@@ -1057,7 +1057,7 @@ void bind_trainer(py::module_& m, const char* name) {
         .def_property_readonly("clip", [](const Tr& tr) { return tr.settings().optim.clip; })
         .def_property_readonly(
             "clip_norm", [](const Tr& tr) { return tr.settings().optim.clip_norm; },
-            "> 0: gradients clipped by their global L2 norm; 0: elementwise to clip")
+            "if > 0, gradients are clipped by their global L2 norm to this; 0: elementwise, to clip")
         .def_property_readonly("decay", [](const Tr& tr) { return tr.settings().optim.decay; })
         .def_property_readonly("beta1", [](const Tr& tr) { return tr.settings().optim.beta1; })
         .def_property_readonly("beta2", [](const Tr& tr) { return tr.settings().optim.beta2; })

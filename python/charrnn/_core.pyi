@@ -336,8 +336,8 @@ def adam_step(params: Params | Params32, grads: Params | Params32, m: Params | P
               v: Params | Params32, t: int, eta: float = 0.1, beta1: float = 0.9,
               beta2: float = 0.999, eps: float = 1e-8) -> None:
     """Adam, in place, as torch.optim.Adam: m = beta1 m + (1 - beta1) g;
-    v = beta2 v + (1 - beta2) g^2; params -= eta (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t))
-    + eps).
+    v = beta2 v + (1 - beta2) g^2;
+    params -= eta (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps).
 
     Args:
         params: Updated in place.
@@ -390,7 +390,7 @@ def sample(params: Params | Params32, h0: npt.ArrayLike | None, prime: npt.Array
         prime: Character indices, integer, 1-D, at least one.
         n: Characters to draw, >= 0.
         seed: Seed of the draws, in [0, 2**64).
-        temperature: > 0; below 1 sharper, above 1 flatter.
+        temperature: A number > 0: below 1 sharper, above 1 flatter.
         top_p: The nucleus, in (0, 1]; 1 draws from all characters.
         c0: lstm only: initial cell state, shaped as h0; None: zeros.
         stop: A character index after which drawing ends (it is included), or -1.
@@ -493,7 +493,7 @@ class Trainer:
     clip: float
     """Elementwise clipping limit (unused when clip_norm > 0)."""
     clip_norm: float
-    """> 0: gradients clipped by their global L2 norm to this; 0: elementwise to clip."""
+    """If > 0, gradients are clipped by their global L2 norm to this; 0: elementwise, to clip."""
     decay: float
     """RMSprop's decay."""
     beta1: float
@@ -623,7 +623,7 @@ class Trainer32:
     clip: float
     """Elementwise clipping limit."""
     clip_norm: float
-    """> 0: clipping by the global L2 norm."""
+    """If > 0, gradients are clipped by their global L2 norm to this."""
     decay: float
     """RMSprop's decay."""
     beta1: float

@@ -184,7 +184,7 @@ class Model:
             prime_indices: Or the prime as character indices (int, 1-D).
             h0: Initial hidden state, float, (L, m) or, for one layer, (m,); None: zeros.
             c0: lstm only: initial cell state, shaped as h0; None: zeros.
-            temperature: > 0; below 1 sharper, above 1 flatter.
+            temperature: A number > 0: below 1 sharper, above 1 flatter.
             top_p: Draw only from the most likely characters holding this much probability,
                 in (0, 1].
             seed: Seed of the draws, in [0, 2**64).

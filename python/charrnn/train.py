@@ -64,7 +64,7 @@ class TrainConfig:
     optimizer: str = "adagrad"
     """The optimiser: "adagrad" (the assignment's), "rmsprop" or "adam"."""
     clip_norm: float = 0.0
-    """> 0: clip the gradient's global L2 norm to this instead."""
+    """If > 0, clip the gradient's global L2 norm to this instead (0: elementwise, to clip)."""
     decay: float = 0.95
     """RMSprop's decay of the mean square (char-rnn's decay_rate)."""
     beta1: float = 0.9
@@ -575,7 +575,7 @@ class Trainer:
         Args:
             n: Characters.
             best: Sample from the best parameters instead of the current ones.
-            temperature: > 0; below 1 sharper, above 1 flatter.
+            temperature: A number > 0: below 1 sharper, above 1 flatter.
             top_p: The nucleus, in (0, 1].
             seed: Seed of the draws (default: sampling_seed(config.seed, step)).
 
