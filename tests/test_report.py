@@ -1,15 +1,18 @@
 """What a run tells its reader, in-process on small texts: report.md's settings table (the
-machine row) and how losses are written in messages and the report."""
+machine row), how losses are written in messages and the report, and the training curve that
+loss.png, the progress bar and best.npz follow (TrainConfig.loss_curve)."""
 
 import math
 import platform
 import re
 
+import numpy as np
 import pytest
 
 from charrnn import _core, report
 from charrnn.cli import main
-from charrnn.losses import format_loss
+from charrnn.losses import debiased, format_loss
+from charrnn.train import TrainConfig, Trainer
 
 FAST = ["--m", "10", "--seq-length", "10", "--quiet", "--no-gradcheck", "--sample-length", "20",
         "--passage-length", "30"]
@@ -115,3 +118,80 @@ def test_a_run_with_huge_losses_reports_them_readably(tmp_path, text_file, capsy
     for name, text in texts.items():
         assert "e+0" in text and not LONG_NUMBER.search(text), (name, text)
     assert re.search(r"\| smooth loss \| \d\.\d\de\+0\d now", texts["report.md"])
+
+
+# ---- the training curve -------------------------------------------------------------------------
+
+
+def markov_text(n, seed=0):
+    """n characters of a, b, c, d, e: the next letter of the cycle with probability 0.8, else
+    any. A small model learns it in a few hundred updates and then stays at its entropy rate
+    (~0.66 nats per character) from about the 1,000th, well below the first loss (log 5)."""
+    rng = np.random.default_rng(seed)
+    x = [0]
+    for _ in range(n - 1):
+        x.append((x[-1] + 1) % 5 if rng.random() < 0.8 else int(rng.integers(5)))
+    return "".join("abcde"[i] for i in x)
+
+
+def test_best_follows_the_debiased_curve():
+    """Outside the assignment's setup best.npz holds the parameters of the debiased curve's
+    lowest point; in it, of the smooth loss's. On a text learnt in a few hundred updates the
+    smooth loss, still shedding its start-up weight, is lowest near the end of the run, later
+    than the updates' losses are."""
+    text = markov_text(10_000)
+    for config, debias in ((TrainConfig(cell="lstm", m=8, seq_length=10, seed=1), True),
+                           (TrainConfig(m=8, seq_length=10, seed=1, batch=2), True),
+                           (TrainConfig(m=8, seq_length=10, seed=1), False)):
+        trainer = Trainer(text, config)
+        losses, smooth = trainer.train(3000)
+        curve = debiased(smooth, np.arange(1, 3001), losses[0]) if debias else smooth
+        best = int(np.argmin(curve))
+        assert trainer._native.debias_best == debias
+        assert trainer._native.best_step == best, config
+        assert trainer.best_smooth_loss == pytest.approx(curve[best], rel=1e-12)
+        assert trainer.debiased_loss == pytest.approx(
+            debiased(smooth[-1], 3000, losses[0]), rel=1e-12)
+        if debias:
+            assert int(np.argmin(smooth)) - best > 100, config  # the smooth loss's pick
+
+
+def test_debiased_is_the_zero_started_average_over_its_weights():
+    rng = np.random.default_rng(0)
+    losses = rng.uniform(20, 110, 3000)
+    smooth, zero = np.empty_like(losses), 0.0
+    for i, loss in enumerate(losses):  # the assignment's, and the same average started at 0
+        smooth[i] = loss if i == 0 else 0.999 * smooth[i - 1] + 0.001 * loss
+        zero = 0.999 * zero + 0.001 * loss
+        if i in (0, 1, 499, 2999):
+            n = i + 1
+            assert debiased(smooth[i], n, losses[0]) == pytest.approx(zero / (1 - 0.999**n),
+                                                                      rel=1e-12), n
+    assert debiased(smooth[0], 1, losses[0]) == pytest.approx(losses[0], rel=1e-12)
+    curve = debiased(smooth, np.arange(1, 3001), losses[0])
+    assert curve.shape == (3000,) and curve[-1] == pytest.approx(zero / (1 - 0.999**3000))
+
+
+@pytest.mark.parametrize("settings, curve", [
+    ({}, "smooth"),
+    ({"m": 50, "seq_length": 10, "eta": 0.05, "dropout": 0.1, "dtype": "float32"}, "smooth"),
+    ({"cell": "lstm"}, "debiased"), ({"layers": 2}, "debiased"), ({"batch": 2}, "debiased"),
+    ({"optimizer": "adam", "eta": 2e-3}, "debiased"),
+])
+def test_only_the_assignments_setup_follows_the_smooth_loss(settings, curve):
+    assert TrainConfig(**settings).loss_curve == curve
+
+
+def test_best_follows_the_debiased_curve_across_a_resume(tmp_path, small_text):
+    """The first loss is part of the state: a run resumed from last.npz picks the same best
+    parameters as one trained straight."""
+    from conftest import split_run
+
+    config = TrainConfig(cell="gru", m=8, seq_length=10, batch=2, seed=2)
+    straight, resumed, expected, losses = split_run(small_text, config, 300, 400,
+                                                    tmp_path / "last.npz")
+    np.testing.assert_array_equal(losses, expected)
+    assert resumed._native.first_loss == straight._native.first_loss == expected[0]
+    assert resumed._native.best_step == straight._native.best_step
+    assert resumed.best_smooth_loss == straight.best_smooth_loss
+    np.testing.assert_array_equal(resumed.best_params.flat, straight.best_params.flat)

@@ -474,8 +474,12 @@ class Trainer:
     """Completed passes over the text (settable, >= 0)."""
     smooth_loss: float
     """0.999 smooth + 0.001 loss; NaN before the first update."""
+    first_loss: float
+    """The loss of the first update (l_1, settable); NaN before it."""
     best_smooth_loss: float
-    """The lowest smooth loss so far."""
+    """The lowest smooth loss so far (with debias_best, the lowest debiased one)."""
+    debias_best: bool
+    """Whether `best` follows the smooth loss with its start-up bias removed."""
     best_step: int
     """The update whose starting parameters are `best`."""
     diverged: bool
@@ -515,7 +519,7 @@ class Trainer:
                  optimizer: str = "adagrad", clip_norm: float = 0.0, decay: float = 0.95,
                  beta1: float = 0.9, beta2: float = 0.999, dropout: float = 0.0,
                  dropout_seed: int = 0, targets: npt.ArrayLike | None = None,
-                 start: int = -1, threads: int = 1) -> None:
+                 start: int = -1, threads: int = 1, debias_best: bool = False) -> None:
         """A loop that trains `params` in place on an encoded text.
 
         Args:
@@ -540,6 +544,9 @@ class Trainer:
                 window that begins with it.
             threads: Threads running the steps, 1 to 256 (the results are the same for any
                 number).
+            debias_best: `best` follows the smooth loss with its start-up bias removed,
+                (smooth - 0.999^n l_1) / (1 - 0.999^n) after n updates (l_1 the first loss),
+                instead of the smooth loss itself (the assignment's choice).
 
         Raises:
             IndexError: An index outside [0, K) (a target outside [-1, K)).
@@ -604,8 +611,12 @@ class Trainer32:
     """Completed passes over the text."""
     smooth_loss: float
     """0.999 smooth + 0.001 loss; NaN before the first update."""
+    first_loss: float
+    """The loss of the first update (l_1, settable); NaN before it."""
     best_smooth_loss: float
-    """The lowest smooth loss so far."""
+    """The lowest smooth loss so far (with debias_best, the lowest debiased one)."""
+    debias_best: bool
+    """Whether `best` follows the smooth loss with its start-up bias removed."""
     best_step: int
     """The update whose starting parameters are `best`."""
     diverged: bool
@@ -645,7 +656,7 @@ class Trainer32:
                  optimizer: str = "adagrad", clip_norm: float = 0.0, decay: float = 0.95,
                  beta1: float = 0.9, beta2: float = 0.999, dropout: float = 0.0,
                  dropout_seed: int = 0, targets: npt.ArrayLike | None = None,
-                 start: int = -1, threads: int = 1) -> None:
+                 start: int = -1, threads: int = 1, debias_best: bool = False) -> None:
         """As Trainer, on Params32."""
     def state(self, name: str) -> Params32:
         """The live Params32 of one optimiser state (name in state_names)."""
