@@ -9,9 +9,10 @@ import re
 import numpy as np
 import pytest
 
-from charrnn import _core, report
+from charrnn import _core, experiment, report
 from charrnn.cli import main
 from charrnn.losses import debiased, format_loss
+from charrnn.runfiles import read_metrics
 from charrnn.train import TrainConfig, Trainer
 
 FAST = ["--m", "10", "--seq-length", "10", "--quiet", "--no-gradcheck", "--sample-length", "20",
@@ -182,6 +183,48 @@ def test_only_the_assignments_setup_follows_the_smooth_loss(settings, curve):
     assert TrainConfig(**settings).loss_curve == curve
 
 
+def test_the_plotted_curve_follows_the_recent_losses(tmp_path, monkeypatch):
+    """An LSTM run of 4,000 updates (10 epochs): at every update from the 100th the curve of
+    loss.png is within 0.05 nats per character of the mean loss of the last 1,000 updates (of
+    all of them before the 1,000th). The smooth loss, started at the first loss, is 0.5 above
+    it at update 500; the progress of the run, its report and best.npz follow the curve."""
+    drawn = {}
+
+    def plot_loss(*args, **kwargs):
+        drawn.update(real_plot_loss(*args, **kwargs))
+        drawn["first_loss"] = kwargs.get("first_loss")
+
+    real_plot_loss = experiment.plot_loss
+    monkeypatch.setattr(experiment, "plot_loss", plot_loss)
+    path, out = tmp_path / "markov.txt", tmp_path / "run"
+    path.write_text(markov_text(10_000), encoding="utf-8")
+    assert main(["train", str(path), "--cell", "lstm", "--m", "16", "--seq-length", "25",
+                 "--optimizer", "adam", "--eta", "1e-2", "--steps", "4000", "--out", str(out),
+                 *FAST[4:], "--sample-every", "4000"]) == 0
+
+    history = read_metrics(out / "metrics.csv")
+    T, n = 25, history["step"]
+    assert list(n) == list(range(1, 4001)) and np.array_equal(drawn["step"], n)
+    assert drawn["first_loss"] == history["loss"][0]
+    sums = np.concatenate([[0.0], np.cumsum(history["loss"] / T)])
+    window = np.minimum(n, 1000).astype(int)
+    recent = (sums[n.astype(int)] - sums[n.astype(int) - window]) / window
+    gap = np.abs(drawn["train"] - recent)[99:]
+    assert gap.max() < 0.05, (gap.max(), 100 + int(np.argmax(gap)))
+    smooth = history["smooth_loss"] / T
+    assert smooth[499] - recent[499] > 0.3  # what the assignment's curve would have shown
+
+    # best.npz holds the parameters of the curve's lowest point, and the report says so.
+    trainer = Trainer.load(out / "last.npz")
+    best = int(np.argmin(drawn["train"]))
+    assert trainer._native.best_step == best
+    assert trainer.best_smooth_loss / T == pytest.approx(drawn["train"][best], rel=1e-12)
+    text = (out / "report.md").read_text()
+    assert "lowest training loss (debiased average): " + format_loss(trainer.best_smooth_loss) in text
+    assert table_row(text, "training loss").startswith(format_loss(trainer.debiased_loss) + " now")
+    assert "the top axis counts epochs" in text and "start-up bias removed" in text
+
+
 def test_best_follows_the_debiased_curve_across_a_resume(tmp_path, small_text):
     """The first loss is part of the state: a run resumed from last.npz picks the same best
     parameters as one trained straight."""
@@ -195,3 +238,24 @@ def test_best_follows_the_debiased_curve_across_a_resume(tmp_path, small_text):
     assert resumed._native.best_step == straight._native.best_step
     assert resumed.best_smooth_loss == straight.best_smooth_loss
     np.testing.assert_array_equal(resumed.best_params.flat, straight.best_params.flat)
+
+
+def test_the_assignments_setup_plots_the_smooth_loss(tmp_path, monkeypatch, text_file):
+    """The one-layer rnn at batch 1 with AdaGrad: loss.png's curve is the smooth loss itself,
+    as the assignment reports it, and best.npz its lowest point."""
+    drawn = {}
+
+    def plot_loss(*args, **kwargs):
+        drawn.update(real_plot_loss(*args, **kwargs), first_loss=kwargs.get("first_loss"))
+
+    real_plot_loss = experiment.plot_loss
+    monkeypatch.setattr(experiment, "plot_loss", plot_loss)
+    out = tmp_path / "run"
+    assert main(["train", str(text_file), "--steps", "600", "--out", str(out), *FAST]) == 0
+    history = read_metrics(out / "metrics.csv")
+    assert drawn["first_loss"] is None
+    np.testing.assert_array_equal(drawn["train"], history["smooth_loss"] / 10)
+    text = (out / "report.md").read_text()
+    assert "Smooth training loss (0.999 smooth + 0.001 loss) per character" in text
+    assert "dashed lines mark epochs" in text and "| training loss |" not in text
+    assert "lowest smooth training loss: " + format_loss(history["smooth_loss"].min()) in text

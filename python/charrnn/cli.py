@@ -272,9 +272,15 @@ def _print_result(result) -> None:
     best = (f"best validation {format_loss(result.best_val_loss / math.log(2), 4)} bits per "
             f"character" if result.best_val_loss is not None
             else f"best {format_loss(result.best_smooth_loss)}")
+    # The training curve of loss.png: the smooth loss, or (not the assignment's setup) the
+    # smooth loss with its start-up bias removed.
+    if result.loss_curve == "smooth":
+        loss = f"smooth loss {format_loss(result.smooth_loss)} ({best})"
+    else:
+        loss = (f"training loss {format_loss(result.debiased_loss)} (debiased average; smooth "
+                f"loss {format_loss(result.smooth_loss)}), {best}")
     print(f"{result.steps_run:,} updates in {result.train_seconds:.1f} s of training "
-          f"({'; '.join(rest)}){stopped}; step {result.step:,}, smooth loss "
-          f"{format_loss(result.smooth_loss)} ({best})")
+          f"({'; '.join(rest)}){stopped}; step {result.step:,}, {loss}")
     print(f"wrote {result.out}/: {', '.join(result.files)}")
 
 

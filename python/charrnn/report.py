@@ -15,6 +15,7 @@ import numpy as np
 from charrnn import _core
 from charrnn.gradcheck import format_table
 from charrnn.losses import format_loss
+from charrnn.plot import EPOCH_LINES
 from charrnn.runfiles import read_samples
 
 # The report's gradient check differentiates every entry twice by finite differences and once by
@@ -97,8 +98,29 @@ def _best(trainer: Any) -> str:
                 f"bits per character, at "
                 f"update {trainer.best_val_step:,}")
     b = trainer.best_smooth_loss
-    return (f"lowest smooth training loss: {format_loss(b)} ({format_loss(b / T, 4)} nats = "
+    curve = ("smooth training loss" if trainer.config.loss_curve == "smooth"
+             else "training loss (debiased average)")
+    return (f"lowest {curve}: {format_loss(b)} ({format_loss(b / T, 4)} nats = "
             f"{format_loss(b / T / ln2, 4)} bits per character)")
+
+
+def _loss_plot(trainer: Any) -> str:
+    """What loss.png shows, in a sentence or two."""
+    c = trainer.config
+    validation = trainer.val_streams is not None
+    if c.loss_curve == "smooth":
+        text = "Smooth training loss (0.999 smooth + 0.001 loss) per character against update steps"
+    else:
+        text = ("Training loss per character against update steps: the smooth loss (0.999 smooth "
+                "+ 0.001 loss) with its start-up bias removed, (smooth - 0.999^n l_1) / "
+                "(1 - 0.999^n) after n updates (l_1 the first loss), a mean of about the last "
+                "thousand updates' losses in a run of any length"
+                + ("" if validation else "; its lowest point, starred, gave best.npz"))
+    if validation:
+        text += ", with the validation loss (the best pass, starred, gave best.npz)"
+    epochs = ("dashed lines mark epochs" if trainer.step // trainer.steps_per_epoch <= EPOCH_LINES
+              else "the top axis counts epochs")
+    return f"{text}; {epochs}."
 
 
 def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dict[str, np.ndarray],
@@ -141,6 +163,10 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
         f"checkpoints, samples, validation, the plot, waiting for the gradient check) |",
         f"| smooth loss | {format_loss(trainer.smooth_loss)} now "
         f"({format_loss(trainer.smooth_loss / T, 4)} nats per character) |",
+        *([f"| training loss | {format_loss(trainer.debiased_loss)} now "
+           f"({format_loss(trainer.debiased_loss / T, 4)} nats per character): the smooth loss "
+           f"with its start-up bias removed, as loss.png shows it |"]
+          if c.loss_curve == "debiased" else []),
         f"| best.npz | {_best(trainer)} |",
         f"| machine | {machine()} |",
     ]
@@ -176,10 +202,9 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
     lines += [
         "## 2. Loss",
         "",
-        "Smooth training loss (0.999 smooth + 0.001 loss) per character against update steps, "
-        "with the validation loss where there is a split; dashed lines mark epochs.",
+        _loss_plot(trainer),
         "",
-        "![smooth loss](loss.png)",
+        f"![{'smooth' if c.loss_curve == 'smooth' else 'training'} loss](loss.png)",
         "",
         "## 3. Samples during training",
         "",
