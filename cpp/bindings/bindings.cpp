@@ -869,7 +869,8 @@ void bind_trainer(py::module_& m, const char* name) {
                          long long batch, double eta, double eps, double clip,
                          const std::string& optimizer, double clip_norm, double decay,
                          double beta1, double beta2, double dropout, std::uint64_t dropout_seed,
-                         const py::handle& targets, long long start, long long threads) {
+                         const py::handle& targets, long long start, long long threads,
+                         bool debias_best) {
                  require_finite_params(params, "params");
                  dropout_settings(dropout, dropout_seed, 0);
                  require_positive_size(seq_length, "seq_length");
@@ -889,6 +890,7 @@ void bind_trainer(py::module_& m, const char* name) {
                  s.dropout = dropout;
                  s.dropout_seed = dropout_seed;
                  s.threads = thread_count(threads);
+                 s.debias_best = debias_best;
                  return new Tr(params, std::move(streams), s);
              }),
              py::arg("params"), py::arg("text"), py::arg("seq_length") = 25, py::arg("batch") = 1,
@@ -897,6 +899,7 @@ void bind_trainer(py::module_& m, const char* name) {
              py::arg("decay") = 0.95, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
              py::arg("dropout") = 0.0, py::arg("dropout_seed") = 0,
              py::arg("targets") = py::none(), py::arg("start") = -1, py::arg("threads") = 1,
+             py::arg("debias_best") = false,
              "optimizer: 'adagrad' (eps inside the sqrt), 'rmsprop' (decay) or 'adam' (beta1, "
              "beta2); eta its learning rate. Gradients are clipped elementwise to [-clip, clip], "
              "or, if clip_norm > 0, by their global L2 norm to clip_norm (clip is then unused). "
@@ -905,7 +908,9 @@ void bind_trainer(py::module_& m, const char* name) {
              "documents layout made for windows of seq_length (charrnn.data.document_streams): "
              "targets[i] (-1: none) is predicted after text[i], and a stream's state is zeroed "
              "at each window that begins a document. threads: how many threads run the steps "
-             "(the results are the same for any number; settable between runs).")
+             "(the results are the same for any number; settable between runs). debias_best: `best` "
+             "follows the smooth loss with its start-up bias removed, (smooth - 0.999^n l_1) / "
+             "(1 - 0.999^n) after n updates, instead of the smooth loss itself.")
         .def(
             "run",
             [](Tr& tr, const py::handle& losses, const py::handle& smooth_losses) {
@@ -1045,8 +1050,16 @@ void bind_trainer(py::module_& m, const char* name) {
             [](Tr& tr, double v) { tr.smooth_loss = v; },
             "0.999 smooth + 0.001 loss; NaN before the first step")
         .def_property(
+            "first_loss", [](const Tr& tr) { return tr.first_loss; },
+            [](Tr& tr, double v) { tr.first_loss = v; },
+            "the loss of the first update (l_1); NaN before it")
+        .def_property(
             "best_smooth_loss", [](const Tr& tr) { return tr.best_smooth_loss; },
-            [](Tr& tr, double v) { tr.best_smooth_loss = v; }, "lowest smooth loss so far")
+            [](Tr& tr, double v) { tr.best_smooth_loss = v; },
+            "lowest smooth loss so far (debiased with debias_best)")
+        .def_property_readonly(
+            "debias_best", [](const Tr& tr) { return tr.settings().debias_best; },
+            "whether `best` follows the debiased smooth loss")
         .def_property(
             "best_step", [](const Tr& tr) { return tr.best_step; },
             [](Tr& tr, long long v) { tr.best_step = v; },
@@ -1068,7 +1081,7 @@ void bind_trainer(py::module_& m, const char* name) {
         .def_property_readonly("clip", [](const Tr& tr) { return tr.settings().optim.clip; })
         .def_property_readonly(
             "clip_norm", [](const Tr& tr) { return tr.settings().optim.clip_norm; },
-            "> 0: gradients clipped by their global L2 norm; 0: elementwise to clip")
+            "if > 0, gradients are clipped by their global L2 norm to this; 0: elementwise, to clip")
         .def_property_readonly("decay", [](const Tr& tr) { return tr.settings().optim.decay; })
         .def_property_readonly("beta1", [](const Tr& tr) { return tr.settings().optim.beta1; })
         .def_property_readonly("beta2", [](const Tr& tr) { return tr.settings().optim.beta2; })

@@ -51,14 +51,16 @@ int Trainer<T>::run(int n, double* losses, double* smooth_losses) {
             return i;
         }
         losses[i] = loss;
+        if (std::isnan(smooth_loss)) first_loss = loss;
         smooth_loss = std::isnan(smooth_loss) ? loss : 0.999 * smooth_loss + 0.001 * loss;
         if (smooth_losses) smooth_losses[i] = smooth_loss;
         // A new best: `best` gets the parameters as they are now, before this step's update.
         // The update pass writes them there as it goes (early in training this happens almost
         // every step, and a separate copy of the whole block cost a pass over memory).
-        const bool new_best = smooth_loss < best_smooth_loss;
+        const double followed = settings_.debias_best ? debiased_smooth_loss() : smooth_loss;
+        const bool new_best = followed < best_smooth_loss;
         if (new_best) {
-            best_smooth_loss = smooth_loss;
+            best_smooth_loss = followed;
             best_step = step;
         }
         backward(params, inputs_.data(), targets_.data(), ws_, grads_);
@@ -69,6 +71,20 @@ int Trainer<T>::run(int n, double* losses, double* smooth_losses) {
         ++step;
     }
     return n;
+}
+
+// The smooth loss s_n = 0.999 s_{n-1} + 0.001 l_n, s_1 = l_1, equals the zero-started average
+// z_n = 0.999 z_{n-1} + 0.001 l_n plus 0.999^n l_1: a weight on the first loss that fades only
+// over thousands of updates (0.22 of it is left at update 1,500). z_n's weights on the losses
+// sum to 1 - 0.999^n; dividing by that (as Adam does for its moments) gives a weighted mean of
+// the losses so far that does not lag with the run's length:
+//   d_n = (s_n - 0.999^n l_1) / (1 - 0.999^n),  d_1 = l_1.
+// n = step + 1 during step `step`; charrnn.losses.debiased is the same in Python.
+template <typename T>
+double Trainer<T>::debiased_smooth_loss() const {
+    if (std::isnan(first_loss)) return smooth_loss;  // a state restored without l_1
+    const double w = std::pow(0.999, double(step + 1));  // 0 past ~745,000 updates
+    return (smooth_loss - w * first_loss) / (1.0 - w);
 }
 
 template class Trainer<double>;

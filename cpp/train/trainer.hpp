@@ -22,6 +22,9 @@ struct TrainSettings {
     int threads = 1;                 // core/parallel.hpp: results do not depend on it
     double dropout = 0.0;            // p of model/dropout.hpp; 0: off
     std::uint64_t dropout_seed = 0;  // the masks of update `step` are those of (seed, step)
+    // What `best` follows. false: the smooth loss itself (the assignment's). true: the same
+    // average with its start-up bias removed (run()), which does not lag with the run's length.
+    bool debias_best = false;
 };
 
 template <typename T>
@@ -55,11 +58,16 @@ public:
     std::int64_t position = 0;       // e: offset of the next sequence within each chunk
     std::int64_t epoch = 0;          // completed passes over the text
     double smooth_loss = std::numeric_limits<double>::quiet_NaN();  // NaN until the first step
+    double first_loss = std::numeric_limits<double>::quiet_NaN();   // l_1, the loss of step 1
+    // The lowest smooth loss so far (with debias_best: the lowest debiased one).
     double best_smooth_loss = std::numeric_limits<double>::infinity();
     std::int64_t best_step = 0;      // params at the start of this step gave best_smooth_loss
     bool diverged = false;
 
 private:
+    // The smooth loss with its start-up bias removed, while step `step` runs (see trainer.cpp).
+    double debiased_smooth_loss() const;
+
     TrainSettings settings_;
     Streams streams_;
     Params<T> grads_;

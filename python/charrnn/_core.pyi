@@ -32,7 +32,9 @@ import numpy.typing as npt
 EIGEN_VERSION: str
 """The vendored Eigen's version, e.g. '3.4.0'."""
 SIMD: str
-"""The SIMD instruction sets Eigen uses in this build, e.g. 'AVX512, FMA, AVX2, ...'."""
+"""The SIMD instruction sets Eigen says it uses in this build, e.g. 'AVX512, FMA, AVX2, ...'.
+Eigen 3.4's list is coarse: an x86-64-v3 build (AVX2 and FMA) reads 'AVX SSE, SSE2, ...'; ARCH
+names the build."""
 ARCH: str
 """The CPU level the core was compiled for: 'x86-64-v4', 'x86-64-v3', 'portable' or 'native'
 (CHARRNN_ARCH at build time; 'auto' resolves to one of the first three)."""
@@ -345,8 +347,8 @@ def adam_step(params: Params | Params32, grads: Params | Params32, m: Params | P
               v: Params | Params32, t: int, eta: float = 0.1, beta1: float = 0.9,
               beta2: float = 0.999, eps: float = 1e-8) -> None:
     """Adam, in place, as torch.optim.Adam: m = beta1 m + (1 - beta1) g;
-    v = beta2 v + (1 - beta2) g^2; params -= eta (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t))
-    + eps).
+    v = beta2 v + (1 - beta2) g^2;
+    params -= eta (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps).
 
     Args:
         params: Updated in place.
@@ -399,7 +401,7 @@ def sample(params: Params | Params32, h0: npt.ArrayLike | None, prime: npt.Array
         prime: Character indices, integer, 1-D, at least one.
         n: Characters to draw, >= 0.
         seed: Seed of the draws, in [0, 2**64).
-        temperature: > 0; below 1 sharper, above 1 flatter.
+        temperature: A number > 0: below 1 sharper, above 1 flatter.
         top_p: The nucleus, in (0, 1]; 1 draws from all characters.
         c0: lstm only: initial cell state, shaped as h0; None: zeros.
         stop: A character index after which drawing ends (it is included), or -1.
@@ -483,8 +485,12 @@ class Trainer:
     """Completed passes over the text (settable, >= 0)."""
     smooth_loss: float
     """0.999 smooth + 0.001 loss; NaN before the first update."""
+    first_loss: float
+    """The loss of the first update (l_1, settable); NaN before it."""
     best_smooth_loss: float
-    """The lowest smooth loss so far."""
+    """The lowest smooth loss so far (with debias_best, the lowest debiased one)."""
+    debias_best: bool
+    """Whether `best` follows the smooth loss with its start-up bias removed."""
     best_step: int
     """The update whose starting parameters are `best`."""
     diverged: bool
@@ -502,7 +508,7 @@ class Trainer:
     clip: float
     """Elementwise clipping limit (unused when clip_norm > 0)."""
     clip_norm: float
-    """> 0: gradients clipped by their global L2 norm to this; 0: elementwise to clip."""
+    """If > 0, gradients are clipped by their global L2 norm to this; 0: elementwise, to clip."""
     decay: float
     """RMSprop's decay."""
     beta1: float
@@ -524,7 +530,7 @@ class Trainer:
                  optimizer: str = "adagrad", clip_norm: float = 0.0, decay: float = 0.95,
                  beta1: float = 0.9, beta2: float = 0.999, dropout: float = 0.0,
                  dropout_seed: int = 0, targets: npt.ArrayLike | None = None,
-                 start: int = -1, threads: int = 1) -> None:
+                 start: int = -1, threads: int = 1, debias_best: bool = False) -> None:
         """A loop that trains `params` in place on an encoded text.
 
         Args:
@@ -549,6 +555,9 @@ class Trainer:
                 window that begins with it.
             threads: Threads running the steps, 1 to 256 (the results are the same for any
                 number).
+            debias_best: `best` follows the smooth loss with its start-up bias removed,
+                (smooth - 0.999^n l_1) / (1 - 0.999^n) after n updates (l_1 the first loss),
+                instead of the smooth loss itself (the assignment's choice).
 
         Raises:
             IndexError: An index outside [0, K) (a target outside [-1, K)).
@@ -613,8 +622,12 @@ class Trainer32:
     """Completed passes over the text."""
     smooth_loss: float
     """0.999 smooth + 0.001 loss; NaN before the first update."""
+    first_loss: float
+    """The loss of the first update (l_1, settable); NaN before it."""
     best_smooth_loss: float
-    """The lowest smooth loss so far."""
+    """The lowest smooth loss so far (with debias_best, the lowest debiased one)."""
+    debias_best: bool
+    """Whether `best` follows the smooth loss with its start-up bias removed."""
     best_step: int
     """The update whose starting parameters are `best`."""
     diverged: bool
@@ -632,7 +645,7 @@ class Trainer32:
     clip: float
     """Elementwise clipping limit."""
     clip_norm: float
-    """> 0: clipping by the global L2 norm."""
+    """If > 0, gradients are clipped by their global L2 norm to this."""
     decay: float
     """RMSprop's decay."""
     beta1: float
@@ -654,7 +667,7 @@ class Trainer32:
                  optimizer: str = "adagrad", clip_norm: float = 0.0, decay: float = 0.95,
                  beta1: float = 0.9, beta2: float = 0.999, dropout: float = 0.0,
                  dropout_seed: int = 0, targets: npt.ArrayLike | None = None,
-                 start: int = -1, threads: int = 1) -> None:
+                 start: int = -1, threads: int = 1, debias_best: bool = False) -> None:
         """As Trainer, on Params32."""
     def state(self, name: str) -> Params32:
         """The live Params32 of one optimiser state (name in state_names)."""

@@ -282,15 +282,24 @@ def _train(args: argparse.Namespace) -> int:
 
 def _print_result(result) -> None:
     """The closing lines: the training loop's time apart from the rest of the run."""
+    from charrnn.losses import format_loss
+
     rest = [f"{result.seconds:.1f} s in all"]
     if result.gradcheck_wait >= 0.1:
         rest.append(f"{result.gradcheck_wait:.1f} s of it waiting for the gradient check")
     stopped = f" (stopped: {result.stopped})" if result.stopped else ""
-    best = (f"best validation {result.best_val_loss / math.log(2):.4f} bits per character"
-            if result.best_val_loss is not None else f"best {result.best_smooth_loss:.3f}")
+    best = (f"best validation {format_loss(result.best_val_loss / math.log(2), 4)} bits per "
+            f"character" if result.best_val_loss is not None
+            else f"best {format_loss(result.best_smooth_loss)}")
+    # The training curve of loss.png: the smooth loss, or (not the assignment's setup) the
+    # smooth loss with its start-up bias removed.
+    if result.loss_curve == "smooth":
+        loss = f"smooth loss {format_loss(result.smooth_loss)} ({best})"
+    else:
+        loss = (f"training loss {format_loss(result.debiased_loss)} (debiased average; smooth "
+                f"loss {format_loss(result.smooth_loss)}), {best}")
     print(f"{result.steps_run:,} updates in {result.train_seconds:.1f} s of training "
-          f"({'; '.join(rest)}){stopped}; step {result.step:,}, smooth loss "
-          f"{result.smooth_loss:.3f} ({best})")
+          f"({'; '.join(rest)}){stopped}; step {result.step:,}, {loss}")
     print(f"wrote {result.out}/: {', '.join(result.files)}")
 
 
@@ -305,6 +314,7 @@ def _load_model(checkpoint: str):
 
 def _evaluate(args: argparse.Namespace) -> int:
     from charrnn.data import read_text
+    from charrnn.losses import format_loss
 
     model = _load_model(args.checkpoint)
     result = model.evaluate(read_text(args.file), documents=args.documents, threads=args.threads)
@@ -312,9 +322,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         where = f" in {result['documents']:,} documents" if args.documents else ""
-        print(f"{result['chars']:,} predictions{where}: {result['nats_per_char']:.4f} nats = "
-              f"{result['bits_per_char']:.4f} bits per character, perplexity "
-              f"{result['perplexity']:.3f}")
+        print(f"{result['chars']:,} predictions{where}: "
+              f"{format_loss(result['nats_per_char'], 4)} nats = "
+              f"{format_loss(result['bits_per_char'], 4)} bits per character, perplexity "
+              f"{format_loss(result['perplexity'])}")
     return 0
 
 

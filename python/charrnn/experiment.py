@@ -2,8 +2,9 @@
 
     metrics.csv   one row per update: step, epoch, loss, smooth loss (per sequence, per char, bits)
     samples.txt   samples before the first update and every sample_every updates
-    best.npz      the parameters with the lowest smooth loss      last.npz  the state, to resume
-    loss.png      smooth loss against update steps, epochs marked
+    best.npz      the parameters of the best validation pass, else of the lowest training curve
+    last.npz      the state, to resume
+    loss.png      the training curve (TrainConfig.loss_curve) against update steps, epochs marked
     passage.txt   a long passage from the best parameters
     report.md     the assignment's answers on one page: gradient check, plot, samples, passage
 
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from charrnn.data import default_corpus_path, read_text
+from charrnn.losses import format_loss
 from charrnn.model import sampling_seed
 from charrnn.plot import load_pyplot, plot_loss
 from charrnn.report import gradcheck_m, write_report
@@ -63,7 +65,7 @@ class RunResult:
     out: Path
     step: int
     smooth_loss: float
-    best_smooth_loss: float  # NaN with a validation split
+    best_smooth_loss: float  # of the training curve (loss_curve); NaN with a validation split
     seconds: float  # the whole run
     steps_run: int
     train_seconds: float = 0.0  # in the training loop
@@ -71,6 +73,8 @@ class RunResult:
     best_val_loss: float | None = None  # nats per character
     stopped: str | None = None  # "time limit" or "interrupted" when the run did not finish
     files: list[str] = field(default_factory=list)
+    loss_curve: str = "smooth"  # TrainConfig.loss_curve: "smooth", or "debiased" (debiased_loss)
+    debiased_loss: float = math.nan  # the smooth loss with its start-up bias removed
 
 
 class RunError(Exception):
@@ -220,7 +224,7 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
     def write_sample() -> None:
         text_ = trainer.sample(settings.sample_length)
         samples.write(f"{SAMPLE_HEADER}{trainer.step}, smooth loss "
-                      f"{'n/a' if math.isnan(trainer.smooth_loss) else format(trainer.smooth_loss, '.3f')} ---\n"
+                      f"{'n/a' if math.isnan(trainer.smooth_loss) else format_loss(trainer.smooth_loss)} ---\n"
                       f"{text_}\n\n")
         samples.flush()
 
@@ -234,6 +238,8 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
         trainer.save(out / "best.npz", kind="best")
         trainer.save(out / "last.npz", kind="last")
 
+    # The training curve: the smooth loss (the assignment's setup) or its debiased average.
+    debiased_curve = config.loss_curve == "debiased"
     bar = None
     if not settings.quiet:
         from tqdm import tqdm
@@ -288,11 +294,14 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
                               trainer.steps_per_epoch, lr, val)
                 if bar is not None:
                     bar.update(chunk)
-                    postfix = {"smooth_loss": f"{trainer.smooth_loss:.2f}",
-                               "bits_per_char": f"{trainer.smooth_loss / config.seq_length / math.log(2):.3f}",
+                    # The curve loss.png shows: the smooth loss, or its debiased average.
+                    name, shown = (("avg_loss", trainer.debiased_loss) if debiased_curve
+                                   else ("smooth_loss", trainer.smooth_loss))
+                    postfix = {name: format_loss(shown, 2),
+                               "bits_per_char": format_loss(shown / config.seq_length / math.log(2)),
                                "epoch": f"{trainer.epoch:.2f}"}
                     if validating and trainer.best_val_step is not None:
-                        postfix["val_bits"] = f"{trainer.best_val_loss / math.log(2):.3f}"
+                        postfix["val_bits"] = format_loss(trainer.best_val_loss / math.log(2))
                     bar.set_postfix(postfix)
                 if trainer.step % settings.sample_every == 0:
                     write_sample()
@@ -317,7 +326,8 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
     plot_loss(history, trainer.steps_per_epoch, config.seq_length, out / "loss.png",
               title=f"{Path(text_path).name if text_path else 'shakespeare.txt'}: "
                     f"{'' if config.cell == 'rnn' and config.layers == 1 else f'{config.layers} x {config.cell}, '}"
-                    f"m={config.m}, seq_length={config.seq_length}, eta={config.eta}")
+                    f"m={config.m}, seq_length={config.seq_length}, eta={config.eta}",
+              first_loss=trainer.first_loss if debiased_curve else None)
     gradcheck_report = None
     wait_started = time.perf_counter()
     if gradcheck is not None:
@@ -337,7 +347,8 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
     result = RunResult(out, trainer.step, trainer.smooth_loss, trainer.best_smooth_loss,
                        time.perf_counter() - started, steps_run, train_seconds, gradcheck_wait,
                        trainer.best_val_loss if trainer.best_val_step is not None else None,
-                       stopped, sorted(p.name for p in out.iterdir() if not p.name.startswith(".")))
+                       stopped, sorted(p.name for p in out.iterdir() if not p.name.startswith(".")),
+                       config.loss_curve, trainer.debiased_loss)
     if stopped == "interrupted":
         raise RunInterrupted(result)
     return result

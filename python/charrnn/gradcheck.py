@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import reference
+from .losses import format_loss
 from .reference import Params, ops
 
 __all__ = [
@@ -400,8 +401,8 @@ def format_table(report: Mapping[str, Any]) -> str:
         diff = settings["loss_abs_diff"]
         mark = "" if _metric_passes("max_abs_diff_ref", diff) else "*"
         lines.append(
-            f"loss: native {settings['loss_native']:.12f}  reference "
-            f"{settings['loss_reference']:.12f}  |diff| {diff:.2e}{mark}"
+            f"loss: native {format_loss(settings['loss_native'], 12)}  reference "
+            f"{format_loss(settings['loss_reference'], 12)}  |diff| {diff:.2e}{mark}"
         )
     lines.append("max_rel_err_fd: information only (near-zero entries sit at the FD noise floor)")
     lines.append(f"overall: {'PASS' if report['passed'] else 'FAIL'}")

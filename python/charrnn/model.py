@@ -53,8 +53,9 @@ def evaluate_streams(params: Any, streams: Streams,
     total, n = _core.evaluate(params, streams.text, **streams.native(),
                               threads=available_cores() if threads is None else threads)
     nats = total / n
+    # exp overflows past 709 nats (a model with huge weights): the perplexity is then inf.
     return {"nats_per_char": nats, "bits_per_char": nats / math.log(2),
-            "perplexity": math.exp(nats), "chars": int(n)}
+            "perplexity": math.exp(nats) if nats < 709 else math.inf, "chars": int(n)}
 
 
 def native_params(spec: dict[str, Any]) -> Any:
@@ -187,7 +188,7 @@ class Model:
             prime_indices: Or the prime as character indices (int, 1-D).
             h0: Initial hidden state, float, (L, m) or, for one layer, (m,); None: zeros.
             c0: lstm only: initial cell state, shaped as h0; None: zeros.
-            temperature: > 0; below 1 sharper, above 1 flatter.
+            temperature: A number > 0: below 1 sharper, above 1 flatter.
             top_p: Draw only from the most likely characters holding this much probability,
                 in (0, 1].
             seed: Seed of the draws, in [0, 2**64).

@@ -4,6 +4,7 @@ during training, a passage from the best model) plus the run's settings and timi
 from __future__ import annotations
 
 import math
+import os
 import platform
 import shlex
 from pathlib import Path
@@ -13,6 +14,8 @@ import numpy as np
 
 from charrnn import _core
 from charrnn.gradcheck import format_table
+from charrnn.losses import format_loss
+from charrnn.plot import EPOCH_LINES
 from charrnn.runfiles import read_samples
 
 # The report's gradient check differentiates every entry twice by finite differences and once by
@@ -36,6 +39,46 @@ def gradcheck_m(config: Any, K: int) -> int:
     return low
 
 
+# What each CPU level of cmake/arch.cmake lets the compiler use (docs/getting-started.md). Eigen's
+# own list (_core.SIMD) names neither AVX2 nor FMA on an x86-64-v3 build ("AVX SSE, SSE2, ..."),
+# so it is only used for the baseline, where it is right ("SSE, SSE2", "ARM NEON").
+ARCH_SETS = {
+    "x86-64-v4": "AVX-512, AVX2, FMA",
+    "x86-64-v3": "AVX2, FMA",
+    "native": "every instruction set of the CPU it was built on",
+}
+
+
+def core_build() -> str:
+    """The CPU level the core was built for and what it uses, e.g. "x86-64-v3: AVX2, FMA"."""
+    if _core.ARCH == "portable":
+        return f"portable: {_core.SIMD or 'no SIMD'} (the compiler's baseline)"
+    sets = ARCH_SETS.get(_core.ARCH)
+    return f"{_core.ARCH}: {sets}" if sets else _core.ARCH
+
+
+def cpu_model() -> str:
+    """The CPU's name: /proc/cpuinfo's 'model name' (Linux on x86), else platform.processor(),
+    else the machine type."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and value.strip():
+                    return " ".join(value.split())
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def machine() -> str:
+    """report.md's machine row: the CPU, its cores, Python, and the core's build."""
+    cores = os.cpu_count() or 1
+    return (f"{cpu_model()} ({cores} core{'s' if cores > 1 else ''}, {platform.machine()}), "
+            f"{platform.python_implementation()} {platform.python_version()}, core built for "
+            f"{core_build()}")
+
+
 def _optimizer(c: Any) -> str:
     """The optimiser and its constants, as report.md names them."""
     if c.optimizer == "rmsprop":
@@ -52,11 +95,33 @@ def _best(trainer: Any) -> str:
         if trainer.best_val_step is None:
             return "no validation pass yet: the initial parameters"
         v = trainer.best_val_loss
-        return (f"lowest validation loss: {v:.4f} nats = {v / ln2:.4f} bits per character, at "
+        return (f"lowest validation loss: {format_loss(v, 4)} nats = {format_loss(v / ln2, 4)} "
+                f"bits per character, at "
                 f"update {trainer.best_val_step:,}")
     b = trainer.best_smooth_loss
-    return (f"lowest smooth training loss: {b:.3f} ({b / T:.4f} nats = {b / T / ln2:.4f} bits "
-            f"per character)")
+    curve = ("smooth training loss" if trainer.config.loss_curve == "smooth"
+             else "training loss (debiased average)")
+    return (f"lowest {curve}: {format_loss(b)} ({format_loss(b / T, 4)} nats = "
+            f"{format_loss(b / T / ln2, 4)} bits per character)")
+
+
+def _loss_plot(trainer: Any) -> str:
+    """What loss.png shows, in a sentence or two."""
+    c = trainer.config
+    validation = trainer.val_streams is not None
+    if c.loss_curve == "smooth":
+        text = "Smooth training loss (0.999 smooth + 0.001 loss) per character against update steps"
+    else:
+        text = ("Training loss per character against update steps: the smooth loss (0.999 smooth "
+                "+ 0.001 loss) with its start-up bias removed, (smooth - 0.999^n l_1) / "
+                "(1 - 0.999^n) after n updates (l_1 the first loss), a mean of about the last "
+                "thousand updates' losses in a run of any length"
+                + ("" if validation else "; its lowest point, starred, gave best.npz"))
+    if validation:
+        text += ", with the validation loss (the best pass, starred, gave best.npz)"
+    epochs = ("dashed lines mark epochs" if trainer.step // trainer.steps_per_epoch <= EPOCH_LINES
+              else "the top axis counts epochs")
+    return f"{text}; {epochs}."
 
 
 def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dict[str, np.ndarray],
@@ -97,13 +162,16 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
         f"({rate:,.0f} updates/s, {trainer.threads} thread{'s' if trainer.threads > 1 else ''}); "
         f"{total_seconds:.1f} s in all (the rest: starting, "
         f"checkpoints, samples, validation, the plot, waiting for the gradient check) |",
-        f"| smooth loss | {trainer.smooth_loss:.3f} now ({trainer.smooth_loss / T:.4f} nats per "
-        f"character) |",
+        f"| smooth loss | {format_loss(trainer.smooth_loss)} now "
+        f"({format_loss(trainer.smooth_loss / T, 4)} nats per character) |",
+        *([f"| training loss | {format_loss(trainer.debiased_loss)} now "
+           f"({format_loss(trainer.debiased_loss / T, 4)} nats per character): the smooth loss "
+           f"with its start-up bias removed, as loss.png shows it |"]
+          if c.loss_curve == "debiased" else []),
         f"| best.npz | {_best(trainer)} |",
-        f"| machine | {platform.machine()}, {platform.python_implementation()} "
-        f"{platform.python_version()}, core built for {_core.SIMD} |",
-        "",
+        f"| machine | {machine()} |",
     ]
+    # Inside the table: a blank line before these rows would end it.
     for change in changes:
         what = ", ".join(f"{name} {old} -> {new}" for name, (old, new) in change["changed"].items())
         lines.append(f"| changed on resume at update {change['step']:,} | {what} |")
@@ -135,10 +203,9 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
     lines += [
         "## 2. Loss",
         "",
-        "Smooth training loss (0.999 smooth + 0.001 loss) per character against update steps, "
-        "with the validation loss where there is a split; dashed lines mark epochs.",
+        _loss_plot(trainer),
         "",
-        "![smooth loss](loss.png)",
+        f"![{'smooth' if c.loss_curve == 'smooth' else 'training'} loss](loss.png)",
         "",
         "## 3. Samples during training",
         "",
