@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/floating.hpp"
 #include "model/model.hpp"
 #include "optim/optim.hpp"
 
@@ -72,6 +73,7 @@ void run(const ModelSpec& spec, int T_len, int B) {
 }
 
 int main(int argc, char** argv) {
+    charrnn::fix_product_blocking();  // as the module does
     const int m = argc > 1 ? std::atoi(argv[1]) : 100, T_len = argc > 2 ? std::atoi(argv[2]) : 25;
     const int B = argc > 3 ? std::atoi(argv[3]) : 1, K = argc > 4 ? std::atoi(argv[4]) : 76;
     const int layers = argc > 6 ? std::atoi(argv[6]) : 1;

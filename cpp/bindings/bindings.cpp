@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/floating.hpp"
 #include "core/layout.hpp"
 #include "model/model.hpp"
 #include "optim/optim.hpp"
@@ -1097,6 +1098,7 @@ void bind_trainer(py::module_& m, const char* name) {
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
+    fix_product_blocking();  // the same bits on every CPU (core/floating.hpp)
     m.doc() = "charrnn's native core: forward/backward of the model family (rnn, lstm, gru cells "
               "in stacked layers), clipping, AdaGrad, RMSprop, Adam, sampling, evaluation and the "
               "training loop, in C++ with Eigen. Private: use the `charrnn` package.";
