@@ -6,7 +6,8 @@ core.
 
 The native functions (layout, forward_backward, loss, clip_gradients, clip_by_norm,
 adagrad_step, rmsprop_step, adam_step, sample, evaluate) and parameter blocks (Params, Params32) come from the compiled module charrnn._core;
-Trainer, TrainConfig and Model are the Python front; charrnn.reference is the same maths in numpy.
+Trainer, TrainConfig and Model are the Python front, and Callback hooks into a training run;
+charrnn.reference is the same maths in numpy.
 
 Names are resolved on first use, so `import charrnn.reference` works without the compiled module.
 """
@@ -24,6 +25,7 @@ _EXPORTS = {
         "Params", "Params32", "Result", "adagrad_step", "adam_step", "clip_by_norm",
         "clip_gradients", "evaluate", "forward_backward", "layout", "loss", "rmsprop_step",
         "sample")},
+    "Callback": "charrnn.callbacks",
     "CheckpointError": "charrnn.checkpoint",
     "Vocabulary": "charrnn.data",
     "default_corpus_path": "charrnn.data",

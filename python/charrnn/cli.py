@@ -10,6 +10,7 @@ import json
 import math
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 EXIT_ERROR, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
 
@@ -54,21 +55,25 @@ def _top_p(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from charrnn._core import CELLS
-    from charrnn.data import NEWLINE_MODES
-    from charrnn.gradcheck import FD_ORDER, FD_STEP
-    from charrnn.model import EXPORT_FORMATS
-    from charrnn.train import OPTIMIZERS, RECIPES
+    from charrnn import __version__
 
     parser = argparse.ArgumentParser(
         prog="charrnn",
         description="Character-level recurrent networks (vanilla RNN, LSTM, GRU, stacked) with a "
                     "C++ core: train on plain text, check gradients, sample, evaluate, export.")
-    from charrnn import __version__
-
     parser.add_argument("--version", action="version", version=f"charrnn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = _add_train(sub)
+    _add_model_options(p)
+    _add_run_options(p)
+    _add_sample(sub)
+    _add_evaluate(sub)
+    _add_export(sub)
+    _add_gradcheck(sub)
+    return parser
 
+
+def _add_train(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train on a text file and write the run's files",
                        description="Train a network with AdaGrad (by default the assignment's "
                                    "one-layer vanilla RNN and its loop) and "
@@ -80,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     length.add_argument("--steps", type=_nonnegative_int,
                         help="total updates, counted from the start of training (default 100000)")
     length.add_argument("--epochs", type=_positive_float, help="total passes over the text")
+    return p
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    """train's model and training settings (TrainConfig's)."""
+    from charrnn._core import CELLS
+    from charrnn.train import OPTIMIZERS, RECIPES
+
     # Model settings default to None so that on --resume we know which ones were given.
     # --cell and --layers are checked with the other model settings (TrainConfig), so that a bad
     # value is a one-line error (exit 1) as any other bad model setting is.
@@ -126,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=_positive_int,
                    help="threads to train on (default: every core this process may use); the "
                         "results are the same for any number")
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    """train's settings of the run: intervals, validation, time limit, files."""
+    from charrnn.data import NEWLINE_MODES
+
     p.add_argument("--sample-every", type=_positive_int, default=10_000,
                    help="updates between samples (default 10000)")
     p.add_argument("--checkpoint-every", type=_positive_int,
@@ -161,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip the gradient check that runs alongside for the report")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+
+def _add_sample(sub: Any) -> None:
     s = sub.add_parser("sample", help="print text from a checkpoint",
                        description="Print characters drawn from a trained network.")
     s.add_argument("checkpoint", metavar="CKPT", help="a best.npz or last.npz (or a run folder)")
@@ -185,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", metavar="FILE", help="write the text to FILE instead of printing it")
     s.add_argument("--seed", type=_nonnegative_int, default=0, help="random seed (default 0)")
 
+
+
+def _add_evaluate(sub: Any) -> None:
     e = sub.add_parser("evaluate", help="how well a checkpoint predicts a text",
                        description="The mean loss over the N-1 next-character predictions of a "
                                    "text, from a zero state: nats and bits per character, and "
@@ -198,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="threads to run on (default: every core this process may use)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
 
+
+
+def _add_export(sub: Any) -> None:
+    from charrnn.model import EXPORT_FORMATS
+
     x = sub.add_parser("export", help="write a checkpoint's weights for another framework",
                        description="Write a checkpoint's weights as an .npz for another "
                                    "framework. torch: a state_dict of torch.nn.RNN/LSTM/GRU "
@@ -206,6 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("out", metavar="OUT.npz", help="file to write")
     x.add_argument("--format", default="torch",
                    help=f"target framework: {', '.join(EXPORT_FORMATS)} (default torch)")
+
+
+
+def _add_gradcheck(sub: Any) -> None:
+    from charrnn._core import CELLS
+    from charrnn.gradcheck import FD_ORDER, FD_STEP
 
     g = sub.add_parser("gradcheck", help="check every gradient of a fresh model",
                        description="Check every entry of every gradient of the native core "
@@ -229,7 +265,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--dropout", type=_fraction, default=0.0, metavar="P",
                    help="check under one fixed dropout mask of probability P (default 0)")
     g.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    return parser
 
 
 def _gradcheck(args: argparse.Namespace) -> int:

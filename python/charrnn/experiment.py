@@ -1,4 +1,5 @@
-"""The `charrnn train` job: one run (by default the assignment's), with its files in one folder.
+"""A training run: the loop that `charrnn train` and Trainer.fit share, and the `charrnn train`
+job, one run (by default the assignment's) with its files in one folder:
 
     metrics.csv   one row per update: step, epoch, loss, smooth loss (per sequence, per char, bits)
     samples.txt   samples before the first update and every sample_every updates
@@ -8,7 +9,13 @@
     passage.txt   a long passage from the best parameters
     report.md     the assignment's answers on one page: gradient check, plot, samples, passage
 
-Not here: the maths (native core) or the step loop (train.py).
+fit() is the run loop. It trains in chunks of updates and after
+each calls the run's callbacks (charrnn.callbacks.Callback), each with one job: Ctrl-C, the time
+limit, the user's own, validation, metrics rows, the progress bar, samples, checkpoints; then
+the files at the end. _handlers lists them in the order they are called.
+
+Not here: the maths (native core), the update steps (train.py), the callback protocol
+(callbacks.py).
 """
 
 from __future__ import annotations
@@ -22,10 +29,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from charrnn.callbacks import Callback, Run, Validation
 from charrnn.data import default_corpus_path, read_text
 from charrnn.losses import format_loss
 from charrnn.model import sampling_seed
@@ -33,7 +42,7 @@ from charrnn.plot import load_pyplot, plot_loss
 from charrnn.report import gradcheck_m, write_report
 from charrnn.runfiles import (SAMPLE_HEADER, open_metrics, read_metrics, read_samples,
                               write_metrics)
-from charrnn.train import TrainConfig, Trainer, TrainingDiverged
+from charrnn.train import Progress, TrainConfig, Trainer, TrainingDiverged
 
 @dataclass
 class RunSettings:
@@ -62,7 +71,9 @@ class RunSettings:
 
 @dataclass
 class RunResult:
-    out: Path
+    """What a run did: Trainer.fit returns it, Callback.on_end gets it."""
+
+    out: Path | None  # the run's folder (None: Trainer.fit without one)
     step: int
     smooth_loss: float
     best_smooth_loss: float  # of the training curve (loss_curve); NaN with a validation split
@@ -71,13 +82,13 @@ class RunResult:
     train_seconds: float = 0.0  # in the training loop
     gradcheck_wait: float = 0.0  # after training, waiting for the report's gradient check
     best_val_loss: float | None = None  # nats per character
-    stopped: str | None = None  # "time limit" or "interrupted" when the run did not finish
+    stopped: str | None = None  # "time limit", "interrupted" or a callback's reason (Run.stop)
     files: list[str] = field(default_factory=list)
     loss_curve: str = "smooth"  # TrainConfig.loss_curve: "smooth", or "debiased" (debiased_loss)
     debiased_loss: float = math.nan  # the smooth loss with its start-up bias removed
 
 
-class RunError(Exception):
+class RunError(ValueError):
     """A run that cannot start or continue; the message says why (no traceback needed)."""
 
 
@@ -126,49 +137,395 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-class _DeferredInterrupt:
-    """While active (in the main thread), Ctrl-C only sets `requested`; the loop checks it
-    between chunks and then saves and raises KeyboardInterrupt. A KeyboardInterrupt raised at an
-    arbitrary point could land between writing metrics rows and a checkpoint and lose the state."""
+# --- the loop's parts: each a Callback with one job, called in the order _handlers lists them ---
 
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
+
+class _CtrlC(Callback):
+    """Ctrl-C (in the main thread) only sets a flag; after the chunk under way the run stops as
+    at its end, its files written, and then raises RunInterrupted. A KeyboardInterrupt raised at
+    an arbitrary point could land between writing metrics rows and a checkpoint and lose the
+    state."""
+
+    requested = False
+
+    def on_start(self, run: Run) -> None:
+        self.run = run
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, self._handle)
+            if previous is not None:
+                run.cleanup.callback(signal.signal, signal.SIGINT, previous)
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.requested = True
 
-    def __enter__(self) -> _DeferredInterrupt:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+    def on_chunk(self, progress: Progress) -> None:
+        if self.requested:
+            self.run.stop("interrupted")
 
 
-def _tidy_resumed_files(out: Path, resume_step: int) -> None:
-    """After a kill: drop temporary checkpoint files and samples drawn after the checkpoint's
-    step (the resumed run draws them again, identically)."""
-    for stale in out.glob(".*.npz.*.tmp"):
-        stale.unlink(missing_ok=True)
-    path = out / "samples.txt"
-    if not path.exists():
-        return
-    kept = [f"{head}\n{body}" for step, head, body in read_samples(path) if step <= resume_step]
-    tmp = path.with_suffix(".txt.tmp")
-    tmp.write_text("".join(kept), encoding="utf-8")
-    os.replace(tmp, path)
+class _TimeLimit(Callback):
+    """Stop after `seconds` of wall time from the start of the run; chunks end at the limit."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def on_start(self, run: Run) -> None:
+        self.run = run
+        run.deadline = run.started + self.seconds
+
+    def on_chunk(self, progress: Progress) -> None:
+        if time.perf_counter() - self.run.started >= self.seconds:
+            self.run.stop("time limit")
+
+
+class _Validation(Callback):
+    """A pass over the held-out text every `every` updates and after the last chunk; a new
+    lowest loss makes the parameters the best ones (Trainer.evaluate_validation)."""
+
+    def __init__(self, every: int):
+        self.every = every
+
+    def on_start(self, run: Run) -> None:
+        self.run = run
+        run.boundaries.append(self.every)
+
+    def on_chunk(self, progress: Progress) -> None:
+        if progress.step % self.every == 0 or self.run.finished:
+            trainer = self.run.trainer
+            loss = trainer.evaluate_validation()
+            self.run.call("on_validation",
+                          Validation(trainer.step, loss, trainer.best_val_step == trainer.step))
+
+
+class _Metrics(Callback):
+    """metrics.csv: a row per update, the validation loss on the row of its step. On resume,
+    rows after the checkpoint's step are dropped (runfiles.open_metrics)."""
+
+    def __init__(self, path: Path, resume_step: int | None):
+        self.path, self.resume_step = path, resume_step
+        self.val: float | None = None  # this chunk's validation loss
+
+    def on_start(self, run: Run) -> None:
+        self.trainer = run.trainer
+        self.file = open_metrics(self.path, self.resume_step)
+        run.cleanup.callback(self.file.close)
+
+    def on_validation(self, result: Validation) -> None:
+        self.val = result.loss
+
+    def on_chunk(self, progress: Progress) -> None:
+        self.write(progress, self.val)
+        self.val = None
+
+    def _on_failed_chunk(self, error: BaseException) -> None:
+        """The updates done before Ctrl-C or divergence stopped the chunk."""
+        if getattr(error, "progress", None) is not None:
+            self.write(error.progress)  # type: ignore[attr-defined]
+        self.file.flush()
+
+    def write(self, progress: Progress, val: float | None = None) -> None:
+        # The chunk's rate: chunks end where it may change (Trainer.steps_until_rate_change).
+        lr = self.trainer.learning_rate(progress.step - len(progress.losses))
+        write_metrics(self.file, progress, self.trainer.steps_per_epoch, lr, val)
+
+    def flush(self) -> None:
+        self.file.flush()
+
+
+class _ProgressBar(Callback):
+    """The tqdm bar: steps, the training curve (TrainConfig.loss_curve) in nats per sequence
+    and bits per character, the epoch, the best validation loss."""
+
+    def on_start(self, run: Run) -> None:
+        from tqdm import tqdm
+
+        self.trainer = run.trainer
+        self.bar = tqdm(total=run.target, initial=run.trainer.step, unit="step",
+                        dynamic_ncols=True, desc="training", smoothing=0.1)
+        run.cleanup.callback(self.bar.close)
+
+    def on_chunk(self, progress: Progress) -> None:
+        trainer = self.trainer
+        self.bar.update(len(progress.losses))
+        if trainer.config.loss_curve == "debiased":
+            name, shown = "avg_loss", trainer.debiased_loss
+            bits = shown / progress.seq_length / math.log(2)
+        else:
+            name, shown, bits = "smooth_loss", progress.smooth_loss, progress.bits_per_char
+        postfix = {name: format_loss(shown, 2), "bits_per_char": format_loss(bits),
+                   "epoch": f"{progress.epoch:.2f}"}
+        if trainer.best_val_step is not None:
+            postfix["val_bits"] = format_loss(trainer.best_val_loss / math.log(2))
+        self.bar.set_postfix(postfix)
+
+
+class _Samples(Callback):
+    """samples.txt: a sample before the first update and every `every` updates. On resume,
+    samples drawn after the checkpoint's step are dropped (the run draws them again,
+    identically)."""
+
+    def __init__(self, path: Path, every: int, length: int, resume_step: int | None):
+        self.path, self.every, self.length, self.resume_step = path, every, length, resume_step
+
+    def on_start(self, run: Run) -> None:
+        self.trainer = run.trainer
+        run.boundaries.append(self.every)
+        if self.resume_step is not None and self.path.exists():
+            kept = [f"{head}\n{body}" for step, head, body in read_samples(self.path)
+                    if step <= self.resume_step]
+            tmp = self.path.with_suffix(".txt.tmp")
+            tmp.write_text("".join(kept), encoding="utf-8")
+            os.replace(tmp, self.path)
+        self.file = open(self.path, "a" if self.resume_step is not None else "w",
+                         encoding="utf-8")
+        run.cleanup.callback(self.file.close)
+        if self.trainer.step == 0:
+            self.write()
+
+    def on_chunk(self, progress: Progress) -> None:
+        if progress.step % self.every == 0:
+            self.write()
+
+    def write(self) -> None:
+        trainer = self.trainer
+        text = trainer.sample(self.length)
+        loss = "n/a" if math.isnan(trainer.smooth_loss) else format_loss(trainer.smooth_loss)
+        self.file.write(f"{SAMPLE_HEADER}{trainer.step}, smooth loss {loss} ---\n{text}\n\n")
+        self.file.flush()
+
+
+class _Checkpoints(Callback):
+    """best.npz and last.npz every `every` updates, after the last chunk, and on a Ctrl-C that
+    stops the native loop itself (outside the main thread)."""
+
+    def __init__(self, out: Path, every: int, metrics: _Metrics, resume_step: int | None):
+        self.out, self.every, self.metrics, self.resume_step = out, every, metrics, resume_step
+
+    def on_start(self, run: Run) -> None:
+        self.run = run
+        run.boundaries.append(self.every)
+        if self.resume_step is not None:  # temporary files of a write a kill cut short
+            for stale in self.out.glob(".*.npz.*.tmp"):
+                stale.unlink(missing_ok=True)
+        if run.finished:  # nothing to train: the run still ends with its checkpoints
+            self.save()
+
+    def on_chunk(self, progress: Progress) -> None:
+        if progress.step % self.every == 0 or self.run.finished:
+            self.save()
+
+    def _on_failed_chunk(self, error: BaseException) -> None:
+        if isinstance(error, KeyboardInterrupt):
+            self.save()  # the state between two updates is consistent
+
+    def save(self) -> None:
+        # Rows first: a checkpoint at step S promises metrics.csv holds rows 1..S even if the
+        # process is killed right after (resume drops rows after S, never fills gaps before it).
+        # best.npz before last.npz: a kill between the two then never leaves a run folder with a
+        # last.npz but no best.npz (the first checkpoint's; `charrnn sample DIR` reads best.npz).
+        # last.npz holds the best parameters too, so resuming never needs best.npz.
+        self.metrics.flush()
+        paths = [self.out / "best.npz", self.out / "last.npz"]
+        self.run.trainer.save(paths[0], kind="best")
+        self.run.trainer.save(paths[1], kind="last")
+        for path in paths:
+            self.run.call("on_checkpoint", path)
+
+
+class _Gradcheck(Callback):
+    """`charrnn gradcheck` of the run's model in a second process, for the report; killed if
+    training fails, or if the run was stopped and the check is still going."""
+
+    def __init__(self, out: Path):
+        self.out = out
+
+    def on_start(self, run: Run) -> None:
+        trainer = run.trainer
+        self.process = _start_gradcheck(trainer.text_path, trainer.config, trainer.vocab.K,
+                                        self.out)
+        run.cleanup.push(self._kill_on_error)
+
+    def _kill_on_error(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        if exc_type is not None:
+            self.process.kill()
+            self.process.wait()
+        return False
+
+    def report(self, stopped: str | None) -> dict[str, Any] | None:
+        if stopped is not None and self.process.poll() is None:
+            self.process.kill()  # a stop asked for now does not wait for the check
+        self.process.wait()
+        try:
+            return json.loads((self.out / "gradcheck.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+
+class _EndFiles(Callback):
+    """The files written once training is over: passage.txt (from the best parameters),
+    loss.png and report.md."""
+
+    def __init__(self, out: Path, gradcheck: _Gradcheck | None):
+        self.out, self.gradcheck = out, gradcheck
+
+    def on_start(self, run: Run) -> None:
+        # The native loop releases the GIL, so matplotlib's ~1 s import overlaps training.
+        threading.Thread(target=load_pyplot, name="import-matplotlib", daemon=True).start()
+
+    def write(self, run: Run) -> float:
+        """Write them; the seconds spent waiting for the gradient check."""
+        trainer, out, settings = run.trainer, self.out, run.settings
+        config, text_path = trainer.config, trainer.text_path
+        passage_seed = sampling_seed(config.seed, trainer.step) ^ 1
+        passage = trainer.model(best=True).sample_text(
+            settings.passage_length, seed=passage_seed, temperature=settings.PASSAGE_TEMPERATURE)
+        (out / "passage.txt").write_text(passage + "\n", encoding="utf-8")
+        history = read_metrics(out / "metrics.csv")
+        plot_loss(history, trainer.steps_per_epoch, config.seq_length, out / "loss.png",
+                  title=f"{Path(text_path).name if text_path else 'shakespeare.txt'}: "
+                        f"{'' if config.cell == 'rnn' and config.layers == 1 else f'{config.layers} x {config.cell}, '}"
+                        f"m={config.m}, seq_length={config.seq_length}, eta={config.eta}",
+                  first_loss=trainer.first_loss if config.loss_curve == "debiased" else None)
+        wait_started = time.perf_counter()
+        gradcheck = self.gradcheck.report(run.stopped) if self.gradcheck is not None else None
+        gradcheck_wait = time.perf_counter() - wait_started
+        write_report(out, trainer=trainer, text_path=text_path, history=history,
+                     gradcheck=gradcheck, train_seconds=run.train_seconds,
+                     steps_run=trainer.step - run.first_step,
+                     total_seconds=time.perf_counter() - run.started, settings=settings,
+                     passage_seed=passage_seed, stopped=run.stopped, changes=trainer.history)
+        return gradcheck_wait
+
+
+# --- the loop -------------------------------------------------------------------------------
+
+
+def fit(run: Run, callbacks: Sequence[Callback] = (),
+        resume_step: int | None = None) -> RunResult:
+    """Train run.trainer to run.target in chunks of updates (about a quarter second each, so
+    Ctrl-C and the time limit are honoured between two), calling every callback's on_* methods
+    (Callback); with run.out, write the run's files there. What `charrnn train` and
+    Trainer.fit run. `resume_step`: continue the files of a run resumed from that step.
+
+    Raises:
+        TrainingDiverged: As Trainer.train (the rows of its last chunk written first).
+        RunInterrupted: Ctrl-C; the run stopped as at its end, its files written.
+    """
+    end_files, run.callbacks = _handlers(run, list(callbacks), resume_step)
+    with run.cleanup:  # closes the files and the bar, restores Ctrl-C, on any exit
+        run.call("on_start", run)
+        while not run.finished:
+            progress = _train_chunk(run)
+            run.call("on_chunk", progress)
+    gradcheck_wait = end_files.write(run) if end_files is not None else 0.0
+    trainer, out = run.trainer, run.out
+    result = RunResult(out, trainer.step, trainer.smooth_loss, trainer.best_smooth_loss,
+                       time.perf_counter() - run.started, trainer.step - run.first_step,
+                       run.train_seconds, gradcheck_wait,
+                       trainer.best_val_loss if trainer.best_val_step is not None else None,
+                       run.stopped,
+                       [] if out is None else
+                       sorted(p.name for p in out.iterdir() if not p.name.startswith(".")),
+                       trainer.config.loss_curve, trainer.debiased_loss)
+    run.call("on_end", result)
+    if run.stopped == "interrupted":
+        raise RunInterrupted(result)
+    return result
+
+
+def _handlers(run: Run, callbacks: list[Callback],
+              resume_step: int | None) -> tuple[_EndFiles | None, list[Callback]]:
+    """The run's callbacks in the order they are called: what may stop the run first, then the
+    user's (a stop they ask for still gets its last validation and checkpoint), then what is
+    written."""
+    settings, out = run.settings, run.out
+    stops: list[Callback] = [_CtrlC()]
+    if settings.time_limit is not None:
+        stops.append(_TimeLimit(settings.time_limit))
+    after: list[Callback] = []
+    if run.trainer.val_streams is not None:
+        after.append(_Validation(settings.every("eval_every")))
+    if out is None:
+        return None, [*stops, *callbacks, *after, *([] if settings.quiet else [_ProgressBar()])]
+    gradcheck = _Gradcheck(out) if settings.gradcheck else None
+    metrics = _Metrics(out / "metrics.csv", resume_step)
+    end_files = _EndFiles(out, gradcheck)
+    return end_files, [*([gradcheck] if gradcheck else []), end_files, *stops, *callbacks,
+                       *after, metrics, *([] if settings.quiet else [_ProgressBar()]),
+                       _Samples(out / "samples.txt", settings.sample_every,
+                                settings.sample_length, resume_step),
+                       _Checkpoints(out, settings.every("checkpoint_every"), metrics,
+                                    resume_step)]
+
+
+def _train_chunk(run: Run) -> Progress:
+    """The next chunk of updates, timed; a chunk that raises leaves its rows (and, on Ctrl-C,
+    the checkpoints) written first."""
+    trainer, chunks = run.trainer, []
+    size = _chunk_size(run)
+    t0 = time.perf_counter()
+    try:
+        trainer.train(size, callback=lambda _, progress: chunks.append(progress), every=size)
+    except (KeyboardInterrupt, TrainingDiverged) as error:
+        run.call("_on_failed_chunk", error)
+        raise
+    seconds = time.perf_counter() - t0
+    run.train_seconds += seconds
+    run.steps_per_second = size / max(seconds, 1e-6)
+    return chunks[0]  # one: the chunk ends where the learning rate may change
+
+
+def _chunk_size(run: Run) -> int:
+    """About a quarter second of updates, ending on every step a callback asked for (samples,
+    validation, checkpoints), where the learning rate may change, and at the time limit."""
+    trainer, step = run.trainer, run.trainer.step
+    size = min(run.target - step, trainer.steps_until_rate_change(),
+               max(1, int(run.steps_per_second * 0.25)),
+               *(every - step % every for every in run.boundaries))
+    if run.deadline is not None:
+        left = run.deadline - time.perf_counter()
+        size = min(size, max(1, int(run.steps_per_second * left)))
+    return size
+
+
+# --- `charrnn train` ------------------------------------------------------------------------
 
 
 def run(text_path: str | None, out: str | Path | None, config: TrainConfig | None,
         settings: RunSettings, resume: str | Path | None = None,
-        overrides: dict[str, Any] | None = None) -> RunResult:
+        overrides: dict[str, Any] | None = None,
+        callbacks: Sequence[Callback] = ()) -> RunResult:
     """Train and write the run's files into `out` (default: a new folder under runs/, or the
     resumed folder). `overrides` are model settings the user gave explicitly: on resume they
-    must agree with the checkpoint's."""
+    must agree with the checkpoint's. `callbacks` are called as in fit()."""
     started = time.perf_counter()
+    check_settings(settings)
+    if resume is not None:
+        if settings.init_from is not None:
+            raise RunError("give --resume or --init-from, not both")
+        ckpt = Path(resume) / "last.npz" if Path(resume).is_dir() else Path(resume)
+        if not ckpt.exists():
+            raise FileNotFoundError(f"nothing to resume: {str(ckpt)!r} does not exist")
+        trainer = Trainer.load(ckpt, text_path=text_path, overrides=overrides)
+        out = Path(out) if out is not None else ckpt.parent
+        resume_step: int | None = trainer.step
+    else:
+        trainer = _new_trainer(text_path, config or TrainConfig(), settings, overrides)
+        out = Path(out) if out is not None else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+        if (out / "last.npz").exists():
+            raise RunError(f"{str(out)!r} already holds a run (last.npz); continue it with "
+                           f"--resume {out}, or choose another --out")
+        resume_step = None
+    out.mkdir(parents=True, exist_ok=True)
+    target = _target_steps(settings, trainer)
+    if target < trainer.step:
+        raise RunError(f"the checkpoint is already at step {trainer.step}, beyond the "
+                       f"{target} steps asked for (--steps/--epochs count from the start)")
+    return fit(Run(trainer, target, out, settings, started=started), callbacks, resume_step)
+
+
+def check_settings(settings: RunSettings) -> None:
+    """RunError for an interval, length or time limit out of range."""
     for name in ("sample_every", "sample_length", "passage_length", "eval_every",
                  "checkpoint_every"):
         value = getattr(settings, name)
@@ -177,181 +534,17 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
             raise RunError(f"--{name.replace('_', '-')} must be >= {low}, got {value}")
     if settings.time_limit is not None and not settings.time_limit > 0:
         raise RunError(f"--time-limit must be a number of seconds > 0, got {settings.time_limit}")
-    if resume is not None:
-        if settings.init_from is not None:
-            raise RunError("give --resume or --init-from, not both")
-        resume = Path(resume)
-        ckpt = resume / "last.npz" if resume.is_dir() else resume
-        if not ckpt.exists():
-            raise FileNotFoundError(f"nothing to resume: {str(ckpt)!r} does not exist")
-        trainer = Trainer.load(ckpt, text_path=text_path, overrides=overrides)
-        text_path = trainer.text_path
-        out = Path(out) if out is not None else ckpt.parent
-        resume_step: int | None = trainer.step
-    else:
-        config = config or TrainConfig()
-        text = read_text(text_path if text_path is not None else default_corpus_path(),
-                         config.newline)
-        if settings.init_from is not None:
-            trainer = Trainer.init_from(settings.init_from, text, config, overrides=overrides,
-                                        text_path=text_path)
-        else:
-            trainer = Trainer(text, config, text_path=text_path)
-        out = Path(out) if out is not None else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
-        if (out / "last.npz").exists():
-            raise RunError(f"{str(out)!r} already holds a run (last.npz); continue it with "
-                           f"--resume {out}, or choose another --out")
-        resume_step = None
-    config = trainer.config
-    out.mkdir(parents=True, exist_ok=True)
-    target = _target_steps(settings, trainer)
-    if target < trainer.step:
-        raise RunError(f"the checkpoint is already at step {trainer.step}, beyond the "
-                       f"{target} steps asked for (--steps/--epochs count from the start)")
 
-    gradcheck = (_start_gradcheck(text_path, config, trainer.vocab.K, out) if settings.gradcheck
-                 else None)
-    # The native loop releases the GIL, so matplotlib's ~1 s import overlaps training.
-    threading.Thread(target=load_pyplot, name="import-matplotlib", daemon=True).start()
-    if resume_step is not None:
-        _tidy_resumed_files(out, resume_step)
-    metrics_file = open_metrics(out / "metrics.csv", resume_step)
-    samples = open(out / "samples.txt", "a" if resume_step is not None else "w", encoding="utf-8")
-    validating = trainer.val_streams is not None
-    eval_every = settings.every("eval_every")
-    checkpoint_every = settings.every("checkpoint_every")
 
-    def write_sample() -> None:
-        text_ = trainer.sample(settings.sample_length)
-        samples.write(f"{SAMPLE_HEADER}{trainer.step}, smooth loss "
-                      f"{'n/a' if math.isnan(trainer.smooth_loss) else format_loss(trainer.smooth_loss)} ---\n"
-                      f"{text_}\n\n")
-        samples.flush()
-
-    def save_checkpoints() -> None:
-        # Rows first: a checkpoint at step S promises metrics.csv holds rows 1..S even if the
-        # process is killed right after (resume drops rows after S, never fills gaps before it).
-        # best.npz before last.npz: a kill between the two then never leaves a run folder with a
-        # last.npz but no best.npz (the first checkpoint's; `charrnn sample DIR` reads best.npz).
-        # last.npz holds the best parameters too, so resuming never needs best.npz.
-        metrics_file.flush()
-        trainer.save(out / "best.npz", kind="best")
-        trainer.save(out / "last.npz", kind="last")
-
-    # The training curve: the smooth loss (the assignment's setup) or its debiased average.
-    debiased_curve = config.loss_curve == "debiased"
-    bar = None
-    if not settings.quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(total=target, initial=trainer.step, unit="step", dynamic_ncols=True,
-                   desc="training", smoothing=0.1)
-    first_step = trainer.step
-    train_seconds = 0.0
-    steps_per_second = 500.0  # first guess; measured from each chunk after that
-    stopped: str | None = None
-
-    def steps_until(every: int) -> int:
-        return every - trainer.step % every
-
-    try:
-        with _DeferredInterrupt() as interrupt:
-            if trainer.step == 0:
-                write_sample()
-            while trainer.step < target and stopped is None:
-                # Chunks of about a quarter second (Ctrl-C is honoured between two of them) that
-                # end on every sample, evaluation and checkpoint step, and at the time limit.
-                chunk = min(target - trainer.step, steps_until(settings.sample_every),
-                            steps_until(checkpoint_every), trainer.steps_until_rate_change(),
-                            max(1, int(steps_per_second * 0.25)))
-                if validating:
-                    chunk = min(chunk, steps_until(eval_every))
-                if settings.time_limit is not None:
-                    left = settings.time_limit - (time.perf_counter() - started)
-                    chunk = min(chunk, max(1, int(steps_per_second * left)))
-                lr = trainer.learning_rate()
-                t0 = time.perf_counter()
-                try:
-                    losses, smooth = trainer.train(chunk, every=chunk)
-                except (KeyboardInterrupt, TrainingDiverged) as stop:
-                    write_metrics(metrics_file, stop.progress, trainer.steps_per_epoch, lr)  # type: ignore[attr-defined]
-                    metrics_file.flush()
-                    if isinstance(stop, KeyboardInterrupt):
-                        save_checkpoints()  # the state between two steps is consistent
-                    raise
-                seconds = time.perf_counter() - t0
-                train_seconds += seconds
-                steps_per_second = chunk / max(seconds, 1e-6)
-                if interrupt.requested:
-                    stopped = "interrupted"
-                elif (settings.time_limit is not None
-                      and time.perf_counter() - started >= settings.time_limit):
-                    stopped = "time limit"
-                last = trainer.step >= target or stopped is not None
-                val = (trainer.evaluate_validation()
-                       if validating and (trainer.step % eval_every == 0 or last) else None)
-                write_metrics(metrics_file, trainer._progress(losses, smooth),
-                              trainer.steps_per_epoch, lr, val)
-                if bar is not None:
-                    bar.update(chunk)
-                    # The curve loss.png shows: the smooth loss, or its debiased average.
-                    name, shown = (("avg_loss", trainer.debiased_loss) if debiased_curve
-                                   else ("smooth_loss", trainer.smooth_loss))
-                    postfix = {name: format_loss(shown, 2),
-                               "bits_per_char": format_loss(shown / config.seq_length / math.log(2)),
-                               "epoch": f"{trainer.epoch:.2f}"}
-                    if validating and trainer.best_val_step is not None:
-                        postfix["val_bits"] = format_loss(trainer.best_val_loss / math.log(2))
-                    bar.set_postfix(postfix)
-                if trainer.step % settings.sample_every == 0:
-                    write_sample()
-                if trainer.step % checkpoint_every == 0 and not last:
-                    save_checkpoints()
-            save_checkpoints()
-    finally:
-        if bar is not None:
-            bar.close()
-        metrics_file.close()
-        samples.close()
-        if gradcheck is not None and sys.exc_info()[0] is not None:
-            gradcheck.kill()
-            gradcheck.wait()
-
-    best = trainer.model(best=True)
-    passage_seed = sampling_seed(config.seed, trainer.step) ^ 1
-    passage = best.sample_text(settings.passage_length, seed=passage_seed,
-                               temperature=settings.PASSAGE_TEMPERATURE)
-    (out / "passage.txt").write_text(passage + "\n", encoding="utf-8")
-    history = read_metrics(out / "metrics.csv")
-    plot_loss(history, trainer.steps_per_epoch, config.seq_length, out / "loss.png",
-              title=f"{Path(text_path).name if text_path else 'shakespeare.txt'}: "
-                    f"{'' if config.cell == 'rnn' and config.layers == 1 else f'{config.layers} x {config.cell}, '}"
-                    f"m={config.m}, seq_length={config.seq_length}, eta={config.eta}",
-              first_loss=trainer.first_loss if debiased_curve else None)
-    gradcheck_report = None
-    wait_started = time.perf_counter()
-    if gradcheck is not None:
-        if stopped is not None and gradcheck.poll() is None:
-            gradcheck.kill()  # a stop asked for now does not wait for the check
-        gradcheck.wait()
-        try:
-            gradcheck_report = json.loads((out / "gradcheck.json").read_text())
-        except (OSError, ValueError):
-            gradcheck_report = None
-    gradcheck_wait = time.perf_counter() - wait_started
-    steps_run = trainer.step - first_step
-    write_report(out, trainer=trainer, text_path=text_path, history=history,
-                 gradcheck=gradcheck_report, train_seconds=train_seconds, steps_run=steps_run,
-                 total_seconds=time.perf_counter() - started, settings=settings,
-                 passage_seed=passage_seed, stopped=stopped, changes=trainer.history)
-    result = RunResult(out, trainer.step, trainer.smooth_loss, trainer.best_smooth_loss,
-                       time.perf_counter() - started, steps_run, train_seconds, gradcheck_wait,
-                       trainer.best_val_loss if trainer.best_val_step is not None else None,
-                       stopped, sorted(p.name for p in out.iterdir() if not p.name.startswith(".")),
-                       config.loss_curve, trainer.debiased_loss)
-    if stopped == "interrupted":
-        raise RunInterrupted(result)
-    return result
+def _new_trainer(text_path: str | None, config: TrainConfig, settings: RunSettings,
+                 overrides: dict[str, Any] | None) -> Trainer:
+    """A new run on the text (default: the embedded corpus), or --init-from a checkpoint."""
+    text = read_text(text_path if text_path is not None else default_corpus_path(),
+                     config.newline)
+    if settings.init_from is not None:
+        return Trainer.init_from(settings.init_from, text, config, overrides=overrides,
+                                 text_path=text_path)
+    return Trainer(text, config, text_path=text_path)
 
 
 class RunInterrupted(KeyboardInterrupt):

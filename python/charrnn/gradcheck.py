@@ -234,33 +234,54 @@ def _tensor_names(report: Mapping[str, Any]) -> list[str]:
     return [name for name in report if name not in ("settings", "passed")]
 
 
+def _text_window(encoded: np.ndarray | None, K: int | None, offset: int,
+                 T: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(inputs, targets, K): encoded[offset : offset + T] and the characters after them
+    (default: the bundled corpus and its K)."""
+    if encoded is None:
+        from .data import load_corpus
+
+        _, vocab, encoded = load_corpus()
+        K = vocab.K if K is None else K
+    elif K is None:
+        raise ValueError("give the vocabulary size K together with encoded")
+    encoded = np.asarray(encoded)
+    if not 0 <= offset or offset + T + 1 > encoded.size:
+        raise ValueError(
+            f"need {T + 1} characters from offset {offset}, but the text has {encoded.size}"
+        )
+    return encoded[offset : offset + T], encoded[offset + 1 : offset + T + 1], K
+
+
+def _initial_state(cell: str, layers: int, m: int, seed: int,
+                   state_scale: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """(h0, c0), (layers, m) each: zero, or N(0, state_scale^2) from default_rng(seed + 1);
+    c0 None but for lstm."""
+    rng = np.random.default_rng(seed + 1)
+    h0 = rng.normal(0.0, state_scale, (layers, m)) if state_scale > 0 else np.zeros((layers, m))
+    c0 = None
+    if cell == "lstm":
+        c0 = rng.normal(0.0, state_scale, (layers, m)) if state_scale > 0 else np.zeros((layers, m))
+    return h0, c0
+
+
 def gradcheck_report(
     native_forward_backward: Callable[..., Any] | None = None,
     make_native_params: Callable[[Params], Any] | None = None,
     *,
     layout_fn: Callable[..., Sequence[Mapping[str, Any]]],
-    encoded: np.ndarray | None = None,
-    K: int | None = None,
-    cell: str = "rnn",
-    layers: int = 1,
-    m: int = 100,
-    T: int = 25,
-    h: float = FD_STEP,
-    order: int = FD_ORDER,
-    seed: int = 0,
-    sig: float = 0.01,
-    offset: int = 0,
-    state_scale: float = 0.0,
+    encoded: np.ndarray | None = None, K: int | None = None,
+    cell: str = "rnn", layers: int = 1, m: int = 100, T: int = 25,
+    h: float = FD_STEP, order: int = FD_ORDER, seed: int = 0, sig: float = 0.01,
+    offset: int = 0, state_scale: float = 0.0,
     native_loss: Callable[..., float] | None = None,
-    dropout: float = 0.0,
-    embedding: int = 0,
+    dropout: float = 0.0, embedding: int = 0,
 ) -> dict[str, Any]:
     """Check the native gradients three ways on one set of weights and one sequence of text.
 
     The weights are Params.random(layout_fn(cell, K, m, layers, embedding=embedding), sig,
-    seed), copied into the
-    native model with make_native_params(ref_params) -> params with a .layout and writable array
-    views by name. The sequence is inputs = encoded[offset : offset + T], targets shifted by one;
+    seed), copied into the native model with make_native_params(ref_params) -> params with a
+    .layout and writable array views by name. The sequence is inputs = encoded[offset : offset + T], targets shifted by one;
     the initial state h0 (and c0 for lstm), (layers, m), is zero, or N(0, state_scale^2) drawn
     from default_rng(seed + 1) if state_scale > 0. encoded and K default to the bundled corpus.
     native_forward_backward(params, inputs, targets, h0, c0) must return an object with .loss and
@@ -282,41 +303,20 @@ def gradcheck_report(
         side = "reference"
         native_forward_backward, make_native_params = reference.forward_backward, Params.copy
         native_loss = native_loss or reference.loss
-    if encoded is None:
-        from .data import load_corpus
-
-        _, vocab, encoded = load_corpus()
-        K = vocab.K if K is None else K
-    elif K is None:
-        raise ValueError("give the vocabulary size K together with encoded")
-    encoded = np.asarray(encoded)
-    if not 0 <= offset or offset + T + 1 > encoded.size:
-        raise ValueError(
-            f"need {T + 1} characters from offset {offset}, but the text has {encoded.size}"
-        )
-    inputs = encoded[offset : offset + T]
-    targets = encoded[offset + 1 : offset + T + 1]
-
+    inputs, targets, K = _text_window(encoded, K, offset, T)
     ref_params = Params.random(layout_fn(cell, K, m, layers, embedding=embedding), sig=sig,
                                seed=seed)
-    rng = np.random.default_rng(seed + 1)
-    h0 = rng.normal(0.0, state_scale, (layers, m)) if state_scale > 0 else np.zeros((layers, m))
-    c0 = None
-    if cell == "lstm":
-        c0 = rng.normal(0.0, state_scale, (layers, m)) if state_scale > 0 else np.zeros((layers, m))
+    h0, c0 = _initial_state(cell, layers, m, seed, state_scale)
     native_params = make_native_params(ref_params)
     drop = {"dropout": dropout, "dropout_seed": seed, "dropout_step": 0} if dropout else {}
-    if native_loss is None:
+    args = (native_params, inputs, targets, h0, c0)
 
-        def loss_fn() -> float:
-            return float(native_forward_backward(native_params, inputs, targets, h0, c0,
-                                                 **drop).loss)
-    else:
+    def loss_fn() -> float:  # forward only, when native_loss is given
+        if native_loss is None:
+            return float(native_forward_backward(*args, **drop).loss)
+        return float(native_loss(*args, **drop))
 
-        def loss_fn() -> float:
-            return float(native_loss(native_params, inputs, targets, h0, c0, **drop))
-
-    native = native_forward_backward(native_params, inputs, targets, h0, c0, **drop)
+    native = native_forward_backward(*args, **drop)
     names = ref_params.names
     ga = _tensors(native.grads)
     ga = {name: np.array(ga[name], dtype=np.float64) for name in names}  # out of native memory
@@ -327,35 +327,18 @@ def gradcheck_report(
     cs = complex_step_gradients(ref_params, inputs, targets, h0, c0, **drop)
     vs_fd, vs_ref, vs_cs = compare(ga, fd), compare(ga, ref.grads), compare(ga, cs)
 
-    report: dict[str, Any] = {}
-    for name in names:
-        report[name] = {
-            "max_rel_err_fd": vs_fd[name]["max_rel_err"],
-            "norm_rel_err_fd": vs_fd[name]["norm_rel_err"],
-            "max_abs_err_fd": vs_fd[name]["max_abs_err"],
-            "max_abs_diff_ref": vs_ref[name]["max_abs_err"],
-            "max_abs_err_cs": vs_cs[name]["max_abs_err"],
-        }
+    report: dict[str, Any] = {name: {
+        "max_rel_err_fd": vs_fd[name]["max_rel_err"],
+        "norm_rel_err_fd": vs_fd[name]["norm_rel_err"],
+        "max_abs_err_fd": vs_fd[name]["max_abs_err"],
+        "max_abs_diff_ref": vs_ref[name]["max_abs_err"],
+        "max_abs_err_cs": vs_cs[name]["max_abs_err"],
+    } for name in names}
     loss_diff = abs(loss_native - ref.loss)
-    report["settings"] = {
-        "side": side,
-        "cell": cell,
-        "layers": layers,
-        "embedding": embedding,
-        "K": K,
-        "m": m,
-        "T": T,
-        "h": h,
-        "order": order,
-        "seed": seed,
-        "sig": sig,
-        "offset": offset,
-        "state_scale": state_scale,
-        "dropout": dropout,
-        "loss_native": loss_native,
-        "loss_reference": ref.loss,
-        "loss_abs_diff": loss_diff,
-    }
+    report["settings"] = dict(
+        side=side, cell=cell, layers=layers, embedding=embedding, K=K, m=m, T=T, h=h,
+        order=order, seed=seed, sig=sig, offset=offset, state_scale=state_scale, dropout=dropout,
+        loss_native=loss_native, loss_reference=ref.loss, loss_abs_diff=loss_diff)
     report["passed"] = _metric_passes("max_abs_diff_ref", loss_diff) and all(
         _metric_passes(metric, report[name][metric]) for name in names for metric in METRICS
     )

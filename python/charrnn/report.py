@@ -129,6 +129,47 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
                  total_seconds: float, settings: Any, passage_seed: int, stopped: str | None,
                  changes: list[dict[str, Any]]) -> None:
     c = trainer.config
+    lines = _run_table(trainer, text_path, train_seconds, steps_run, total_seconds, settings,
+                       stopped, changes)
+    lines += [
+        "",
+        "## 1. Gradient check",
+        "",
+        *_gradcheck_section(gradcheck, c),
+        "## 2. Loss",
+        "",
+        _loss_plot(trainer),
+        "",
+        f"![{'smooth' if c.loss_curve == 'smooth' else 'training'} loss](loss.png)",
+        "",
+        "## 3. Samples during training",
+        "",
+        f"{settings.sample_length} characters every {settings.sample_every:,} updates, from the "
+        "hidden state and input character of the update about to happen.",
+        "",
+    ]
+    for _, head, body in read_samples(out / "samples.txt"):
+        lines += [f"**{head.strip('- ').strip()}**", "", "```text", body.rstrip("\n"), "```", ""]
+    passage = (out / "passage.txt").read_text(encoding="utf-8").rstrip("\n")
+    lines += [
+        "## 4. Passage from the best model",
+        "",
+        f"{len(passage):,} characters from best.npz ({_best(trainer)}), "
+        f"temperature {settings.PASSAGE_TEMPERATURE:g}, seed {passage_seed}.",
+        "",
+        "```text",
+        passage,
+        "```",
+        "",
+    ]
+    (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _run_table(trainer: Any, text_path: str | None, train_seconds: float, steps_run: int,
+               total_seconds: float, settings: Any, stopped: str | None,
+               changes: list[dict[str, Any]]) -> list[str]:
+    """The report's title, command line and table of the run's settings and results."""
+    c = trainer.config
     T = c.seq_length
     text_name = str(text_path) if text_path else "the embedded corpus (shakespeare.txt)"
     rate = steps_run / train_seconds if train_seconds > 0 else float("nan")
@@ -175,56 +216,28 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
     for change in changes:
         what = ", ".join(f"{name} {old} -> {new}" for name, (old, new) in change["changed"].items())
         lines.append(f"| changed on resume at update {change['step']:,} | {what} |")
-    lines += [
-        "",
-        "## 1. Gradient check",
-        "",
-    ]
+    return lines
+
+
+def _gradcheck_section(gradcheck: dict[str, Any] | None, c: Any) -> list[str]:
+    """The gradient check's table, with what was checked."""
+    T = c.seq_length
     if gradcheck is None:
-        lines += ["Not run (`--no-gradcheck`, or it did not finish). Run `charrnn gradcheck` "
-                  "for the table.", ""]
-    else:
-        lines += [
-            f"Every entry of every gradient of a fresh {c.cell} model of {c.layers} layer(s) of "
-            f"m = {gradcheck['settings']['m']} units"
-            f"{'' if gradcheck['settings']['m'] == c.m else f' (at most {GRADCHECK_MAX_PARAMS:,} parameters, so the check takes seconds)'}"
-            ", on the first "
-            f"{T + 1} characters of the text: the native analytic gradient against central "
-            "differences of the native loss (fd), against the numpy reference's analytic "
-            "gradient on the same weights (ref) and against complex-step derivatives of the "
-            "reference (cs)"
-            f"{' under one fixed dropout mask' if gradcheck['settings'].get('dropout') else ''}.",
-            "",
-            "```",
-            format_table(gradcheck),
-            "```",
-            "",
-        ]
-    lines += [
-        "## 2. Loss",
+        return ["Not run (`--no-gradcheck`, or it did not finish). Run `charrnn gradcheck` "
+                "for the table.", ""]
+    return [
+        f"Every entry of every gradient of a fresh {c.cell} model of {c.layers} layer(s) of "
+        f"m = {gradcheck['settings']['m']} units"
+        f"{'' if gradcheck['settings']['m'] == c.m else f' (at most {GRADCHECK_MAX_PARAMS:,} parameters, so the check takes seconds)'}"
+        ", on the first "
+        f"{T + 1} characters of the text: the native analytic gradient against central "
+        "differences of the native loss (fd), against the numpy reference's analytic "
+        "gradient on the same weights (ref) and against complex-step derivatives of the "
+        "reference (cs)"
+        f"{' under one fixed dropout mask' if gradcheck['settings'].get('dropout') else ''}.",
         "",
-        _loss_plot(trainer),
-        "",
-        f"![{'smooth' if c.loss_curve == 'smooth' else 'training'} loss](loss.png)",
-        "",
-        "## 3. Samples during training",
-        "",
-        f"{settings.sample_length} characters every {settings.sample_every:,} updates, from the "
-        "hidden state and input character of the update about to happen.",
-        "",
-    ]
-    for _, head, body in read_samples(out / "samples.txt"):
-        lines += [f"**{head.strip('- ').strip()}**", "", "```text", body.rstrip("\n"), "```", ""]
-    passage = (out / "passage.txt").read_text(encoding="utf-8").rstrip("\n")
-    lines += [
-        "## 4. Passage from the best model",
-        "",
-        f"{len(passage):,} characters from best.npz ({_best(trainer)}), "
-        f"temperature {settings.PASSAGE_TEMPERATURE:g}, seed {passage_seed}.",
-        "",
-        "```text",
-        passage,
+        "```",
+        format_table(gradcheck),
         "```",
         "",
     ]
-    (out / "report.md").write_text("\n".join(lines), encoding="utf-8")

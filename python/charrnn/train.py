@@ -1,6 +1,6 @@
 """Training from Python: the settings (TrainConfig), and Trainer, a thin wrapper around the native
-loop that owns the vocabulary, runs steps in chunks with a callback, samples, and saves/loads
-checkpoints. The loop itself (forward, BPTT, clip, AdaGrad, epoch wrap, smooth loss, best
+loop that owns the vocabulary, runs steps in chunks with a callback (train) or through the run
+loop of `charrnn train` with Callback objects (fit), samples, and saves/loads checkpoints. The loop itself (forward, BPTT, clip, AdaGrad, epoch wrap, smooth loss, best
 parameters) runs in C++ with the GIL released: see cpp/train/trainer.cpp.
 
 Not here: files of a training run (metrics.csv, samples, plots: see experiment.py).
@@ -11,10 +11,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,10 @@ from charrnn.data import (END, NEWLINE_MODES, Streams, Vocabulary, default_corpu
 from charrnn.losses import debiased, format_loss
 from charrnn.model import (EVAL_DOCUMENT_STREAMS, Model, available_cores, evaluate_streams,
                            native_params, sampling_seed)
+
+if TYPE_CHECKING:
+    from charrnn.callbacks import Callback
+    from charrnn.experiment import RunResult
 
 CELLS = _core.CELLS  # "rnn", "lstm", "gru"
 # Settings a resumed run may change; the others describe the model or the text.
@@ -316,6 +320,49 @@ def _document_split(n: int, config: TrainConfig) -> tuple[int, int]:
     return n - n_val, n_val
 
 
+def _resumed_config(meta: dict[str, Any], path: str | Path,
+                    overrides: dict[str, Any] | None) -> tuple[TrainConfig, dict[str, list[Any]]]:
+    """A checkpoint's settings with the overrides applied, and those that changed
+    ({name: [old, new]}). ValueError for an override that may not change on resume."""
+    try:
+        spec = meta["spec"]
+        config = TrainConfig.from_dict({**meta["config"],
+                                        **{k: spec[k] for k in SPEC_KEYS if k != "K"}})
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{str(path)!r} has unusable settings: {err}") from None
+    changed = {}
+    for name, value in (overrides or {}).items():
+        old = getattr(config, name)
+        if old == value:
+            continue
+        if name not in RESUMABLE:
+            raise ValueError(f"the checkpoint was trained with {name}={old}, but "
+                             f"{name}={value} was given; drop the option to resume (only "
+                             f"{', '.join(RESUMABLE)} may change)")
+        changed[name] = [old, value]
+    config = dataclasses.replace(config, **{k: v for k, (_, v) in changed.items()})
+    return config, changed
+
+
+def _check_resumed_text(text: str, saved_vocab: list[str], meta: dict[str, Any], path: str | Path,
+                        documents: bool) -> None:
+    """CheckpointError unless text is the one the checkpoint was trained on."""
+    have = set(text + END if documents else text)
+    if not text or not have <= set(saved_vocab):
+        extra, missing = sorted(have - set(saved_vocab)), sorted(set(saved_vocab) - have)
+        raise CheckpointError(
+            f"{str(path)!r} was trained on a text with a different vocabulary "
+            f"({len(saved_vocab)} characters vs {len(have)} here; only in this text: "
+            f"{''.join(extra)!r}; only in the checkpoint's: {''.join(missing)!r}); "
+            f"resume with the text it was trained on"
+        )
+    if text_sha256(text) != meta.get("text_sha256"):
+        raise CheckpointError(
+            f"{str(path)!r} was trained on a different text (same characters, different "
+            f"content); resume with the text it was trained on"
+        )
+
+
 class Trainer:
     """Trains a model of the family (any cell, any depth) on a text with the native loop.
 
@@ -326,6 +373,7 @@ class Trainer:
     Examples:
         >>> trainer = Trainer(text, TrainConfig(cell="lstm", layers=2, m=128, seed=0))
         >>> trainer.train(10_000, callback=lambda tr, p: print(p.step, p.smooth_loss), every=1000)
+        >>> result = trainer.fit(10_000, [MyCallback()], time_limit=60)  # charrnn.Callback
         >>> print(trainer.sample(200))
         >>> trainer.save("last.npz")
         >>> trainer = Trainer.load("last.npz", text)   # continues exactly where it stopped
@@ -617,6 +665,51 @@ class Trainer:
                 callback(self, progress)
         return losses, smooth
 
+    def fit(self, steps: int, callbacks: Sequence[Callback] = (), *,
+            out: str | Path | None = None, eval_every: int | None = None,
+            checkpoint_every: int | None = None, sample_every: int = 10_000,
+            time_limit: float | None = None, progress_bar: bool = False) -> RunResult:
+        """Run `steps` more updates through the loop of `charrnn train`, calling each callback's
+        on_* methods (charrnn.Callback): validation passes when the run has a validation split,
+        a time limit, Ctrl-C between chunks, and, with `out`, the run's files there.
+
+        Args:
+            steps: Updates to run (fewer if the time limit or a callback stops the run).
+            callbacks: Callback objects, called in order after the loop's own stop checks.
+            out: A folder for the files `charrnn train` writes (metrics.csv, samples.txt,
+                best.npz, last.npz, loss.png, passage.txt, report.md); None: no files. A
+                trainer past step 0 continues the files there, as `--resume` does.
+            eval_every: Updates between validation passes (default sample_every); one also
+                follows the last update.
+            checkpoint_every: Updates between checkpoints, with out (default sample_every).
+            sample_every: Updates between the samples of samples.txt, with out.
+            time_limit: Seconds of wall time, then the run stops as at its end.
+            progress_bar: Show a progress bar on stderr.
+
+        Returns:
+            The run's RunResult (charrnn.experiment): step reached, losses, why it stopped.
+
+        Raises:
+            ValueError: steps < 0, an interval < 1 or a time limit <= 0.
+            TrainingDiverged: As train().
+            KeyboardInterrupt: Ctrl-C (charrnn.experiment.RunInterrupted, whose `result`
+                says where the run stopped); the files, if any, are written first.
+        """
+        from charrnn.callbacks import Run
+        from charrnn.experiment import RunSettings, check_settings, fit
+
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+        settings = RunSettings(steps=self.step + steps, sample_every=sample_every,
+                               eval_every=eval_every, checkpoint_every=checkpoint_every,
+                               time_limit=time_limit, gradcheck=False, quiet=not progress_bar)
+        check_settings(settings)
+        if out is not None:
+            out = Path(out)
+            out.mkdir(parents=True, exist_ok=True)
+        resume_step = self.step if out is not None and self.step > 0 else None
+        return fit(Run(self, self.step + steps, out, settings), callbacks, resume_step)
+
     def _progress(self, losses: np.ndarray, smooth: np.ndarray) -> Progress:
         return Progress(self.step, self.epoch, losses, smooth, self.config.seq_length)
 
@@ -721,23 +814,8 @@ class Trainer:
                 f"{str(path)!r} holds only the best parameters (kind={meta.get('kind')!r}); "
                 f"resume from the last.npz written beside it"
             )
-        try:
-            spec = meta["spec"]
-            config = TrainConfig.from_dict({**meta["config"],
-                                            **{k: spec[k] for k in SPEC_KEYS if k != "K"}})
-        except (KeyError, TypeError, ValueError) as err:
-            raise CheckpointError(f"{str(path)!r} has unusable settings: {err}") from None
-        changed = {}
-        for name, value in (overrides or {}).items():
-            old = getattr(config, name)
-            if old == value:
-                continue
-            if name not in RESUMABLE:
-                raise ValueError(f"the checkpoint was trained with {name}={old}, but "
-                                 f"{name}={value} was given; drop the option to resume (only "
-                                 f"{', '.join(RESUMABLE)} may change)")
-            changed[name] = [old, value]
-        config = dataclasses.replace(config, **{k: v for k, (_, v) in changed.items()})
+        config, changed = _resumed_config(meta, path, overrides)
+        spec = meta["spec"]
         if text_path is None:
             text_path = meta.get("text_path")
         if text is None:
@@ -755,25 +833,20 @@ class Trainer:
         # The checkpoint's vocabulary: the text's own, or, for a run started --init-from another
         # checkpoint, that one's (a superset).
         self.vocab = Vocabulary(saved_vocab)
-        have = set(text + END if config.documents else text)
-        if not text or not have <= set(saved_vocab):
-            extra, missing = sorted(have - set(saved_vocab)), sorted(set(saved_vocab) - have)
-            raise CheckpointError(
-                f"{str(path)!r} was trained on a text with a different vocabulary "
-                f"({len(saved_vocab)} characters vs {len(have)} here; only in this text: "
-                f"{''.join(extra)!r}; only in the checkpoint's: {''.join(missing)!r}); "
-                f"resume with the text it was trained on"
-            )
-        if text_sha256(text) != meta.get("text_sha256"):
-            raise CheckpointError(
-                f"{str(path)!r} was trained on a different text (same characters, different "
-                f"content); resume with the text it was trained on"
-            )
+        _check_resumed_text(text, saved_vocab, meta, path, config.documents)
         self.text_path = text_path
         self._set_text(text)
         if spec["K"] != self.vocab.K:
             raise CheckpointError(f"{str(path)!r}: the spec says K={spec['K']} but the vocabulary "
                                   f"has {self.vocab.K} characters")
+        self._restore_state(arrays, meta, path)
+        return self
+
+    def _restore_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any],
+                       path: str | Path) -> None:
+        """The native trainer of a kind="last" checkpoint: parameters, the optimiser's state,
+        the best parameters, the hidden state and the counters."""
+        config, spec = self.config, meta["spec"]
         checkpoint.checked_layout(arrays, meta, path, prefixes=("", "best_"))
         params64 = native_params(spec)
         # float32 parameters pass through float64 exactly, so this is exact in either dtype.
@@ -806,5 +879,4 @@ class Trainer:
             self._native.best_step = int(meta["best_step"])
         except (KeyError, TypeError, ValueError, IndexError) as err:
             raise CheckpointError(f"{str(path)!r} has an unusable training state: {err}") from None
-        return self
 
