@@ -466,8 +466,10 @@ def format_table(report: Mapping[str, Any]) -> str:
         for name, kind, entry in worst:
             other = "fd" if kind == "fd" else "charrnn"
             at = f"{name}[{', '.join(str(i) for i in entry['index'])}]"
+            metric = "max_abs_err_fd" if kind == "fd" else "max_abs_diff_ref"
+            mark = "" if _metric_passes(metric, report[name][metric]) else "  *"
             lines.append(f"  {at:<14} yours {entry['analytic']:>18.10e}   {other:<7} "
-                         f"{entry['numeric']:>18.10e}")
+                         f"{entry['numeric']:>18.10e}{mark}")
         lines.append("-" * len(header))
     if settings and yours:
         if settings.get("loss_yours") is None:
