@@ -210,7 +210,7 @@ def test_write_case_and_check_round_trip_through_npz(tmp_path):
     result = charrnn("check", "--write-case", "case.npz", "text.txt", "--m", 5, "--seq-length", 8,
                      cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "rnn x1 case, K=15 m=5 T=8" in result.stdout and "dW dU dV db dc" in result.stdout
+    assert "case.npz: rnn x1, K=15 m=5 T=8" in result.stdout and "dW dU dV db dc" in result.stdout
     with np.load(tmp_path / "case.npz") as data:
         case = dict(data)
     assert set(case) == {"W", "U", "V", "b", "c", "X", "Y", "x", "y", "h0", "loss", "cell",

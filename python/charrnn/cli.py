@@ -313,9 +313,8 @@ def _check(args: argparse.Namespace) -> int:
                         if getattr(args, name) is not None}
             case = write_case(args.write_case, text=text, **settings)
             K, T = case["X"].shape
-            names = [name for name in case if name not in ("X", "Y", "x", "y", "h0", "c0",
-                                                           "loss", "cell", "layers", "seed", "sig")]
-            print(f"wrote {args.write_case}: a {case['cell']} x{case['layers']} case, K={K} "
+            names = list(case)[:list(case).index("X")]  # the weights come first, in layout order
+            print(f"wrote {args.write_case}: {case['cell']} x{case['layers']}, K={K} "
                   f"m={case['h0'].shape[-1]} T={T}, charrnn's loss {float(case['loss']):.12g}\n"
                   f"  weights {' '.join(names)}; X, Y one-hot (K x T); x, y indices from 0; "
                   f"{'h0, c0' if 'c0' in case else 'h0'}; loss\n"
