@@ -8,6 +8,8 @@ The native functions (layout, forward_backward, loss, clip_gradients, clip_by_no
 adagrad_step, rmsprop_step, adam_step, sample, evaluate) and parameter blocks (Params, Params32) come from the compiled module charrnn._core;
 Trainer, TrainConfig and Model are the Python front, and Callback hooks into a training run;
 charrnn.reference is the same maths in numpy.
+check_gradients, write_case and check_case check your own implementation of the model against
+the native core (charrnn.check).
 
 Names are resolved on first use, so `import charrnn.reference` works without the compiled module.
 """
@@ -26,6 +28,9 @@ _EXPORTS = {
         "clip_gradients", "evaluate", "forward_backward", "layout", "loss", "rmsprop_step",
         "sample")},
     "Callback": "charrnn.callbacks",
+    "check_case": "charrnn.check",
+    "check_gradients": "charrnn.check",
+    "write_case": "charrnn.check",
     "CheckpointError": "charrnn.checkpoint",
     "Vocabulary": "charrnn.data",
     "default_corpus_path": "charrnn.data",

@@ -1,5 +1,5 @@
-"""The `charrnn` command line: `train`, `sample`, `evaluate`, `export` and `gradcheck`. Each
-error a user can cause
+"""The `charrnn` command line: `train`, `sample`, `evaluate`, `export`, `gradcheck` and `check`.
+Each error a user can cause
 ends with a one-line message and a non-zero exit status, never a traceback:
 1 bad input or failed check, 2 bad usage, 3 training diverged, 130 interrupted (state saved)."""
 
@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_export(sub)
     _add_gradcheck(sub)
+    _add_check(sub)
     return parser
 
 
@@ -267,6 +268,39 @@ def _add_gradcheck(sub: Any) -> None:
     g.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
+def _add_check(sub: Any) -> None:
+    from charrnn._core import CELLS
+
+    c = sub.add_parser("check", help="check the gradients of your own code, in any language",
+                       description="Check gradients your own code computes (MATLAB, numpy, ...). "
+                                   "`charrnn check --write-case CASE [FILE]` writes a case: the "
+                                   "weights (W, U, V, b, c for the vanilla RNN), the inputs and "
+                                   "targets as indices from 0 (x, y) and one-hot (X, Y, K x T), "
+                                   "the initial state h0 and charrnn's loss, as .npz or .mat "
+                                   "(needs scipy). Compute your gradients on it and save them as "
+                                   "dW, dU, dV, db, dc (and loss, to compare it) in .npz or .mat; "
+                                   "`charrnn check CASE GRADS` compares them with charrnn's and "
+                                   "prints the gradient check's table. Exit status 1 if a check "
+                                   "fails. In Python, charrnn.check_gradients(fn) also compares "
+                                   "with finite differences of your own loss.")
+    c.add_argument("files", nargs="*", metavar="FILE",
+                   help="CASE GRADS: the case and your gradients; with --write-case: a UTF-8 "
+                        "text to take the sequence from (default: the embedded corpus)")
+    c.add_argument("--write-case", metavar="CASE", help="write a case to CASE (.npz or .mat)")
+    c.add_argument("--cell", help=f"with --write-case: {', '.join(CELLS)} (default rnn)")
+    c.add_argument("--layers", type=_positive_int,
+                   help="with --write-case: stacked layers (default 1)")
+    c.add_argument("--m", type=_positive_int, help="with --write-case: hidden units (default 5)")
+    c.add_argument("--seq-length", type=_positive_int,
+                   help="with --write-case: sequence length T (default 25)")
+    c.add_argument("--seed", type=_nonnegative_int,
+                   help="with --write-case: seed of the weights and initial state (default 0)")
+    c.add_argument("--sig", type=_nonnegative_float,
+                   help="with --write-case: weight std of the vanilla RNN (default 0.1)")
+    c.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    c.set_defaults(usage_error=c.error)
+
+
 def _gradcheck(args: argparse.Namespace) -> int:
     from charrnn.data import load_corpus
     from charrnn.gradcheck import check_native, format_table
@@ -281,6 +315,57 @@ def _gradcheck(args: argparse.Namespace) -> int:
     report = check_native(encoded, vocab.K, cell=args.cell, layers=args.layers, m=args.m,
                           T=args.seq_length, h=args.h, order=args.order, seed=args.seed,
                           sig=args.sig, dropout=args.dropout, embedding=args.embedding)
+    print(json.dumps(report, indent=2) if args.json else format_table(report))
+    return 0 if report["passed"] else EXIT_ERROR
+
+
+CASE_OPTIONS = ("cell", "layers", "m", "seq_length", "seed", "sig")
+
+
+def _check_usage(args: argparse.Namespace) -> None:
+    """`check`'s two forms: --write-case CASE [FILE], or CASE GRADS (exit 2 otherwise)."""
+    if args.write_case is not None:
+        if len(args.files) > 1:
+            args.usage_error("--write-case takes at most one text FILE")
+        if args.json:
+            args.usage_error("--json goes with CASE GRADS, not --write-case")
+        return
+    if len(args.files) != 2:
+        args.usage_error("give CASE GRADS (a case and your gradients), or --write-case CASE")
+    given = [name for name in CASE_OPTIONS if getattr(args, name) is not None]
+    if given:
+        args.usage_error(f"--{given[0].replace('_', '-')} goes with --write-case (the case "
+                         f"already holds its settings)")
+
+
+def _check(args: argparse.Namespace) -> int:
+    from charrnn.check import check_case, write_case
+    from charrnn.gradcheck import format_table
+
+    try:
+        if args.write_case is not None:
+            text = None
+            if args.files:
+                from charrnn.data import read_text
+
+                text = read_text(args.files[0])
+            settings = {name: getattr(args, name) for name in CASE_OPTIONS
+                        if getattr(args, name) is not None}
+            case = write_case(args.write_case, text=text, **settings)
+            K, T = case["X"].shape
+            names = list(case)[:list(case).index("X")]  # the weights come first, in layout order
+            print(f"wrote {args.write_case}: {case['cell']} x{case['layers']}, K={K} "
+                  f"m={case['h0'].shape[-1]} T={T}, charrnn's loss {float(case['loss']):.12g}\n"
+                  f"  weights {' '.join(names)}; X, Y one-hot (K x T); x, y indices from 0; "
+                  f"{'h0, c0' if 'c0' in case else 'h0'}; loss\n"
+                  f"save your gradients (d{' d'.join(names)}, and loss) as .npz or .mat, then: "
+                  f"charrnn check {args.write_case} GRADS")
+            return 0
+        report = check_case(args.files[0], args.files[1])
+    except ModuleNotFoundError as err:
+        if err.name != "scipy":
+            raise
+        raise ValueError(str(err)) from None
     print(json.dumps(report, indent=2) if args.json else format_table(report))
     return 0 if report["passed"] else EXIT_ERROR
 
@@ -400,12 +485,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv  # for the run's report
+    if args.command == "check":
+        _check_usage(args)
     from charrnn.checkpoint import CheckpointError
     from charrnn.experiment import RunError
     from charrnn.train import TrainingDiverged
 
     command = {"train": _train, "sample": _sample, "evaluate": _evaluate, "export": _export,
-               "gradcheck": _gradcheck}[args.command]
+               "gradcheck": _gradcheck, "check": _check}[args.command]
     try:
         return command(args)
     except TrainingDiverged as err:

@@ -4,8 +4,9 @@ reference, vs complex step), one row per parameter name of the layout.
 
 Duck-typed: anything with a .layout and a writable numpy array per name (params[name] or
 params.name) can be checked, the numpy reference.Params or the native core's Params (whose arrays
-are views into C++ memory). Imports nothing native except in check_native; the native side is
-passed in as callables, and so is the layout table.
+are views into C++ memory). Imports nothing native except in check_native and native_params; the
+native side is passed in as callables, and so is the layout table. check.py checks a user's own
+code with the same case, metrics and table.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ __all__ = [
     "complex_step_gradients",
     "complex_step_per_entry",
     "format_table",
+    "fresh_case",
     "gradcheck_report",
+    "native_params",
     "numerical_gradients",
 ]
 
@@ -193,7 +196,8 @@ def complex_step_per_entry(
     return {name: g[name] for name in g}
 
 
-def compare(analytic: Any, numeric: Any, eps: float = 1e-15) -> dict[str, dict[str, float]]:
+def compare(analytic: Any, numeric: Any, eps: float = 1e-15,
+            worst: bool = False) -> dict[str, dict[str, Any]]:
     """Error metrics per tensor between two gradient sets (mappings, or params with a .layout),
     for every name of the analytic set.
 
@@ -203,6 +207,8 @@ def compare(analytic: Any, numeric: Any, eps: float = 1e-15) -> dict[str, dict[s
                   relative error. That is why the pass criteria use the two metrics below.
     norm_rel_err  ||ga - gn|| / (||ga|| + ||gn||), Frobenius norms; 0 when both are zero.
     max_abs_err   max |ga - gn|.
+    worst         (worst=True only) the entry of max_abs_err: {"index": [i, j] (from 0),
+                  "analytic": ga there, "numeric": gn there}; a NaN counts as the largest.
     """
     ga_all, gn_all = _tensors(analytic), _tensors(numeric)
     out = {}
@@ -222,6 +228,10 @@ def compare(analytic: Any, numeric: Any, eps: float = 1e-15) -> dict[str, dict[s
             "norm_rel_err": float(np.linalg.norm(ga - gn) / denom) if denom > 0 else 0.0,
             "max_abs_err": float(np.max(diff)),
         }
+        if worst:
+            at = np.unravel_index(int(np.argmax(diff)), diff.shape)  # argmax stops at a NaN
+            out[name]["worst"] = {"index": [int(i) for i in at], "analytic": float(ga[at]),
+                                  "numeric": float(gn[at])}
     return out
 
 
@@ -265,6 +275,36 @@ def _initial_state(cell: str, layers: int, m: int, seed: int,
     return h0, c0
 
 
+def fresh_case(
+    layout_fn: Callable[..., Sequence[Mapping[str, Any]]],
+    encoded: np.ndarray | None = None,
+    K: int | None = None,
+    *,
+    cell: str = "rnn",
+    layers: int = 1,
+    m: int = 100,
+    T: int = 25,
+    seed: int = 0,
+    sig: float = 0.01,
+    offset: int = 0,
+    state_scale: float = 0.0,
+    embedding: int = 0,
+) -> tuple[Params, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The weights, sequence and initial state a gradient check runs on (gradcheck_report's, and
+    check.py's for a user's own code): (params, inputs (T,), targets (T,), h0 (L, m), c0 (L, m)
+    or None).
+
+    params = Params.random(layout_fn(cell, K, m, layers, embedding=embedding), sig, seed);
+    inputs = encoded[offset : offset + T], targets the next characters; h0 (and c0 for lstm)
+    zero, or N(0, state_scale^2) drawn from default_rng(seed + 1) if state_scale > 0. encoded
+    and K default to the bundled corpus.
+    """
+    inputs, targets, K = _text_window(encoded, K, offset, T)
+    params = Params.random(layout_fn(cell, K, m, layers, embedding=embedding), sig=sig, seed=seed)
+    h0, c0 = _initial_state(cell, layers, m, seed, state_scale)
+    return params, inputs, targets, h0, c0
+
+
 def gradcheck_report(
     native_forward_backward: Callable[..., Any] | None = None,
     make_native_params: Callable[[Params], Any] | None = None,
@@ -303,10 +343,10 @@ def gradcheck_report(
         side = "reference"
         native_forward_backward, make_native_params = reference.forward_backward, Params.copy
         native_loss = native_loss or reference.loss
-    inputs, targets, K = _text_window(encoded, K, offset, T)
-    ref_params = Params.random(layout_fn(cell, K, m, layers, embedding=embedding), sig=sig,
-                               seed=seed)
-    h0, c0 = _initial_state(cell, layers, m, seed, state_scale)
+    ref_params, inputs, targets, h0, c0 = fresh_case(
+        layout_fn, encoded, K, cell=cell, layers=layers, m=m, T=T, seed=seed, sig=sig,
+        offset=offset, state_scale=state_scale, embedding=embedding)
+    K = ref_params.K
     native_params = make_native_params(ref_params)
     drop = {"dropout": dropout, "dropout_seed": seed, "dropout_step": 0} if dropout else {}
     args = (native_params, inputs, targets, h0, c0)
@@ -345,51 +385,110 @@ def gradcheck_report(
     return report
 
 
-def format_table(report: Mapping[str, Any]) -> str:
-    """Fixed-width table of a gradcheck_report: one row per tensor, PASS/FAIL per row.
+# The sides a report can check: the native core (gradcheck_report), the numpy reference standing
+# in for it, and a user's own code (check.py), called from Python or read from a gradients file.
+YOUR_SIDES = ("your code", "your file")
 
-    A value outside its threshold is marked with '*'.
+
+def format_table(report: Mapping[str, Any]) -> str:
+    """Fixed-width table of a gradcheck_report (or of check.py's report on a user's own
+    gradients): one row per tensor, PASS/FAIL per row, a column per metric the rows carry.
+
+    A value outside its threshold is marked with '*'. Rows with worst entries (compare's
+    worst=True, as check.py's) are followed by one line per tensor and comparison naming the
+    entry of the largest difference and both values there.
     """
+    names = _tensor_names(report)
+    metrics = [metric for metric in METRICS if not names or metric in report[names[0]]]
     width = 17
-    header = "tensor " + "".join(f"{metric:>{width}}" for metric in METRICS) + "  result"
+    header = "tensor " + "".join(f"{metric:>{width}}" for metric in metrics) + "  result"
     limits = "limit  " + "".join(
         f"{('<= ' + format(THRESHOLDS[metric], '.0e')) if metric in THRESHOLDS else '-':>{width}}"
-        for metric in METRICS
+        for metric in metrics
     )
     lines = []
     settings = report.get("settings")
+    side = settings.get("side") if settings else None
+    yours = side in YOUR_SIDES
     if settings:
         model = f"{settings.get('cell', 'rnn')} x{settings.get('layers', 1)} "
+        sizes = f"K={settings['K']} m={settings['m']} T={settings['T']}" + "".join(
+            f" {key}={settings[key] if key == 'seed' else format(settings[key], 'g')}"
+            for key in ("h", "seed", "sig") if key in settings)
         lines.append(
-            f"gradient check ({settings['side']}): {model}K={settings['K']} m={settings['m']} "
-            f"T={settings['T']} h={settings['h']:g} seed={settings['seed']} sig={settings['sig']:g}"
+            f"gradient check ({side}): {model}{sizes}"
             + (f" dropout={settings['dropout']:g} (one fixed mask)" if settings.get("dropout") else "")
         )
-        lines.append(
-            f"  fd: vs central differences (order {settings.get('order', 2)})   ref: vs numpy "
-            f"reference   cs: vs complex step"
-        )
+        if side == "your code":
+            lines.append(f"  fd: vs central differences of your loss (order "
+                         f"{settings.get('order', 2)})   ref: vs charrnn's analytic gradient")
+        elif side == "your file":
+            lines.append("  ref: vs charrnn's analytic gradient (finite differences need your "
+                         "code: charrnn.check_gradients)")
+        else:
+            lines.append(
+                f"  fd: vs central differences (order {settings.get('order', 2)})   ref: vs numpy "
+                f"reference   cs: vs complex step"
+            )
     lines += [header, limits, "-" * len(header)]
-    for name in _tensor_names(report):
+    for name in names:
         row = report[name]
         cells = []
         ok = True
-        for metric in METRICS:
+        for metric in metrics:
             passes = _metric_passes(metric, row[metric])
             ok &= passes
             cells.append(f"{format(row[metric], '.2e') + ('' if passes else '*'):>{width}}")
         lines.append(f"{name:<7}" + "".join(cells) + f"  {'PASS' if ok else 'FAIL'}")
     lines.append("-" * len(header))
-    if settings:
+    worst = [(name, kind, report[name][f"worst_{kind}"]) for name in names
+             for kind in ("fd", "ref") if f"worst_{kind}" in report[name]]
+    if worst:
+        lines.append("worst entry of each tensor (largest difference; indices from 0, MATLAB's "
+                     "are 1 more):")
+        for name, kind, entry in worst:
+            other = "fd" if kind == "fd" else "charrnn"
+            at = f"{name}[{', '.join(str(i) for i in entry['index'])}]"
+            metric = "max_abs_err_fd" if kind == "fd" else "max_abs_diff_ref"
+            mark = "" if _metric_passes(metric, report[name][metric]) else "  *"
+            lines.append(f"  {at:<14} yours {entry['analytic']:>18.10e}   {other:<7} "
+                         f"{entry['numeric']:>18.10e}{mark}")
+        lines.append("-" * len(header))
+    if settings and yours:
+        if settings.get("loss_yours") is None:
+            lines.append(f"loss: charrnn {format_loss(settings['loss_native'], 12)} (yours not "
+                         f"given, not compared)")
+        else:
+            diff = settings["loss_abs_diff"]
+            mark = "" if _metric_passes("max_abs_diff_ref", diff) else "*"
+            lines.append(
+                f"loss: yours {format_loss(settings['loss_yours'], 12)}  charrnn "
+                f"{format_loss(settings['loss_native'], 12)}  |diff| {diff:.2e}{mark}"
+            )
+    elif settings:
         diff = settings["loss_abs_diff"]
         mark = "" if _metric_passes("max_abs_diff_ref", diff) else "*"
         lines.append(
             f"loss: native {format_loss(settings['loss_native'], 12)}  reference "
             f"{format_loss(settings['loss_reference'], 12)}  |diff| {diff:.2e}{mark}"
         )
-    lines.append("max_rel_err_fd: information only (near-zero entries sit at the FD noise floor)")
+    if "max_rel_err_fd" in metrics:
+        lines.append("max_rel_err_fd: information only (near-zero entries sit at the FD noise "
+                     "floor)")
     lines.append(f"overall: {'PASS' if report['passed'] else 'FAIL'}")
     return "\n".join(lines)
+
+
+def native_params(ref: Params) -> Any:
+    """A native float64 Params (charrnn._core) holding a copy of the arrays of a reference
+    Params, any model of the family."""
+    from . import _core
+
+    params = _core.Params(ref.K, ref.m, cell=ref.cell, layers=ref.layers,
+                          embedding=ref.embedding)
+    for name, array in ref.items():
+        _array(params, name)[...] = array
+    return params
 
 
 def check_native(
@@ -414,14 +513,7 @@ def check_native(
     dropout > 0, all under one fixed set of masks)."""
     from . import _core
 
-    def make_native(ref: Params) -> Any:
-        params = _core.Params(ref.K, ref.m, cell=ref.cell, layers=ref.layers,
-                              embedding=ref.embedding)
-        for name, array in ref.items():
-            _array(params, name)[...] = array
-        return params
-
-    return gradcheck_report(_core.forward_backward, make_native, native_loss=_core.loss,
+    return gradcheck_report(_core.forward_backward, native_params, native_loss=_core.loss,
                             layout_fn=_core.layout, encoded=encoded, K=K, cell=cell,
                             layers=layers, m=m, T=T, h=h, order=order, seed=seed, sig=sig,
                             offset=offset, state_scale=state_scale, dropout=dropout,
