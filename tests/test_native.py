@@ -73,7 +73,7 @@ def test_layout_table(cell, layers):
         assert p.layout == table and list(p.names) == expected_names(cell, layers)
         assert p.flat.size == offset and not p.flat.any()
         assert (p.K, p.m, p.cell, p.layers) == (K, m, cell, layers)
-        assert p.spec == {"cell": cell, "K": K, "m": m, "layers": layers}
+        assert p.spec == {"cell": cell, "K": K, "m": m, "layers": layers, "embedding": 0}
         assert p.copy().layout == table
 
 
