@@ -23,11 +23,12 @@ import argparse
 import json
 import math
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from charrnn.report import cpu_model
 
 HERE = Path(__file__).resolve().parent
 
@@ -185,16 +186,6 @@ def plot(results: dict, out: Path) -> None:
         ax.legend()
     fig.tight_layout()
     fig.savefig(out / "quality.png", dpi=110)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv=None) -> int:
