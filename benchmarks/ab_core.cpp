@@ -65,19 +65,27 @@ template <typename T>
 class Runner final : public ab::Runner {
 public:
     explicit Runner(const ab::Config& c)
-        : B_(c.B), T_len_(c.T_len),
+        : B_(c.B),
+          T_len_(c.T_len),
 #if CHARRNN_AB_API == 1
-          params_(c.K, c.m), grads_(c.K, c.m), memory_(c.K, c.m), best_(c.K, c.m),
+          params_(c.K, c.m),
+          grads_(c.K, c.m),
+          memory_(c.K, c.m),
+          best_(c.K, c.m),
           h0_(Mat<T>::Zero(c.m, c.B)),
 #else
           params_(ModelSpec{parse_cell(c.cell), c.K, c.m, c.layers}),
-          grads_(params_.layout), memory_(params_.layout), best_(params_.layout),
+          grads_(params_.layout),
+          memory_(params_.layout),
+          best_(params_.layout),
           state0_(params_.spec(), c.B),
 #endif
-          x_(std::size_t(c.B) * c.T_len), y_(x_.size()) {
+          x_(std::size_t(c.B) * c.T_len),
+          y_(x_.size()) {
 #if CHARRNN_AB_API == 1
         if (c.cell != "rnn" || c.layers != 1)
-            throw std::invalid_argument("this side (cpp/rnn.hpp) has only the vanilla rnn, 1 layer");
+            throw std::invalid_argument(
+                "this side (cpp/rnn.hpp) has only the vanilla rnn, 1 layer");
         params_.init_normal(0.01, 1);
 #else
         params_.init(0.01, 1);  // the same draws as API 1's init_normal for the vanilla model
@@ -174,11 +182,12 @@ void compare(const ab::Config& c, bool single, int pairs) {
         tb.push_back(y);
         ratio.push_back(y / x);
     }
-    std::printf("%s %s L=%d K=%d m=%d T=%d B=%d, %d pairs of %d steps: A %.1f us/step, B %.1f "
-                "(medians); B/A %.3f (median of pair ratios; quartiles %.3f-%.3f)\n",
-                single ? "float32" : "float64", c.cell.c_str(), c.layers, c.K, c.m, c.T_len, c.B,
-                pairs, n, quantile(ta, 1, 2), quantile(tb, 1, 2), quantile(ratio, 1, 2),
-                quantile(ratio, 1, 4), quantile(ratio, 3, 4));
+    std::printf(
+        "%s %s L=%d K=%d m=%d T=%d B=%d, %d pairs of %d steps: A %.1f us/step, B %.1f "
+        "(medians); B/A %.3f (median of pair ratios; quartiles %.3f-%.3f)\n",
+        single ? "float32" : "float64", c.cell.c_str(), c.layers, c.K, c.m, c.T_len, c.B, pairs, n,
+        quantile(ta, 1, 2), quantile(tb, 1, 2), quantile(ratio, 1, 2), quantile(ratio, 1, 4),
+        quantile(ratio, 3, 4));
 }
 
 }  // namespace
@@ -195,9 +204,11 @@ std::vector<std::string> split(const std::string& list) {
 
 int main(int argc, char** argv) {
     if (argc < 5 || argc > 8) {
-        std::fprintf(stderr, "usage: %s m T B pairs [float64|float32 [cell [layers]]]\n"
+        std::fprintf(stderr,
+                     "usage: %s m T B pairs [float64|float32 [cell [layers]]]\n"
                      "  B and the type may be lists (1,32 float64,float32): every case is run, "
-                     "in turn\n", argv[0]);
+                     "in turn\n",
+                     argv[0]);
         return 2;
     }
     const int m = std::atoi(argv[1]), T_len = std::atoi(argv[2]), pairs = std::atoi(argv[4]);

@@ -33,15 +33,17 @@ import sys
 import time
 
 import bench_step as bench  # beside this file; first: it pins BLAS and OpenMP to one thread
-import numpy as np
-
 import charrnn
+import numpy as np
 from charrnn import _core
 from torch_family import TorchTrainer
 
 # (cell, layers, m, batch, T)
-SHAPES = [(cell, *shape) for cell in _core.CELLS
-          for shape in ((1, 100, 1, 25), (2, 128, 50, 50), (2, 512, 50, 50))]
+SHAPES = [
+    (cell, *shape)
+    for cell in _core.CELLS
+    for shape in ((1, 100, 1, 25), (2, 128, 50, 50), (2, 512, 50, 50))
+]
 DTYPES = ("float32", "float64")
 # Both sides train with these (the issue's comparison): Adam, eta 2e-3, elementwise clip at 5.
 OPTIMIZER, ETA, CLIP = "adam", 2e-3, 5.0
@@ -63,12 +65,14 @@ def check_same_computation(torch, encoded: np.ndarray, K: int) -> dict[str, floa
     out = {}
     for cell in _core.CELLS:
         p = _core.Params.random(K, 16, 0.01, 3, cell=cell, layers=2)
-        native = _core.Trainer(p.copy(), encoded, seq_length=10, batch=3, optimizer=OPTIMIZER,
-                               eta=ETA, clip=CLIP)
+        native = _core.Trainer(
+            p.copy(), encoded, seq_length=10, batch=3, optimizer=OPTIMIZER, eta=ETA, clip=CLIP
+        )
         losses = np.empty(5)
         native.run(losses)
-        theirs = TorchTrainer(torch, p, encoded, T=10, eta=ETA, clip=CLIP, batch=3,
-                              optimizer=OPTIMIZER)
+        theirs = TorchTrainer(
+            torch, p, encoded, T=10, eta=ETA, clip=CLIP, batch=3, optimizer=OPTIMIZER
+        )
         out[cell] = float(max(abs(theirs.step() - ours) / ours for ours in losses))
     return out
 
@@ -79,20 +83,47 @@ def time_shape(shape, encoded, K, torch, dtypes, threads, reps, budget) -> list[
     p = _core.Params.random(K, m, 0.01, 0, cell=cell, layers=layers)
     timers = {}
     for dtype in dtypes:
-        timers["native", dtype] = bench.native_timer(p, encoded, T, B, f32=dtype == "float32",
-                                                     optimizer=OPTIMIZER, eta=ETA, clip=CLIP,
-                                                     threads=threads)
+        timers["native", dtype] = bench.native_timer(
+            p,
+            encoded,
+            T,
+            B,
+            f32=dtype == "float32",
+            optimizer=OPTIMIZER,
+            eta=ETA,
+            clip=CLIP,
+            threads=threads,
+        )
         if torch is not None:
-            timers["torch", dtype] = bench.python_timer(TorchTrainer(
-                torch, p, encoded, T=T, eta=ETA, clip=CLIP, batch=B, optimizer=OPTIMIZER,
-                dtype=dtype))
+            timers["torch", dtype] = bench.python_timer(
+                TorchTrainer(
+                    torch,
+                    p,
+                    encoded,
+                    T=T,
+                    eta=ETA,
+                    clip=CLIP,
+                    batch=B,
+                    optimizer=OPTIMIZER,
+                    dtype=dtype,
+                )
+            )
     samples = bench.measure_samples(timers, budget=budget, reps=reps, min_steps=1)
     flops = bench.step_flops(p.layout, cell, T, B, optimizer=OPTIMIZER)
     entries = []
     for dtype in dtypes:
-        e = {"shape": label(*shape), "cell": cell, "layers": layers, "m": m, "batch": B, "T": T,
-             "dtype": dtype, "threads": threads, "native_threads": threads,
-             "flop_per_step": flops}
+        e = {
+            "shape": label(*shape),
+            "cell": cell,
+            "layers": layers,
+            "m": m,
+            "batch": B,
+            "T": T,
+            "dtype": dtype,
+            "threads": threads,
+            "native_threads": threads,
+            "flop_per_step": flops,
+        }
         for side in ("native", "torch"):
             s = samples.get((side, dtype))
             e[f"{side}_us_per_step"] = statistics.median(s) * 1e6 if s else None
@@ -100,8 +131,9 @@ def time_shape(shape, encoded, K, torch, dtypes, threads, reps, budget) -> list[
             e[f"{side}_us_max"] = max(s) * 1e6 if s else None
             e[f"{side}_chars_per_s"] = B * T / statistics.median(s) if s else None
             e[f"{side}_gflops"] = flops["total"] / statistics.median(s) / 1e9 if s else None
-        e["ratio_native_over_torch"] = (e["torch_us_per_step"] / e["native_us_per_step"]
-                                        if torch else None)
+        e["ratio_native_over_torch"] = (
+            e["torch_us_per_step"] / e["native_us_per_step"] if torch else None
+        )
         entries.append(e)
     return entries
 
@@ -110,18 +142,27 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--quick", action="store_true", help="3 short reps instead of 9")
-    ap.add_argument("--shapes", default="*",
-                    help="comma-separated names or patterns of the shapes to run, e.g. "
-                         "'lstm-*' or 'rnn-1x100-b1-T25,gru-2x128-b50-T50' (default: all: "
-                         + ", ".join(label(*s) for s in SHAPES) + ")")
-    ap.add_argument("--dtypes", default=",".join(DTYPES),
-                    help="comma-separated, of float32 and float64 (default both)")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="threads of each side (default 1)")
+    ap.add_argument(
+        "--shapes",
+        default="*",
+        help="comma-separated names or patterns of the shapes to run, e.g. "
+        "'lstm-*' or 'rnn-1x100-b1-T25,gru-2x128-b50-T50' (default: all: "
+        + ", ".join(label(*s) for s in SHAPES)
+        + ")",
+    )
+    ap.add_argument(
+        "--dtypes",
+        default=",".join(DTYPES),
+        help="comma-separated, of float32 and float64 (default both)",
+    )
+    ap.add_argument("--threads", type=int, default=1, help="threads of each side (default 1)")
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it imports")
-    ap.add_argument("--wall", action="store_true",
-                    help="time with the wall clock (always so with --threads > 1: process CPU "
-                         "time would add up the threads)")
+    ap.add_argument(
+        "--wall",
+        action="store_true",
+        help="time with the wall clock (always so with --threads > 1: process CPU "
+        "time would add up the threads)",
+    )
     ap.add_argument("--text", default=None, help="UTF-8 text file (default: the embedded corpus)")
     args = ap.parse_args(argv)
     patterns = [s.strip() for s in args.shapes.split(",") if s.strip()]
@@ -144,15 +185,29 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     started, load_start = time.perf_counter(), load_average()
     res = {
-        "machine": {"cpu": bench.cpu_name(), "cores": os.cpu_count(),
-                    "python": platform.python_version(), "numpy": np.__version__,
-                    "charrnn_arch": _core.ARCH, "eigen_simd": _core.SIMD,
-                    "torch": torch.__version__ if torch else None},
-        "settings": {"optimizer": OPTIMIZER, "eta": ETA, "clip": CLIP, "clip_kind": "elementwise",
-                     "torch_input": "one-hot", "K": vocab.K, "text_chars": int(encoded.size),
-                     "reps": reps, "rep_seconds": budget,
-                     "clock": "wall" if wall else "process CPU time",
-                     "threads": args.threads, "native_threads": args.threads},
+        "machine": {
+            "cpu": bench.cpu_name(),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "charrnn_arch": _core.ARCH,
+            "eigen_simd": _core.SIMD,
+            "torch": torch.__version__ if torch else None,
+        },
+        "settings": {
+            "optimizer": OPTIMIZER,
+            "eta": ETA,
+            "clip": CLIP,
+            "clip_kind": "elementwise",
+            "torch_input": "one-hot",
+            "K": vocab.K,
+            "text_chars": int(encoded.size),
+            "reps": reps,
+            "rep_seconds": budget,
+            "clock": "wall" if wall else "process CPU time",
+            "threads": args.threads,
+            "native_threads": args.threads,
+        },
     }
     peaks = [bench.measure_peak()]
     if torch is not None:
@@ -168,9 +223,11 @@ def main(argv=None) -> int:
     peaks = [p for p in peaks if p]
     peak = {d: max(p[d] for p in peaks) for d in ("f32", "f64")} if peaks else None
     for e in family:  # of the peak of as many cores as the step ran threads
-        e["pct_of_measured_peak"] = (100 * e["native_gflops"]
-                                     / (e["threads"] * peak[e["dtype"].replace("float", "f")])
-                                     if peak else None)
+        e["pct_of_measured_peak"] = (
+            100 * e["native_gflops"] / (e["threads"] * peak[e["dtype"].replace("float", "f")])
+            if peak
+            else None
+        )
     res["peak_gflops_measured"] = peak
     res["peak_runs"] = peaks
     res["load_average"] = {"start": load_start, "end": load_average()}
@@ -185,35 +242,50 @@ def main(argv=None) -> int:
 
 def print_report(r: dict) -> None:
     mach, s = r["machine"], r["settings"]
-    print(f"{mach['cpu']}, {mach['cores']} cores; Python {mach['python']}, numpy {mach['numpy']}; "
-          f"charrnn arch {mach['charrnn_arch']}, Eigen SIMD {mach['eigen_simd']}; "
-          f"torch {mach['torch'] or 'not importable (or --no-torch): native figures only'}")
+    print(
+        f"{mach['cpu']}, {mach['cores']} cores; Python {mach['python']}, numpy {mach['numpy']}; "
+        f"charrnn arch {mach['charrnn_arch']}, Eigen SIMD {mach['eigen_simd']}; "
+        f"torch {mach['torch'] or 'not importable (or --no-torch): native figures only'}"
+    )
     peak = r["peak_gflops_measured"]
     runs = " and ".join(f"{p['f32']:.0f}/{p['f64']:.0f}" for p in r["peak_runs"])
-    print(f"measured peak of one core: {peak['f32']:.1f} GFLOP/s float32, {peak['f64']:.1f} float64 "
-          f"(best of the runs before and after: {runs})" if peak
-          else "measured peak: not measured (no C++ compiler)")
+    print(
+        f"measured peak of one core: {peak['f32']:.1f} GFLOP/s float32, {peak['f64']:.1f} float64 "
+        f"(best of the runs before and after: {runs})"
+        if peak
+        else "measured peak: not measured (no C++ compiler)"
+    )
     threads = f"{'each side' if mach['torch'] else 'native'} on {s['threads']} thread(s)"
-    print(f"{s['optimizer']} eta {s['eta']:g}, clip {s['clip']:g} {s['clip_kind']}; K={s['K']}; "
-          f"{threads}; {s['clock']}; median of {s['reps']} interleaved reps (min-max)")
+    print(
+        f"{s['optimizer']} eta {s['eta']:g}, clip {s['clip']:g} {s['clip_kind']}; K={s['K']}; "
+        f"{threads}; {s['clock']}; median of {s['reps']} interleaved reps (min-max)"
+    )
     if "torch_max_rel_loss_diff_vs_native" in r:
-        print("same computation: torch's losses over 5 Adam steps from the native weights agree to "
-              + ", ".join(f"{c} {d:.0e}" for c, d in r["torch_max_rel_loss_diff_vs_native"].items())
-              + " relative (float64)")
+        print(
+            "same computation: torch's losses over 5 Adam steps from the native weights agree to "
+            + ", ".join(f"{c} {d:.0e}" for c, d in r["torch_max_rel_loss_diff_vs_native"].items())
+            + " relative (float64)"
+        )
     la = r["load_average"]
-    print(f"load average (1, 5, 15 min): {la['start'][0]:.2f} {la['start'][1]:.2f} "
-          f"{la['start'][2]:.2f} at the start, {la['end'][0]:.2f} {la['end'][1]:.2f} "
-          f"{la['end'][2]:.2f} at the end; {r['seconds']:.0f} s in all")
+    print(
+        f"load average (1, 5, 15 min): {la['start'][0]:.2f} {la['start'][1]:.2f} "
+        f"{la['start'][2]:.2f} at the start, {la['end'][0]:.2f} {la['end'][1]:.2f} "
+        f"{la['end'][2]:.2f} at the end; {r['seconds']:.0f} s in all"
+    )
     print()
-    print(f"{'model':21}{'dtype':>8}{'MFLOP':>9}{'native us/step':>28}{'torch us/step':>28}"
-          f"{'native/torch':>13}{'GFLOP/s':>9}{'% peak':>8}{'native chars/s':>15}{'torch chars/s':>14}")
+    print(
+        f"{'model':21}{'dtype':>8}{'MFLOP':>9}{'native us/step':>28}{'torch us/step':>28}"
+        f"{'native/torch':>13}{'GFLOP/s':>9}{'% peak':>8}{'native chars/s':>15}{'torch chars/s':>14}"
+    )
 
     for e in r["family"]:
-        print(f"{e['shape']:21}{e['dtype']:>8}{e['flop_per_step']['total'] / 1e6:9.1f}"
-              f"{timing(e, 'native')}{timing(e, 'torch')}"
-              f"{column(e['ratio_native_over_torch'], '.2f', 12, 'x')}"
-              f"{column(e['native_gflops'], '.1f', 9)}{column(e['pct_of_measured_peak'], '.1f', 7, '%')}"
-              f"{column(e['native_chars_per_s'], ',.0f', 15)}{column(e['torch_chars_per_s'], ',.0f', 14)}")
+        print(
+            f"{e['shape']:21}{e['dtype']:>8}{e['flop_per_step']['total'] / 1e6:9.1f}"
+            f"{timing(e, 'native')}{timing(e, 'torch')}"
+            f"{column(e['ratio_native_over_torch'], '.2f', 12, 'x')}"
+            f"{column(e['native_gflops'], '.1f', 9)}{column(e['pct_of_measured_peak'], '.1f', 7, '%')}"
+            f"{column(e['native_chars_per_s'], ',.0f', 15)}{column(e['torch_chars_per_s'], ',.0f', 14)}"
+        )
 
 
 def column(value, spec: str, width: int, unit: str = "") -> str:
@@ -227,8 +299,9 @@ def timing(e: dict, side: str) -> str:
     """median (min-max) in microseconds, or a dash."""
     if e[f"{side}_us_per_step"] is None:
         return column(None, "", 28)
-    return (f"{e[f'{side}_us_per_step']:,.0f} ({e[f'{side}_us_min']:,.0f}-"
-            f"{e[f'{side}_us_max']:,.0f})").rjust(28)
+    return (
+        f"{e[f'{side}_us_per_step']:,.0f} ({e[f'{side}_us_min']:,.0f}-{e[f'{side}_us_max']:,.0f})"
+    ).rjust(28)
 
 
 if __name__ == "__main__":

@@ -36,9 +36,8 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
-
 import charrnn  # noqa: E402
+import numpy as np  # noqa: E402
 from charrnn import _core  # noqa: E402
 from torch_family import TorchTrainer  # noqa: E402  (beside this file)
 
@@ -77,12 +76,13 @@ CELL_FLOPS = {
 UPDATE_FLOPS = {
     "adagrad": 2 + 7,  # mem += g^2 (2), + eps, sqrt, eta g, divide, subtract
     "adam": 2 + 13,  # m = b1 m + a1 g (3), v = b2 v + a2 g^2 (4), sqrt, * c2, + eps, step m,
-                     # divide, subtract (cpp/optim/optim.cpp, clip_adam_exact)
+    # divide, subtract (cpp/optim/optim.cpp, clip_adam_exact)
 }
 
 
-def step_flops(layout: list[dict], cell: str, T: int, B: int = 1,
-               optimizer: str = "adagrad") -> dict[str, int]:
+def step_flops(
+    layout: list[dict], cell: str, T: int, B: int = 1, optimizer: str = "adagrad"
+) -> dict[str, int]:
     """layout: _core.layout(cell, K, m, layers) (or params.layout)."""
     forward, backward = 0, 1  # d_o = p - onehot(y)
     layers = 0
@@ -115,8 +115,10 @@ def step_flops(layout: list[dict], cell: str, T: int, B: int = 1,
 def load_text(path: str | None) -> tuple[np.ndarray, int]:
     """The text as sorted-vocabulary indices (int64), and K."""
     if path is None:
-        candidates = [Path(charrnn.__file__).parent / "data" / "shakespeare.txt",
-                      HERE.parent / "data" / "shakespeare.txt"]
+        candidates = [
+            Path(charrnn.__file__).parent / "data" / "shakespeare.txt",
+            HERE.parent / "data" / "shakespeare.txt",
+        ]
         path = str(next((p for p in candidates if p.exists()), candidates[-1]))
     text = Path(path).read_text(encoding="utf-8")
     vocab = sorted(set(text))
@@ -141,8 +143,12 @@ class NumpyTrainer:
         self.tmp = np.zeros_like(self.flat)
 
         def views(buf):
-            return [buf[e["offset"]:e["offset"] + e["size"]].reshape(e["shape"])
-                    for name in "WUVbc" for e in params.layout if e["name"] == name]
+            return [
+                buf[e["offset"] : e["offset"] + e["size"]].reshape(e["shape"])
+                for name in "WUVbc"
+                for e in params.layout
+                if e["name"] == name
+            ]
 
         self.W, self.U, self.V, self.b, self.c = views(self.flat)
         self.dW, self.dU, self.dV, self.db, self.dc = views(self.grad)
@@ -161,7 +167,7 @@ class NumpyTrainer:
         T, text = self.T, self.text
         if self.e + T + 1 > len(text):
             self.e, self.h = 0, np.zeros(self.m)
-        x, y = text[self.e:self.e + T], text[self.e + 1:self.e + T + 1]
+        x, y = text[self.e : self.e + T], text[self.e + 1 : self.e + T + 1]
         W, V, H = self.W, self.V, self.H
         H[0] = self.h
         UXb = self.U.T[x] + self.b  # (T, m): U x_t + b for every step, one gather
@@ -198,7 +204,9 @@ class NumpyTrainer:
         self.flat -= tmp
         self.h = H[T].copy()
         self.e += T
-        self.smooth_loss = loss if self.smooth_loss is None else 0.999 * self.smooth_loss + 0.001 * loss
+        self.smooth_loss = (
+            loss if self.smooth_loss is None else 0.999 * self.smooth_loss + 0.001 * loss
+        )
         return float(loss)
 
 
@@ -221,8 +229,13 @@ class ReferenceTrainer:
         ref, T, text = self.ref, self.T, self.text
         if self.e + T + 1 > len(text):
             self.e, self.h, self.c = 0, None, None
-        r = ref.forward_backward(self.params, text[self.e:self.e + T],
-                                 text[self.e + 1:self.e + T + 1], self.h, self.c)
+        r = ref.forward_backward(
+            self.params,
+            text[self.e : self.e + T],
+            text[self.e + 1 : self.e + T + 1],
+            self.h,
+            self.c,
+        )
         ref.clip_gradients(r.grads, self.clip)
         ref.adagrad_step(self.params, r.grads, self.memory, self.eta, self.eps)
         self.h, self.c = r.h_last, r.c_last
@@ -253,8 +266,9 @@ def to32(p):
 def native_timer(p, text, T=25, B=1, f32=False, **settings):
     """A callable running n native steps and returning the seconds they took. settings: more
     Trainer arguments (optimizer, eta, ...)."""
-    tr = (_core.Trainer32 if f32 else _core.Trainer)(to32(p) if f32 else p.copy(), text,
-                                                    seq_length=T, batch=B, **settings)
+    tr = (_core.Trainer32 if f32 else _core.Trainer)(
+        to32(p) if f32 else p.copy(), text, seq_length=T, batch=B, **settings
+    )
 
     def run(n):
         losses = np.empty(n)
@@ -278,8 +292,9 @@ def python_timer(trainer):
     return run
 
 
-def measure_samples(timers: dict, budget: float = 0.25, reps: int = 7,
-                    min_steps: int = 3) -> dict[str, list[float]]:
+def measure_samples(
+    timers: dict, budget: float = 0.25, reps: int = 7, min_steps: int = 3
+) -> dict[str, list[float]]:
     """Seconds per step of each timer in each rep, interleaved rep by rep so load from other
     processes falls on all of them alike. Each rep runs about `budget` seconds per timer, and
     at least min_steps steps (steps of a second or more want 1)."""
@@ -315,12 +330,26 @@ def measure_peak() -> dict | None:
         for march in ("native", "x86-64-v3"):
             exe = Path(tmp) / f"peak-{march}"
             try:
-                subprocess.run([cxx, "-O2", f"-march={march}", "-std=c++17",
-                                str(HERE / "peak_flops.cpp"), "-o", str(exe)],
-                               check=True, capture_output=True, timeout=120)
+                subprocess.run(
+                    [
+                        cxx,
+                        "-O2",
+                        f"-march={march}",
+                        "-std=c++17",
+                        str(HERE / "peak_flops.cpp"),
+                        "-o",
+                        str(exe),
+                    ],
+                    check=True,
+                    capture_output=True,
+                    timeout=120,
+                )
                 for _ in range(3):
-                    r = json.loads(subprocess.run([str(exe)], check=True, capture_output=True,
-                                                  text=True, timeout=120).stdout)
+                    r = json.loads(
+                        subprocess.run(
+                            [str(exe)], check=True, capture_output=True, text=True, timeout=120
+                        ).stdout
+                    )
                     for prec in ("f64", "f32"):
                         if r[f"peak_gflops_{prec}"] > best[prec]:
                             best[prec], best[f"isa_{prec}"] = r[f"peak_gflops_{prec}"], r["isa"]
@@ -342,8 +371,12 @@ def cpu_name() -> str:
 def blas_info() -> str:
     try:
         from threadpoolctl import threadpool_info
-        return "; ".join(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
-                         f"threads={i.get('num_threads')}" for i in threadpool_info())
+
+        return "; ".join(
+            f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
+            f"threads={i.get('num_threads')}"
+            for i in threadpool_info()
+        )
     except ImportError:
         cfg = getattr(np, "show_config", None)
         try:
@@ -392,7 +425,9 @@ def check_matches_native(text, K, torch, cell, layers):
     losses = np.empty(20)
     tr.run(losses)
     ref = numpy_trainer(p, text, T=25)
-    out = {"numpy": float(np.max(np.abs(losses - [ref.step() for _ in range(20)]) / np.abs(losses)))}
+    out = {
+        "numpy": float(np.max(np.abs(losses - [ref.step() for _ in range(20)]) / np.abs(losses)))
+    }
     if torch is not None:
         out["torch"] = abs(TorchTrainer(torch, p, text, T=25).step() - losses[0]) / abs(losses[0])
     return out
@@ -406,9 +441,17 @@ def scaling_table(text, K, quick_budget, cell, layers):
             timers = {"f64": native_timer(p, text, T), "f32": native_timer(p, text, T, f32=True)}
             sec = measure(timers, budget=quick_budget, reps=3)
             fl = step_flops(p.layout, cell, T)["total"]
-            rows.append({"m": m, "T": T, "mflop_per_step": fl / 1e6,
-                         "f64_us_per_step": sec["f64"] * 1e6, "f64_gflops": fl / sec["f64"] / 1e9,
-                         "f32_us_per_step": sec["f32"] * 1e6, "f32_gflops": fl / sec["f32"] / 1e9})
+            rows.append(
+                {
+                    "m": m,
+                    "T": T,
+                    "mflop_per_step": fl / 1e6,
+                    "f64_us_per_step": sec["f64"] * 1e6,
+                    "f64_gflops": fl / sec["f64"] / 1e9,
+                    "f32_us_per_step": sec["f32"] * 1e6,
+                    "f32_gflops": fl / sec["f32"] / 1e9,
+                }
+            )
     return rows
 
 
@@ -419,11 +462,18 @@ def batch_table(text, K, m, T, cell, layers):
         timers = {"f64": native_timer(p, text, T, B), "f32": native_timer(p, text, T, B, f32=True)}
         sec = measure(timers, budget=0.3, reps=5)
         fl = step_flops(p.layout, cell, T, B)["total"]
-        rows.append({"B": B, "mflop_per_step": fl / 1e6,
-                     "f64_us_per_step": sec["f64"] * 1e6, "f64_gflops": fl / sec["f64"] / 1e9,
-                     "f64_chars_per_s": B * T / sec["f64"],
-                     "f32_us_per_step": sec["f32"] * 1e6, "f32_gflops": fl / sec["f32"] / 1e9,
-                     "f32_chars_per_s": B * T / sec["f32"]})
+        rows.append(
+            {
+                "B": B,
+                "mflop_per_step": fl / 1e6,
+                "f64_us_per_step": sec["f64"] * 1e6,
+                "f64_gflops": fl / sec["f64"] / 1e9,
+                "f64_chars_per_s": B * T / sec["f64"],
+                "f32_us_per_step": sec["f32"] * 1e6,
+                "f32_gflops": fl / sec["f32"] / 1e9,
+                "f32_chars_per_s": B * T / sec["f32"],
+            }
+        )
     return rows
 
 
@@ -463,10 +513,12 @@ def gradcheck_timing(text, K, cell, layers):
     out["gradcheck_native_fd_seconds"] = time.perf_counter() - t0
     out["gradcheck_native_fd_entries"] = int(flat.size)
     out["gradcheck_native_fd_rel_err"] = float(
-        np.linalg.norm(num - g.flat) / (np.linalg.norm(num) + np.linalg.norm(g.flat)))
+        np.linalg.norm(num - g.flat) / (np.linalg.norm(num) + np.linalg.norm(g.flat))
+    )
     try:
         from charrnn import gradcheck
-        check = getattr(gradcheck, "check_native")
+
+        check = gradcheck.check_native
     except (ImportError, AttributeError):
         return out
     t0 = time.perf_counter()
@@ -480,8 +532,11 @@ def gradcheck_timing(text, K, cell, layers):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", action="store_true", help="print one JSON object")
-    ap.add_argument("--quick", action="store_true",
-                    help="only the head-to-head (no scaling, batch, 100k run or gradient check)")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="only the head-to-head (no scaling, batch, 100k run or gradient check)",
+    )
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it imports")
     ap.add_argument("--text", default=None, help="UTF-8 text file (default: the embedded corpus)")
     ap.add_argument("-m", type=int, default=100, help="hidden size (default 100)")
@@ -502,13 +557,27 @@ def main(argv=None) -> int:
     layout = _core.layout(cell, K, m, layers)
     torch = import_torch(not args.no_torch)
     res = {
-        "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
-                    "numpy": np.__version__, "blas": blas_info(),
-                    "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
-                    "charrnn_arch": getattr(_core, "ARCH", None), "eigen_simd": _core.SIMD},
-        "settings": {"cell": cell, "layers": layers, "m": m, "T": T, "K": K, "batch": 1,
-                     "parameters": sum(e["size"] for e in layout), "text_chars": int(text.size),
-                     "clock": "wall" if args.wall else "process CPU time"},
+        "machine": {
+            "cpu": cpu_name(),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "blas": blas_info(),
+            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+            "charrnn_arch": getattr(_core, "ARCH", None),
+            "eigen_simd": _core.SIMD,
+        },
+        "settings": {
+            "cell": cell,
+            "layers": layers,
+            "m": m,
+            "T": T,
+            "K": K,
+            "batch": 1,
+            "parameters": sum(e["size"] for e in layout),
+            "text_chars": int(text.size),
+            "clock": "wall" if args.wall else "process CPU time",
+        },
     }
     fl = step_flops(layout, cell, T)
     res["flop_per_step"] = fl
@@ -527,7 +596,12 @@ def main(argv=None) -> int:
     res["ratio_native_f32_over_numpy"] = hh["native_f32_steps_per_s"] / hh["numpy_steps_per_s"]
     if "torch_steps_per_s" in hh:
         res["ratio_native_over_torch"] = hh["native_steps_per_s"] / hh["torch_steps_per_s"]
-    for name, prec in (("native", "f64"), ("native_f32", "f32"), ("numpy", "f64"), ("torch", "f64")):
+    for name, prec in (
+        ("native", "f64"),
+        ("native_f32", "f32"),
+        ("numpy", "f64"),
+        ("torch", "f64"),
+    ):
         if f"{name}_steps_per_s" in hh:
             g = fl["total"] * hh[f"{name}_steps_per_s"] / 1e9
             res[f"{name}_gflops"] = g
@@ -541,9 +615,13 @@ def main(argv=None) -> int:
             if row["B"] == 32:
                 for prec in ("f64", "f32"):
                     res[f"batch32_{prec}_gflops"] = row[f"{prec}_gflops"]
-                    res[f"batch32_{prec}_pct_of_nominal_peak"] = 100 * row[f"{prec}_gflops"] / NOMINAL_PEAK[prec]
+                    res[f"batch32_{prec}_pct_of_nominal_peak"] = (
+                        100 * row[f"{prec}_gflops"] / NOMINAL_PEAK[prec]
+                    )
                     if peak:
-                        res[f"batch32_{prec}_pct_of_measured_peak"] = 100 * row[f"{prec}_gflops"] / peak[prec]
+                        res[f"batch32_{prec}_pct_of_measured_peak"] = (
+                            100 * row[f"{prec}_gflops"] / peak[prec]
+                        )
         res["scaling"] = scaling_table(text, K, 0.15, cell, layers)
         res.update(full_run(text, K, cell, layers))
         res.update(gradcheck_timing(text, K, cell, layers))
@@ -557,55 +635,88 @@ def main(argv=None) -> int:
 
 def print_report(r: dict) -> None:
     mach, s = r["machine"], r["settings"]
-    print(f"{mach['cpu']}, {mach['cores']} cores; Python {mach['python']}, numpy {mach['numpy']} "
-          f"({mach['blas']}); Eigen SIMD: {mach['eigen_simd']}; arch: {mach['charrnn_arch']}")
+    print(
+        f"{mach['cpu']}, {mach['cores']} cores; Python {mach['python']}, numpy {mach['numpy']} "
+        f"({mach['blas']}); Eigen SIMD: {mach['eigen_simd']}; arch: {mach['charrnn_arch']}"
+    )
     pk = r["peak_gflops_measured"]
-    print(f"peak GFLOP/s per core: measured {pk['f64']:.1f} f64 ({pk['isa_f64']}) / {pk['f32']:.1f} f32 ({pk['isa_f32']}); "
-          if pk else "peak GFLOP/s per core: not measured (no C++ compiler); ", end="")
+    print(
+        f"peak GFLOP/s per core: measured {pk['f64']:.1f} f64 ({pk['isa_f64']}) / {pk['f32']:.1f} f32 ({pk['isa_f32']}); "
+        if pk
+        else "peak GFLOP/s per core: not measured (no C++ compiler); ",
+        end="",
+    )
     print(f"nominal {NOMINAL_PEAK['f64']:.0f} / {NOMINAL_PEAK['f32']:.0f}")
     same = f"numpy step == native step: losses agree to {r['numpy_max_rel_loss_diff_vs_native']:.0e} relative"
     if "torch_first_rel_loss_diff_vs_native" in r:
         same += f", torch's first to {r['torch_first_rel_loss_diff_vs_native']:.0e}"
-    print(f"{s['cell']}, {s['layers']} layer(s), m={s['m']} T={s['T']} K={s['K']} batch 1: "
-          f"{s['parameters']:,} parameters, {r['flop_per_step']['total'] / 1e6:.3f} MFLOP/step ({same})")
+    print(
+        f"{s['cell']}, {s['layers']} layer(s), m={s['m']} T={s['T']} K={s['K']} batch 1: "
+        f"{s['parameters']:,} parameters, {r['flop_per_step']['total'] / 1e6:.3f} MFLOP/step ({same})"
+    )
     if r["numpy_step"] == "reference":
-        print("numpy: charrnn.reference's step (written for clarity; the fast numpy step is the "
-              "vanilla model's only)")
+        print(
+            "numpy: charrnn.reference's step (written for clarity; the fast numpy step is the "
+            "vanilla model's only)"
+        )
     print()
-    print(f"{'':12}{'steps/s':>10}{'us/step':>10}{'GFLOP/s':>9}{'% nominal':>10}{'% measured':>11}{'native/this':>12}")
-    for name, label in (("native", "native f64"), ("native_f32", "native f32"),
-                        ("numpy", "numpy" if r["numpy_step"] == "fast" else "numpy ref"),
-                        ("torch", "torch")):
+    print(
+        f"{'':12}{'steps/s':>10}{'us/step':>10}{'GFLOP/s':>9}{'% nominal':>10}{'% measured':>11}{'native/this':>12}"
+    )
+    for name, label in (
+        ("native", "native f64"),
+        ("native_f32", "native f32"),
+        ("numpy", "numpy" if r["numpy_step"] == "fast" else "numpy ref"),
+        ("torch", "torch"),
+    ):
         if f"{name}_steps_per_s" not in r:
             continue
         ratio = r["native_steps_per_s"] / r[f"{name}_steps_per_s"]
         meas = r.get(f"{name}_pct_of_measured_peak")
-        print(f"{label:12}{r[f'{name}_steps_per_s']:10.0f}{r[f'{name}_us_per_step']:10.1f}"
-              f"{r[f'{name}_gflops']:9.2f}{r[f'{name}_pct_of_nominal_peak']:9.1f}%"
-              f"{(f'{meas:10.1f}%' if meas else '         -')}{ratio:11.2f}x")
+        print(
+            f"{label:12}{r[f'{name}_steps_per_s']:10.0f}{r[f'{name}_us_per_step']:10.1f}"
+            f"{r[f'{name}_gflops']:9.2f}{r[f'{name}_pct_of_nominal_peak']:9.1f}%"
+            f"{(f'{meas:10.1f}%' if meas else '         -')}{ratio:11.2f}x"
+        )
     if "torch_steps_per_s" not in r:
         print("(torch not importable: skipped)")
     print(f"native f32 / numpy: {r['ratio_native_f32_over_numpy']:.2f}x")
     if "batch" in r:
-        print(f"\nmini-batch (m={s['m']}, T={s['T']}): B streams per step, loss = mean over the batch")
-        print(f"{'B':>4}{'f64 us/step':>13}{'GFLOP/s':>9}{'chars/s':>11}{'f32 us/step':>13}{'GFLOP/s':>9}{'chars/s':>11}")
+        print(
+            f"\nmini-batch (m={s['m']}, T={s['T']}): B streams per step, loss = mean over the batch"
+        )
+        print(
+            f"{'B':>4}{'f64 us/step':>13}{'GFLOP/s':>9}{'chars/s':>11}{'f32 us/step':>13}{'GFLOP/s':>9}{'chars/s':>11}"
+        )
         for row in r["batch"]:
-            print(f"{row['B']:4}{row['f64_us_per_step']:13.1f}{row['f64_gflops']:9.2f}{row['f64_chars_per_s']:11.0f}"
-                  f"{row['f32_us_per_step']:13.1f}{row['f32_gflops']:9.2f}{row['f32_chars_per_s']:11.0f}")
+            print(
+                f"{row['B']:4}{row['f64_us_per_step']:13.1f}{row['f64_gflops']:9.2f}{row['f64_chars_per_s']:11.0f}"
+                f"{row['f32_us_per_step']:13.1f}{row['f32_gflops']:9.2f}{row['f32_chars_per_s']:11.0f}"
+            )
         print("\nscaling (batch 1): native us/step and GFLOP/s")
-        print(f"{'m':>5}{'T':>5}{'MFLOP':>9}{'f64 us':>10}{'GFLOP/s':>9}{'f32 us':>10}{'GFLOP/s':>9}")
+        print(
+            f"{'m':>5}{'T':>5}{'MFLOP':>9}{'f64 us':>10}{'GFLOP/s':>9}{'f32 us':>10}{'GFLOP/s':>9}"
+        )
         for row in r["scaling"]:
-            print(f"{row['m']:5}{row['T']:5}{row['mflop_per_step']:9.2f}{row['f64_us_per_step']:10.1f}"
-                  f"{row['f64_gflops']:9.2f}{row['f32_us_per_step']:10.1f}{row['f32_gflops']:9.2f}")
-        print(f"\n100,000-step assignment run ({s['cell']}, {s['layers']} layer(s), m=100, T=25): {r['run_100k_f64_seconds']:.1f} s f64 "
-              f"(smooth loss {r['run_100k_f64_final_smooth_loss']:.3f}), {r['run_100k_f32_seconds']:.1f} s f32 "
-              f"(smooth loss {r['run_100k_f32_final_smooth_loss']:.3f})")
-        print(f"full m=100 gradient check, central differences over all {r['gradcheck_native_fd_entries']} "
-              f"entries: {r['gradcheck_native_fd_seconds']:.1f} s (relative error "
-              f"{r['gradcheck_native_fd_rel_err']:.1e})")
+            print(
+                f"{row['m']:5}{row['T']:5}{row['mflop_per_step']:9.2f}{row['f64_us_per_step']:10.1f}"
+                f"{row['f64_gflops']:9.2f}{row['f32_us_per_step']:10.1f}{row['f32_gflops']:9.2f}"
+            )
+        print(
+            f"\n100,000-step assignment run ({s['cell']}, {s['layers']} layer(s), m=100, T=25): {r['run_100k_f64_seconds']:.1f} s f64 "
+            f"(smooth loss {r['run_100k_f64_final_smooth_loss']:.3f}), {r['run_100k_f32_seconds']:.1f} s f32 "
+            f"(smooth loss {r['run_100k_f32_final_smooth_loss']:.3f})"
+        )
+        print(
+            f"full m=100 gradient check, central differences over all {r['gradcheck_native_fd_entries']} "
+            f"entries: {r['gradcheck_native_fd_seconds']:.1f} s (relative error "
+            f"{r['gradcheck_native_fd_rel_err']:.1e})"
+        )
         if "gradcheck_check_native_seconds" in r:
-            print(f"charrnn.gradcheck.check_native() (FD + reference + complex step): "
-                  f"{r['gradcheck_check_native_seconds']:.1f} s, passed={r['gradcheck_check_native_passed']}")
+            print(
+                f"charrnn.gradcheck.check_native() (FD + reference + complex step): "
+                f"{r['gradcheck_check_native_seconds']:.1f} s, passed={r['gradcheck_check_native_passed']}"
+            )
 
 
 if __name__ == "__main__":

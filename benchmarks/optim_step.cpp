@@ -71,30 +71,36 @@ void run(Eigen::Index n) {
         {"adagrad  elementwise", [&] { clip_adagrad_step(params, grads, mem, elem, eta, 1e-8); }},
         {"adagrad  +best copy ",
          [&] { clip_adagrad_step(params, grads, mem, elem, eta, 1e-8, save.flat.data()); }},
-        {"adagrad  norm       ", [&] {
-             clip_adagrad_step(params, grads, mem, norm_clip(grads, 1.0), eta, 1e-8);
-         }},
+        {"adagrad  norm       ",
+         [&] { clip_adagrad_step(params, grads, mem, norm_clip(grads, 1.0), eta, 1e-8); }},
         {"rmsprop  elementwise",
          [&] { clip_rmsprop_step(params, grads, mem, elem, eta, 0.95, 1e-8); }},
-        {"rmsprop  norm       ", [&] {
-             clip_rmsprop_step(params, grads, mem, norm_clip(grads, 1.0), eta, 0.95, 1e-8);
-         }},
+        {"rmsprop  norm       ",
+         [&] { clip_rmsprop_step(params, grads, mem, norm_clip(grads, 1.0), eta, 0.95, 1e-8); }},
         {"adam     elementwise",
          [&] { clip_adam_step(params, grads, mom, mem, elem, ++t, eta, 0.9, 0.999, 1e-8); }},
-        {"adam     norm       ", [&] {
+        {"adam     norm       ",
+         [&] {
              clip_adam_step(params, grads, mom, mem, norm_clip(grads, 1.0), ++t, eta, 0.9, 0.999,
                             1e-8);
          }},
-        {"norm pass alone     ", [&] { volatile double s = gradient_norm(grads); (void)s; }},
-        {"two-step adagrad    ", [&] {
+        {"norm pass alone     ",
+         [&] {
+             volatile double s = gradient_norm(grads);
+             (void)s;
+         }},
+        {"two-step adagrad    ",
+         [&] {
              clip_gradients(grads, 5.0);  // in place: idempotent
              adagrad_step(params, grads, mem, eta, 1e-8);
          }},
-        {"two-step rmsprop    ", [&] {
+        {"two-step rmsprop    ",
+         [&] {
              clip_gradients(grads, 5.0);  // in place: idempotent
              rmsprop_step(params, grads, mem, eta, 0.95, 1e-8);
          }},
-        {"two-step adam       ", [&] {
+        {"two-step adam       ",
+         [&] {
              clip_gradients(grads, 5.0);  // in place: idempotent
              adam_step(params, grads, mom, mem, ++t, eta, 0.9, 0.999, 1e-8);
          }},

@@ -8,9 +8,9 @@
 // stack each iteration and the "peak" came out at 25 GFLOP/s on a core whose GEMM ran at 40.
 // Here the accumulators are only read after the loop (their sum is printed to stderr if it ever
 // equals an impossible value, so the compiler cannot drop the work).
+#include <immintrin.h>
 #include <cstdio>
 #include <ctime>
-#include <immintrin.h>
 #include <initializer_list>
 
 namespace {
@@ -25,34 +25,70 @@ double cpu_seconds() {
 constexpr const char* kIsa = "avx512";
 using V64 = __m512d;
 using V32 = __m512;
-inline V64 fma(V64 x, V64 a, V64 b) { return _mm512_fmadd_pd(x, a, b); }
-inline V32 fma(V32 x, V32 a, V32 b) { return _mm512_fmadd_ps(x, a, b); }
-inline V64 splat(double v, V64*) { return _mm512_set1_pd(v); }
-inline V32 splat(float v, V32*) { return _mm512_set1_ps(v); }
-inline double first(V64 v) { return _mm512_cvtsd_f64(v); }
-inline double first(V32 v) { return _mm512_cvtss_f32(v); }
+inline V64 fma(V64 x, V64 a, V64 b) {
+    return _mm512_fmadd_pd(x, a, b);
+}
+inline V32 fma(V32 x, V32 a, V32 b) {
+    return _mm512_fmadd_ps(x, a, b);
+}
+inline V64 splat(double v, V64*) {
+    return _mm512_set1_pd(v);
+}
+inline V32 splat(float v, V32*) {
+    return _mm512_set1_ps(v);
+}
+inline double first(V64 v) {
+    return _mm512_cvtsd_f64(v);
+}
+inline double first(V32 v) {
+    return _mm512_cvtss_f32(v);
+}
 constexpr int kFlopsPerFma = 2;
 #elif defined(__FMA__)
 constexpr const char* kIsa = "avx2+fma";
 using V64 = __m256d;
 using V32 = __m256;
-inline V64 fma(V64 x, V64 a, V64 b) { return _mm256_fmadd_pd(x, a, b); }
-inline V32 fma(V32 x, V32 a, V32 b) { return _mm256_fmadd_ps(x, a, b); }
-inline V64 splat(double v, V64*) { return _mm256_set1_pd(v); }
-inline V32 splat(float v, V32*) { return _mm256_set1_ps(v); }
-inline double first(V64 v) { return _mm256_cvtsd_f64(v); }
-inline double first(V32 v) { return _mm256_cvtss_f32(v); }
+inline V64 fma(V64 x, V64 a, V64 b) {
+    return _mm256_fmadd_pd(x, a, b);
+}
+inline V32 fma(V32 x, V32 a, V32 b) {
+    return _mm256_fmadd_ps(x, a, b);
+}
+inline V64 splat(double v, V64*) {
+    return _mm256_set1_pd(v);
+}
+inline V32 splat(float v, V32*) {
+    return _mm256_set1_ps(v);
+}
+inline double first(V64 v) {
+    return _mm256_cvtsd_f64(v);
+}
+inline double first(V32 v) {
+    return _mm256_cvtss_f32(v);
+}
 constexpr int kFlopsPerFma = 2;
 #else
 constexpr const char* kIsa = "sse2 (mul+add counted as 2)";
 using V64 = __m128d;
 using V32 = __m128;
-inline V64 fma(V64 x, V64 a, V64 b) { return _mm_add_pd(_mm_mul_pd(x, a), b); }
-inline V32 fma(V32 x, V32 a, V32 b) { return _mm_add_ps(_mm_mul_ps(x, a), b); }
-inline V64 splat(double v, V64*) { return _mm_set1_pd(v); }
-inline V32 splat(float v, V32*) { return _mm_set1_ps(v); }
-inline double first(V64 v) { return _mm_cvtsd_f64(v); }
-inline double first(V32 v) { return _mm_cvtss_f32(v); }
+inline V64 fma(V64 x, V64 a, V64 b) {
+    return _mm_add_pd(_mm_mul_pd(x, a), b);
+}
+inline V32 fma(V32 x, V32 a, V32 b) {
+    return _mm_add_ps(_mm_mul_ps(x, a), b);
+}
+inline V64 splat(double v, V64*) {
+    return _mm_set1_pd(v);
+}
+inline V32 splat(float v, V32*) {
+    return _mm_set1_ps(v);
+}
+inline double first(V64 v) {
+    return _mm_cvtsd_f64(v);
+}
+inline double first(V32 v) {
+    return _mm_cvtss_f32(v);
+}
 constexpr int kFlopsPerFma = 2;
 #endif
 

@@ -23,9 +23,8 @@ import platform
 import sys
 import time
 
-import numpy as np
-
 import charrnn
+import numpy as np
 from charrnn.train import TrainConfig, _split_sizes
 
 EVAL_CHUNK = 4096  # characters per forward call of the validation pass (the state carries over)
@@ -40,8 +39,11 @@ class Peer:
         nn = torch.nn
         torch.manual_seed(args.seed)
         width = args.embedding if args.input == "embedding" else K
-        self.embed = (nn.Embedding(K, args.embedding) if args.input == "embedding"
-                      else nn.Embedding.from_pretrained(torch.eye(K), freeze=True))
+        self.embed = (
+            nn.Embedding(K, args.embedding)
+            if args.input == "embedding"
+            else nn.Embedding.from_pretrained(torch.eye(K), freeze=True)
+        )
         module = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[args.cell]
         self.rnn = module(width, args.m, num_layers=args.layers, dropout=args.dropout)
         self.drop = nn.Dropout(args.dropout)
@@ -50,38 +52,43 @@ class Peer:
             with torch.no_grad():
                 for name, q in self.rnn.named_parameters():
                     if name.startswith("bias_ih"):
-                        q[args.m:2 * args.m] += 1.0
+                        q[args.m : 2 * args.m] += 1.0
         if args.init == "charrnn":  # zero biases, the LSTM's forget gate at 1, one bias per gate
             with torch.no_grad():
                 for name, q in self.rnn.named_parameters():
                     if name.startswith("bias"):
                         q.zero_()
                         if args.cell == "lstm" and name.startswith("bias_ih"):
-                            q[args.m:2 * args.m] = 1.0
+                            q[args.m : 2 * args.m] = 1.0
                         if name.startswith("bias_hh") and args.cell != "gru":
                             q.requires_grad_(False)
                 self.out.bias.zero_()
-        self.params = [q for mod in (self.embed, self.rnn, self.out) for q in mod.parameters()
-                       if q.requires_grad]
+        self.params = [
+            q
+            for mod in (self.embed, self.rnn, self.out)
+            for q in mod.parameters()
+            if q.requires_grad
+        ]
         self.opt = torch.optim.Adam(self.params, lr=args.eta)
         self.train = torch.from_numpy(np.asarray(train, dtype=np.int64))
         self.gen = torch.Generator().manual_seed(args.seed)
         B, T = args.batch, args.seq_length
         self.chunk = len(train) // B
-        self.steps_per_epoch = (self.chunk - 1) // T if args.batching == "streams" else \
-            len(train) / (B * T)
+        self.steps_per_epoch = (
+            (self.chunk - 1) // T if args.batching == "streams" else len(train) / (B * T)
+        )
         self.position, self.state = 0, None
 
     def batch(self):
         torch, B, T = self.torch, self.args.batch, self.args.seq_length
         if self.args.batching == "random":
             starts = torch.randint(len(self.train) - T - 1, (B,), generator=self.gen)
-            return torch.stack([self.train[s:s + T + 1] for s in starts.tolist()], 1), None
+            return torch.stack([self.train[s : s + T + 1] for s in starts.tolist()], 1), None
         if self.position + T + 1 > self.chunk:  # the epoch wraps: state back to zero
             self.position, self.state = 0, None
         starts = torch.arange(B) * self.chunk + self.position
         self.position += T
-        return torch.stack([self.train[s:s + T + 1] for s in starts.tolist()], 1), self.state
+        return torch.stack([self.train[s : s + T + 1] for s in starts.tolist()], 1), self.state
 
     def step(self) -> float:
         torch, args = self.torch, self.args
@@ -98,8 +105,9 @@ class Peer:
             torch.nn.utils.clip_grad_norm_(self.params, args.clip_norm)
         self.opt.step()
         if args.batching == "streams":
-            self.state = tuple(s.detach() for s in state) if isinstance(state, tuple) \
-                else state.detach()
+            self.state = (
+                tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+            )
         return loss.item()
 
     def validation_loss(self, text: np.ndarray) -> float:
@@ -114,10 +122,13 @@ class Peer:
         try:
             with torch.no_grad():
                 for s in range(0, n, EVAL_CHUNK):
-                    x = codes[s:min(s + EVAL_CHUNK, n)]
+                    x = codes[s : min(s + EVAL_CHUNK, n)]
                     hs, state = self.rnn(self.embed(x).unsqueeze(1), state)
-                    total += float(torch.nn.functional.cross_entropy(
-                        self.out(hs.squeeze(1)), codes[s + 1:s + 1 + len(x)], reduction="sum"))
+                    total += float(
+                        torch.nn.functional.cross_entropy(
+                            self.out(hs.squeeze(1)), codes[s + 1 : s + 1 + len(x)], reduction="sum"
+                        )
+                    )
         finally:
             torch.set_num_threads(threads)
             self.rnn.train()
@@ -127,8 +138,13 @@ class Peer:
 def parse(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--text", default=None, help="UTF-8 text file (default: the embedded corpus)")
-    ap.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
-                    help="wall time of training and its validation passes")
+    ap.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="wall time of training and its validation passes",
+    )
     ap.add_argument("--steps", type=int, default=None, help="stop after this many updates")
     ap.add_argument("--cell", choices=("lstm", "gru", "rnn"), default="lstm")
     ap.add_argument("--layers", type=int, default=2)
@@ -139,20 +155,40 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument("--dropout", type=float, default=0.0)
     ap.add_argument("--input", choices=("embedding", "onehot"), default="embedding")
     ap.add_argument("--embedding", type=int, default=64, help="the embedding's width")
-    ap.add_argument("--init", choices=("pytorch", "charrnn", "forget1"), default="pytorch",
-                    help="pytorch: its defaults; charrnn: zero biases, forget gate bias 1, one "
-                         "bias per gate; forget1: PyTorch's, the forget gate's bias_ih + 1")
-    ap.add_argument("--loss", choices=("mean", "sum"), default="mean",
-                    help="the objective: mean over characters, or summed over the window")
+    ap.add_argument(
+        "--init",
+        choices=("pytorch", "charrnn", "forget1"),
+        default="pytorch",
+        help="pytorch: its defaults; charrnn: zero biases, forget gate bias 1, one "
+        "bias per gate; forget1: PyTorch's, the forget gate's bias_ih + 1",
+    )
+    ap.add_argument(
+        "--loss",
+        choices=("mean", "sum"),
+        default="mean",
+        help="the objective: mean over characters, or summed over the window",
+    )
     ap.add_argument("--clip-norm", type=float, default=5.0)
-    ap.add_argument("--clip-value", type=float, default=0.0,
-                    help="> 0: clip each gradient entry instead of the norm")
+    ap.add_argument(
+        "--clip-value",
+        type=float,
+        default=0.0,
+        help="> 0: clip each gradient entry instead of the norm",
+    )
     ap.add_argument("--batching", choices=("random", "streams"), default="random")
     ap.add_argument("--val-frac", type=float, default=0.1)
-    ap.add_argument("--eval-every", type=int, default=0,
-                    help="updates between validation passes (0: by --eval-seconds only)")
-    ap.add_argument("--eval-seconds", type=float, default=0.0,
-                    help="wall time between validation passes (0: by --eval-every only)")
+    ap.add_argument(
+        "--eval-every",
+        type=int,
+        default=0,
+        help="updates between validation passes (0: by --eval-seconds only)",
+    )
+    ap.add_argument(
+        "--eval-seconds",
+        type=float,
+        default=0.0,
+        help="wall time between validation passes (0: by --eval-every only)",
+    )
     ap.add_argument("--at-updates", default="", help="also score after these updates (1,2,...)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=0)
@@ -178,10 +214,13 @@ def main(argv=None) -> int:
     n_train, _ = _split_sizes(len(encoded), config)
     train, val = encoded[:n_train], encoded[n_train:]
     peer = Peer(torch, args, vocab.K, train)
-    print(f"# pytorch {torch.__version__}, {args.threads} thread(s); {args.layers} x {args.cell} "
-          f"m={args.m}, input {args.input}, init {args.init}, loss {args.loss}, batching "
-          f"{args.batching}; {len(train):,} train / {len(val):,} validation characters",
-          file=sys.stderr, flush=True)
+    print(
+        f"# pytorch {torch.__version__}, {args.threads} thread(s); {args.layers} x {args.cell} "
+        f"m={args.m}, input {args.input}, init {args.init}, loss {args.loss}, batching "
+        f"{args.batching}; {len(train):,} train / {len(val):,} validation characters",
+        file=sys.stderr,
+        flush=True,
+    )
     marks = {int(s) for s in args.at_updates.split(",") if s.strip()}
     next_eval = args.eval_seconds or math.inf
     curve, steps, losses, started = [], 0, [], time.perf_counter()
@@ -189,32 +228,52 @@ def main(argv=None) -> int:
         losses.append(peer.step())
         steps += 1
         elapsed = time.perf_counter() - started
-        done = ((args.steps is not None and steps >= args.steps)
-                or (args.time_limit is not None and elapsed >= args.time_limit)
-                or not math.isfinite(losses[-1]))
+        done = (
+            (args.steps is not None and steps >= args.steps)
+            or (args.time_limit is not None and elapsed >= args.time_limit)
+            or not math.isfinite(losses[-1])
+        )
         due = (args.eval_every and steps % args.eval_every == 0) or elapsed >= next_eval
         if due or done or steps in marks:
             val_loss = peer.validation_loss(val)
-            row = {"step": steps, "seconds": round(time.perf_counter() - started, 2),
-                   "train_loss": float(np.mean(losses[-50:])), "val_loss": val_loss,
-                   "val_bits_per_char": val_loss / math.log(2)}
+            row = {
+                "step": steps,
+                "seconds": round(time.perf_counter() - started, 2),
+                "train_loss": float(np.mean(losses[-50:])),
+                "val_loss": val_loss,
+                "val_bits_per_char": val_loss / math.log(2),
+            }
             curve.append(row)
             while next_eval <= row["seconds"]:
                 next_eval += args.eval_seconds
-            print(f"step {steps:6d}  {row['seconds']:7.1f} s  train {row['train_loss']:.4f}  "
-                  f"validation {val_loss:.4f} nats/char", file=sys.stderr, flush=True)
+            print(
+                f"step {steps:6d}  {row['seconds']:7.1f} s  train {row['train_loss']:.4f}  "
+                f"validation {val_loss:.4f} nats/char",
+                file=sys.stderr,
+                flush=True,
+            )
         if done:
             break
     best = min(curve, key=lambda r: r["val_loss"])
-    result = {"engine": "pytorch", "torch": torch.__version__, "python": platform.python_version(),
-              "settings": {k: v for k, v in vars(args).items() if k != "json"},
-              "K": vocab.K, "steps": steps, "seconds": curve[-1]["seconds"],
-              "best_val_loss": best["val_loss"], "best_step": best["step"], "curve": curve}
+    result = {
+        "engine": "pytorch",
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "settings": {k: v for k, v in vars(args).items() if k != "json"},
+        "K": vocab.K,
+        "steps": steps,
+        "seconds": curve[-1]["seconds"],
+        "best_val_loss": best["val_loss"],
+        "best_step": best["step"],
+        "curve": curve,
+    }
     if args.json:
         print(json.dumps(result, indent=1))
     else:
-        print(f"{steps:,} updates in {result['seconds']:.0f} s; best validation "
-              f"{best['val_loss']:.4f} nats/char at update {best['step']}")
+        print(
+            f"{steps:,} updates in {result['seconds']:.0f} s; best validation "
+            f"{best['val_loss']:.4f} nats/char at update {best['step']}"
+        )
     return 0
 
 

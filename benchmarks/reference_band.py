@@ -41,8 +41,12 @@ def one_run(kind: str, seed: int, steps: int) -> dict:
         _, smooth = reference.train(params, encoded, steps)
     seconds = time.perf_counter() - start
     marks = [s for s in (1_000, 10_000, 50_000, 100_000, steps) if s <= steps]
-    return {"kind": kind, "seed": seed, "seconds": seconds,
-            "smooth": {str(s): float(smooth[s - 1]) for s in sorted(set(marks))}}
+    return {
+        "kind": kind,
+        "seed": seed,
+        "seconds": seconds,
+        "smooth": {str(s): float(smooth[s - 1]) for s in sorted(set(marks))},
+    }
 
 
 def main() -> None:
@@ -51,9 +55,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--kinds", nargs="+", choices=("reference", "native"),
-                        default=["reference", "native"],
-                        help="native alone takes ~1 minute: for re-measuring after a core change")
+    parser.add_argument(
+        "--kinds",
+        nargs="+",
+        choices=("reference", "native"),
+        default=["reference", "native"],
+        help="native alone takes ~1 minute: for re-measuring after a core change",
+    )
     args = parser.parse_args()
     jobs = [(kind, seed, args.steps) for seed in args.seeds for kind in args.kinds]
     with ProcessPoolExecutor(args.jobs) as pool:
@@ -65,18 +73,25 @@ def main() -> None:
     print(f"smooth loss at update ({args.steps:,} updates, m=100, T=25, eta=0.1, embedded corpus)")
     print(f"{'run':<16}" + "".join(f"{m:>10}" for m in marks) + f"{'seconds':>10}")
     for r in runs:
-        print(f"{r['kind'] + ' seed ' + str(r['seed']):<16}"
-              + "".join(f"{r['smooth'][m]:>10.3f}" for m in marks) + f"{r['seconds']:>10.1f}")
+        print(
+            f"{r['kind'] + ' seed ' + str(r['seed']):<16}"
+            + "".join(f"{r['smooth'][m]:>10.3f}" for m in marks)
+            + f"{r['seconds']:>10.1f}"
+        )
     final = marks[-1]
     if len(args.kinds) < 2:
         return
     ref = np.array([r["smooth"][final] for r in runs if r["kind"] == "reference"])
     nat = np.array([r["smooth"][final] for r in runs if r["kind"] == "native"])
-    print(f"\nat {final}: reference {ref.min():.3f} .. {ref.max():.3f} (mean {ref.mean():.3f}), "
-          f"native {nat.min():.3f} .. {nat.max():.3f} (mean {nat.mean():.3f})")
+    print(
+        f"\nat {final}: reference {ref.min():.3f} .. {ref.max():.3f} (mean {ref.mean():.3f}), "
+        f"native {nat.min():.3f} .. {nat.max():.3f} (mean {nat.mean():.3f})"
+    )
     inside = (nat >= ref.min() - 0.5 * np.ptp(ref)) & (nat <= ref.max() + 0.5 * np.ptp(ref))
-    print(f"native runs within the reference band (widened by half its spread): "
-          f"{int(inside.sum())} of {len(nat)}")
+    print(
+        f"native runs within the reference band (widened by half its spread): "
+        f"{int(inside.sum())} of {len(nat)}"
+    )
 
 
 if __name__ == "__main__":

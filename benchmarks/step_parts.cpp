@@ -60,16 +60,17 @@ void run(const ModelSpec& spec, int T_len, int B) {
         backward<T>(params, x.data(), y.data(), ws, grads);
     });
     const double up = time([&] { clip_adagrad_step<T>(params, grads, memory, 5.0, 1e-9, 1e-8); });
-    const double up_save =
-        time([&] { clip_adagrad_step<T>(params, grads, memory, 5.0, 1e-9, 1e-8, save.flat.data()); });
+    const double up_save = time(
+        [&] { clip_adagrad_step<T>(params, grads, memory, 5.0, 1e-9, 1e-8, save.flat.data()); });
     const double exact = time([&] {
         clip_gradients(grads, 5.0);
         adagrad_step(params, grads, memory, 1e-9, 1e-8);
     });
-    std::printf("%s %s L=%d m=%d T=%d B=%d K=%d (%lld parameters): forward %.1f us, backward "
-                "%.1f us, clip+adagrad fused %.1f us (+best copy %.1f us), two-step exact %.1f us\n",
-                sizeof(T) == 8 ? "f64" : "f32", cell_name(spec.cell), spec.layers, spec.m, T_len,
-                B, spec.K, (long long)params.flat.size(), f, fb - f, up, up_save, exact);
+    std::printf(
+        "%s %s L=%d m=%d T=%d B=%d K=%d (%lld parameters): forward %.1f us, backward "
+        "%.1f us, clip+adagrad fused %.1f us (+best copy %.1f us), two-step exact %.1f us\n",
+        sizeof(T) == 8 ? "f64" : "f32", cell_name(spec.cell), spec.layers, spec.m, T_len, B, spec.K,
+        (long long)params.flat.size(), f, fb - f, up, up_save, exact);
 }
 
 int main(int argc, char** argv) {
@@ -78,8 +79,10 @@ int main(int argc, char** argv) {
     const int B = argc > 3 ? std::atoi(argv[3]) : 1, K = argc > 4 ? std::atoi(argv[4]) : 76;
     const int layers = argc > 6 ? std::atoi(argv[6]) : 1;
     if (m < 1 || T_len < 1 || B < 1 || K < 1 || layers < 1) {
-        std::fprintf(stderr, "usage: %s [m] [T] [B] [K] [rnn|lstm|gru] [layers] [f32|f64], sizes "
-                     "positive\n", argv[0]);
+        std::fprintf(stderr,
+                     "usage: %s [m] [T] [B] [K] [rnn|lstm|gru] [layers] [f32|f64], sizes "
+                     "positive\n",
+                     argv[0]);
         return 2;
     }
     try {

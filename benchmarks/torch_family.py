@@ -31,8 +31,10 @@ def torch_model(torch, params, dtype: str = "float64", dropout: float = 0.0):
     options = {"nonlinearity": "tanh"} if cell == "rnn" else {}
     rnn = module(K, m, num_layers=L, dropout=dropout if L > 1 else 0.0, **options).to(dt)
     out = torch.nn.Linear(m, K).to(dt)
-    arrays = {(e["role"], e["layer"]): torch.from_numpy(np.array(params[e["name"]]))
-              for e in params.layout}
+    arrays = {
+        (e["role"], e["layer"]): torch.from_numpy(np.array(params[e["name"]]))
+        for e in params.layout
+    }
     with torch.no_grad():
         for l in range(1, L + 1):
             getattr(rnn, f"weight_ih_l{l - 1}").copy_(arrays["U", l])
@@ -41,9 +43,9 @@ def torch_model(torch, params, dtype: str = "float64", dropout: float = 0.0):
             bias_hh = getattr(rnn, f"bias_hh_l{l - 1}")
             bias_hh.zero_()
             if cell == "gru":
-                bias_hh[2 * m:].copy_(arrays["bn", l])
+                bias_hh[2 * m :].copy_(arrays["bn", l])
                 rz = torch.ones(3 * m, dtype=dt)
-                rz[:2 * m] = 0
+                rz[: 2 * m] = 0
                 bias_hh.register_hook(lambda g, rz=rz: g * rz)
             else:
                 bias_hh.requires_grad_(False)
@@ -74,21 +76,35 @@ class TorchTrainer:
     clipped elementwise to [-clip, clip]; then the optimizer. dropout: on each layer's output
     (torch draws its own masks)."""
 
-    def __init__(self, torch, params, text, T: int = 25, eta: float = 0.1, eps: float = 1e-8,
-                 clip: float = 5.0, *, batch: int = 1, optimizer: str = "adagrad",
-                 decay: float = 0.95, dtype: str = "float64", dropout: float = 0.0):
+    def __init__(
+        self,
+        torch,
+        params,
+        text,
+        T: int = 25,
+        eta: float = 0.1,
+        eps: float = 1e-8,
+        clip: float = 5.0,
+        *,
+        batch: int = 1,
+        optimizer: str = "adagrad",
+        decay: float = 0.95,
+        dtype: str = "float64",
+        dropout: float = 0.0,
+    ):
         self.torch = torch
         self.rnn, self.out = torch_model(torch, params, dtype, dropout)
         self.dropout = dropout
-        self.params = [q for q in (*self.rnn.parameters(), *self.out.parameters())
-                       if q.requires_grad]
+        self.params = [
+            q for q in (*self.rnn.parameters(), *self.out.parameters()) if q.requires_grad
+        ]
         self.opt = torch_optimizer(torch, self.params, optimizer, eta, eps, decay)
         self.clip, self.T, self.B = clip, T, batch
         self.K, self.m, self.L, self.cell = params.K, params.m, params.layers, params.cell
         self.dtype = getattr(torch, dtype)
         self.chunk = len(text) // batch
         self.steps_per_epoch = (self.chunk - 1) // T
-        streams = np.asarray(text[:batch * self.chunk], dtype=np.int64).reshape(batch, self.chunk)
+        streams = np.asarray(text[: batch * self.chunk], dtype=np.int64).reshape(batch, self.chunk)
         self.text = torch.from_numpy(np.ascontiguousarray(streams.T))  # (chunk, B): stream j
         self.eye = torch.eye(self.K, dtype=self.dtype)
         self.state = self.zero_state()
@@ -105,13 +121,15 @@ class TorchTrainer:
         if self.position + T + 1 > self.chunk:
             self.position, self.state = 0, self.zero_state()
             self.epoch += 1
-        window = self.text[self.position:self.position + T + 1]  # (T+1, B)
+        window = self.text[self.position : self.position + T + 1]  # (T+1, B)
         hs, state = self.rnn(self.eye[window[:-1]], self.state)  # one-hot (T, B, K) -> (T, B, m)
         if self.dropout:
             hs = torch.nn.functional.dropout(hs, self.dropout, training=True)
         logits = self.out(hs).reshape(T * self.B, self.K)
-        loss = torch.nn.functional.cross_entropy(logits, window[1:].reshape(-1),
-                                                 reduction="sum") / self.B
+        loss = (
+            torch.nn.functional.cross_entropy(logits, window[1:].reshape(-1), reduction="sum")
+            / self.B
+        )
         self.opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_value_(self.params, self.clip)

@@ -35,9 +35,8 @@ import platform
 import sys
 import time
 
-import numpy as np
-
 import charrnn
+import numpy as np
 from charrnn import _core
 from charrnn.train import TrainConfig, _split_sizes
 from torch_family import TorchTrainer  # beside this file
@@ -60,11 +59,14 @@ def validation_loss(torch, trainer: TorchTrainer, text) -> float:
     try:
         with torch.no_grad():
             for s in range(0, n, EVAL_CHUNK):
-                x = codes[s:min(s + EVAL_CHUNK, n)]
-                y = codes[s + 1:s + 1 + len(x)]
+                x = codes[s : min(s + EVAL_CHUNK, n)]
+                y = codes[s + 1 : s + 1 + len(x)]
                 hs, state = trainer.rnn(trainer.eye[x].unsqueeze(1), state)  # (len, 1, m)
-                total += float(torch.nn.functional.cross_entropy(trainer.out(hs.squeeze(1)), y,
-                                                                 reduction="sum"))
+                total += float(
+                    torch.nn.functional.cross_entropy(
+                        trainer.out(hs.squeeze(1)), y, reduction="sum"
+                    )
+                )
     finally:
         torch.set_num_threads(threads)
         trainer.rnn.train()
@@ -73,35 +75,79 @@ def validation_loss(torch, trainer: TorchTrainer, text) -> float:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--time-limit", type=float, default=600.0, metavar="SECONDS",
-                    help="wall time of training and its validation passes (default 600)")
+    ap.add_argument(
+        "--time-limit",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="wall time of training and its validation passes (default 600)",
+    )
     ap.add_argument("--cell", choices=_core.CELLS, default="lstm", help="the cell (default lstm)")
     ap.add_argument("--layers", type=int, default=2, help="stacked layers (default 2)")
     ap.add_argument("-m", "--m", type=int, default=128, help="hidden units per layer (default 128)")
     ap.add_argument("--batch", type=int, default=50, help="sequences per update (default 50)")
     ap.add_argument("--seq-length", type=int, default=50, help="characters per update (default 50)")
-    ap.add_argument("--optimizer", choices=("adam", "rmsprop", "adagrad"), default="adam",
-                    help="adam (default), rmsprop (char-rnn's) or adagrad")
+    ap.add_argument(
+        "--optimizer",
+        choices=("adam", "rmsprop", "adagrad"),
+        default="adam",
+        help="adam (default), rmsprop (char-rnn's) or adagrad",
+    )
     ap.add_argument("--eta", type=float, default=2e-3, help="learning rate (default 2e-3)")
-    ap.add_argument("--decay-rate", dest="decay", type=float, default=0.95,
-                    help="RMSprop's decay of the mean square (default 0.95)")
-    ap.add_argument("--clip", type=float, default=5.0,
-                    help="clip every gradient entry to [-CLIP, CLIP] (default 5)")
-    ap.add_argument("--lr-decay", type=float, default=1.0, metavar="FACTOR",
-                    help="multiply eta by FACTOR after each epoch past --lr-decay-after "
-                         "(default 1: none), as charrnn train does")
-    ap.add_argument("--lr-decay-after", type=int, default=10, metavar="EPOCHS",
-                    help="epochs before the decay starts (default 10)")
+    ap.add_argument(
+        "--decay-rate",
+        dest="decay",
+        type=float,
+        default=0.95,
+        help="RMSprop's decay of the mean square (default 0.95)",
+    )
+    ap.add_argument(
+        "--clip",
+        type=float,
+        default=5.0,
+        help="clip every gradient entry to [-CLIP, CLIP] (default 5)",
+    )
+    ap.add_argument(
+        "--lr-decay",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="multiply eta by FACTOR after each epoch past --lr-decay-after "
+        "(default 1: none), as charrnn train does",
+    )
+    ap.add_argument(
+        "--lr-decay-after",
+        type=int,
+        default=10,
+        metavar="EPOCHS",
+        help="epochs before the decay starts (default 10)",
+    )
     ap.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    ap.add_argument("--dropout", type=float, default=0.0,
-                    help="dropout on each layer's output, as charrnn's --dropout (default 0)")
+    ap.add_argument(
+        "--dropout",
+        type=float,
+        default=0.0,
+        help="dropout on each layer's output, as charrnn's --dropout (default 0)",
+    )
     ap.add_argument("--seed", type=int, default=0, help="initial weights, as charrnn's (default 0)")
-    ap.add_argument("--val-frac", type=float, default=0.1,
-                    help="the last fraction of the text, held out (default 0.1)")
-    ap.add_argument("--eval-every", type=int, default=1000,
-                    help="updates between validation passes (default 1000)")
-    ap.add_argument("--threads", type=int, default=os.cpu_count(),
-                    help=f"torch's threads (default all cores: {os.cpu_count()})")
+    ap.add_argument(
+        "--val-frac",
+        type=float,
+        default=0.1,
+        help="the last fraction of the text, held out (default 0.1)",
+    )
+    ap.add_argument(
+        "--eval-every",
+        type=int,
+        default=1000,
+        help="updates between validation passes (default 1000)",
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count(),
+        help=f"torch's threads (default all cores: {os.cpu_count()})",
+    )
     ap.add_argument("--text", default=None, help="UTF-8 text file (default: the embedded corpus)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -111,39 +157,65 @@ def main(argv=None) -> int:
     try:
         import torch
     except ImportError:
-        print("torch_quality.py: torch does not import here; it is the PyTorch side of the "
-              "comparison and has nothing to run without it", file=sys.stderr)
+        print(
+            "torch_quality.py: torch does not import here; it is the PyTorch side of the "
+            "comparison and has nothing to run without it",
+            file=sys.stderr,
+        )
         return 1
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
     _, vocab, encoded = charrnn.load_corpus(args.text)
-    config = TrainConfig(cell=args.cell, layers=args.layers, m=args.m, seq_length=args.seq_length,
-                         batch=args.batch, val_frac=args.val_frac, seed=args.seed)
+    config = TrainConfig(
+        cell=args.cell,
+        layers=args.layers,
+        m=args.m,
+        seq_length=args.seq_length,
+        batch=args.batch,
+        val_frac=args.val_frac,
+        seed=args.seed,
+    )
     n_train, _ = _split_sizes(len(encoded), config)  # charrnn's split, and its checks
     train, val = encoded[:n_train], encoded[n_train:]
-    params = _core.Params.random(vocab.K, args.m, config.sig, args.seed, cell=args.cell,
-                                 layers=args.layers)
-    trainer = TorchTrainer(torch, params, train, T=args.seq_length, eta=args.eta, clip=args.clip,
-                           batch=args.batch, optimizer=args.optimizer, decay=args.decay,
-                           dtype=args.dtype, dropout=args.dropout)
+    params = _core.Params.random(
+        vocab.K, args.m, config.sig, args.seed, cell=args.cell, layers=args.layers
+    )
+    trainer = TorchTrainer(
+        torch,
+        params,
+        train,
+        T=args.seq_length,
+        eta=args.eta,
+        clip=args.clip,
+        batch=args.batch,
+        optimizer=args.optimizer,
+        decay=args.decay,
+        dtype=args.dtype,
+        dropout=args.dropout,
+    )
 
     # Before the clock starts: torch's validation pass must score the starting weights as
     # charrnn's evaluate does.
     ours = validation_loss(torch, trainer, val)
     native_total, native_n = _core.evaluate(params, val)
-    start_check = {"torch_val_loss": ours, "native_val_loss": native_total / native_n,
-                   "rel_diff": abs(ours - native_total / native_n) / (native_total / native_n)}
+    start_check = {
+        "torch_val_loss": ours,
+        "native_val_loss": native_total / native_n,
+        "rel_diff": abs(ours - native_total / native_n) / (native_total / native_n),
+    }
 
     def log(message: str) -> None:
         if not args.quiet:
             print(message, file=sys.stderr, flush=True)
 
-    log(f"{args.layers} x {args.cell} m={args.m}, batch {args.batch}, seq {args.seq_length}, "
+    log(
+        f"{args.layers} x {args.cell} m={args.m}, batch {args.batch}, seq {args.seq_length}, "
         f"{args.optimizer} {args.eta:g}, {args.dtype}, torch {torch.__version__} on "
         f"{torch.get_num_threads()} thread(s); {len(train):,} characters train, {len(val):,} "
         f"validate; starting validation loss {ours:.4f} nats (charrnn's evaluate: "
-        f"{start_check['native_val_loss']:.4f})")
+        f"{start_check['native_val_loss']:.4f})"
+    )
     evaluations, smooth, steps, eval_seconds = [], None, 0, 0.0
     best = {"val_loss": math.inf, "step": None}
     stopped = "time limit"
@@ -165,24 +237,43 @@ def main(argv=None) -> int:
             val_loss = validation_loss(torch, trainer, val)
             eval_seconds += time.perf_counter() - t0
             seconds = time.perf_counter() - started
-            evaluations.append({"step": steps, "seconds": seconds, "epoch": steps / trainer.steps_per_epoch,
-                                "val_loss": val_loss, "val_bits_per_char": val_loss / math.log(2)})
+            evaluations.append(
+                {
+                    "step": steps,
+                    "seconds": seconds,
+                    "epoch": steps / trainer.steps_per_epoch,
+                    "val_loss": val_loss,
+                    "val_bits_per_char": val_loss / math.log(2),
+                }
+            )
             if val_loss < best["val_loss"]:
                 best = {"val_loss": val_loss, "step": steps}
-            log(f"step {steps:7d}  {seconds:6.0f} s  epoch {steps / trainer.steps_per_epoch:6.2f}  "
+            log(
+                f"step {steps:7d}  {seconds:6.0f} s  epoch {steps / trainer.steps_per_epoch:6.2f}  "
                 f"smooth loss {smooth / args.seq_length:.4f} nats/char  validation "
-                f"{val_loss:.4f} nats = {val_loss / math.log(2):.4f} bits/char")
+                f"{val_loss:.4f} nats = {val_loss / math.log(2):.4f} bits/char"
+            )
         if out_of_time:
             break
     seconds = time.perf_counter() - started
 
     res = {
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                    "torch": torch.__version__, "threads": torch.get_num_threads(),
-                    "load_average": [round(x, 2) for x in os.getloadavg()]},
-        "settings": {**{k: v for k, v in vars(args).items() if k not in ("json", "quiet", "text")},
-                     "text": args.text or "embedded corpus", "K": vocab.K, "train_chars": len(train),
-                     "val_chars": len(val), "input": "one-hot", "clip_kind": "elementwise"},
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+        },
+        "settings": {
+            **{k: v for k, v in vars(args).items() if k not in ("json", "quiet", "text")},
+            "text": args.text or "embedded corpus",
+            "K": vocab.K,
+            "train_chars": len(train),
+            "val_chars": len(val),
+            "input": "one-hot",
+            "clip_kind": "elementwise",
+        },
         "start_check": start_check,
         "stopped": stopped,
         "steps": steps,
@@ -198,12 +289,16 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(res, indent=1))
     else:
-        print(f"PyTorch {torch.__version__}, {res['machine']['threads']} thread(s): "
-              f"{steps:,} updates ({res['epochs']:.2f} epochs) in {seconds:.0f} s of wall time "
-              f"({eval_seconds:.0f} s of it validating; {res['chars_per_s']:,.0f} characters/s "
-              f"training); stopped: {stopped}")
-        print(f"best validation loss {best['val_loss']:.4f} nats = "
-              f"{res['best_val_bits_per_char']:.4f} bits per character, at update {best['step']}")
+        print(
+            f"PyTorch {torch.__version__}, {res['machine']['threads']} thread(s): "
+            f"{steps:,} updates ({res['epochs']:.2f} epochs) in {seconds:.0f} s of wall time "
+            f"({eval_seconds:.0f} s of it validating; {res['chars_per_s']:,.0f} characters/s "
+            f"training); stopped: {stopped}"
+        )
+        print(
+            f"best validation loss {best['val_loss']:.4f} nats = "
+            f"{res['best_val_bits_per_char']:.4f} bits per character, at update {best['step']}"
+        )
     return 0 if stopped == "time limit" else 1
 
 

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from charrnn.data import load_corpus
 
 
@@ -40,8 +39,7 @@ def to_native(ref):
     """A native float64 Params holding the arrays of a reference Params (any model)."""
     from charrnn import _core
 
-    params = _core.Params(ref.K, ref.m, cell=ref.cell, layers=ref.layers,
-                          embedding=ref.embedding)
+    params = _core.Params(ref.K, ref.m, cell=ref.cell, layers=ref.layers, embedding=ref.embedding)
     for name in ref:
         params[name] = ref[name]
     return params

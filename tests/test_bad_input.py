@@ -5,31 +5,57 @@ or a non-zero exit status with a one-line `charrnn ...: error: ...` message and 
 Not here: random inputs (test_fuzz.py) or killed processes (test_faults.py)."""
 
 import json
-import time
-
 import os
 import pickle
 import re
 import subprocess
 import sys
 import textwrap
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-
-from charrnn import (CheckpointError, Model, Params, Params32, TrainConfig, Trainer, _core,
-                     adagrad_step, clip_gradients, evaluate, forward_backward, loss, read_text,
-                     sample)
-from charrnn import checkpoint
+from charrnn import (
+    CheckpointError,
+    Model,
+    Params,
+    Params32,
+    TrainConfig,
+    Trainer,
+    _core,
+    adagrad_step,
+    checkpoint,
+    clip_gradients,
+    evaluate,
+    forward_backward,
+    loss,
+    read_text,
+    sample,
+)
 
 TEXT = "the quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs.\n" * 8
-FAST = ["--m", "8", "--seq-length", "5", "--steps", "40", "--quiet", "--no-gradcheck",
-        "--sample-every", "20", "--sample-length", "10", "--passage-length", "10"]
+FAST = [
+    "--m",
+    "8",
+    "--seq-length",
+    "5",
+    "--steps",
+    "40",
+    "--quiet",
+    "--no-gradcheck",
+    "--sample-every",
+    "20",
+    "--sample-length",
+    "10",
+    "--passage-length",
+    "10",
+]
 SANITIZED = bool(os.environ.get("CHARRNN_SANITIZE"))  # tools/sanitize.sh: no subprocess CLIs
 
 
 # --- files and checkpoints the cases use ------------------------------------------------------
+
 
 def _save_raw(path, arrays):
     with open(path, "wb") as f:
@@ -87,11 +113,18 @@ def files(tmp_path_factory):
     _save_raw(d / "lstm_c_prev_nan.npz", {**full, "c_prev": np.full((2, 2, 6), np.nan)})
     _save_raw(d / "lstm_no_W2.npz", {k: v for k, v in full.items() if k != "W2"})
     _save_raw(d / "lstm_W2_nan.npz", {**full, "W2": np.full_like(full["W2"], np.nan)})
-    for name, spec in [("gru", dict(cell="gru")), ("rnn", dict(cell="rnn")),
-                       ("cell_unknown", dict(cell="transformer")), ("layers0", dict(layers=0)),
-                       ("layers3", dict(layers=3)), ("m_text", dict(m="6")),
-                       ("layers_2_31", dict(layers=2**31)), ("m_2_31", dict(m=2**31)),
-                       ("m_2_20", dict(m=2**20)), ("K_wrong", dict(K=3))]:
+    for name, spec in [
+        ("gru", dict(cell="gru")),
+        ("rnn", dict(cell="rnn")),
+        ("cell_unknown", dict(cell="transformer")),
+        ("layers0", dict(layers=0)),
+        ("layers3", dict(layers=3)),
+        ("m_text", dict(m="6")),
+        ("layers_2_31", dict(layers=2**31)),
+        ("m_2_31", dict(m=2**31)),
+        ("m_2_20", dict(m=2**20)),
+        ("K_wrong", dict(K=3)),
+    ]:
         _save_raw(d / f"lstm_spec_{name}.npz", {**full, "meta_json": _with_meta(full, **spec)})
     return d
 
@@ -118,10 +151,18 @@ CLI_CASES = [
     ("m = 0", ["train", "{d}/good.txt", *FAST, "--m", "0"], 2, "--m"),
     ("m = -3", ["train", "{d}/good.txt", *FAST, "--m", "-3"], 2, "--m"),
     ("m = 2**31", ["train", "{d}/good.txt", *FAST, "--m", str(2**31)], 1, "below 2**31"),
-    ("m too big for memory", ["train", "{d}/good.txt", *FAST, "--m", "100000000"], 1,
-     "out of memory"),
-    ("m fits the address space, not RAM", ["train", "{d}/good.txt", *FAST, "--m", "200000"], 1,
-     "GiB is available"),
+    (
+        "m too big for memory",
+        ["train", "{d}/good.txt", *FAST, "--m", "100000000"],
+        1,
+        "out of memory",
+    ),
+    (
+        "m fits the address space, not RAM",
+        ["train", "{d}/good.txt", *FAST, "--m", "200000"],
+        1,
+        "GiB is available",
+    ),
     ("seq_length = 0", ["train", "{d}/good.txt", *FAST, "--seq-length", "0"], 2, "--seq-length"),
     ("eta = 0", ["train", "{d}/good.txt", *FAST, "--eta", "0"], 2, "--eta"),
     ("eta = nan", ["train", "{d}/good.txt", *FAST, "--eta", "nan"], 2, "--eta"),
@@ -132,34 +173,98 @@ CLI_CASES = [
     ("text file as checkpoint", ["sample", "{d}/notes.txt.npz", "-n", "5"], 1, "not an .npz"),
     ("unknown format version", ["sample", "{d}/version99.npz", "-n", "5"], 1, "format version 99"),
     ("metadata not an object", ["sample", "{d}/meta_list.npz", "-n", "5"], 1, "metadata"),
-    ("resume on other vocabulary", ["train", "{d}/other.txt", "--resume", "{d}/last.npz",
-                                    "--steps", "60", "--quiet", "--no-gradcheck"], 1,
-     "different vocabulary"),
-    ("resume from nothing", ["train", "--resume", "{d}/folder", "--steps", "60", "--quiet"], 1,
-     "nothing to resume"),
-    ("prime outside vocabulary", ["sample", "{d}/best.npz", "-n", "5", "--prime", "XYZ"], 1,
-     "never saw"),
-    ("gradcheck on a short file", ["gradcheck", "{d}/short.txt", "--m", "4", "--seq-length", "5"],
-     1, "seq_length + 1"),
-    ("unknown cell", ["train", "{d}/good.txt", *FAST, "--cell", "transformer"], 1,
-     "cell must be one of rnn, lstm, gru"),
-    ("layers = 0", ["train", "{d}/good.txt", *FAST, "--layers", "0"], 1,
-     "layers must be a positive integer"),
+    (
+        "resume on other vocabulary",
+        [
+            "train",
+            "{d}/other.txt",
+            "--resume",
+            "{d}/last.npz",
+            "--steps",
+            "60",
+            "--quiet",
+            "--no-gradcheck",
+        ],
+        1,
+        "different vocabulary",
+    ),
+    (
+        "resume from nothing",
+        ["train", "--resume", "{d}/folder", "--steps", "60", "--quiet"],
+        1,
+        "nothing to resume",
+    ),
+    (
+        "prime outside vocabulary",
+        ["sample", "{d}/best.npz", "-n", "5", "--prime", "XYZ"],
+        1,
+        "never saw",
+    ),
+    (
+        "gradcheck on a short file",
+        ["gradcheck", "{d}/short.txt", "--m", "4", "--seq-length", "5"],
+        1,
+        "seq_length + 1",
+    ),
+    (
+        "unknown cell",
+        ["train", "{d}/good.txt", *FAST, "--cell", "transformer"],
+        1,
+        "cell must be one of rnn, lstm, gru",
+    ),
+    (
+        "layers = 0",
+        ["train", "{d}/good.txt", *FAST, "--layers", "0"],
+        1,
+        "layers must be a positive integer",
+    ),
     ("layers = 2**31", ["train", "{d}/good.txt", *FAST, "--layers", str(2**31)], 1, "below 2**31"),
-    ("gradcheck unknown cell", ["gradcheck", "{d}/good.txt", "--cell", "tanh", "--m", "4",
-                                "--seq-length", "5"], 1, "cell must be one of"),
-    ("sample: spec and arrays disagree", ["sample", "{d}/lstm_spec_gru.npz", "-n", "5"], 1,
-     "disagree"),
-    ("sample: spec's m far too large", ["sample", "{d}/lstm_spec_m_2_20.npz", "-n", "5"], 1,
-     "disagree"),
-    ("resume lstm without c_prev", ["train", "{d}/good.txt", "--resume", "{d}/lstm_no_c_prev.npz",
-                                    "--steps", "60", "--quiet", "--no-gradcheck"], 1, "c_prev"),
-    ("evaluate on characters it never saw", ["evaluate", "{d}/best.npz", "{d}/other.txt"], 1,
-     "not in the vocabulary"),
-    ("evaluate a one-character text", ["evaluate", "{d}/best.npz", "{d}/one.txt"], 1,
-     "at least 2"),
-    ("export to an unknown format", ["export", "{d}/best.npz", "{d}/out.npz", "--format", "onnx"],
-     1, "unknown export format"),
+    (
+        "gradcheck unknown cell",
+        ["gradcheck", "{d}/good.txt", "--cell", "tanh", "--m", "4", "--seq-length", "5"],
+        1,
+        "cell must be one of",
+    ),
+    (
+        "sample: spec and arrays disagree",
+        ["sample", "{d}/lstm_spec_gru.npz", "-n", "5"],
+        1,
+        "disagree",
+    ),
+    (
+        "sample: spec's m far too large",
+        ["sample", "{d}/lstm_spec_m_2_20.npz", "-n", "5"],
+        1,
+        "disagree",
+    ),
+    (
+        "resume lstm without c_prev",
+        [
+            "train",
+            "{d}/good.txt",
+            "--resume",
+            "{d}/lstm_no_c_prev.npz",
+            "--steps",
+            "60",
+            "--quiet",
+            "--no-gradcheck",
+        ],
+        1,
+        "c_prev",
+    ),
+    (
+        "evaluate on characters it never saw",
+        ["evaluate", "{d}/best.npz", "{d}/other.txt"],
+        1,
+        "not in the vocabulary",
+    ),
+    ("evaluate a one-character text", ["evaluate", "{d}/best.npz", "{d}/one.txt"], 1, "at least 2"),
+    (
+        "export to an unknown format",
+        ["export", "{d}/best.npz", "{d}/out.npz", "--format", "onnx"],
+        1,
+        "unknown export format",
+    ),
 ]
 
 
@@ -173,8 +278,13 @@ def cli_results(files, tmp_path_factory):
         args = [a.replace("{d}", str(files)) for a in args]
         if args[0] == "train" and "--resume" not in args:
             args += ["--out", str(out_root / name.replace(" ", "_"))]
-        return subprocess.run([sys.executable, "-m", "charrnn", *args], capture_output=True,
-                              text=True, timeout=60, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            [sys.executable, "-m", "charrnn", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
 
     # The first alone: in an editable install (editable.rebuild) it rebuilds changed C++, and
     # several imports rebuilding at once in one build folder corrupted ninja's .ninja_deps.
@@ -185,8 +295,9 @@ def cli_results(files, tmp_path_factory):
 
 
 @pytest.mark.skipif(SANITIZED, reason="subprocesses would not load the sanitized build")
-@pytest.mark.parametrize("name, status, words", [(c[0], c[2], c[3]) for c in CLI_CASES],
-                         ids=[c[0] for c in CLI_CASES])
+@pytest.mark.parametrize(
+    "name, status, words", [(c[0], c[2], c[3]) for c in CLI_CASES], ids=[c[0] for c in CLI_CASES]
+)
 def test_cli_bad_input(cli_results, name, status, words):
     result = cli_results[name]
     assert result.returncode == status, result.stderr
@@ -202,13 +313,26 @@ def test_cli_bad_input(cli_results, name, status, words):
 @pytest.mark.skipif(SANITIZED, reason="subprocesses would not load the sanitized build")
 def test_cli_single_distinct_character_is_refused(files, tmp_path):
     """K = 1 leaves nothing to predict (the loss is exactly 0): a one-line error, no files."""
-    result = subprocess.run([sys.executable, "-m", "charrnn", "train", str(files / "single.txt"),
-                             *FAST, "--out", str(tmp_path / "run")], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "charrnn",
+            "train",
+            str(files / "single.txt"),
+            *FAST,
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1, result.stderr
     assert result.stderr.strip().splitlines() == [
         "charrnn: error: the text has only one distinct character ('a'): there is nothing to "
-        "predict; give a text with at least two different characters"]
+        "predict; give a text with at least two different characters"
+    ]
     assert not (tmp_path / "run" / "last.npz").exists()
 
 
@@ -261,50 +385,98 @@ API_CASES = [
     ("W strings", lambda: setattr(P.copy(), "W", np.full((4, 4), "x")), ValueError, "real"),
     ("W object", lambda: setattr(P.copy(), "U", np.zeros((4, 5), object)), ValueError, "real"),
     ("W NaN", lambda: setattr(P.copy(), "W", np.full((4, 4), np.nan)), ValueError, "NaN"),
-    ("c infinite", lambda: setattr(P.copy(), "c", np.array([0, 0, np.inf, 0, 0])), ValueError,
-     "infinity"),
+    (
+        "c infinite",
+        lambda: setattr(P.copy(), "c", np.array([0, 0, np.inf, 0, 0])),
+        ValueError,
+        "infinity",
+    ),
     ("NaN in params", lambda: loss(_nan_params(), IDX, TGT, H0), ValueError, "NaN"),
     ("NaN in params (sample)", lambda: sample(_nan_params(), H0, [1], 5), ValueError, "NaN"),
     ("index = K", lambda: loss(P, [0, 5], [1, 2], H0), IndexError, "outside [0, 5)"),
     ("index < 0", lambda: forward_backward(P, [1, 2, -1, 0], TGT, H0), IndexError, "outside"),
-    ("target < -1", lambda: forward_backward(P, IDX, [1, 2, -2, 0], H0), IndexError,
-     "(or -1: no prediction)"),
-    ("uint64 index >= 2**63", lambda: loss(P, np.array([2**63 + 1], np.uint64), [0], H0),
-     IndexError, "outside"),
+    (
+        "target < -1",
+        lambda: forward_backward(P, IDX, [1, 2, -2, 0], H0),
+        IndexError,
+        "(or -1: no prediction)",
+    ),
+    (
+        "uint64 index >= 2**63",
+        lambda: loss(P, np.array([2**63 + 1], np.uint64), [0], H0),
+        IndexError,
+        "outside",
+    ),
     ("float indices", lambda: loss(P, IDX.astype(float), TGT, H0), ValueError, "integer"),
     ("bool indices", lambda: loss(P, IDX > 1, TGT, H0), ValueError, "integer"),
     ("string indices", lambda: loss(P, "abcd", TGT, H0), ValueError, "integer"),
     ("ragged indices", lambda: loss(P, [[0], [1, 2]], [[0], [1, 2]], H0), ValueError, "integers"),
-    ("3-D indices", lambda: loss(P, np.zeros((1, 2, 2), int), np.zeros((1, 2, 2), int), H0),
-     ValueError, "(T,) or (B, T)"),
-    ("empty sequence", lambda: loss(P, np.array([], int), np.array([], int), H0), ValueError,
-     "at least one"),
+    (
+        "3-D indices",
+        lambda: loss(P, np.zeros((1, 2, 2), int), np.zeros((1, 2, 2), int), H0),
+        ValueError,
+        "(T,) or (B, T)",
+    ),
+    (
+        "empty sequence",
+        lambda: loss(P, np.array([], int), np.array([], int), H0),
+        ValueError,
+        "at least one",
+    ),
     ("lengths differ", lambda: loss(P, IDX, TGT[:3], H0), ValueError, "shape of inputs"),
     ("h0 wrong shape", lambda: loss(P, IDX, TGT, np.zeros(5)), ValueError, "h0 must have shape"),
     ("h0 (m,) for a batch", lambda: loss(P, IDX[None], TGT[None], H0), ValueError, "(B, m)"),
     ("h0 NaN", lambda: loss(P, IDX, TGT, np.full(4, np.nan)), ValueError, "NaN"),
     ("h0 complex", lambda: loss(P, IDX, TGT, H0.astype(complex)), ValueError, "real"),
     ("Params32 to a float64 function", lambda: adagrad_step(P, Params32(5, 4), P), TypeError, ""),
-    ("grads of another size", lambda: adagrad_step(P.copy(), Params(5, 3), Params(5, 4)),
-     ValueError, "m=3"),
+    (
+        "grads of another size",
+        lambda: adagrad_step(P.copy(), Params(5, 3), Params(5, 4)),
+        ValueError,
+        "m=3",
+    ),
     ("eta = 0", lambda: adagrad_step(P.copy(), P, Params(5, 4), eta=0.0), ValueError, "eta"),
-    ("eta = nan", lambda: adagrad_step(P.copy(), P, Params(5, 4), eta=float("nan")), ValueError,
-     "eta"),
+    (
+        "eta = nan",
+        lambda: adagrad_step(P.copy(), P, Params(5, 4), eta=float("nan")),
+        ValueError,
+        "eta",
+    ),
     ("clip limit < 0", lambda: clip_gradients(P.copy(), -1.0), ValueError, "limit"),
     ("sample n < 0", lambda: sample(P, H0, [1], -1), ValueError, "n must"),
-    ("sample temperature 0", lambda: sample(P, H0, [1], 5, temperature=0.0), ValueError,
-     "temperature"),
+    (
+        "sample temperature 0",
+        lambda: sample(P, H0, [1], 5, temperature=0.0),
+        ValueError,
+        "temperature",
+    ),
     ("sample top_p > 1", lambda: sample(P, H0, [1], 5, top_p=1.5), ValueError, "top_p"),
     ("sample empty prime", lambda: sample(P, H0, np.array([], int), 5), ValueError, "prime"),
     ("sample prime outside K", lambda: sample(P, H0, [7], 5), IndexError, "outside"),
-    ("native trainer text too short", lambda: _core.Trainer(P, IDX, seq_length=5), ValueError,
-     "at least 6"),
-    ("native trainer seq_length 0", lambda: _core.Trainer(P, IDX, seq_length=0), ValueError,
-     "seq_length"),
-    ("run into a non-contiguous buffer", lambda: _run_into(np.zeros(10)[::2]), ValueError,
-     "contiguous"),
-    ("run into a read-only buffer", lambda: _run_into(np.broadcast_to(0.0, (3,))), ValueError,
-     "writable"),
+    (
+        "native trainer text too short",
+        lambda: _core.Trainer(P, IDX, seq_length=5),
+        ValueError,
+        "at least 6",
+    ),
+    (
+        "native trainer seq_length 0",
+        lambda: _core.Trainer(P, IDX, seq_length=0),
+        ValueError,
+        "seq_length",
+    ),
+    (
+        "run into a non-contiguous buffer",
+        lambda: _run_into(np.zeros(10)[::2]),
+        ValueError,
+        "contiguous",
+    ),
+    (
+        "run into a read-only buffer",
+        lambda: _run_into(np.broadcast_to(0.0, (3,))),
+        ValueError,
+        "writable",
+    ),
     ("run into float32", lambda: _run_into(np.zeros(3, np.float32)), ValueError, "float64"),
     ("position outside the text", lambda: _trainer_set("position", 40), ValueError, "outside"),
     ("negative step", lambda: _trainer_set("step", -1), ValueError, ">= 0"),
@@ -314,169 +486,327 @@ API_CASES = [
     ("TrainConfig eta = nan", lambda: TrainConfig(eta=float("nan")), ValueError, "eta"),
     ("TrainConfig eta = inf", lambda: TrainConfig(eta=float("inf")), ValueError, "eta"),
     ("TrainConfig sig < 0", lambda: TrainConfig(sig=-1.0), ValueError, "sig"),
-    ("Trainer text too short", lambda: Trainer("abcdef", TrainConfig(seq_length=10)), ValueError,
-     "at least 11"),
+    (
+        "Trainer text too short",
+        lambda: Trainer("abcdef", TrainConfig(seq_length=10)),
+        ValueError,
+        "at least 11",
+    ),
     ("Trainer text not a str", lambda: Trainer(b"abc" * 100), TypeError, "str"),
-    ("train negative steps", lambda: Trainer(TEXT, TrainConfig(m=4)).train(-1), ValueError,
-     "steps"),
-    ("inf written through the flat view", _inf_through_the_view, ValueError,
-     "params contain NaN or infinity"),
+    (
+        "train negative steps",
+        lambda: Trainer(TEXT, TrainConfig(m=4)).train(-1),
+        ValueError,
+        "steps",
+    ),
+    (
+        "inf written through the flat view",
+        _inf_through_the_view,
+        ValueError,
+        "params contain NaN or infinity",
+    ),
     ("clip limit = 0", lambda: clip_gradients(P.copy(), 0.0), ValueError, "limit"),
-    ("memory of another K", lambda: adagrad_step(P.copy(), P, Params(4, 4)), ValueError,
-     "memory are for a model with cell=rnn, K=4"),
-    ("h0 rows != B", lambda: loss(P, np.zeros((3, 2), int), np.zeros((3, 2), int),
-                                  np.zeros((2, 4))), ValueError, "(B, m) = (3, 4)"),
-    ("a batch of no sequences", lambda: loss(P, np.zeros((0, 2), int), np.zeros((0, 2), int)),
-     ValueError, "at least one"),
-    ("a batch of empty sequences", lambda: loss(P, np.zeros((2, 0), int), np.zeros((2, 0), int)),
-     ValueError, "at least one"),
+    (
+        "memory of another K",
+        lambda: adagrad_step(P.copy(), P, Params(4, 4)),
+        ValueError,
+        "memory are for a model with cell=rnn, K=4",
+    ),
+    (
+        "h0 rows != B",
+        lambda: loss(P, np.zeros((3, 2), int), np.zeros((3, 2), int), np.zeros((2, 4))),
+        ValueError,
+        "(B, m) = (3, 4)",
+    ),
+    (
+        "a batch of no sequences",
+        lambda: loss(P, np.zeros((0, 2), int), np.zeros((0, 2), int)),
+        ValueError,
+        "at least one",
+    ),
+    (
+        "a batch of empty sequences",
+        lambda: loss(P, np.zeros((2, 0), int), np.zeros((2, 0), int)),
+        ValueError,
+        "at least one",
+    ),
     # --- the model family: cells, layers, names, states, layouts
-    ("unknown cell", lambda: Params(5, 4, cell="transformer"), ValueError,
-     "cell must be 'rnn', 'lstm' or 'gru', got 'transformer'"),
+    (
+        "unknown cell",
+        lambda: Params(5, 4, cell="transformer"),
+        ValueError,
+        "cell must be 'rnn', 'lstm' or 'gru', got 'transformer'",
+    ),
     ("cell names are lower case", lambda: Params32(5, 4, cell="LSTM"), ValueError, "'LSTM'"),
     ("unknown cell (random)", lambda: Params.random(5, 4, cell="tanh"), ValueError, "cell must"),
     ("unknown cell (layout)", lambda: _core.layout("", 5, 4), ValueError, "cell must"),
-    ("layers = 0", lambda: Params(5, 4, cell="lstm", layers=0), ValueError,
-     "layers must be a positive integer"),
+    (
+        "layers = 0",
+        lambda: Params(5, 4, cell="lstm", layers=0),
+        ValueError,
+        "layers must be a positive integer",
+    ),
     ("layers < 0", lambda: Params32.random(5, 4, cell="gru", layers=-2), ValueError, "layers"),
     ("layers = 0 (layout)", lambda: _core.layout("rnn", 5, 4, 0), ValueError, "layers"),
-    ("layers = 2**31 (would wrap)", lambda: Params(5, 4, cell="gru", layers=2**31), ValueError,
-     "below 2**31"),
+    (
+        "layers = 2**31 (would wrap)",
+        lambda: Params(5, 4, cell="gru", layers=2**31),
+        ValueError,
+        "below 2**31",
+    ),
     ("K = 2**31 (layout)", lambda: _core.layout("lstm", 2**31, 4), ValueError, "below 2**31"),
-    ("4m x m of an lstm beyond 2**62", lambda: _core.layout("lstm", 1, 2**31 - 1), ValueError,
-     "too many parameters"),
-    ("3m x m of a gru beyond 2**62", lambda: _core.layout("gru", 1, 2**31 - 1, 2), ValueError,
-     "too many parameters"),
-    ("m x m + K x m of an rnn beyond 2**62", lambda: _core.layout("rnn", 2**31 - 1, 2**31 - 1),
-     ValueError, "too many parameters"),
-    ("vanilla has no W1", lambda: P["W1"], KeyError,
-     "'W1' is not a parameter of this rnn model (its arrays: W, U, V, b, c)"),
+    (
+        "4m x m of an lstm beyond 2**62",
+        lambda: _core.layout("lstm", 1, 2**31 - 1),
+        ValueError,
+        "too many parameters",
+    ),
+    (
+        "3m x m of a gru beyond 2**62",
+        lambda: _core.layout("gru", 1, 2**31 - 1, 2),
+        ValueError,
+        "too many parameters",
+    ),
+    (
+        "m x m + K x m of an rnn beyond 2**62",
+        lambda: _core.layout("rnn", 2**31 - 1, 2**31 - 1),
+        ValueError,
+        "too many parameters",
+    ),
+    (
+        "vanilla has no W1",
+        lambda: P["W1"],
+        KeyError,
+        "'W1' is not a parameter of this rnn model (its arrays: W, U, V, b, c)",
+    ),
     ("lstm has no W", lambda: LSTM["W"], KeyError, "its arrays: W1, U1, W2, U2, V, b1, b2, c"),
     ("lstm has no bn1", lambda: LSTM.bn1, AttributeError, "bn1"),
     ("gru layer 2 of 1", lambda: GRU["W2"], KeyError, "'W2' is not a parameter of this gru"),
-    ("set an unknown name", lambda: _set_item(LSTM, "Q", np.zeros(3)), KeyError,
-     "'Q' is not a parameter"),
-    ("set an unknown attribute", lambda: setattr(LSTM.copy(), "W", np.zeros((16, 4))),
-     AttributeError, "W"),
+    (
+        "set an unknown name",
+        lambda: _set_item(LSTM, "Q", np.zeros(3)),
+        KeyError,
+        "'Q' is not a parameter",
+    ),
+    (
+        "set an unknown attribute",
+        lambda: setattr(LSTM.copy(), "W", np.zeros((16, 4))),
+        AttributeError,
+        "W",
+    ),
     ("flat is not an array name", lambda: GRU["flat"], KeyError, "'flat' is not a parameter"),
-    ("gru bn1 wrong shape", lambda: setattr(GRU.copy(), "bn1", np.zeros(12)), ValueError,
-     "bn1 must have shape (4,)"),
-    ("lstm b1 wrong shape", lambda: _set_item(LSTM, "b1", np.zeros(4)), ValueError,
-     "b1 must have shape (16,)"),
+    (
+        "gru bn1 wrong shape",
+        lambda: setattr(GRU.copy(), "bn1", np.zeros(12)),
+        ValueError,
+        "bn1 must have shape (4,)",
+    ),
+    (
+        "lstm b1 wrong shape",
+        lambda: _set_item(LSTM, "b1", np.zeros(4)),
+        ValueError,
+        "b1 must have shape (16,)",
+    ),
     ("lstm W2 NaN", lambda: _set_item(LSTM, "W2", np.full((16, 4), np.nan)), ValueError, "NaN"),
-    ("c0 for a vanilla RNN", lambda: loss(P, IDX, TGT, H0, H0), ValueError,
-     "c0 is the cell state of an lstm; this rnn model has none"),
-    ("c0 for a gru", lambda: forward_backward(GRU, IDX, TGT, None, np.zeros((1, 4))), ValueError,
-     "this gru model has none"),
+    (
+        "c0 for a vanilla RNN",
+        lambda: loss(P, IDX, TGT, H0, H0),
+        ValueError,
+        "c0 is the cell state of an lstm; this rnn model has none",
+    ),
+    (
+        "c0 for a gru",
+        lambda: forward_backward(GRU, IDX, TGT, None, np.zeros((1, 4))),
+        ValueError,
+        "this gru model has none",
+    ),
     ("c0 for a gru (sample)", lambda: sample(GRU, None, [1], 5, c0=H0), ValueError, "c0"),
-    ("c0 wrong shape", lambda: loss(LSTM, IDX, TGT, None, np.zeros((1, 4))), ValueError,
-     "c0 must have shape (L, m) = (2, 4)"),
+    (
+        "c0 wrong shape",
+        lambda: loss(LSTM, IDX, TGT, None, np.zeros((1, 4))),
+        ValueError,
+        "c0 must have shape (L, m) = (2, 4)",
+    ),
     ("c0 NaN", lambda: loss(LSTM, IDX, TGT, None, np.full((2, 4), np.nan)), ValueError, "NaN"),
-    ("c0 complex", lambda: loss(LSTM, IDX, TGT, None, np.zeros((2, 4), complex)), ValueError,
-     "real"),
-    ("h0 (m,) for two layers", lambda: loss(LSTM, IDX, TGT, H0), ValueError,
-     "h0 must have shape (L, m) = (2, 4), got (4,)"),
-    ("h0 (B, m) for two layers", lambda: loss(LSTM, IDX[None], TGT[None], np.zeros((1, 4))),
-     ValueError, "(L, B, m) = (2, 1, 4)"),
-    ("h0 (L, m) for a batch", lambda: loss(LSTM, IDX[None], TGT[None], np.zeros((2, 4))),
-     ValueError, "(L, B, m)"),
-    ("h0 of three layers for two", lambda: loss(LSTM, IDX, TGT, np.zeros((3, 4))), ValueError,
-     "(L, m) = (2, 4)"),
-    ("sample h0 for a batch", lambda: sample(GRU, np.zeros((2, 4)), [1], 5), ValueError,
-     "h0 must have shape"),
-    ("sample h0 (m,) for two layers", lambda: sample(LSTM, H0, [1], 5), ValueError,
-     "(L, m) = (2, 4)"),
-    ("grads of another cell", lambda: adagrad_step(P.copy(), Params(5, 4, "lstm"), Params(5, 4)),
-     ValueError, "grads are for a model with cell=lstm, K=5, m=4, layers=1, but params have "
-                 "cell=rnn"),
-    ("memory of another depth", lambda: adagrad_step(LSTM.copy(), LSTM, Params(5, 4, "lstm")),
-     ValueError, "memory are for a model with cell=lstm, K=5, m=4, layers=1"),
-    ("gru grads for lstm params", lambda: adagrad_step(LSTM.copy(), Params(5, 4, "gru", 2), LSTM),
-     ValueError, "cell=gru"),
-    ("Params32 memory for float64 params", lambda: adagrad_step(LSTM.copy(), LSTM,
-                                                                Params32(5, 4, "lstm", 2)),
-     TypeError, ""),
+    (
+        "c0 complex",
+        lambda: loss(LSTM, IDX, TGT, None, np.zeros((2, 4), complex)),
+        ValueError,
+        "real",
+    ),
+    (
+        "h0 (m,) for two layers",
+        lambda: loss(LSTM, IDX, TGT, H0),
+        ValueError,
+        "h0 must have shape (L, m) = (2, 4), got (4,)",
+    ),
+    (
+        "h0 (B, m) for two layers",
+        lambda: loss(LSTM, IDX[None], TGT[None], np.zeros((1, 4))),
+        ValueError,
+        "(L, B, m) = (2, 1, 4)",
+    ),
+    (
+        "h0 (L, m) for a batch",
+        lambda: loss(LSTM, IDX[None], TGT[None], np.zeros((2, 4))),
+        ValueError,
+        "(L, B, m)",
+    ),
+    (
+        "h0 of three layers for two",
+        lambda: loss(LSTM, IDX, TGT, np.zeros((3, 4))),
+        ValueError,
+        "(L, m) = (2, 4)",
+    ),
+    (
+        "sample h0 for a batch",
+        lambda: sample(GRU, np.zeros((2, 4)), [1], 5),
+        ValueError,
+        "h0 must have shape",
+    ),
+    (
+        "sample h0 (m,) for two layers",
+        lambda: sample(LSTM, H0, [1], 5),
+        ValueError,
+        "(L, m) = (2, 4)",
+    ),
+    (
+        "grads of another cell",
+        lambda: adagrad_step(P.copy(), Params(5, 4, "lstm"), Params(5, 4)),
+        ValueError,
+        "grads are for a model with cell=lstm, K=5, m=4, layers=1, but params have cell=rnn",
+    ),
+    (
+        "memory of another depth",
+        lambda: adagrad_step(LSTM.copy(), LSTM, Params(5, 4, "lstm")),
+        ValueError,
+        "memory are for a model with cell=lstm, K=5, m=4, layers=1",
+    ),
+    (
+        "gru grads for lstm params",
+        lambda: adagrad_step(LSTM.copy(), Params(5, 4, "gru", 2), LSTM),
+        ValueError,
+        "cell=gru",
+    ),
+    (
+        "Params32 memory for float64 params",
+        lambda: adagrad_step(LSTM.copy(), LSTM, Params32(5, 4, "lstm", 2)),
+        TypeError,
+        "",
+    ),
     ("evaluate chunk = 0", lambda: evaluate(P, IDX, chunk=0), ValueError, "chunk"),
     ("evaluate chunk = 2**31", lambda: evaluate(P, IDX, chunk=2**31), ValueError, "below 2**31"),
     ("evaluate one character", lambda: evaluate(LSTM, [1]), ValueError, "at least 2"),
     ("evaluate a 2-D text", lambda: evaluate(GRU, np.zeros((2, 3), int)), ValueError, "1-D"),
-    ("evaluate a character outside K", lambda: evaluate(GRU, [0, 5]), IndexError,
-     "outside [0, 5)"),
+    ("evaluate a character outside K", lambda: evaluate(GRU, [0, 5]), IndexError, "outside [0, 5)"),
     ("evaluate float text", lambda: evaluate(P, IDX.astype(float)), ValueError, "integer"),
     ("evaluate NaN params", lambda: evaluate(_nan_params(), IDX), ValueError, "NaN"),
-    ("trainer h_prev without the layer axis", lambda: _trainer_set("h_prev", np.zeros((1, 4)),
-                                                                   LSTM),
-     ValueError, "h_prev must have shape (L, B, m) = (2, 1, 4)"),
-    ("trainer h_prev NaN", lambda: _trainer_set("h_prev", np.full((1, 1, 4), np.nan)),
-     ValueError, "NaN"),
-    ("trainer c_prev of a gru", lambda: _trainer_set("c_prev", np.zeros((1, 1, 4)), GRU),
-     ValueError, "c_prev: this model has no such state"),
-    ("trainer c_prev wrong shape", lambda: _trainer_set("c_prev", np.zeros((1, 1, 4)), LSTM),
-     ValueError, "c_prev must have shape (L, B, m) = (2, 1, 4)"),
-    ("TrainConfig unknown cell", lambda: TrainConfig(cell="transformer"), ValueError,
-     "cell must be one of rnn, lstm, gru"),
+    (
+        "trainer h_prev without the layer axis",
+        lambda: _trainer_set("h_prev", np.zeros((1, 4)), LSTM),
+        ValueError,
+        "h_prev must have shape (L, B, m) = (2, 1, 4)",
+    ),
+    (
+        "trainer h_prev NaN",
+        lambda: _trainer_set("h_prev", np.full((1, 1, 4), np.nan)),
+        ValueError,
+        "NaN",
+    ),
+    (
+        "trainer c_prev of a gru",
+        lambda: _trainer_set("c_prev", np.zeros((1, 1, 4)), GRU),
+        ValueError,
+        "c_prev: this model has no such state",
+    ),
+    (
+        "trainer c_prev wrong shape",
+        lambda: _trainer_set("c_prev", np.zeros((1, 1, 4)), LSTM),
+        ValueError,
+        "c_prev must have shape (L, B, m) = (2, 1, 4)",
+    ),
+    (
+        "TrainConfig unknown cell",
+        lambda: TrainConfig(cell="transformer"),
+        ValueError,
+        "cell must be one of rnn, lstm, gru",
+    ),
     ("TrainConfig layers = 0", lambda: TrainConfig(layers=0), ValueError, "layers must"),
     ("TrainConfig layers = 1.5", lambda: TrainConfig(layers=1.5), ValueError, "layers must"),
     ("TrainConfig layers = True", lambda: TrainConfig(layers=True), ValueError, "layers must"),
-    ("Trainer layers = 2**31", lambda: Trainer(TEXT, TrainConfig(m=4, layers=2**31)), ValueError,
-     "below 2**31"),
+    (
+        "Trainer layers = 2**31",
+        lambda: Trainer(TEXT, TrainConfig(m=4, layers=2**31)),
+        ValueError,
+        "below 2**31",
+    ),
 ]
 
 
-@pytest.mark.parametrize("call, error, words", [c[1:] for c in API_CASES],
-                         ids=[c[0] for c in API_CASES])
+@pytest.mark.parametrize(
+    "call, error, words", [c[1:] for c in API_CASES], ids=[c[0] for c in API_CASES]
+)
 def test_api_bad_input(call, error, words):
     with pytest.raises(error) as info:
         call()
     assert words in str(info.value)
 
 
-@pytest.mark.parametrize("name, error, words", [
-    ("missing.txt", FileNotFoundError, "not found"),
-    ("folder", IsADirectoryError, "directory"),
-    ("empty.txt", ValueError, "empty"),
-    ("binary.bin", ValueError, "not UTF-8"),
-    ("latin1.txt", ValueError, "byte 0xe9"),
-])
+@pytest.mark.parametrize(
+    "name, error, words",
+    [
+        ("missing.txt", FileNotFoundError, "not found"),
+        ("folder", IsADirectoryError, "directory"),
+        ("empty.txt", ValueError, "empty"),
+        ("binary.bin", ValueError, "not UTF-8"),
+        ("latin1.txt", ValueError, "byte 0xe9"),
+    ],
+)
 def test_read_text_bad_files(files, name, error, words):
     with pytest.raises(error, match=words):
         read_text(files / name)
 
 
-@pytest.mark.parametrize("name, words", [
-    ("truncated.npz", "truncated or corrupt"),
-    ("header_only.npz", "truncated or corrupt"),
-    ("corrupt.npz", "checkpoint"),
-    ("notes.txt.npz", "not an .npz"),
-    ("raw_pickle.npz", "pickled"),
-    ("object_array.npz", "pickled"),
-    ("array.npy", "single .npy array"),
-    ("version99.npz", "format version 99"),
-    ("version_text.npz", "format version"),
-    ("no_format.npz", "no format marker"),
-    ("meta_list.npz", "not a JSON object"),
-    ("meta_broken.npz", "unreadable metadata"),
-    ("vocab_2d.npz", "vocabulary"),
-    ("vocab_negative.npz", "vocabulary"),
-    ("W_nan.npz", "NaN"),
-    ("W_shape.npz", "W"),
-    ("no_vocab.npz", "vocab"),
-    ("no_spec.npz", "lacks the model's spec"),
-    ("lstm_no_W2.npz", "lacks the array 'W2'"),
-    ("lstm_W2_nan.npz", "NaN"),
-    ("lstm_spec_gru.npz", "W1 has shape (24, 6), but the checkpoint's spec (gru, 2 layer(s), m=6"),
-    ("lstm_spec_rnn.npz", "the spec and the arrays disagree"),
-    ("lstm_spec_layers3.npz", "lacks the array 'W3'"),
-    ("lstm_spec_cell_unknown.npz", "unusable model spec"),
-    ("lstm_spec_layers0.npz", "unusable model spec"),
-    ("lstm_spec_m_text.npz", "unusable model spec"),
-    ("lstm_spec_K_wrong.npz", "the spec says K=3 but the vocabulary has"),
-    # A spec beyond the core's sizes, or one whose model would not fit in memory, is the
-    # file's fault: refused as a CheckpointError before anything of that size is allocated.
-    ("lstm_spec_layers_2_31.npz", "layers"),
-    ("lstm_spec_m_2_31.npz", "m"),
-    ("lstm_spec_m_2_20.npz", "disagree"),
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("truncated.npz", "truncated or corrupt"),
+        ("header_only.npz", "truncated or corrupt"),
+        ("corrupt.npz", "checkpoint"),
+        ("notes.txt.npz", "not an .npz"),
+        ("raw_pickle.npz", "pickled"),
+        ("object_array.npz", "pickled"),
+        ("array.npy", "single .npy array"),
+        ("version99.npz", "format version 99"),
+        ("version_text.npz", "format version"),
+        ("no_format.npz", "no format marker"),
+        ("meta_list.npz", "not a JSON object"),
+        ("meta_broken.npz", "unreadable metadata"),
+        ("vocab_2d.npz", "vocabulary"),
+        ("vocab_negative.npz", "vocabulary"),
+        ("W_nan.npz", "NaN"),
+        ("W_shape.npz", "W"),
+        ("no_vocab.npz", "vocab"),
+        ("no_spec.npz", "lacks the model's spec"),
+        ("lstm_no_W2.npz", "lacks the array 'W2'"),
+        ("lstm_W2_nan.npz", "NaN"),
+        (
+            "lstm_spec_gru.npz",
+            "W1 has shape (24, 6), but the checkpoint's spec (gru, 2 layer(s), m=6",
+        ),
+        ("lstm_spec_rnn.npz", "the spec and the arrays disagree"),
+        ("lstm_spec_layers3.npz", "lacks the array 'W3'"),
+        ("lstm_spec_cell_unknown.npz", "unusable model spec"),
+        ("lstm_spec_layers0.npz", "unusable model spec"),
+        ("lstm_spec_m_text.npz", "unusable model spec"),
+        ("lstm_spec_K_wrong.npz", "the spec says K=3 but the vocabulary has"),
+        # A spec beyond the core's sizes, or one whose model would not fit in memory, is the
+        # file's fault: refused as a CheckpointError before anything of that size is allocated.
+        ("lstm_spec_layers_2_31.npz", "layers"),
+        ("lstm_spec_m_2_31.npz", "m"),
+        ("lstm_spec_m_2_20.npz", "disagree"),
+    ],
+)
 @pytest.mark.parametrize("loader", ["Model.load", "Trainer.load"])
 def test_corrupt_checkpoints(files, name, words, loader):
     """Both loaders refuse with CheckpointError (a ValueError) and say what is wrong."""
@@ -578,20 +908,35 @@ def test_conversions_that_used_to_segfault():
     if SANITIZED:  # ASan cannot run under an address-space limit; allocator returns NULL instead
         out = _capture_exec(CRASHERS)
     else:
+
         def cap():
             import resource
+
             resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
 
-        result = subprocess.run([sys.executable, "-c", CRASHERS], capture_output=True, text=True,
-                                timeout=60, preexec_fn=cap)
+        result = subprocess.run(
+            [sys.executable, "-c", CRASHERS],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=cap,
+        )
         assert result.returncode == 0, (result.returncode, result.stderr)
         out = result.stdout
     assert out.split("\n")[:12] == [
-        "index copy MemoryError", "uint64 index copy MemoryError", "flat copy MemoryError",
-        "h0 copy MemoryError", "trainer text copy MemoryError", "c0 copy MemoryError",
-        "evaluate text copy MemoryError", "sample prime copy MemoryError",
-        "sample n = 2**40 MemoryError", "lstm params of 2**36 entries MemoryError",
-        "float32 overflow RuntimeWarning", "float32 overflow ValueError True"], out
+        "index copy MemoryError",
+        "uint64 index copy MemoryError",
+        "flat copy MemoryError",
+        "h0 copy MemoryError",
+        "trainer text copy MemoryError",
+        "c0 copy MemoryError",
+        "evaluate text copy MemoryError",
+        "sample prime copy MemoryError",
+        "sample n = 2**40 MemoryError",
+        "lstm params of 2**36 entries MemoryError",
+        "float32 overflow RuntimeWarning",
+        "float32 overflow ValueError True",
+    ], out
 
 
 # A layer count below 2**31 passes the size checks, but a table of 2**31 layers (~2**33 entries,
@@ -615,12 +960,18 @@ HUGE_DEPTH = textwrap.dedent("""
 def test_a_huge_layer_count_is_refused_at_once():
     def cap():
         import resource
+
         resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
 
     start = time.monotonic()
     try:
-        result = subprocess.run([sys.executable, "-c", HUGE_DEPTH], capture_output=True,
-                                text=True, timeout=8, preexec_fn=cap)
+        result = subprocess.run(
+            [sys.executable, "-c", HUGE_DEPTH],
+            capture_output=True,
+            text=True,
+            timeout=8,
+            preexec_fn=cap,
+        )
     except subprocess.TimeoutExpired as err:
         pytest.fail(f"layers near 2**31: no error within 8 s (partial output {err.stdout!r})")
     assert result.returncode == 0, (result.returncode, result.stderr)

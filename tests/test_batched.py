@@ -10,7 +10,6 @@ behaviour (test_native.py), float32 in general (test_float32.py)."""
 
 import numpy as np
 import pytest
-
 from charrnn import _core, reference
 
 CELLS = _core.CELLS
@@ -42,20 +41,32 @@ def _states(cell):
 def test_batched_equals_mean_of_separate_passes(cell, layers):
     p, x, y, h0, c0 = make_case(cell, layers)
     r = _core.forward_backward(p, x, y, h0, c0)
-    singles = [_core.forward_backward(p, x[j], y[j], h0[:, j], None if c0 is None else c0[:, j])
-               for j in range(B)]
-    np.testing.assert_allclose(r.loss, np.mean([s.loss for s in singles]), rtol=1e-13,
-                               err_msg="loss: mean over the batch")
+    singles = [
+        _core.forward_backward(p, x[j], y[j], h0[:, j], None if c0 is None else c0[:, j])
+        for j in range(B)
+    ]
+    np.testing.assert_allclose(
+        r.loss, np.mean([s.loss for s in singles]), rtol=1e-13, err_msg="loss: mean over the batch"
+    )
     for name in p.names:
         np.testing.assert_allclose(
-            r.grads[name], np.mean([s.grads[name] for s in singles], axis=0),
-            rtol=1e-12, atol=1e-14, err_msg=f"d{name}: mean over the batch")
+            r.grads[name],
+            np.mean([s.grads[name] for s in singles], axis=0),
+            rtol=1e-12,
+            atol=1e-14,
+            err_msg=f"d{name}: mean over the batch",
+        )
     for name in _states(cell):  # (L, B, ...): the batch axis after the layer axis
-        np.testing.assert_allclose(getattr(r, name), np.stack([getattr(s, name) for s in singles],
-                                                              axis=1),
-                                   rtol=1e-13, atol=1e-15, err_msg=name)
-    np.testing.assert_allclose(r.probs, np.stack([s.probs for s in singles]), rtol=1e-12,
-                               atol=1e-15, err_msg="probs")
+        np.testing.assert_allclose(
+            getattr(r, name),
+            np.stack([getattr(s, name) for s in singles], axis=1),
+            rtol=1e-13,
+            atol=1e-15,
+            err_msg=name,
+        )
+    np.testing.assert_allclose(
+        r.probs, np.stack([s.probs for s in singles]), rtol=1e-12, atol=1e-15, err_msg="probs"
+    )
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -67,8 +78,9 @@ def test_one_layer_batch_without_the_layer_axis(cell):
     without = _core.forward_backward(p, x, y, h0[0], None if c0 is None else c0[0])
     for name in _states(cell):
         assert getattr(without, name).shape == getattr(with_axis, name).shape[1:], name
-        np.testing.assert_array_equal(getattr(without, name), getattr(with_axis, name)[0],
-                                      err_msg=name)
+        np.testing.assert_array_equal(
+            getattr(without, name), getattr(with_axis, name)[0], err_msg=name
+        )
     np.testing.assert_array_equal(without.grads.flat, with_axis.grads.flat, err_msg="grads")
 
 
@@ -77,16 +89,35 @@ def test_hidden_states_are_tanh_to_two_ulp():
     range (tiny |x| where only a relative-accuracy formula is right, both sides of the first
     range-reduction boundary |x| = ln2/4 and of the spot where 2^k expm1(r) + 2^k - 1 cancels
     most, saturation past 20) and a last SIMD vector that is part zero padding."""
-    xs = np.concatenate([[0.0, -0.0, 1e-300, -1e-12, 1e-8, 0.1732867951, -0.1732867952,
-                          0.191492, -0.549036, 19.99, 20.0, 20.01, -700.0, 1e300],
-                         np.linspace(-3, 3, 24)])
+    xs = np.concatenate(
+        [
+            [
+                0.0,
+                -0.0,
+                1e-300,
+                -1e-12,
+                1e-8,
+                0.1732867951,
+                -0.1732867952,
+                0.191492,
+                -0.549036,
+                19.99,
+                20.0,
+                20.01,
+                -700.0,
+                1e300,
+            ],
+            np.linspace(-3, 3, 24),
+        ]
+    )
     m = xs.size  # 38: not a multiple of 4, 8 or 16
     p = _core.Params(K, m)
     p.b = xs
     r = _core.forward_backward(p, np.zeros((2, 1), int), np.zeros((2, 1), int), np.zeros((2, m)))
     for j in range(2):
-        np.testing.assert_allclose(r.hs[j, 0], np.tanh(xs), rtol=4.5e-16, atol=0,
-                                   err_msg=f"tanh, sequence {j}")
+        np.testing.assert_allclose(
+            r.hs[j, 0], np.tanh(xs), rtol=4.5e-16, atol=0, err_msg=f"tanh, sequence {j}"
+        )
 
 
 def _sigmoid(a):
@@ -99,8 +130,31 @@ def test_gates_are_accurate_and_saturate_cleanly(cell, dtype):
     """With W = U = 0 the first step's gates are functions of the biases alone: the cells'
     sigmoid and tanh against numpy over their whole range, huge pre-activations (+-1e30, +-750,
     where exp overflows) saturating to exactly 0 or 1 without NaN, in both rows of a batch."""
-    xs = np.concatenate([[0.0, -0.0, 1e-30, -1e-12, 1e-8, 0.17, -0.55, 19.99, 20.0, 20.01, -40.0,
-                          40.0, -88.0, 88.0, -750.0, 750.0, 1e30, -1e30], np.linspace(-3, 3, 19)])
+    xs = np.concatenate(
+        [
+            [
+                0.0,
+                -0.0,
+                1e-30,
+                -1e-12,
+                1e-8,
+                0.17,
+                -0.55,
+                19.99,
+                20.0,
+                20.01,
+                -40.0,
+                40.0,
+                -88.0,
+                88.0,
+                -750.0,
+                750.0,
+                1e30,
+                -1e30,
+            ],
+            np.linspace(-3, 3, 19),
+        ]
+    )
     m = xs.size  # 37: odd
     cls = _core.Params32 if dtype == "float32" else _core.Params
     p = cls(3, m, cell)
@@ -123,8 +177,13 @@ def test_gates_are_accurate_and_saturate_cleanly(cell, dtype):
         z = _sigmoid(z_)
         expected = {"hs": (1 - z) * n + z * as_dtype(np.tanh(state))}
         h0, c0 = np.stack([np.tanh(state)] * 2), None
-    result = _core.forward_backward(p, np.zeros((2, 1), int), np.zeros((2, 1), int),
-                                    h0.astype(dtype), None if c0 is None else c0.astype(dtype))
+    result = _core.forward_backward(
+        p,
+        np.zeros((2, 1), int),
+        np.zeros((2, 1), int),
+        h0.astype(dtype),
+        None if c0 is None else c0.astype(dtype),
+    )
     tol = 4 * np.finfo(dtype).eps
     for name, value in expected.items():
         for j in range(2):
@@ -134,8 +193,11 @@ def test_gates_are_accurate_and_saturate_cleanly(cell, dtype):
     assert np.all(np.isfinite(result.grads.flat)) and np.isfinite(result.loss)
 
 
-@pytest.mark.parametrize("cell,layers", [(c, l) for c in CELLS for l in (1, 2)],
-                         ids=[f"{c}-L{l}" for c in CELLS for l in (1, 2)])
+@pytest.mark.parametrize(
+    "cell,layers",
+    [(c, l) for c in CELLS for l in (1, 2)],
+    ids=[f"{c}-L{l}" for c in CELLS for l in (1, 2)],
+)
 def test_batched_trainer_equals_batched_steps(cell, layers):
     """Trainer(batch=B): B streams at offsets j * (len(text) // B), each with its own state
     (h of every layer, c for lstm); one step = batched forward_backward, clip, AdaGrad; at the
@@ -156,8 +218,8 @@ def test_batched_trainer_equals_batched_steps(cell, layers):
     for _ in range(steps):
         if e + T + 1 > chunk:  # epoch wrap: back to the start, from a zero state
             e, h, c, wrapped = 0, zeros(), (zeros() if cell == "lstm" else None), True
-        x = np.stack([text[j * chunk + e: j * chunk + e + T] for j in range(B)])
-        y = np.stack([text[j * chunk + e + 1: j * chunk + e + T + 1] for j in range(B)])
+        x = np.stack([text[j * chunk + e : j * chunk + e + T] for j in range(B)])
+        y = np.stack([text[j * chunk + e + 1 : j * chunk + e + T + 1] for j in range(B)])
         r = _core.forward_backward(q, x, y, h, c)
         expected.append(r.loss)
         _core.clip_gradients(r.grads, 5.0)
@@ -189,23 +251,42 @@ def _switch(itemsize):
     return next(m for m in range(1, 10**4) if m * pad(m) * itemsize > 192 << 10)
 
 
-KERNEL_CASES = sorted({(1, 1, 1), (5, 2, 1), (17, 1, 1), (100, 1, 1), (100, 5, 1), (100, 7, 1),
-                       (153, 1, 1), (154, 1, 1), (154, 3, 1), (400, 2, 1), (37, 3, 2),
-                       (154, 3, 2), (_switch(8) - 1, 2, 1), (_switch(8), 2, 1)})
+KERNEL_CASES = sorted(
+    {
+        (1, 1, 1),
+        (5, 2, 1),
+        (17, 1, 1),
+        (100, 1, 1),
+        (100, 5, 1),
+        (100, 7, 1),
+        (153, 1, 1),
+        (154, 1, 1),
+        (154, 3, 1),
+        (400, 2, 1),
+        (37, 3, 2),
+        (154, 3, 2),
+        (_switch(8) - 1, 2, 1),
+        (_switch(8), 2, 1),
+    }
+)
 
 
 @pytest.mark.parametrize("m,B,layers", KERNEL_CASES)
 def test_every_kernel_path_equals_numpy_reference(m, B, layers):
-    p, x, y, h0, _ = make_case("rnn", layers, seed=m + B, sig=0.3 / np.sqrt(m), K=7, m=m, T=4,
-                               B=B)
+    p, x, y, h0, _ = make_case("rnn", layers, seed=m + B, sig=0.3 / np.sqrt(m), K=7, m=m, T=4, B=B)
     ref = reference.Params.from_native(p)
     expected = reference.forward_backward(ref, x, y, h0)
     r = _core.forward_backward(p, x, y, h0)
     np.testing.assert_allclose(r.loss, expected.loss, rtol=1e-12, err_msg="loss")
     np.testing.assert_allclose(r.hs, expected.hs, rtol=1e-12, atol=1e-15, err_msg="hs")
     for name in p.names:
-        np.testing.assert_allclose(r.grads[name], expected.grads[name], rtol=1e-9, atol=1e-13,
-                                   err_msg=f"d{name}, m={m}, B={B}, layers={layers}")
+        np.testing.assert_allclose(
+            r.grads[name],
+            expected.grads[name],
+            rtol=1e-9,
+            atol=1e-13,
+            err_msg=f"d{name}, m={m}, B={B}, layers={layers}",
+        )
 
 
 @pytest.mark.parametrize("m", sorted({219, 220, _switch(4) - 1, _switch(4)}))
@@ -221,5 +302,6 @@ def test_float32_either_side_of_the_streamed_switch_agrees_with_float64(m):
     np.testing.assert_allclose(r32.hs, r64.hs, atol=1e-5, err_msg="hs")
     for name in p.names:
         g64 = r64.grads[name]
-        np.testing.assert_allclose(r32.grads[name], g64, atol=1e-4 * np.abs(g64).max(),
-                                   err_msg=f"d{name}")
+        np.testing.assert_allclose(
+            r32.grads[name], g64, atol=1e-4 * np.abs(g64).max(), err_msg=f"d{name}"
+        )

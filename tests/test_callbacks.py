@@ -5,10 +5,9 @@ callback that stops the run, and Trainer.fit, which runs `charrnn train`'s loop 
 import math
 import time
 
+import charrnn
 import numpy as np
 import pytest
-
-import charrnn
 from charrnn import checkpoint
 from charrnn.callbacks import Callback, Run
 from charrnn.experiment import RunSettings, run
@@ -68,8 +67,9 @@ def test_a_callback_sees_the_whole_run_in_order(tmp_path, small_text):
     trainer = Trainer(small_text, TrainConfig(m=10, seq_length=10, seed=3, val_frac=0.1))
     recorder = Recorder()
     out = tmp_path / "run"
-    result = trainer.fit(400, [recorder], out=out, eval_every=100, checkpoint_every=150,
-                         sample_every=1000)
+    result = trainer.fit(
+        400, [recorder], out=out, eval_every=100, checkpoint_every=150, sample_every=1000
+    )
 
     kinds = [call[0] for call in recorder.calls]
     assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("end") == 1
@@ -93,23 +93,42 @@ def test_a_callback_sees_the_whole_run_in_order(tmp_path, small_text):
         assert v.best == (v.loss < min((w.loss for w in validations[:i]), default=math.inf))
     assert trainer.best_val_loss == min(v.loss for v in validations)
 
-    assert recorder.of("checkpoint") == [(name, True, step) for step in (150, 300, 400)
-                                         for name in ("best.npz", "last.npz")]
+    assert recorder.of("checkpoint") == [
+        (name, True, step) for step in (150, 300, 400) for name in ("best.npz", "last.npz")
+    ]
     (end,) = recorder.of("end")
     assert end[0] is result and result.step == 400 and result.stopped is None
     assert result.best_val_loss == trainer.best_val_loss
-    for name in ("metrics.csv", "samples.txt", "best.npz", "last.npz", "loss.png", "passage.txt",
-                 "report.md"):
+    for name in (
+        "metrics.csv",
+        "samples.txt",
+        "best.npz",
+        "last.npz",
+        "loss.png",
+        "passage.txt",
+        "report.md",
+    ):
         assert name in result.files and (out / name).stat().st_size > 0, name
 
 
 def test_a_callback_that_stops_the_run_ends_it_cleanly(tmp_path, text_file):
     out = tmp_path / "run"
-    settings = RunSettings(steps=10**6, sample_every=1000, sample_length=20, passage_length=30,
-                           gradcheck=False, quiet=True)
+    settings = RunSettings(
+        steps=10**6,
+        sample_every=1000,
+        sample_length=20,
+        passage_length=30,
+        gradcheck=False,
+        quiet=True,
+    )
     recorder = Recorder()
-    result = run(str(text_file), out, TrainConfig(m=10, seq_length=10, val_frac=0.1), settings,
-                 callbacks=[StopAt(300), recorder])
+    result = run(
+        str(text_file),
+        out,
+        TrainConfig(m=10, seq_length=10, val_frac=0.1),
+        settings,
+        callbacks=[StopAt(300), recorder],
+    )
 
     assert result.stopped == "enough" and 300 <= result.step < 10**6
     assert checkpoint.load(out / "last.npz")[1]["step"] == result.step
@@ -160,18 +179,24 @@ def test_fit_from_python_with_a_time_limit_and_validation(small_text):
 def test_fit_learns_exactly_as_train(small_text):
     """The run loop adds no update of its own: the same losses, parameters and best
     parameters, bit for bit."""
-    for config in (SMALL, TrainConfig(cell="lstm", m=8, seq_length=10, batch=2, seed=1,
-                                      lr_decay=0.5, lr_decay_after=0)):
+    for config in (
+        SMALL,
+        TrainConfig(
+            cell="lstm", m=8, seq_length=10, batch=2, seed=1, lr_decay=0.5, lr_decay_after=0
+        ),
+    ):
         trained, fitted = Trainer(small_text, config), Trainer(small_text, config)
         expected, _ = trained.train(700, every=100)
         recorder = Recorder()
         fitted.fit(700, [recorder])
         losses = np.concatenate([losses for _, losses in recorder.of("chunk")])
         np.testing.assert_array_equal(losses, expected, err_msg=f"{config.cell} losses")
-        np.testing.assert_array_equal(fitted.params.flat, trained.params.flat,
-                                      err_msg=f"{config.cell} params")
-        np.testing.assert_array_equal(fitted.best_params.flat, trained.best_params.flat,
-                                      err_msg=f"{config.cell} best params")
+        np.testing.assert_array_equal(
+            fitted.params.flat, trained.params.flat, err_msg=f"{config.cell} params"
+        )
+        np.testing.assert_array_equal(
+            fitted.best_params.flat, trained.best_params.flat, err_msg=f"{config.cell} best params"
+        )
 
 
 def test_fit_into_a_folder_continues_it(tmp_path, small_text):

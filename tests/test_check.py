@@ -8,7 +8,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from charrnn import _core, reference
 from charrnn.check import check_case, check_gradients, write_case
 from charrnn.gradcheck import compare, format_table
@@ -52,9 +51,13 @@ def rows(report):
 
 
 def table_rows(table):
-    return {line.split()[0]: line.split()[-1] for line in table.splitlines()
-            if line.split() and line.split()[0] in tuple("WUVbc")
-            and line.split()[-1] in ("PASS", "FAIL")}
+    return {
+        line.split()[0]: line.split()[-1]
+        for line in table.splitlines()
+        if line.split()
+        and line.split()[0] in tuple("WUVbc")
+        and line.split()[-1] in ("PASS", "FAIL")
+    }
 
 
 def test_a_correct_implementation_passes(capsys):
@@ -74,11 +77,14 @@ def test_a_correct_implementation_passes(capsys):
     assert rows(report) == dict.fromkeys("WUVbc", "PASS")
 
 
-@pytest.mark.parametrize("bug,failing", [
-    ("tanh", {"W", "U", "b"}),  # da = dh instead of dh * (1 - h^2)
-    ("transpose", {"W"}),  # dW = h_{t-1} da^T
-    ("time", {"W"}),  # dW += da h_t^T
-])
+@pytest.mark.parametrize(
+    "bug,failing",
+    [
+        ("tanh", {"W", "U", "b"}),  # da = dh instead of dh * (1 - h^2)
+        ("transpose", {"W"}),  # dW = h_{t-1} da^T
+        ("time", {"W"}),  # dW += da h_t^T
+    ],
+)
 def test_planted_bugs_are_caught_and_named(bug, failing):
     report = check_gradients(lambda *args: student_rnn(*args, bug=bug), verbose=False, **SMALL)
     assert report["passed"] is False
@@ -90,8 +96,9 @@ def test_planted_bugs_are_caught_and_named(bug, failing):
 
 
 def test_the_worst_entry_is_named_with_both_values(tmp_path):
-    report = check_gradients(lambda *args: student_rnn(*args, bug="transpose"), verbose=False,
-                             **SMALL)
+    report = check_gradients(
+        lambda *args: student_rnn(*args, bug="transpose"), verbose=False, **SMALL
+    )
     case = write_case(tmp_path / "case.npz", **SMALL)
     params = reference.Params(_core.layout("rnn", 15, 5))
     for name in params:
@@ -148,11 +155,21 @@ def test_lstm_stack_gets_c0_and_layer_states():
         result = reference.forward_backward(p, inputs, targets, h0, c0)
         return result.loss, dict(result.grads.items())
 
-    report = check_gradients(numpy_lstm, cell="lstm", layers=2, m=3, seq_length=5, text=TEXT,
-                             order=2, h=1e-5, verbose=False)  # order 2: half the calls
+    report = check_gradients(
+        numpy_lstm,
+        cell="lstm",
+        layers=2,
+        m=3,
+        seq_length=5,
+        text=TEXT,
+        order=2,
+        h=1e-5,
+        verbose=False,
+    )  # order 2: half the calls
     assert report["passed"] is True and report["settings"]["order"] == 2
-    assert [name for name in report if name not in ("settings", "passed")] == \
-        [e["name"] for e in layout]
+    assert [name for name in report if name not in ("settings", "passed")] == [
+        e["name"] for e in layout
+    ]
 
 
 def test_what_fn_returns_is_checked():
@@ -181,14 +198,23 @@ def test_what_fn_returns_is_checked():
 
 
 def charrnn(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "charrnn", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "charrnn", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def gradients_of(case, bug=None):
     """What a user's code in another language does with a case: read it, compute, save."""
-    params = {name: case[name].reshape(case[name].shape[0], -1).squeeze(-1)
-              if name in "bc" else case[name] for name in "WUVbc"}
+    params = {
+        name: case[name].reshape(case[name].shape[0], -1).squeeze(-1)
+        if name in "bc"
+        else case[name]
+        for name in "WUVbc"
+    }
     x, y = case["x"].reshape(-1), case["y"].reshape(-1)
     loss, grads = student_rnn(params, x, y, case["h0"].reshape(-1), bug=bug)
     return {**grads, "loss": loss}
@@ -207,14 +233,30 @@ def assert_one_line_error(result, *words):
 
 def test_write_case_and_check_round_trip_through_npz(tmp_path):
     (tmp_path / "text.txt").write_text(TEXT, encoding="utf-8")
-    result = charrnn("check", "--write-case", "case.npz", "text.txt", "--m", 5, "--seq-length", 8,
-                     cwd=tmp_path)
+    result = charrnn(
+        "check", "--write-case", "case.npz", "text.txt", "--m", 5, "--seq-length", 8, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert "case.npz: rnn x1, K=15 m=5 T=8" in result.stdout and "dW dU dV db dc" in result.stdout
     with np.load(tmp_path / "case.npz") as data:
         case = dict(data)
-    assert set(case) == {"W", "U", "V", "b", "c", "X", "Y", "x", "y", "h0", "loss", "cell",
-                         "layers", "seed", "sig"}
+    assert set(case) == {
+        "W",
+        "U",
+        "V",
+        "b",
+        "c",
+        "X",
+        "Y",
+        "x",
+        "y",
+        "h0",
+        "loss",
+        "cell",
+        "layers",
+        "seed",
+        "sig",
+    }
     assert case["U"].shape == (5, 15) and case["X"].shape == (15, 8) and str(case["cell"]) == "rnn"
 
     np.savez(tmp_path / "good.npz", **gradients_of(case))
@@ -225,8 +267,13 @@ def test_write_case_and_check_round_trip_through_npz(tmp_path):
     assert "overall: PASS" in good.stdout and "loss: yours" in good.stdout
     bad = charrnn("check", "case.npz", "bad.npz", cwd=tmp_path)
     assert bad.returncode == 1 and "overall: FAIL" in bad.stdout
-    assert table_rows(bad.stdout) == {"W": "FAIL", "U": "PASS", "V": "PASS", "b": "PASS",
-                                      "c": "PASS"}
+    assert table_rows(bad.stdout) == {
+        "W": "FAIL",
+        "U": "PASS",
+        "V": "PASS",
+        "b": "PASS",
+        "c": "PASS",
+    }
     assert "W[" in bad.stdout  # the worst entry of W
 
 
@@ -251,8 +298,9 @@ def scipy_io():
 
 def test_mat_files_round_trip_or_say_how_to_get_scipy(tmp_path):
     (tmp_path / "text.txt").write_text(TEXT, encoding="utf-8")
-    result = charrnn("check", "--write-case", "case.mat", "text.txt", "--m", 5, "--seq-length", 8,
-                     cwd=tmp_path)
+    result = charrnn(
+        "check", "--write-case", "case.mat", "text.txt", "--m", 5, "--seq-length", 8, cwd=tmp_path
+    )
     io = scipy_io()
     if io is None:
         assert_one_line_error(result, "case.mat", "scipy", "pip install scipy")
@@ -271,20 +319,30 @@ def test_mat_files_round_trip_or_say_how_to_get_scipy(tmp_path):
 def test_without_scipy_a_mat_file_is_a_one_line_error(tmp_path):
     write_case(tmp_path / "case.npz", **SMALL)
     (tmp_path / "grads.mat").write_bytes(b"MATLAB 5.0 MAT-file")
-    code = ("import sys; sys.modules['scipy'] = None\n"
-            "from charrnn.cli import main\n"
-            "sys.exit(main(sys.argv[1:]))")
-    result = subprocess.run([sys.executable, "-c", code, "check", "case.npz", "grads.mat"],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    code = (
+        "import sys; sys.modules['scipy'] = None\n"
+        "from charrnn.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "check", "case.npz", "grads.mat"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert_one_line_error(result, "grads.mat", "pip install scipy")
 
 
 def test_importing_charrnn_does_not_import_scipy():
-    code = ("import sys, charrnn, charrnn.check, charrnn.cli\n"
-            "charrnn.check_gradients, charrnn.write_case, charrnn.check_case\n"
-            "print('scipy' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120)
+    code = (
+        "import sys, charrnn, charrnn.check, charrnn.cli\n"
+        "charrnn.check_gradients, charrnn.write_case, charrnn.check_case\n"
+        "print('scipy' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
 
@@ -295,8 +353,10 @@ def test_bad_files_are_named_errors(tmp_path):
     bad = {
         "no_dV.npz": ({k: v for k, v in grads.items() if k != "dV"}, "no dV"),
         "transposed.npz": ({**grads, "dU": grads["dU"].T}, r"dU has shape \(15, 5\).*transp"),
-        "nan.npz": ({**grads, "db": np.where(np.arange(5) == 2, np.nan, grads["db"])},
-                    r"db has 1 non-finite entries, the first nan at \[2\]"),
+        "nan.npz": (
+            {**grads, "db": np.where(np.arange(5) == 2, np.nan, grads["db"])},
+            r"db has 1 non-finite entries, the first nan at \[2\]",
+        ),
         "text_loss.npz": ({**grads, "loss": np.array("low")}, "loss must be one real number"),
     }
     for name, (arrays, match) in bad.items():
@@ -323,12 +383,13 @@ def test_bad_files_are_named_errors(tmp_path):
 def test_bad_input_on_the_command_line_is_one_line(tmp_path):
     write_case(tmp_path / "case.npz", **SMALL)
     (tmp_path / "text.npz").write_text("not an archive", encoding="utf-8")
-    assert_one_line_error(charrnn("check", "case.npz", "text.npz", cwd=tmp_path),
-                          "text.npz: not a readable .npz file")
-    assert_one_line_error(charrnn("check", "case.npz", "missing.npz", cwd=tmp_path),
-                          "no such file")
-    assert_one_line_error(charrnn("check", "--write-case", "c.npz", "--cell", "tree",
-                                  cwd=tmp_path), "tree")
+    assert_one_line_error(
+        charrnn("check", "case.npz", "text.npz", cwd=tmp_path), "text.npz: not a readable .npz file"
+    )
+    assert_one_line_error(charrnn("check", "case.npz", "missing.npz", cwd=tmp_path), "no such file")
+    assert_one_line_error(
+        charrnn("check", "--write-case", "c.npz", "--cell", "tree", cwd=tmp_path), "tree"
+    )
 
 
 def test_check_usage_errors(tmp_path):

@@ -9,13 +9,30 @@ import sys
 import numpy as np
 import pytest
 
-FAST = ["--m", "12", "--seq-length", "10", "--quiet", "--no-gradcheck", "--sample-every", "100",
-        "--sample-length", "30", "--passage-length", "50"]
+FAST = [
+    "--m",
+    "12",
+    "--seq-length",
+    "10",
+    "--quiet",
+    "--no-gradcheck",
+    "--sample-every",
+    "100",
+    "--sample-length",
+    "30",
+    "--passage-length",
+    "50",
+]
 
 
 def charrnn(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "charrnn", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "charrnn", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def read_rows(path):
@@ -27,16 +44,27 @@ def test_train_writes_every_file(tmp_path, text_file):
     out = tmp_path / "run"
     result = charrnn("train", text_file, "--steps", 300, "--out", out, *FAST, "--seed", 3)
     assert result.returncode == 0, result.stderr
-    for name in ("metrics.csv", "loss.png", "samples.txt", "best.npz", "last.npz",
-                 "passage.txt", "report.md"):
+    for name in (
+        "metrics.csv",
+        "loss.png",
+        "samples.txt",
+        "best.npz",
+        "last.npz",
+        "passage.txt",
+        "report.md",
+    ):
         assert (out / name).stat().st_size > 0, name
     rows = read_rows(out / "metrics.csv")
     assert [int(r["step"]) for r in rows] == list(range(1, 301))
     assert {"step", "epoch", "loss", "smooth_loss"} <= set(rows[0])
     assert float(rows[-1]["smooth_loss"]) < float(rows[0]["smooth_loss"])
     samples = (out / "samples.txt").read_text()
-    assert [line.split(",")[0] for line in samples.splitlines() if line.startswith("--- step")] == \
-        ["--- step 0", "--- step 100", "--- step 200", "--- step 300"]
+    assert [line.split(",")[0] for line in samples.splitlines() if line.startswith("--- step")] == [
+        "--- step 0",
+        "--- step 100",
+        "--- step 200",
+        "--- step 300",
+    ]
     assert len((out / "passage.txt").read_text()) == 51
     report = (out / "report.md").read_text()
     for section in ("Gradient check", "loss.png", "Samples during training", "Passage"):
@@ -58,8 +86,21 @@ def test_resume_continues_exactly(tmp_path, text_file):
     assert charrnn("train", text_file, "--steps", 400, "--out", straight, *FAST).returncode == 0
     assert charrnn("train", text_file, "--steps", 200, "--out", split, *FAST).returncode == 0
     # --steps counts from the start: 200 more. Settings come from the checkpoint.
-    result = charrnn("train", "--resume", split, "--steps", 400, "--quiet", "--no-gradcheck",
-                     "--sample-every", 100, "--sample-length", 30, "--passage-length", 50)
+    result = charrnn(
+        "train",
+        "--resume",
+        split,
+        "--steps",
+        400,
+        "--quiet",
+        "--no-gradcheck",
+        "--sample-every",
+        100,
+        "--sample-length",
+        30,
+        "--passage-length",
+        50,
+    )
     assert result.returncode == 0, result.stderr
     assert read_rows(split / "metrics.csv") == read_rows(straight / "metrics.csv")
     with np.load(straight / "last.npz") as a, np.load(split / "last.npz") as b:
@@ -129,13 +170,21 @@ def test_divergence_stops_and_keeps_checkpoints(tmp_path, text_file):
     assert {name: (out / name).read_bytes() for name in before} == before
 
 
-@pytest.mark.parametrize("args, words", [
-    (["train", "missing.txt"], "not found"),
-    (["train", ".", "--steps", "5"], "directory"),
-    (["sample", "missing.npz"], "not found"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["train", "missing.txt"], "not found"),
+        (["train", ".", "--steps", "5"], "directory"),
+        (["sample", "missing.npz"], "not found"),
+    ],
+)
 def test_errors_are_one_line(tmp_path, args, words):
-    result = charrnn(*args, "--quiet" if args[0] == "train" else "-n", *([] if args[0] == "train" else ["5"]), cwd=tmp_path)
+    result = charrnn(
+        *args,
+        "--quiet" if args[0] == "train" else "-n",
+        *([] if args[0] == "train" else ["5"]),
+        cwd=tmp_path,
+    )
     assert result.returncode == 1
     assert words in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -156,8 +205,9 @@ def test_family_end_to_end(tmp_path, text_file, cell):
     prime, evaluate --json, export --format torch."""
     out = tmp_path / "run"
     args = [a for a in FAST if a != "--no-gradcheck"]
-    result = charrnn("train", text_file, "--cell", cell, "--layers", 2, "--steps", 200,
-                     "--out", out, *args)
+    result = charrnn(
+        "train", text_file, "--cell", cell, "--layers", 2, "--steps", 200, "--out", out, *args
+    )
     assert result.returncode == 0, result.stderr
     report = (out / "report.md").read_text()
     assert f"2-layer {cell.upper()}, m = 12" in report
@@ -178,8 +228,19 @@ def test_family_end_to_end(tmp_path, text_file, cell):
 
 
 def test_gradcheck_json_for_a_stacked_gated_model(text_file):
-    result = charrnn("gradcheck", text_file, "--cell", "gru", "--layers", 2, "--m", 5,
-                     "--seq-length", 6, "--json")
+    result = charrnn(
+        "gradcheck",
+        text_file,
+        "--cell",
+        "gru",
+        "--layers",
+        2,
+        "--m",
+        5,
+        "--seq-length",
+        6,
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["settings"]["cell"] == "gru" and report["settings"]["layers"] == 2
@@ -198,24 +259,33 @@ def small_run(tmp_path_factory, small_text):
     return text, folder / "run"
 
 
-@pytest.mark.parametrize("args, words", [
-    (["train", "TEXT", "--layers", "0", "--steps", "5"], "layers"),
-    (["train", "TEXT", "--cell", "transformer", "--steps", "5"], "cell"),
-    (["gradcheck", "TEXT", "--cell", "tcn"], "cell"),
-    (["gradcheck", "TEXT", "--layers", "0"], "layers"),
-    (["export", "CKPT", "OUT", "--format", "onnx"], "format"),
-    (["evaluate", "CKPT", "EMPTY"], "empty"),
-    (["evaluate", "CKPT", "UNKNOWN"], "'€'"),
-    (["evaluate", "MISSING", "TEXT"], "not found"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["train", "TEXT", "--layers", "0", "--steps", "5"], "layers"),
+        (["train", "TEXT", "--cell", "transformer", "--steps", "5"], "cell"),
+        (["gradcheck", "TEXT", "--cell", "tcn"], "cell"),
+        (["gradcheck", "TEXT", "--layers", "0"], "layers"),
+        (["export", "CKPT", "OUT", "--format", "onnx"], "format"),
+        (["evaluate", "CKPT", "EMPTY"], "empty"),
+        (["evaluate", "CKPT", "UNKNOWN"], "'€'"),
+        (["evaluate", "MISSING", "TEXT"], "not found"),
+    ],
+)
 def test_family_errors_are_one_line(tmp_path, small_run, args, words):
     text_file, out = small_run
     unknown = tmp_path / "unknown.txt"
     unknown.write_text("to be €", encoding="utf-8")
     empty = tmp_path / "empty.txt"
     empty.write_text("")
-    names = {"TEXT": text_file, "CKPT": out / "best.npz", "OUT": tmp_path / "x.npz",
-             "EMPTY": empty, "UNKNOWN": unknown, "MISSING": tmp_path / "no.npz"}
+    names = {
+        "TEXT": text_file,
+        "CKPT": out / "best.npz",
+        "OUT": tmp_path / "x.npz",
+        "EMPTY": empty,
+        "UNKNOWN": unknown,
+        "MISSING": tmp_path / "no.npz",
+    }
     result = charrnn(*[names.get(a, a) for a in args], *(["--quiet"] if args[0] == "train" else []))
     assert result.returncode == 1, result.stderr
     assert words in result.stderr and "Traceback" not in result.stderr

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from charrnn.data import Vocabulary, default_corpus_path, load_corpus, read_text
 
 TEXT = "Ångström ß 你好, Ångström!"

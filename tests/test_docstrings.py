@@ -39,8 +39,11 @@ def public_docstrings(path: Path) -> list[tuple[str, int, str]]:
 
     def visit(node: ast.AST, prefix: str) -> None:
         body = getattr(node, "body", [])
-        doc = ast.get_docstring(node, clean=False) if isinstance(
-            node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) else None
+        doc = (
+            ast.get_docstring(node, clean=False)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            else None
+        )
         if doc:
             found.append((prefix, node.lineno if hasattr(node, "lineno") else 1, doc))
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -53,9 +56,13 @@ def public_docstrings(path: Path) -> list[tuple[str, int, str]]:
                 targets = child.targets if isinstance(child, ast.Assign) else [child.target]
                 names = [t.id for t in targets if isinstance(t, ast.Name)]
                 after = body[i + 1]
-                if (names and all(public(n) for n in names) and isinstance(after, ast.Expr)
-                        and isinstance(after.value, ast.Constant)
-                        and isinstance(after.value.value, str)):
+                if (
+                    names
+                    and all(public(n) for n in names)
+                    and isinstance(after, ast.Expr)
+                    and isinstance(after.value, ast.Constant)
+                    and isinstance(after.value.value, str)
+                ):
                     found.append((f"{prefix}.{names[0]}", after.lineno, after.value.value))
 
     module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
@@ -68,7 +75,7 @@ def quoted_lines(doc: str) -> list[str]:
 
 
 def test_the_scan_finds_what_markdown_would_quote():
-    doc = '''Sample.
+    doc = """Sample.
 
     Args:
         temperature: > 0; below 1 sharper.
@@ -76,7 +83,7 @@ def test_the_scan_finds_what_markdown_would_quote():
 
     Examples:
         >>> model.sample(10)
-    '''
+    """
     assert quoted_lines(doc) == ["    temperature: > 0; below 1 sharper."]
     assert quoted_lines('"""> 0: clip the norm."""'.strip('"')) == ["> 0: clip the norm."]
     assert quoted_lines("a <= b, and a\n>= c") == [">= c"]
@@ -85,34 +92,61 @@ def test_the_scan_finds_what_markdown_would_quote():
 def test_no_public_docstring_has_a_line_markdown_reads_as_a_quotation():
     assert len(SOURCES) > 10 and PACKAGE / "_core.pyi" in SOURCES
     names = {name for path in SOURCES for name, _, _ in public_docstrings(path)}
-    assert {"charrnn.train.TrainConfig.clip_norm", "charrnn.model.Model.sample",
-            "charrnn._core.Trainer.clip_norm", "charrnn._core.adam_step"} <= names
-    bad = [f"{path.relative_to(ROOT)}:{line} {name}: {text.strip()!r}"
-           for path in SOURCES for name, line, doc in public_docstrings(path)
-           for text in quoted_lines(doc)]
+    assert {
+        "charrnn.train.TrainConfig.clip_norm",
+        "charrnn.model.Model.sample",
+        "charrnn._core.Trainer.clip_norm",
+        "charrnn._core.adam_step",
+    } <= names
+    bad = [
+        f"{path.relative_to(ROOT)}:{line} {name}: {text.strip()!r}"
+        for path in SOURCES
+        for name, line, doc in public_docstrings(path)
+        for text in quoted_lines(doc)
+    ]
     assert not bad, "reword these lines (Markdown shows them as quotations):\n" + "\n".join(bad)
 
 
 def docs_tools_installed() -> bool:
-    return all(importlib.util.find_spec(name) is not None
-               for name in ("mkdocs", "mkdocstrings_handlers.python", "material"))
+    return all(
+        importlib.util.find_spec(name) is not None
+        for name in ("mkdocs", "mkdocstrings_handlers.python", "material")
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (ROOT / "mkdocs.yml").exists(), reason="no mkdocs.yml (not a checkout)")
-@pytest.mark.skipif(not docs_tools_installed(), reason="mkdocs is not installed (pip install '.[docs]')")
+@pytest.mark.skipif(
+    not docs_tools_installed(), reason="mkdocs is not installed (pip install '.[docs]')"
+)
 def test_the_built_api_pages_have_no_quotations(tmp_path):
     site = tmp_path / "site"
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"),
-         "-d", str(site)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-f",
+            str(ROOT / "mkdocs.yml"),
+            "-d",
+            str(site),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     pages = sorted((site / "api").rglob("*.html"))
     assert pages
-    quoted = [(page.relative_to(site), match.group(1).strip()[:120])
-              for page in pages
-              for match in re.finditer(r"<blockquote>(.*?)</blockquote>",
-                                       page.read_text(encoding="utf-8"), re.S)]
+    quoted = [
+        (page.relative_to(site), match.group(1).strip()[:120])
+        for page in pages
+        for match in re.finditer(
+            r"<blockquote>(.*?)</blockquote>", page.read_text(encoding="utf-8"), re.S
+        )
+    ]
     assert not quoted, quoted

@@ -9,14 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from charrnn import _core, reference
 from charrnn.cli import main
 from charrnn.data import END, Vocabulary, document_streams, split_documents
 from charrnn.gradcheck import numerical_gradients
 from charrnn.model import Model
 from charrnn.train import TrainConfig, Trainer
-
 from conftest import CELLS, split_run, to_native
 
 NAMES = Path(__file__).parent / "data" / "names.txt"
@@ -44,14 +42,14 @@ def test_each_document_begins_a_window_and_is_read_once(B, T, rng):
     chunk = text.size // B
     found = []
     for j in range(B):
-        x, y = text[j * chunk:(j + 1) * chunk], targets[j * chunk:(j + 1) * chunk]
+        x, y = text[j * chunk : (j + 1) * chunk], targets[j * chunk : (j + 1) * chunk]
         starts = [i for i in range(chunk) if x[i] == 0 and y[i] >= 0]
         assert all(i % T == 0 for i in starts)  # where the state is zeroed
         for i in starts:
             k = int(np.argmax(y[i:] == 0))  # the end symbol: k + 1 predictions
-            np.testing.assert_array_equal(x[i + 1:i + k + 1], y[i:i + k])
-            found.append(tuple(y[i:i + k]))
-            pad = y[i + k + 1:-(-(i + k + 1) // T) * T]
+            np.testing.assert_array_equal(x[i + 1 : i + k + 1], y[i : i + k])
+            found.append(tuple(y[i : i + k]))
+            pad = y[i + k + 1 : -(-(i + k + 1) // T) * T]
             assert np.all(pad == -1), "padding up to the window's end predicts nothing"
     assert sorted(found) == sorted(tuple(d) for d in docs)
     assert np.count_nonzero(targets >= 0) == sum(len(d) + 1 for d in docs)
@@ -81,8 +79,9 @@ def test_ignored_targets_equal_the_reference(cell, B, rng):
     expected = reference.forward_backward(ref, x, y)
     assert native.loss == pytest.approx(expected.loss, rel=1e-13)
     for name in ref:
-        np.testing.assert_allclose(native.grads[name], expected.grads[name], rtol=1e-11,
-                                   atol=1e-14, err_msg=f"d{name}")
+        np.testing.assert_allclose(
+            native.grads[name], expected.grads[name], rtol=1e-11, atol=1e-14, err_msg=f"d{name}"
+        )
     # The loss is that of full windows: T / n times the summed losses of the n targets.
     n = np.count_nonzero(y >= 0)
     full = reference.forward(ref, x, np.where(y >= 0, y, 0))
@@ -98,8 +97,9 @@ def test_ignored_targets_against_finite_differences(rng):
     analytic = _core.forward_backward(params, x, y).grads
     numeric = numerical_gradients(lambda: _core.loss(params, x, y), params)
     for name in ref:
-        np.testing.assert_allclose(analytic[name], numeric[name], rtol=1e-6, atol=1e-9,
-                                   err_msg=f"d{name}")
+        np.testing.assert_allclose(
+            analytic[name], numeric[name], rtol=1e-6, atol=1e-9, err_msg=f"d{name}"
+        )
 
 
 def test_no_target_at_all_is_a_zero_loss_and_gradient():
@@ -125,8 +125,14 @@ def reference_document_nats(ref, vocab, docs):
 
 @pytest.mark.parametrize("cell,layers", [("rnn", 1), ("lstm", 2), ("gru", 1)])
 def test_evaluating_documents_reads_each_alone_and_counts_its_end(cell, layers):
-    docs = ["ab", "b", "", "abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabc",
-            "cab", "a" * 130]
+    docs = [
+        "ab",
+        "b",
+        "",
+        "abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabc",
+        "cab",
+        "a" * 130,
+    ]
     text = "\n".join(docs) + "\n"
     vocab = Vocabulary.from_text(text)
     ref = reference.Params.random(_core.layout(cell, vocab.K, 6, layers), sig=0.5, seed=2)
@@ -155,8 +161,16 @@ def test_first_updates_equal_a_reference_loop_over_the_windows(names):
     """The native loop against forward_backward + clip + RMSprop in numpy over the same windows,
     each stream's state zeroed where its window begins a document: losses and params after 6
     updates, batch 3, documents longer than a window included."""
-    config = TrainConfig(cell="lstm", layers=2, m=8, seq_length=5, batch=3, optimizer="rmsprop",
-                         eta=5e-3, documents=True)
+    config = TrainConfig(
+        cell="lstm",
+        layers=2,
+        m=8,
+        seq_length=5,
+        batch=3,
+        optimizer="rmsprop",
+        eta=5e-3,
+        documents=True,
+    )
     trainer = Trainer(names, config)
     streams = trainer.train_streams
     ref = reference.Params.from_native(trainer.params)
@@ -167,7 +181,7 @@ def test_first_updates_equal_a_reference_loop_over_the_windows(names):
     h, c = np.zeros((2, B, 8)), np.zeros((2, B, 8))
     expected = []
     for s in range(6):
-        x, y = x_all[:, s * T:(s + 1) * T], y_all[:, s * T:(s + 1) * T]
+        x, y = x_all[:, s * T : (s + 1) * T], y_all[:, s * T : (s + 1) * T]
         begins = x[:, 0] == streams.start
         h[:, begins], c[:, begins] = 0.0, 0.0
         result = reference.forward_backward(ref, x, y, h, c)
@@ -178,13 +192,23 @@ def test_first_updates_equal_a_reference_loop_over_the_windows(names):
     losses, _ = trainer.train(6)
     np.testing.assert_allclose(losses, expected, rtol=1e-9)
     for name in ref:
-        np.testing.assert_allclose(trainer.params[name], ref[name], rtol=1e-8, atol=1e-10,
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            trainer.params[name], ref[name], rtol=1e-8, atol=1e-10, err_msg=name
+        )
 
 
 def test_a_resumed_documents_run_is_bit_identical(tmp_path, names):
-    config = TrainConfig(cell="gru", m=12, seq_length=6, batch=4, documents=True, dropout=0.2,
-                         optimizer="adam", eta=4e-3, val_frac=0.1)
+    config = TrainConfig(
+        cell="gru",
+        m=12,
+        seq_length=6,
+        batch=4,
+        documents=True,
+        dropout=0.2,
+        optimizer="adam",
+        eta=4e-3,
+        val_frac=0.1,
+    )
     whole, second, expected, split = split_run(names, config, 35, 45, tmp_path / "last.npz")
     assert split.tobytes() == expected.tobytes()
     assert second.evaluate_validation() == whole.evaluate_validation()
@@ -194,8 +218,16 @@ def test_learning_names(names):
     """A 1-layer lstm learns the names well below the uniform guess (log2 27 = 4.75 bits per
     character): the held-out 10% under 3.6 bits after 300 updates (measured 3.37; 180 names
     are soon learnt by heart, and the held-out loss rises again after ~500)."""
-    config = TrainConfig(cell="lstm", m=48, seq_length=8, batch=8, documents=True,
-                         optimizer="adam", eta=5e-3, val_frac=0.1)
+    config = TrainConfig(
+        cell="lstm",
+        m=48,
+        seq_length=8,
+        batch=8,
+        documents=True,
+        optimizer="adam",
+        eta=5e-3,
+        val_frac=0.1,
+    )
     trainer = Trainer(names, config)
     before = trainer.evaluate_validation() / math.log(2)
     trainer.train(300)
@@ -205,8 +237,10 @@ def test_learning_names(names):
 
 
 def test_sampled_documents(names):
-    trainer = Trainer(names, TrainConfig(cell="gru", m=16, seq_length=8, documents=True,
-                                         optimizer="adam", eta=1e-2))
+    trainer = Trainer(
+        names,
+        TrainConfig(cell="gru", m=16, seq_length=8, documents=True, optimizer="adam", eta=1e-2),
+    )
     trainer.train(300)
     model = trainer.model()
     docs = model.sample_documents(25, seed=3)
@@ -224,10 +258,40 @@ def test_sampled_documents(names):
 
 def test_train_sample_and_evaluate_documents(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["train", str(NAMES), "--documents", "--cell", "lstm", "--m", "16",
-                 "--seq-length", "8", "--batch", "4", "--optimizer", "adam", "--eta", "1e-2",
-                 "--steps", "200", "--val-frac", "0.1", "--eval-every", "100", "--quiet",
-                 "--no-gradcheck", "--sample-every", "100", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(NAMES),
+                "--documents",
+                "--cell",
+                "lstm",
+                "--m",
+                "16",
+                "--seq-length",
+                "8",
+                "--batch",
+                "4",
+                "--optimizer",
+                "adam",
+                "--eta",
+                "1e-2",
+                "--steps",
+                "200",
+                "--val-frac",
+                "0.1",
+                "--eval-every",
+                "100",
+                "--quiet",
+                "--no-gradcheck",
+                "--sample-every",
+                "100",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = (out / "report.md").read_text()
     assert "200 documents, one per line" in report and "the last 20 documents" in report
     capsys.readouterr()
@@ -247,27 +311,53 @@ def test_documents_errors(tmp_path, capsys):
     one_line = tmp_path / "one.txt"
     one_line.write_text("abcabcabcabc", encoding="utf-8")
     out = tmp_path / "plain"
-    assert main(["train", str(one_line), "--m", "4", "--seq-length", "4", "--steps", "5",
-                 "--quiet", "--no-gradcheck", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(one_line),
+                "--m",
+                "4",
+                "--seq-length",
+                "4",
+                "--steps",
+                "5",
+                "--quiet",
+                "--no-gradcheck",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["sample", str(out), "--documents", "3"]) == 1
     assert "no line end" in capsys.readouterr().err
     few = tmp_path / "few.txt"
     few.write_text("ann\nbob\n", encoding="utf-8")
-    assert main(["train", str(few), "--documents", "--batch", "3", "--out",
-                 str(tmp_path / "x")]) == 1
+    assert (
+        main(["train", str(few), "--documents", "--batch", "3", "--out", str(tmp_path / "x")]) == 1
+    )
     assert "fewer than --batch 3" in capsys.readouterr().err
-    assert main(["train", str(few), "--documents", "--val-frac", "0.1", "--out",
-                 str(tmp_path / "y")]) == 1
+    assert (
+        main(["train", str(few), "--documents", "--val-frac", "0.1", "--out", str(tmp_path / "y")])
+        == 1
+    )
     assert "holds out none" in capsys.readouterr().err
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n\n", encoding="utf-8")
     assert main(["train", str(empty), "--documents", "--out", str(tmp_path / "z")]) == 1
     assert "fewer than --batch 1" in capsys.readouterr().err
     with pytest.raises(ValueError, match="middle of a window"):  # a document at 2, T = 3
-        _core.Trainer(_core.Params(3, 2), [0, 1, 0, 2, 1, 1], seq_length=3,
-                      targets=[1, 0, 2, 1, 1, 0], start=0)
-    assert _core.Trainer(_core.Params(3, 2), [0, 1, 0, 2], seq_length=2, targets=[1, 0, 2, 0],
-                         start=0).documents
+        _core.Trainer(
+            _core.Params(3, 2),
+            [0, 1, 0, 2, 1, 1],
+            seq_length=3,
+            targets=[1, 0, 2, 1, 1, 0],
+            start=0,
+        )
+    assert _core.Trainer(
+        _core.Params(3, 2), [0, 1, 0, 2], seq_length=2, targets=[1, 0, 2, 0], start=0
+    ).documents
     with pytest.raises(ValueError, match="start must be"):
         _core.evaluate(_core.Params(3, 2), [0, 1], targets=[1, 0], start=3)

@@ -8,23 +8,24 @@ import math
 
 import numpy as np
 import pytest
-
 from charrnn import _core, reference
 from charrnn.cli import main
 from charrnn.gradcheck import check_native
 from charrnn.train import TrainConfig, Trainer
-
 from conftest import CELLS, split_run, to_native
 
 # ---- the masks ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("p,seed,step,point,B,T,m", [
-    (0.5, 0, 0, 1, 1, 1, 1),
-    (0.2, 7, 123, 2, 3, 5, 17),
-    (0.9, 2**64 - 1, 2**40, 3, 2, 4, 9),
-    (1e-3, 12345, 1, 1, 50, 50, 16),
-])
+@pytest.mark.parametrize(
+    "p,seed,step,point,B,T,m",
+    [
+        (0.5, 0, 0, 1, 1, 1, 1),
+        (0.2, 7, 123, 2, 3, 5, 17),
+        (0.9, 2**64 - 1, 2**40, 3, 2, 4, 9),
+        (1e-3, 12345, 1, 1, 50, 50, 16),
+    ],
+)
 def test_native_masks_equal_the_reference_bit_for_bit(p, seed, step, point, B, T, m):
     native = _core.dropout_mask(p, seed, step, point, m, T, B)
     ref = reference.dropout.mask(p, seed, step, point, B, T, m)
@@ -46,9 +47,11 @@ def test_masks_drop_the_given_fraction_and_keep_the_mean(p):
 
 def test_masks_differ_by_seed_step_and_point_and_entries_are_independent():
     base = _core.dropout_mask(0.5, 1, 2, 1, 64, 8, 4)
-    for other in (_core.dropout_mask(0.5, 2, 2, 1, 64, 8, 4),
-                  _core.dropout_mask(0.5, 1, 3, 1, 64, 8, 4),
-                  _core.dropout_mask(0.5, 1, 2, 2, 64, 8, 4)):
+    for other in (
+        _core.dropout_mask(0.5, 2, 2, 1, 64, 8, 4),
+        _core.dropout_mask(0.5, 1, 3, 1, 64, 8, 4),
+        _core.dropout_mask(0.5, 1, 2, 2, 64, 8, 4),
+    ):
         agree = (other == base).mean()
         assert 0.4 < agree < 0.6, agree  # independent halves agree half the time
     flat = (base.ravel() == 0).astype(float)
@@ -57,7 +60,7 @@ def test_masks_differ_by_seed_step_and_point_and_entries_are_independent():
     np.testing.assert_array_equal(base, _core.dropout_mask(0.5, 1, 2, 1, 64, 8, 4))
 
 
-# ---- forward and backward under a mask ------------------------------------------------------------
+# ---- forward and backward under a mask -----------------------------------------------------------
 
 
 @pytest.mark.parametrize("B", [1, 3])
@@ -78,8 +81,9 @@ def test_forward_backward_with_dropout_equals_the_reference(cell, layers, B, rng
     assert abs(native.loss - undropped.loss) > 1e-6  # the mask did something
     np.testing.assert_allclose(native.hs, expected.hs, rtol=1e-12, atol=1e-14, err_msg="hs")
     for name in ref:
-        np.testing.assert_allclose(native.grads[name], expected.grads[name], rtol=1e-11,
-                                   atol=1e-14, err_msg=f"d{name}")
+        np.testing.assert_allclose(
+            native.grads[name], expected.grads[name], rtol=1e-11, atol=1e-14, err_msg=f"d{name}"
+        )
     assert _core.loss(to_native(ref), x, y, h0, c0, **drop) == native.loss
 
 
@@ -111,8 +115,9 @@ def test_float32_forward_backward_with_dropout(rng):
     expected = reference.forward_backward(ref.astype(np.float32).astype(np.float64), x, y, **drop)
     assert got.loss == pytest.approx(expected.loss, rel=1e-5)
     for name in ref:
-        np.testing.assert_allclose(got.grads[name], expected.grads[name], rtol=2e-4, atol=2e-6,
-                                   err_msg=f"d{name}")
+        np.testing.assert_allclose(
+            got.grads[name], expected.grads[name], rtol=2e-4, atol=2e-6, err_msg=f"d{name}"
+        )
 
 
 # ---- training -----------------------------------------------------------------------------------
@@ -133,15 +138,17 @@ def test_first_updates_equal_the_reference_loop(small_text, cell, layers):
     ref_losses, _ = reference.train(ref, encoded, 5, dropout_seed=8, **kw)
     np.testing.assert_allclose(losses, ref_losses, rtol=1e-9, err_msg="losses")
     for name in ref:
-        np.testing.assert_allclose(tr.params[name], ref[name], rtol=1e-9, atol=1e-10,
-                                   err_msg=f"{name} after 5 updates")
+        np.testing.assert_allclose(
+            tr.params[name], ref[name], rtol=1e-9, atol=1e-10, err_msg=f"{name} after 5 updates"
+        )
 
 
 def test_a_resumed_run_with_dropout_is_bit_identical(tmp_path, small_text):
     """Through a checkpoint: 30 updates, save, load, 30 more equal 60 in one go (the masks come
     from (seed, step), so nothing else needs saving)."""
-    config = TrainConfig(cell="lstm", layers=2, m=12, seq_length=10, batch=2, dropout=0.5,
-                         optimizer="adam", eta=3e-3)
+    config = TrainConfig(
+        cell="lstm", layers=2, m=12, seq_length=10, batch=2, dropout=0.5, optimizer="adam", eta=3e-3
+    )
     whole, second, expected, split = split_run(small_text, config, 30, 30, tmp_path / "last.npz")
     assert split.tobytes() == expected.tobytes()
     np.testing.assert_array_equal(second.params.flat, whole.params.flat)
@@ -174,7 +181,7 @@ def test_dropout_learns_real_text(corpus):
     assert losses[-100:].mean() < 0.75 * uniform, losses[-100:].mean()
 
 
-# ---- bad settings and the command line --------------------------------------------------------------
+# ---- bad settings and the command line -----------------------------------------------------------
 
 
 @pytest.mark.parametrize("bad", [1.0, -0.1, float("nan"), 1.5])
@@ -204,18 +211,74 @@ def test_bad_mask_arguments():
 
 def test_train_and_gradcheck_take_dropout(tmp_path, text_file, capsys):
     out = tmp_path / "run"
-    assert main(["train", str(text_file), "--cell", "lstm", "--layers", "2", "--m", "8",
-                 "--seq-length", "10", "--steps", "40", "--dropout", "0.2", "--quiet",
-                 "--no-gradcheck", "--sample-every", "20", "--passage-length", "20",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(text_file),
+                "--cell",
+                "lstm",
+                "--layers",
+                "2",
+                "--m",
+                "8",
+                "--seq-length",
+                "10",
+                "--steps",
+                "40",
+                "--dropout",
+                "0.2",
+                "--quiet",
+                "--no-gradcheck",
+                "--sample-every",
+                "20",
+                "--passage-length",
+                "20",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = (out / "report.md").read_text()
     assert "dropout 0.2" in report
-    assert main(["train", "--resume", str(out), "--steps", "60", "--dropout", "0.1", "--quiet",
-                 "--no-gradcheck"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--resume",
+                str(out),
+                "--steps",
+                "60",
+                "--dropout",
+                "0.1",
+                "--quiet",
+                "--no-gradcheck",
+            ]
+        )
+        == 0
+    )
     assert "dropout 0.2 -> 0.1" in (out / "report.md").read_text()
     capsys.readouterr()
-    assert main(["gradcheck", str(text_file), "--cell", "gru", "--layers", "2", "--m", "5",
-                 "--seq-length", "6", "--dropout", "0.3"]) == 0
+    assert (
+        main(
+            [
+                "gradcheck",
+                str(text_file),
+                "--cell",
+                "gru",
+                "--layers",
+                "2",
+                "--m",
+                "5",
+                "--seq-length",
+                "6",
+                "--dropout",
+                "0.3",
+            ]
+        )
+        == 0
+    )
     assert "dropout=0.3 (one fixed mask)" in capsys.readouterr().out
     with pytest.raises(SystemExit) as usage:
         main(["train", str(text_file), "--dropout", "1", "--out", str(tmp_path / "x")])

@@ -6,11 +6,9 @@ weights: tests/test_model.py."""
 
 import numpy as np
 import pytest
-
-from charrnn import Model, Trainer, TrainConfig, _core, reference
+from charrnn import Model, TrainConfig, Trainer, _core, reference
 from charrnn.gradcheck import check_native, complex_step_gradients, numerical_gradients
 from charrnn.reference import Params
-
 from conftest import CELLS, to_native
 
 
@@ -49,8 +47,9 @@ def test_native_equals_reference(cell, L, B, D):
     np.testing.assert_allclose(n.hs, r.hs, atol=1e-13, err_msg="hs")
     assert list(n.grads.names) == r.grads.names
     for name in r.grads:
-        np.testing.assert_allclose(n.grads[name], r.grads[name], rtol=1e-11, atol=1e-12,
-                                   err_msg=f"d{name}")
+        np.testing.assert_allclose(
+            n.grads[name], r.grads[name], rtol=1e-11, atol=1e-12, err_msg=f"d{name}"
+        )
     # A character that never occurs gets no gradient in E.
     unused = sorted(set(range(ref.K)) - set(x.ravel()))
     assert not np.any(np.asarray(n.grads["E"])[:, unused])
@@ -63,10 +62,12 @@ def test_reference_equals_complex_step_and_finite_differences(cell):
     cs = complex_step_gradients(ref, x, y, h0, c0)
     fd = numerical_gradients(lambda: reference.loss(ref, x, y, h0, c0), ref)
     for name in analytic:
-        np.testing.assert_allclose(cs[name], analytic[name], rtol=1e-12, atol=1e-14,
-                                   err_msg=f"d{name} complex step")
-        np.testing.assert_allclose(fd[name], analytic[name], rtol=1e-6, atol=1e-8,
-                                   err_msg=f"d{name} finite differences")
+        np.testing.assert_allclose(
+            cs[name], analytic[name], rtol=1e-12, atol=1e-14, err_msg=f"d{name} complex step"
+        )
+        np.testing.assert_allclose(
+            fd[name], analytic[name], rtol=1e-6, atol=1e-8, err_msg=f"d{name} finite differences"
+        )
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -77,8 +78,17 @@ def test_native_gradient_check_passes(cell):
 
 
 def test_float32_matches_float64(small_text):
-    config = TrainConfig(cell="lstm", layers=2, m=8, embedding=4, seq_length=10, batch=2,
-                         optimizer="adam", eta=2e-3, seed=1)
+    config = TrainConfig(
+        cell="lstm",
+        layers=2,
+        m=8,
+        embedding=4,
+        seq_length=10,
+        batch=2,
+        optimizer="adam",
+        eta=2e-3,
+        seed=1,
+    )
     a = Trainer(small_text, config)
     b = Trainer(small_text, TrainConfig(**{**config.to_dict(), "dtype": "float32"}))
     a.train(5)
@@ -87,8 +97,17 @@ def test_float32_matches_float64(small_text):
 
 
 def test_training_lowers_the_loss_and_resumes_exactly(tmp_path, small_text):
-    config = TrainConfig(cell="gru", layers=1, m=12, embedding=6, seq_length=12, batch=2,
-                         optimizer="adam", eta=5e-3, seed=3)
+    config = TrainConfig(
+        cell="gru",
+        layers=1,
+        m=12,
+        embedding=6,
+        seq_length=12,
+        batch=2,
+        optimizer="adam",
+        eta=5e-3,
+        seed=3,
+    )
     straight = Trainer(small_text, config)
     losses, _ = straight.train(200)
     assert losses[-20:].mean() < 0.8 * losses[:20].mean()
@@ -97,8 +116,7 @@ def test_training_lowers_the_loss_and_resumes_exactly(tmp_path, small_text):
     half.save(tmp_path / "last.npz")
     resumed = Trainer.load(tmp_path / "last.npz", small_text)
     resumed.train(100)
-    np.testing.assert_array_equal(np.asarray(resumed.params.flat),
-                                  np.asarray(straight.params.flat))
+    np.testing.assert_array_equal(np.asarray(resumed.params.flat), np.asarray(straight.params.flat))
     model = Model.load(tmp_path / "last.npz")
     assert model.spec["embedding"] == 6
     assert model.evaluate(small_text[:200])["nats_per_char"] > 0
@@ -118,9 +136,29 @@ def test_cli_trains_with_an_embedding(tmp_path, text_file):
     from charrnn.cli import main
 
     out = tmp_path / "run"
-    assert main(["train", str(text_file), "--cell", "lstm", "--m", "8", "--embedding",
-                 "4", "--steps", "30", "--no-gradcheck", "--quiet", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(text_file),
+                "--cell",
+                "lstm",
+                "--m",
+                "8",
+                "--embedding",
+                "4",
+                "--steps",
+                "30",
+                "--no-gradcheck",
+                "--quiet",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert Model.load(out / "best.npz").spec["embedding"] == 4
     assert main(["train", "--resume", str(out), "--steps", "40", "--quiet"]) == 0
-    assert main(["train", "--resume", str(out), "--steps", "50", "--embedding", "5",
-                 "--quiet"]) != 0
+    assert (
+        main(["train", "--resume", str(out), "--steps", "50", "--embedding", "5", "--quiet"]) != 0
+    )

@@ -5,11 +5,9 @@ m; the layout both sides share; clipping and AdaGrad; the gradient check the CLI
 
 import numpy as np
 import pytest
-
 from charrnn import _core, reference
 from charrnn.gradcheck import check_native, compare, numerical_gradients
 from charrnn.reference import Params
-
 from conftest import CELLS, to_native
 
 FAMILY = [(cell, L, B) for cell in CELLS for L in (1, 2, 3) for B in (1, 3)]
@@ -41,8 +39,9 @@ def assert_same_run(n, r, what):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-13, err_msg=f"{field} {what}")
     assert list(n.grads.names) == r.grads.names
     for name in r.grads:
-        np.testing.assert_allclose(n.grads[name], r.grads[name], rtol=1e-11, atol=1e-12,
-                                   err_msg=f"d{name} {what}")
+        np.testing.assert_allclose(
+            n.grads[name], r.grads[name], rtol=1e-11, atol=1e-12, err_msg=f"d{name} {what}"
+        )
 
 
 @pytest.mark.parametrize("m", [5, 7])
@@ -64,8 +63,11 @@ def test_native_equals_reference_at_whole_vector_m(cell, B, m):
     of that product's depth blocks, and 13 columns leave partial column blocks."""
     ref, native, x, y, h0, c0 = make_case(cell, 2, B, m=m, T=25, seed=m + B, scale=0.3)
     what = f"({cell}, L=2, B={B}, m={m})"
-    assert_same_run(_core.forward_backward(native, x, y, h0, c0),
-                    reference.forward_backward(ref, x, y, h0, c0), what)
+    assert_same_run(
+        _core.forward_backward(native, x, y, h0, c0),
+        reference.forward_backward(ref, x, y, h0, c0),
+        what,
+    )
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -122,8 +124,9 @@ def test_clip_and_adagrad_equal_reference(cell):
     n = _core.forward_backward(native, x, y, h0, c0)
     reference.clip_gradients(r.grads, 0.05)
     _core.clip_gradients(n.grads, 0.05)
-    np.testing.assert_allclose(n.grads.flat, r.grads.flat, rtol=1e-11, atol=1e-12,
-                               err_msg="clipped grads")
+    np.testing.assert_allclose(
+        n.grads.flat, r.grads.flat, rtol=1e-11, atol=1e-12, err_msg="clipped grads"
+    )
     assert np.abs(r.grads.flat).max() == 0.05  # clipping did bite
     mem_ref = Params(ref.layout)
     mem_ref.flat[:] = np.random.default_rng(9).uniform(0.0, 2.0, mem_ref.flat.size)
@@ -131,10 +134,10 @@ def test_clip_and_adagrad_equal_reference(cell):
     reference.adagrad_step(ref, r.grads, mem_ref, eta=0.1, eps=1e-8)
     _core.adagrad_step(native, n.grads, mem_native, eta=0.1, eps=1e-8)
     for name in ref:
-        np.testing.assert_allclose(mem_native[name], mem_ref[name], rtol=1e-12, atol=1e-14,
-                                   err_msg=f"memory {name}")
-        np.testing.assert_allclose(native[name], ref[name], rtol=1e-12, atol=1e-14,
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            mem_native[name], mem_ref[name], rtol=1e-12, atol=1e-14, err_msg=f"memory {name}"
+        )
+        np.testing.assert_allclose(native[name], ref[name], rtol=1e-12, atol=1e-14, err_msg=name)
 
 
 @pytest.mark.parametrize("cell,layers", [("rnn", 1), ("lstm", 2), ("gru", 2)])

@@ -13,11 +13,12 @@ import sys
 import time
 
 import pytest
-
 from charrnn import Model, Trainer, checkpoint
 
-pytestmark = pytest.mark.skipif(bool(os.environ.get("CHARRNN_SANITIZE")),
-                                reason="subprocesses would not load the sanitized build")
+pytestmark = pytest.mark.skipif(
+    bool(os.environ.get("CHARRNN_SANITIZE")),
+    reason="subprocesses would not load the sanitized build",
+)
 
 KILLS = 20
 MODEL = ["--m", "8", "--seq-length", "5"]
@@ -30,9 +31,15 @@ def start():
     procs = []
 
     def start(*args):
-        procs.append(subprocess.Popen([sys.executable, "-m", "charrnn", "train", *map(str, args)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                      stdin=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "charrnn", "train", *map(str, args)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                stdin=subprocess.DEVNULL,
+            )
+        )
         return procs[-1]
 
     yield start
@@ -68,15 +75,16 @@ def test_sigkill_around_checkpoint_writes_never_loses_the_run(tmp_path, text_fil
     rng = random.Random(5)
     target = 10**8  # never reached: each process is killed
     steps_seen, mid_write, loaded = [], 0, 0
-    for kill in range(KILLS):
+    for _ in range(KILLS):
         last = out / "last.npz"
         if last.exists():
             proc = start("--resume", out, "--steps", target, "--sample-every", 200, *RUN)
             before = last.stat().st_mtime_ns
             started = lambda: last.stat().st_mtime_ns != before  # noqa: E731  a save happened
         else:
-            proc = start(text_file, "--out", out, "--steps", target, "--sample-every", 200,
-                          *MODEL, *RUN)
+            proc = start(
+                text_file, "--out", out, "--steps", target, "--sample-every", 200, *MODEL, *RUN
+            )
             started = last.exists
         assert _wait_for(started, proc), proc.communicate()[1]
         time.sleep(rng.uniform(0.0, 0.06))
@@ -97,18 +105,30 @@ def test_sigkill_around_checkpoint_writes_never_loses_the_run(tmp_path, text_fil
         loaded += 1
 
     assert loaded == KILLS and steps_seen[-1] > 0
-    print(f"\n{KILLS} SIGKILLs, {mid_write} of them in the middle of a checkpoint write; "
-          f"steps at the kills: {steps_seen}")
+    print(
+        f"\n{KILLS} SIGKILLs, {mid_write} of them in the middle of a checkpoint write; "
+        f"steps at the kills: {steps_seen}"
+    )
     assert mid_write >= KILLS // 4, "the kills did not land around checkpoint writes"
 
     # Finish the run from the last kill: every file written, every step in metrics.csv once.
     final = steps_seen[-1] + 50
-    result = subprocess.run([sys.executable, "-m", "charrnn", "train", "--resume", out,
-                             "--steps", str(final), *RUN], capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "charrnn", "train", "--resume", out, "--steps", str(final), *RUN],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
-    for name in ("metrics.csv", "loss.png", "samples.txt", "best.npz", "last.npz",
-                 "passage.txt", "report.md"):
+    for name in (
+        "metrics.csv",
+        "loss.png",
+        "samples.txt",
+        "best.npz",
+        "last.npz",
+        "passage.txt",
+        "report.md",
+    ):
         assert (out / name).stat().st_size > 0, name
     assert _metrics_steps(out / "metrics.csv") == list(range(1, final + 1))
     assert Trainer.load(out / "last.npz", text).step == final
@@ -122,8 +142,23 @@ def test_sigint_stops_native_training_within_two_seconds(tmp_path, text_file, st
     text = text_file.read_text(encoding="utf-8")
     out = tmp_path / "run"
     rng = random.Random(7)
-    args = ["--m", "32", "--seq-length", "25", "--quiet", "--no-gradcheck", "--steps", 10**8,
-            "--sample-every", 10**7, "--sample-length", "10", "--passage-length", "10", *model]
+    args = [
+        "--m",
+        "32",
+        "--seq-length",
+        "25",
+        "--quiet",
+        "--no-gradcheck",
+        "--steps",
+        10**8,
+        "--sample-every",
+        10**7,
+        "--sample-length",
+        "10",
+        "--passage-length",
+        "10",
+        *model,
+    ]
     step = 0
     for attempt in range(3):
         if attempt == 0:
@@ -132,8 +167,9 @@ def test_sigint_stops_native_training_within_two_seconds(tmp_path, text_file, st
             proc = start("--resume", out, *args[4:])
         metrics = out / "metrics.csv"
         # Training is under way once the first chunk of updates is in metrics.csv.
-        assert _wait_for(lambda: metrics.exists() and len(_metrics_steps(metrics)) > step, proc), \
+        assert _wait_for(lambda: metrics.exists() and len(_metrics_steps(metrics)) > step, proc), (
             proc.communicate()[1]
+        )
         time.sleep(rng.uniform(0.05, 0.4))
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)
@@ -150,9 +186,23 @@ def test_sigint_stops_native_training_within_two_seconds(tmp_path, text_file, st
         step = trainer.step
         assert _metrics_steps(metrics) == list(range(1, step + 1))
         print(f"SIGINT {attempt + 1}: stopped in {elapsed:.3f} s at update {step}")
-    result = subprocess.run([sys.executable, "-m", "charrnn", "train", "--resume", out, "--steps",
-                             str(step + 30), "--quiet", "--no-gradcheck"], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "charrnn",
+            "train",
+            "--resume",
+            out,
+            "--steps",
+            str(step + 30),
+            "--quiet",
+            "--no-gradcheck",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert Trainer.load(out / "last.npz", text).step == step + 30
 

@@ -11,7 +11,6 @@ against finite differences stay float64 (test_family.py); float32 is checked aga
 
 import numpy as np
 import pytest
-
 from charrnn import _core
 
 CELLS = _core.CELLS
@@ -58,18 +57,21 @@ def test_float32_forward_backward_matches_float64(cell, layers, B):
     if B == 1:  # a single sequence: (T,) and (L, m)
         x, y, h0, c0 = x[0], y[0], h0[:, 0], None if c0 is None else c0[:, 0]
     r64 = _core.forward_backward(p, x, y, h0, c0)
-    r32 = _core.forward_backward(f32_copy(p), x, y, h0.astype(np.float32),
-                                 None if c0 is None else c0.astype(np.float32))
+    r32 = _core.forward_backward(
+        f32_copy(p), x, y, h0.astype(np.float32), None if c0 is None else c0.astype(np.float32)
+    )
     assert r32.hs.dtype == np.float32 and r32.grads.flat.dtype == np.float32
     np.testing.assert_allclose(r32.loss, r64.loss, rtol=1e-5, err_msg="loss")
     for name in p.names:
         g64, g32 = r64.grads[name], r32.grads[name]
-        np.testing.assert_allclose(g32, g64, rtol=0, atol=1e-4 * np.abs(g64).max(),
-                                   err_msg=f"d{name} float32 vs float64")
+        np.testing.assert_allclose(
+            g32, g64, rtol=0, atol=1e-4 * np.abs(g64).max(), err_msg=f"d{name} float32 vs float64"
+        )
     names = ["hs", "h_last", "probs"] + (["cs", "c_last"] if cell == "lstm" else [])
     for name in names:
-        np.testing.assert_allclose(getattr(r32, name), getattr(r64, name), rtol=0, atol=1e-5,
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            getattr(r32, name), getattr(r64, name), rtol=0, atol=1e-5, err_msg=name
+        )
     assert _core.loss(f32_copy(p), x, y, h0, c0) == pytest.approx(r64.loss, rel=1e-5)
 
 
@@ -86,16 +88,19 @@ def test_float32_matches_float64_at_whole_vector_m(cell, m):
     h0 = np.tanh(rng.normal(0, 1, (layers, B, m)))
     c0 = rng.normal(0, 1, (layers, B, m)) if cell == "lstm" else None
     r64 = _core.forward_backward(p, x, y, h0, c0)
-    r32 = _core.forward_backward(f32_copy(p), x, y, h0.astype(np.float32),
-                                 None if c0 is None else c0.astype(np.float32))
+    r32 = _core.forward_backward(
+        f32_copy(p), x, y, h0.astype(np.float32), None if c0 is None else c0.astype(np.float32)
+    )
     np.testing.assert_allclose(r32.loss, r64.loss, rtol=1e-5, err_msg="loss")
     for name in p.names:
         g64, g32 = r64.grads[name], r32.grads[name]
-        np.testing.assert_allclose(g32, g64, rtol=0, atol=1e-4 * np.abs(g64).max(),
-                                   err_msg=f"d{name} float32 vs float64")
+        np.testing.assert_allclose(
+            g32, g64, rtol=0, atol=1e-4 * np.abs(g64).max(), err_msg=f"d{name} float32 vs float64"
+        )
     for name in ["hs", "h_last", "probs"] + (["cs", "c_last"] if cell == "lstm" else []):
-        np.testing.assert_allclose(getattr(r32, name), getattr(r64, name), rtol=0, atol=1e-5,
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            getattr(r32, name), getattr(r64, name), rtol=0, atol=1e-5, err_msg=name
+        )
 
 
 @pytest.mark.parametrize("cell,layers", FAMILY, ids=IDS)
@@ -140,11 +145,13 @@ def test_trainer32_follows_trainer64(cell, batch):
     first, last64, last32 = l64[:10].mean(), l64[-100:].mean(), l32[-100:].mean()
     assert last64 < 0.5 * first, "float64 training should lower the loss"
     assert abs(last32 - last64) < 0.05 * last64, (
-        f"float32 run ends at mean loss {last32:.3f}, float64 at {last64:.3f}")
+        f"float32 run ends at mean loss {last32:.3f}, float64 at {last64:.3f}"
+    )
 
 
-@pytest.mark.parametrize("dtype,eps", [("float64", 1e-8), ("float64", 1e-35), ("float64", 1e35),
-                                       ("float32", 1e-8)])
+@pytest.mark.parametrize(
+    "dtype,eps", [("float64", 1e-8), ("float64", 1e-35), ("float64", 1e35), ("float32", 1e-8)]
+)
 @pytest.mark.parametrize("cell,layers", FAMILY, ids=IDS)
 def test_fused_update_equals_clip_then_adagrad(cell, layers, dtype, eps):
     """Each trainer step (one pass: clip, AdaGrad with a fast 1/sqrt refined by Newton steps,
@@ -168,7 +175,7 @@ def test_fused_update_equals_clip_then_adagrad(cell, layers, dtype, eps):
         c = None if tr.c_prev is None else np.array(tr.c_prev[:, 0])
         e, smooth_before, best_before = tr.position, tr.smooth_loss, tr.best_smooth_loss
         assert tr.run(loss) == 1
-        r = _core.forward_backward(q, text[e:e + T], text[e + 1:e + T + 1], h, c)
+        r = _core.forward_backward(q, text[e : e + T], text[e + 1 : e + T + 1], h, c)
         np.testing.assert_allclose(loss[0], r.loss, rtol=rtol, err_msg=f"loss, step {step}")
         smooth = r.loss if np.isnan(smooth_before) else 0.999 * smooth_before + 0.001 * r.loss
         if smooth < best_before:
@@ -176,7 +183,9 @@ def test_fused_update_equals_clip_then_adagrad(cell, layers, dtype, eps):
         _core.clip_gradients(r.grads, clip)
         _core.adagrad_step(q, r.grads, mem, eta, eps)
         scale = np.abs(q.flat).max()
-        np.testing.assert_allclose(tr.params.flat, q.flat, rtol=rtol, atol=rtol * scale,
-                                   err_msg=f"params, step {step}")
-        np.testing.assert_allclose(tr.memory.flat, mem.flat, rtol=rtol, atol=0,
-                                   err_msg=f"memory, step {step}")
+        np.testing.assert_allclose(
+            tr.params.flat, q.flat, rtol=rtol, atol=rtol * scale, err_msg=f"params, step {step}"
+        )
+        np.testing.assert_allclose(
+            tr.memory.flat, mem.flat, rtol=rtol, atol=0, err_msg=f"memory, step {step}"
+        )

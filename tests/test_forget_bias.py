@@ -3,7 +3,6 @@ in the reference; 1 by default (char-rnn's), so every earlier run is unchanged."
 
 import numpy as np
 import pytest
-
 from charrnn import TrainConfig, Trainer, _core, reference
 
 
@@ -15,7 +14,7 @@ def test_the_forget_rows_start_at_F_and_nothing_else_changes(F):
     ref = reference.Params.random(_core.layout("lstm", 5, m, 2), seed=2, forget_bias=F)
     for name in ("b1", "b2"):
         expected = np.zeros(4 * m)
-        expected[m:2 * m] = F
+        expected[m : 2 * m] = F
         np.testing.assert_array_equal(native[name], expected, err_msg=name)
         np.testing.assert_array_equal(ref[name], expected, err_msg=name)
     for name in ("W1", "U1", "W2", "U2", "V"):  # the same draws
@@ -49,9 +48,29 @@ def test_the_pytorch_recipe_sets_its_settings_and_yields_to_given_ones(tmp_path,
     from charrnn.cli import main
 
     out = tmp_path / "run"
-    assert main(["train", str(text_file), "--cell", "lstm", "--m", "8", "--recipe", "pytorch",
-                 "--eta", "1e-3", "--steps", "10", "--no-gradcheck", "--quiet",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(text_file),
+                "--cell",
+                "lstm",
+                "--m",
+                "8",
+                "--recipe",
+                "pytorch",
+                "--eta",
+                "1e-3",
+                "--steps",
+                "10",
+                "--no-gradcheck",
+                "--quiet",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     _, meta = load(out / "last.npz")
     assert meta["spec"]["embedding"] == 64
     assert meta["config"]["forget_bias"] == 0.0 and meta["config"]["optimizer"] == "adam"
@@ -63,7 +82,22 @@ def test_a_recipe_is_refused_on_resume(tmp_path, text_file, capsys):
     from charrnn.cli import main
 
     out = tmp_path / "run"
-    assert main(["train", str(text_file), "--m", "8", "--steps", "5", "--no-gradcheck",
-                 "--quiet", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(text_file),
+                "--m",
+                "8",
+                "--steps",
+                "5",
+                "--no-gradcheck",
+                "--quiet",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert main(["train", "--resume", str(out), "--recipe", "pytorch", "--quiet"]) == 1
     assert "--recipe pytorch" in capsys.readouterr().err

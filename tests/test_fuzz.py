@@ -18,21 +18,28 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from charrnn import CheckpointError, Model, TrainConfig, Trainer, _core
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
-from charrnn import CheckpointError, Model, TrainConfig, Trainer, _core
 
 _DEEP = os.environ.get("CHARRNN_FUZZ_EXAMPLES")
 
 
 def fuzz(examples):
     """CI: `examples` fixed examples. With CHARRNN_FUZZ_EXAMPLES=N: N fresh random ones."""
-    return settings(max_examples=int(_DEEP) if _DEEP else examples, derandomize=not _DEEP,
-                    deadline=None, database=None, print_blob=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.filter_too_much])
+    return settings(
+        max_examples=int(_DEEP) if _DEEP else examples,
+        derandomize=not _DEEP,
+        deadline=None,
+        database=None,
+        print_blob=True,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+        ],
+    )
 
 
 # --- strategies -------------------------------------------------------------------------------
@@ -40,9 +47,24 @@ CELLS = _core.CELLS
 INT_DTYPES = ["i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", ">i4", ">u8", "<i2"]
 OTHER_DTYPES = ["f8", "f4", "f2", "?", "c16", "U1", "M8[s]"]
 REAL_DTYPES = ["f8", "f4", "f2", ">f8", "i4", "u1", "?", "i8"]
-SPECIAL = [0.0, -0.0, 1e-320, -1e-320, 1e-30, 1e30, 3.5e38, 1e300, -1e300, math.inf, -math.inf,
-           math.nan, 1.0, -1.0, 0.5]
-INT64 = (-2**63, 2**63 - 1)  # pybind's range for a C++ long long: outside it, TypeError
+SPECIAL = [
+    0.0,
+    -0.0,
+    1e-320,
+    -1e-320,
+    1e-30,
+    1e30,
+    3.5e38,
+    1e300,
+    -1e300,
+    math.inf,
+    -math.inf,
+    math.nan,
+    1.0,
+    -1.0,
+    0.5,
+]
+INT64 = (-(2**63), 2**63 - 1)  # pybind's range for a C++ long long: outside it, TypeError
 
 
 def _elements(dtype, low, high):
@@ -52,8 +74,10 @@ def _elements(dtype, low, high):
         return st.integers(max(low, int(info.min)), min(high, int(info.max)))
     if dtype.kind == "f":
         width = 16 if dtype.itemsize == 2 else 32 if dtype.itemsize == 4 else 64
-        return st.one_of(st.sampled_from(SPECIAL).map(lambda x: _cast(x, dtype)),
-                         st.floats(width=width, allow_nan=True, allow_infinity=True))
+        return st.one_of(
+            st.sampled_from(SPECIAL).map(lambda x: _cast(x, dtype)),
+            st.floats(width=width, allow_nan=True, allow_infinity=True),
+        )
     return None  # hypothesis' own elements for bool, complex, str, datetime
 
 
@@ -67,8 +91,7 @@ def arrays(draw, dtypes, low, high, shape=None, max_dims=3, max_side=6):
     """An array of one of dtypes, possibly a strided, reversed or transposed view."""
     dtype = draw(st.sampled_from(dtypes))
     if shape is None:
-        shape = draw(hnp.array_shapes(min_dims=0, max_dims=max_dims, min_side=0,
-                                      max_side=max_side))
+        shape = draw(hnp.array_shapes(min_dims=0, max_dims=max_dims, min_side=0, max_side=max_side))
     view = draw(st.sampled_from(["plain", "strided", "reversed", "transposed", "fortran"]))
     if view == "strided" and len(shape) >= 1:  # build twice as long, then take every other
         big = (shape[0] * 2,) + tuple(shape[1:])
@@ -85,9 +108,11 @@ def arrays(draw, dtypes, low, high, shape=None, max_dims=3, max_side=6):
 
 
 def index_arrays(K, shape=None, max_dims=3):
-    return st.one_of(arrays(INT_DTYPES, -3, K + 3, shape, max_dims),
-                     arrays(INT_DTYPES, 0, K - 1, shape, max_dims),  # mostly valid
-                     arrays(OTHER_DTYPES, -3, K + 3, shape, max_dims))
+    return st.one_of(
+        arrays(INT_DTYPES, -3, K + 3, shape, max_dims),
+        arrays(INT_DTYPES, 0, K - 1, shape, max_dims),  # mostly valid
+        arrays(OTHER_DTYPES, -3, K + 3, shape, max_dims),
+    )
 
 
 def state_arrays(draw, label, L, B, m):
@@ -95,8 +120,10 @@ def state_arrays(draw, label, L, B, m):
     the layer axis, with and without the batch axis, one too many units or layers, a scalar."""
     if draw(st.booleans(), label=f"{label} given"):
         return None
-    shape = draw(st.sampled_from([(m,), (L, m), (B, m), (L, B, m), (m + 1,), (L + 1, m),
-                                  (L, B + 1, m), ()]), label=f"{label} shape")
+    shape = draw(
+        st.sampled_from([(m,), (L, m), (B, m), (L, B, m), (m + 1,), (L + 1, m), (L, B + 1, m), ()]),
+        label=f"{label} shape",
+    )
     return draw(arrays(REAL_DTYPES, -2, 2, shape), label=label)
 
 
@@ -111,8 +138,13 @@ def _params(K, m, seed, precision="f8", cell="rnn", layers=1):
 
 # --- oracles ----------------------------------------------------------------------------------
 def _valid_indices(a, K, ndims=(1, 2)):
-    return (a.dtype.kind in "iu" and a.ndim in ndims and a.size > 0 and a.shape[-1] > 0
-            and bool(np.all((a >= 0) & (a < K))))
+    return (
+        a.dtype.kind in "iu"
+        and a.ndim in ndims
+        and a.size > 0
+        and a.shape[-1] > 0
+        and bool(np.all((a >= 0) & (a < K)))
+    )
 
 
 def _valid_real(a, shape, precision):
@@ -148,17 +180,29 @@ def _clean(a, dtype):
 
 # --- the layout table and the parameter blocks ----------------------------------------------------
 def _sizes():
-    return st.one_of(st.integers(1, 6), st.integers(-3, 0), st.integers(2**31 - 3, 2**31 + 2),
-                     st.sampled_from([2**20, 2**30, 2**40, 2**62, INT64[1], INT64[1] + 1,
-                                      INT64[0], INT64[0] - 1]))
+    return st.one_of(
+        st.integers(1, 6),
+        st.integers(-3, 0),
+        st.integers(2**31 - 3, 2**31 + 2),
+        st.sampled_from(
+            [2**20, 2**30, 2**40, 2**62, INT64[1], INT64[1] + 1, INT64[0], INT64[0] - 1]
+        ),
+    )
 
 
 @fuzz(300)
-@given(cell=st.one_of(st.sampled_from(CELLS), st.sampled_from(["", "RNN", "lstm ", "tanh"]),
-                      st.text(max_size=4)),
-       K=_sizes(), m=_sizes(),
-       layers=st.one_of(st.integers(1, 4), st.integers(-2, 0),
-                        st.sampled_from([2**31, 2**31 + 1, 2**40, INT64[1] + 1])))
+@given(
+    cell=st.one_of(
+        st.sampled_from(CELLS), st.sampled_from(["", "RNN", "lstm ", "tanh"]), st.text(max_size=4)
+    ),
+    K=_sizes(),
+    m=_sizes(),
+    layers=st.one_of(
+        st.integers(1, 4),
+        st.integers(-2, 0),
+        st.sampled_from([2**31, 2**31 + 1, 2**40, INT64[1] + 1]),
+    ),
+)
 def test_layout(cell, K, m, layers):
     """The table for any spec, or ValueError (TypeError for numbers beyond a C++ long long).
     Valid specs: every entry a positive size equal to the product of its shape, offsets
@@ -174,8 +218,14 @@ def test_layout(cell, K, m, layers):
         with pytest.raises(ValueError):
             _core.layout(cell, K, m, layers)
         return
-    total = sum(G * m * m + G * m * (K if l == 1 else m) + G * m + (m if cell == "gru" else 0)
-                for l in range(1, layers + 1)) + K * m + K
+    total = (
+        sum(
+            G * m * m + G * m * (K if l == 1 else m) + G * m + (m if cell == "gru" else 0)
+            for l in range(1, layers + 1)
+        )
+        + K * m
+        + K
+    )
     if total >= 2**62:
         with pytest.raises(ValueError, match="too many parameters"):
             _core.layout(cell, K, m, layers)
@@ -196,13 +246,42 @@ def test_layout(cell, K, m, layers):
 
 
 @fuzz(200)
-@given(K=st.integers(1, 5), m=st.integers(1, 4), precision=st.sampled_from(["f8", "f4"]),
-       cell=st.sampled_from(CELLS), layers=st.integers(1, 3),
-       name=st.one_of(st.sampled_from(["flat", "W", "U", "V", "b", "c", "W1", "U1", "b1", "bn1",
-                                       "W2", "U2", "b2", "bn2", "W3", "U3", "b3", "bn3"]),
-                      st.sampled_from(["W0", "b4", "bn", "Q", "", "w1", "K", "layout"])),
-       how=st.sampled_from(["item", "attribute"]), right_shape=st.booleans(),
-       numpy_errors=st.sampled_from(["ignore", "warn", "raise"]), data=st.data())
+@given(
+    K=st.integers(1, 5),
+    m=st.integers(1, 4),
+    precision=st.sampled_from(["f8", "f4"]),
+    cell=st.sampled_from(CELLS),
+    layers=st.integers(1, 3),
+    name=st.one_of(
+        st.sampled_from(
+            [
+                "flat",
+                "W",
+                "U",
+                "V",
+                "b",
+                "c",
+                "W1",
+                "U1",
+                "b1",
+                "bn1",
+                "W2",
+                "U2",
+                "b2",
+                "bn2",
+                "W3",
+                "U3",
+                "b3",
+                "bn3",
+            ]
+        ),
+        st.sampled_from(["W0", "b4", "bn", "Q", "", "w1", "K", "layout"]),
+    ),
+    how=st.sampled_from(["item", "attribute"]),
+    right_shape=st.booleans(),
+    numpy_errors=st.sampled_from(["ignore", "warn", "raise"]),
+    data=st.data(),
+)
 def test_setters(K, m, precision, cell, layers, name, how, right_shape, numpy_errors, data):
     """By name, as p[name] = value or p.name = value. An unknown name is a KeyError (item) or
     AttributeError (attribute; read-only properties too). numpy_errors: a float32 overflow in
@@ -227,9 +306,13 @@ def test_setters(K, m, precision, cell, layers, name, how, right_shape, numpy_er
         np.testing.assert_array_equal(params.flat, before, err_msg="changed by a failed set")
         return
     shape = getattr(params, name).shape
-    value = data.draw(st.one_of(
-        arrays(REAL_DTYPES + ["c16", "U1"], -5, 5, shape if right_shape else None, max_dims=3),
-        st.just(np.full(shape, None, dtype=object))), label=name)
+    value = data.draw(
+        st.one_of(
+            arrays(REAL_DTYPES + ["c16", "U1"], -5, 5, shape if right_shape else None, max_dims=3),
+            st.just(np.full(shape, None, dtype=object)),
+        ),
+        label=name,
+    )
 
     def assign():
         if how == "item":
@@ -249,9 +332,15 @@ def test_setters(K, m, precision, cell, layers, name, how, right_shape, numpy_er
 
 # --- forward_backward and loss ------------------------------------------------------------------
 @fuzz(300)
-@given(K=st.integers(1, 6), m=st.integers(1, 5), seed=st.integers(0, 9),
-       precision=st.sampled_from(["f8", "f4"]), cell=st.sampled_from(CELLS),
-       layers=st.integers(1, 3), data=st.data())
+@given(
+    K=st.integers(1, 6),
+    m=st.integers(1, 5),
+    seed=st.integers(0, 9),
+    precision=st.sampled_from(["f8", "f4"]),
+    cell=st.sampled_from(CELLS),
+    layers=st.integers(1, 3),
+    data=st.data(),
+)
 def test_forward_backward(K, m, seed, precision, cell, layers, data):
     params = _params(K, m, seed, precision, cell, layers)
     inputs = data.draw(index_arrays(K), label="inputs")
@@ -261,9 +350,13 @@ def test_forward_backward(K, m, seed, precision, cell, layers, data):
     h0 = state_arrays(data.draw, "h0", layers, B or 1, m)
     c0 = state_arrays(data.draw, "c0", layers, B or 1, m)
     allowed = _allowed_states(layers, B, m)
-    valid = (_valid_indices(inputs, K) and _valid_indices(targets, K)
-             and targets.shape == inputs.shape and _valid_state(h0, allowed, precision)
-             and (c0 is None or (cell == "lstm" and _valid_state(c0, allowed, precision))))
+    valid = (
+        _valid_indices(inputs, K)
+        and _valid_indices(targets, K)
+        and targets.shape == inputs.shape
+        and _valid_state(h0, allowed, precision)
+        and (c0 is None or (cell == "lstm" and _valid_state(c0, allowed, precision)))
+    )
     if not valid:
         with np.errstate(all="ignore"):
             with pytest.raises((ValueError, IndexError)):
@@ -272,8 +365,13 @@ def test_forward_backward(K, m, seed, precision, cell, layers, data):
                 _core.loss(params, inputs, targets, h0, c0)
         return
     result = _core.forward_backward(params, inputs, targets, h0, c0)
-    clean = _core.forward_backward(params, _clean(inputs, np.int64), _clean(targets, np.int64),
-                                   _clean(h0, np.float64), _clean(c0, np.float64))
+    clean = _core.forward_backward(
+        params,
+        _clean(inputs, np.int64),
+        _clean(targets, np.int64),
+        _clean(h0, np.float64),
+        _clean(c0, np.float64),
+    )
     assert result.loss == clean.loss == _core.loss(params, inputs, targets, h0, c0)
     assert np.isfinite(result.loss) and result.loss >= 0
     np.testing.assert_array_equal(result.grads.flat, clean.grads.flat, err_msg="grads")
@@ -294,21 +392,29 @@ SPECS = st.tuples(st.sampled_from(CELLS), st.integers(1, 2), st.integers(1, 3)) 
 
 
 @fuzz(200)
-@given(spec=SPECS, others=st.lists(st.one_of(st.none(), SPECS), min_size=2, max_size=2),
-       limit=st.sampled_from(SPECIAL), eta=st.sampled_from(SPECIAL),
-       eps=st.sampled_from(SPECIAL + [1e-8]), data=st.data())
+@given(
+    spec=SPECS,
+    others=st.lists(st.one_of(st.none(), SPECS), min_size=2, max_size=2),
+    limit=st.sampled_from(SPECIAL),
+    eta=st.sampled_from(SPECIAL),
+    eps=st.sampled_from(SPECIAL + [1e-8]),
+    data=st.data(),
+)
 def test_clip_and_adagrad(spec, others, limit, eta, eps, data):
     """grads and memory of the params' own layout (None) or of another spec, which must be
     refused before anything is written."""
     cell, layers, m = spec
     K = m + 1
     params = _core.Params(K, m, cell, layers)
-    grads, memory = (_core.Params(K, m, cell, layers) if o is None
-                     else _core.Params(K, o[2], o[0], o[1]) for o in others)
+    grads, memory = (
+        _core.Params(K, m, cell, layers) if o is None else _core.Params(K, o[2], o[0], o[1])
+        for o in others
+    )
     # The writable views take anything, special values included: the functions must cope.
     grads.flat[:] = data.draw(hnp.arrays("f8", grads.flat.size, elements=st.sampled_from(SPECIAL)))
-    memory.flat[:] = data.draw(hnp.arrays("f8", memory.flat.size,
-                                          elements=st.sampled_from(SPECIAL)))
+    memory.flat[:] = data.draw(
+        hnp.arrays("f8", memory.flat.size, elements=st.sampled_from(SPECIAL))
+    )
     if math.isfinite(limit) and limit > 0:
         finite = np.isfinite(grads.flat)
         _core.clip_gradients(grads, limit)
@@ -322,30 +428,43 @@ def test_clip_and_adagrad(spec, others, limit, eta, eps, data):
         if good:
             _core.adagrad_step(params, grads, memory, eta, eps)
         else:
-            assert _raises_cleanly(lambda: _core.adagrad_step(params, grads, memory, eta, eps),
-                                   (ValueError,))
+            assert _raises_cleanly(
+                lambda: _core.adagrad_step(params, grads, memory, eta, eps), (ValueError,)
+            )
             np.testing.assert_array_equal(params.flat, before[0], err_msg="params written")
             np.testing.assert_array_equal(memory.flat, before[1], err_msg="memory written")
 
 
 # --- sampling and evaluation --------------------------------------------------------------------
 @fuzz(250)
-@given(K=st.integers(1, 6), m=st.integers(1, 4), precision=st.sampled_from(["f8", "f4"]),
-       cell=st.sampled_from(CELLS), layers=st.integers(1, 2),
-       n=st.integers(-2, 40), seed=st.integers(0, 2**64 - 1),
-       temperature=st.one_of(st.sampled_from(SPECIAL), st.floats(1e-3, 1e3)),
-       top_p=st.one_of(st.sampled_from(SPECIAL + [1.0 - 1e-12, 1e-9]), st.floats(0, 1)),
-       data=st.data())
+@given(
+    K=st.integers(1, 6),
+    m=st.integers(1, 4),
+    precision=st.sampled_from(["f8", "f4"]),
+    cell=st.sampled_from(CELLS),
+    layers=st.integers(1, 2),
+    n=st.integers(-2, 40),
+    seed=st.integers(0, 2**64 - 1),
+    temperature=st.one_of(st.sampled_from(SPECIAL), st.floats(1e-3, 1e3)),
+    top_p=st.one_of(st.sampled_from(SPECIAL + [1.0 - 1e-12, 1e-9]), st.floats(0, 1)),
+    data=st.data(),
+)
 def test_sample(K, m, precision, cell, layers, n, seed, temperature, top_p, data):
     params = _params(K, m, 1, precision, cell, layers)
     prime = data.draw(index_arrays(K, max_dims=2), label="prime")
     h0 = state_arrays(data.draw, "h0", layers, 1, m)
     c0 = state_arrays(data.draw, "c0", layers, 1, m)
     allowed = _allowed_states(layers, None, m)
-    valid = (_valid_indices(prime, K, ndims=(1,)) and _valid_state(h0, allowed, precision)
-             and (c0 is None or (cell == "lstm" and _valid_state(c0, allowed, precision)))
-             and n >= 0 and math.isfinite(temperature) and temperature > 0
-             and math.isfinite(top_p) and 0 < top_p <= 1)
+    valid = (
+        _valid_indices(prime, K, ndims=(1,))
+        and _valid_state(h0, allowed, precision)
+        and (c0 is None or (cell == "lstm" and _valid_state(c0, allowed, precision)))
+        and n >= 0
+        and math.isfinite(temperature)
+        and temperature > 0
+        and math.isfinite(top_p)
+        and 0 < top_p <= 1
+    )
     call = lambda: _core.sample(params, h0, prime, n, seed, temperature, top_p, c0)  # noqa: E731
     if not valid:
         assert _raises_cleanly(call)
@@ -359,10 +478,17 @@ def test_sample(K, m, precision, cell, layers, n, seed, temperature, top_p, data
 
 
 @fuzz(150)
-@given(K=st.integers(1, 6), m=st.integers(1, 4), precision=st.sampled_from(["f8", "f4"]),
-       cell=st.sampled_from(CELLS), layers=st.integers(1, 2),
-       chunk=st.one_of(st.integers(1, 40), st.integers(-2, 0),
-                       st.sampled_from([2**31 - 1, 2**31, 2**40])), data=st.data())
+@given(
+    K=st.integers(1, 6),
+    m=st.integers(1, 4),
+    precision=st.sampled_from(["f8", "f4"]),
+    cell=st.sampled_from(CELLS),
+    layers=st.integers(1, 2),
+    chunk=st.one_of(
+        st.integers(1, 40), st.integers(-2, 0), st.sampled_from([2**31 - 1, 2**31, 2**40])
+    ),
+    data=st.data(),
+)
 def test_evaluate(K, m, precision, cell, layers, chunk, data):
     params = _params(K, m, 2, precision, cell, layers)
     shape = data.draw(st.one_of(st.tuples(st.integers(0, 60)), hnp.array_shapes(max_dims=2)))
@@ -380,21 +506,37 @@ def test_evaluate(K, m, precision, cell, layers, chunk, data):
 
 # --- the native training loop -----------------------------------------------------------------
 @fuzz(200)
-@given(K=st.integers(1, 5), m=st.integers(1, 4), precision=st.sampled_from(["f8", "f4"]),
-       cell=st.sampled_from(CELLS), layers=st.integers(1, 2),
-       seq_length=st.integers(-1, 8), batch=st.integers(-1, 3), steps=st.integers(0, 25),
-       eta=st.sampled_from([0.1, 1.0, 1e3, 0.0, -1.0, math.nan, math.inf]),
-       clip=st.sampled_from([5.0, 1e-300, 1e300, 0.0, math.nan]),
-       position=st.integers(-2, 40), data=st.data())
-def test_trainer(K, m, precision, cell, layers, seq_length, batch, steps, eta, clip, position,
-                 data):
+@given(
+    K=st.integers(1, 5),
+    m=st.integers(1, 4),
+    precision=st.sampled_from(["f8", "f4"]),
+    cell=st.sampled_from(CELLS),
+    layers=st.integers(1, 2),
+    seq_length=st.integers(-1, 8),
+    batch=st.integers(-1, 3),
+    steps=st.integers(0, 25),
+    eta=st.sampled_from([0.1, 1.0, 1e3, 0.0, -1.0, math.nan, math.inf]),
+    clip=st.sampled_from([5.0, 1e-300, 1e300, 0.0, math.nan]),
+    position=st.integers(-2, 40),
+    data=st.data(),
+)
+def test_trainer(
+    K, m, precision, cell, layers, seq_length, batch, steps, eta, clip, position, data
+):
     params = _params(K, m, 2, precision, cell, layers)
     shape = data.draw(st.one_of(st.tuples(st.integers(0, 40)), hnp.array_shapes(max_dims=2)))
     text = data.draw(index_arrays(K, shape), label="text")
     cls = _core.Trainer32 if precision == "f4" else _core.Trainer
-    valid = (_valid_indices(text, K, ndims=(1,)) and seq_length > 0 and batch > 0
-             and text.size // batch >= seq_length + 1 and math.isfinite(eta) and eta > 0
-             and math.isfinite(clip) and clip > 0)
+    valid = (
+        _valid_indices(text, K, ndims=(1,))
+        and seq_length > 0
+        and batch > 0
+        and text.size // batch >= seq_length + 1
+        and math.isfinite(eta)
+        and eta > 0
+        and math.isfinite(clip)
+        and clip > 0
+    )
     make = lambda: cls(params, text, seq_length, batch, eta, 1e-8, clip)  # noqa: E731
     if not valid:
         assert _raises_cleanly(make)
@@ -406,11 +548,27 @@ def test_trainer(K, m, precision, cell, layers, seq_length, batch, steps, eta, c
     else:
         assert _raises_cleanly(lambda: setattr(trainer, "position", position), (ValueError,))
     for attr in ("h_prev", "c_prev"):  # only (L, B, m) and finite; c_prev only for lstm
-        value = data.draw(arrays(REAL_DTYPES, -2, 2, data.draw(st.sampled_from(
-            [(layers, batch, m), (batch, m), (layers, batch, m + 1), (layers + 1, batch, m)]))),
-            label=attr)
-        if (attr == "h_prev" or cell == "lstm") and _valid_real(value, (layers, batch, m),
-                                                                precision):
+        value = data.draw(
+            arrays(
+                REAL_DTYPES,
+                -2,
+                2,
+                data.draw(
+                    st.sampled_from(
+                        [
+                            (layers, batch, m),
+                            (batch, m),
+                            (layers, batch, m + 1),
+                            (layers + 1, batch, m),
+                        ]
+                    )
+                ),
+            ),
+            label=attr,
+        )
+        if (attr == "h_prev" or cell == "lstm") and _valid_real(
+            value, (layers, batch, m), precision
+        ):
             setattr(trainer, attr, value)
             np.testing.assert_array_equal(getattr(trainer, attr), value.astype(precision))
         else:
@@ -447,10 +605,13 @@ def _checkpoint_bytes(model, kind):
 
 
 @fuzz(300)
-@given(model=st.sampled_from(sorted(MODELS)), kind=st.sampled_from(["last", "best"]),
-       cut=st.one_of(st.none(), st.integers(0, 9000)),
-       flips=st.lists(st.tuples(st.integers(0, 9000), st.integers(1, 255)), max_size=4),
-       junk=st.binary(max_size=8))
+@given(
+    model=st.sampled_from(sorted(MODELS)),
+    kind=st.sampled_from(["last", "best"]),
+    cut=st.one_of(st.none(), st.integers(0, 9000)),
+    flips=st.lists(st.tuples(st.integers(0, 9000), st.integers(1, 255)), max_size=4),
+    junk=st.binary(max_size=8),
+)
 def test_damaged_checkpoints(model, kind, cut, flips, junk):
     raw = bytearray(_checkpoint_bytes(model, kind))
     for pos, mask in flips:

@@ -7,7 +7,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
 from charrnn import _core, gradcheck, reference
 from charrnn.gradcheck import (
     THRESHOLDS,
@@ -70,7 +69,7 @@ def test_numerical_gradients_of_a_quadratic():
     arrays = dict(params)
 
     def loss_fn():
-        return sum(float(np.sum(A[n] * p ** 2) / 2 + np.sum(B[n] * p)) for n, p in params.items())
+        return sum(float(np.sum(A[n] * p**2) / 2 + np.sum(B[n] * p)) for n, p in params.items())
 
     numeric = numerical_gradients(loss_fn, params, h=1e-3)
     assert list(numeric) == list(SHAPES)  # names from the mapping, in its order
@@ -120,8 +119,17 @@ def tiny_text():
 @pytest.mark.parametrize("cell,layers", [("rnn", 1), ("lstm", 2), ("gru", 1), ("gru", 3)])
 def test_report_reference_side_passes(cell, layers):
     encoded, K = tiny_text()
-    report = gradcheck_report(layout_fn=_core.layout, encoded=encoded, K=K, cell=cell,
-                              layers=layers, m=3, T=6, seed=1, state_scale=0.5)
+    report = gradcheck_report(
+        layout_fn=_core.layout,
+        encoded=encoded,
+        K=K,
+        cell=cell,
+        layers=layers,
+        m=3,
+        T=6,
+        seed=1,
+        state_scale=0.5,
+    )
     assert report["passed"] is True
     names = [e["name"] for e in _core.layout(cell, K, 3, layers)]
     assert [k for k in report if k not in ("settings", "passed")] == names
@@ -155,16 +163,25 @@ def test_report_with_native_like_objects():
     calls = []
 
     def make_native_params(ref_params):
-        return SimpleNamespace(layout=ref_params.layout,
-                               **{name: arr.copy() for name, arr in ref_params.items()})
+        return SimpleNamespace(
+            layout=ref_params.layout, **{name: arr.copy() for name, arr in ref_params.items()}
+        )
 
     def native_forward_backward(params, inputs, targets, h0, c0):
         calls.append((h0.shape, None if c0 is None else c0.shape))
         return reference.forward_backward(Params.from_native(params), inputs, targets, h0, c0)
 
-    report = gradcheck_report(native_forward_backward, make_native_params,
-                              layout_fn=_core.layout, encoded=encoded, K=K, cell="lstm",
-                              layers=2, m=3, T=6)
+    report = gradcheck_report(
+        native_forward_backward,
+        make_native_params,
+        layout_fn=_core.layout,
+        encoded=encoded,
+        K=K,
+        cell="lstm",
+        layers=2,
+        m=3,
+        T=6,
+    )
     assert report["passed"] is True
     assert report["settings"]["side"] == "native"
     assert report["W2"]["max_abs_diff_ref"] == 0.0
@@ -179,8 +196,17 @@ def test_report_detects_a_wrong_gradient():
         result.grads["bn1"] *= 1.001  # a 0.1% error in one tensor only
         return result
 
-    report = gradcheck_report(broken, Params.copy, layout_fn=_core.layout, encoded=encoded, K=K,
-                              cell="gru", m=3, T=6, state_scale=0.5)
+    report = gradcheck_report(
+        broken,
+        Params.copy,
+        layout_fn=_core.layout,
+        encoded=encoded,
+        K=K,
+        cell="gru",
+        m=3,
+        T=6,
+        state_scale=0.5,
+    )
     assert report["passed"] is False
     assert report["bn1"]["max_abs_diff_ref"] > THRESHOLDS["max_abs_diff_ref"]
     assert report["W1"]["max_abs_diff_ref"] == 0.0
@@ -200,8 +226,9 @@ def test_report_on_bundled_corpus():
 def test_report_argument_errors():
     encoded, K = tiny_text()
     with pytest.raises(ValueError):
-        gradcheck_report(reference.forward_backward, None, layout_fn=_core.layout,
-                         encoded=encoded, K=K)
+        gradcheck_report(
+            reference.forward_backward, None, layout_fn=_core.layout, encoded=encoded, K=K
+        )
     with pytest.raises(ValueError, match="K"):
         gradcheck_report(layout_fn=_core.layout, encoded=encoded)
     with pytest.raises(ValueError, match="characters"):

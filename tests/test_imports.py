@@ -6,10 +6,9 @@ import pkgutil
 import subprocess
 import sys
 
+import charrnn
 import numpy as np
 import pytest
-
-import charrnn
 from charrnn import _core
 
 # Run in a child interpreter that refuses to load charrnn._core.
@@ -30,7 +29,9 @@ def python(code: str) -> subprocess.CompletedProcess:
 def test_reference_imports_and_runs_without_the_compiled_module():
     layout = _core.layout("lstm", 5, 3, 2)  # computed here, handed over as data
     x, y = [0, 1, 2, 3], [1, 2, 3, 4]
-    code = BLOCK_CORE + f"""
+    code = (
+        BLOCK_CORE
+        + f"""
 import json, numpy as np
 import charrnn.reference as reference
 layout = json.loads({json.dumps(json.dumps(layout))})
@@ -41,6 +42,7 @@ try:
 except ImportError:
     print("blocked")
 """
+    )
     result = python(code)
     assert result.returncode == 0, result.stderr
     loss, blocked = result.stdout.split()
@@ -51,8 +53,12 @@ except ImportError:
     assert float(loss) == pytest.approx(reference.loss(params, x, y), rel=1e-15)
 
 
-@pytest.mark.parametrize("module", sorted(
-    f"charrnn.{m.name}" for m in pkgutil.iter_modules(charrnn.__path__) if m.name != "__main__"))
+@pytest.mark.parametrize(
+    "module",
+    sorted(
+        f"charrnn.{m.name}" for m in pkgutil.iter_modules(charrnn.__path__) if m.name != "__main__"
+    ),
+)
 def test_each_module_imports_alone(module):
     result = python(f"import {module}")
     assert result.returncode == 0, result.stderr

@@ -9,12 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from charrnn import _core, checkpoint
 from charrnn.checkpoint import CheckpointError
 from charrnn.model import Model, torch_state_dict
 from charrnn.train import TrainConfig, Trainer
-
 from conftest import CELLS, same_build_as
 
 V1 = Path(__file__).parent / "data" / "v1"
@@ -32,8 +30,7 @@ def test_format_1_checkpoints_load_sample_and_resume():
     expected = json.loads((V1 / "expected.json").read_text())
     text = (V1 / "text.txt").read_text(encoding="utf-8")
     model = Model.load(V1 / "best.npz")
-    assert model.spec == {"cell": "rnn", "K": model.vocab.K, "m": 8, "layers": 1,
-                          "embedding": 0}
+    assert model.spec == {"cell": "rnn", "K": model.vocab.K, "m": 8, "layers": 1, "embedding": 0}
     assert len(model.sample(40, seed=3)) == 40
     trainer = Trainer.load(V1 / "last.npz", text)
     assert (trainer.step, trainer.config.cell, trainer.config.layers) == (30, "rnn", 1)
@@ -42,8 +39,9 @@ def test_format_1_checkpoints_load_sample_and_resume():
         assert [float(x).hex() for x in losses] == expected["resume_losses"]
         assert [float(x).hex() for x in smooth] == expected["resume_smooth"]
     else:
-        np.testing.assert_allclose(losses, [float.fromhex(x) for x in expected["resume_losses"]],
-                                   rtol=1e-9)
+        np.testing.assert_allclose(
+            losses, [float.fromhex(x) for x in expected["resume_losses"]], rtol=1e-9
+        )
 
 
 def test_format_1_run_folder_resumes_from_the_cli(tmp_path):
@@ -55,8 +53,23 @@ def test_format_1_run_folder_resumes_from_the_cli(tmp_path):
         shutil.copy(V1 / name, run / name)
     text = tmp_path / "text.txt"
     shutil.copy(V1 / "text.txt", text)
-    assert main(["train", str(text), "--resume", str(run), "--steps", "40", "--quiet",
-                 "--no-gradcheck", "--sample-every", "10"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(text),
+                "--resume",
+                str(run),
+                "--steps",
+                "40",
+                "--quiet",
+                "--no-gradcheck",
+                "--sample-every",
+                "10",
+            ]
+        )
+        == 0
+    )
     arrays, meta = checkpoint.load(run / "last.npz")
     assert meta["step"] == 40 and meta["spec"]["cell"] == "rnn"
     assert arrays["h_prev"].shape == (1, 1, 8)
@@ -67,8 +80,14 @@ def test_checkpoints_keep_the_spec_and_every_array(tmp_path, small_text, cell):
     trainer = trained(small_text, cell, layers=2)
     trainer.save(tmp_path / "last.npz")
     arrays, meta = checkpoint.load(tmp_path / "last.npz")
-    assert meta["spec"] == {"cell": cell, "layers": 2, "m": 8, "K": trainer.vocab.K,
-                            "dtype": "float64", "embedding": 0}
+    assert meta["spec"] == {
+        "cell": cell,
+        "layers": 2,
+        "m": 8,
+        "K": trainer.vocab.K,
+        "dtype": "float64",
+        "embedding": 0,
+    }
     names = trainer.params.names
     assert set(names) | {f"memory_{n}" for n in names} | {f"best_{n}" for n in names} <= set(arrays)
     assert ("c_prev" in arrays) == (cell == "lstm")
@@ -122,8 +141,12 @@ def test_export_names_every_array_as_pytorch_does(tmp_path, small_text, cell):
     G = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
     expected = {"decoder.weight", "decoder.bias", "vocabulary", "cell"}
     for k in range(3):
-        expected |= {f"rnn.weight_ih_l{k}", f"rnn.weight_hh_l{k}", f"rnn.bias_ih_l{k}",
-                     f"rnn.bias_hh_l{k}"}
+        expected |= {
+            f"rnn.weight_ih_l{k}",
+            f"rnn.weight_hh_l{k}",
+            f"rnn.bias_ih_l{k}",
+            f"rnn.bias_hh_l{k}",
+        }
     assert keys == expected
     assert [chr(c) for c in vocabulary] == model.vocab.chars
     sd = torch_state_dict(model.params)
@@ -135,16 +158,20 @@ def test_export_names_every_array_as_pytorch_does(tmp_path, small_text, cell):
 
 # --- PyTorch as an independent implementation ------------------------------------------------
 
+
 def torch_model(params):
     """torch.nn.RNN/LSTM/GRU + Linear in float64 holding the exported weights."""
     torch = pytest.importorskip("torch")
     sd = torch_state_dict(params)
     cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[params.cell]
-    rnn = cls(params.spec["embedding"] or params.K, params.m, params.layers,
-              batch_first=True).double()
+    rnn = cls(
+        params.spec["embedding"] or params.K, params.m, params.layers, batch_first=True
+    ).double()
     decoder = torch.nn.Linear(params.m, params.K).double()
     rnn.load_state_dict({k[4:]: torch.tensor(v) for k, v in sd.items() if k.startswith("rnn.")})
-    decoder.load_state_dict({k[8:]: torch.tensor(v) for k, v in sd.items() if k.startswith("decoder.")})
+    decoder.load_state_dict(
+        {k[8:]: torch.tensor(v) for k, v in sd.items() if k.startswith("decoder.")}
+    )
     return torch, rnn, decoder
 
 
@@ -164,15 +191,21 @@ def test_pytorch_cells_agree_on_loss_and_gradients(cell, layers, B, D):
     torch, rnn, decoder = torch_model(params)
     if D:
         embed = torch.nn.Embedding(K, D).double()
-        embed.load_state_dict({"weight": torch.tensor(torch_state_dict(params)["embedding.weight"])})
+        embed.load_state_dict(
+            {"weight": torch.tensor(torch_state_dict(params)["embedding.weight"])}
+        )
         inputs = embed(torch.tensor(x))  # (B, T, D)
     else:
         inputs = torch.nn.functional.one_hot(torch.tensor(x), K).double()  # (B, T, K)
     state = torch.tensor(h0) if c0 is None else (torch.tensor(h0), torch.tensor(c0))
     out, _ = rnn(inputs, state)
     logits = decoder(out)  # (B, T, K)
-    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, K), torch.tensor(y).reshape(-1),
-                                             reduction="sum") / B
+    loss = (
+        torch.nn.functional.cross_entropy(
+            logits.reshape(-1, K), torch.tensor(y).reshape(-1), reduction="sum"
+        )
+        / B
+    )
     loss.backward()
     assert native.loss == pytest.approx(loss.item(), rel=1e-10)
     grads = torch_state_dict(native.grads)
@@ -186,7 +219,7 @@ def test_pytorch_cells_agree_on_loss_and_gradients(cell, layers, B, D):
             # for a gru's n rows, whose bias_hh is b_hn (bn), inside r * (W_n h + b_hn).
             mine = grads[key.replace("bias_hh", "bias_ih")].copy()
             if cell == "gru":
-                mine[2 * m:] = grads[key][2 * m:]
+                mine[2 * m :] = grads[key][2 * m :]
             np.testing.assert_allclose(mine, g, rtol=1e-9, atol=1e-12, err_msg=key)
         else:
             np.testing.assert_allclose(grads[key], g, rtol=1e-9, atol=1e-12, err_msg=key)

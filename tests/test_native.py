@@ -10,7 +10,6 @@ import gc
 
 import numpy as np
 import pytest
-
 from charrnn import _core
 
 CELLS = _core.CELLS  # ("rnn", "lstm", "gru")
@@ -43,8 +42,11 @@ def expected_names(cell, layers):
     if cell == "rnn" and layers == 1:
         return ["W", "U", "V", "b", "c"]
     names = [f"{r}{l}" for l in range(1, layers + 1) for r in "WU"] + ["V"]
-    names += [n for l in range(1, layers + 1) for n in ([f"b{l}", f"bn{l}"] if cell == "gru"
-                                                        else [f"b{l}"])]
+    names += [
+        n
+        for l in range(1, layers + 1)
+        for n in ([f"b{l}", f"bn{l}"] if cell == "gru" else [f"b{l}"])
+    ]
     return names + ["c"]
 
 
@@ -59,13 +61,25 @@ def test_layout_table(cell, layers):
         assert e["offset"] == offset and e["size"] == int(np.prod(e["shape"])), e
         offset += e["size"]
         role, layer = e["role"], e["layer"]
-        expected = {"W": (G * m, m), "U": (G * m, K if layer == 1 else m), "b": (G * m,),
-                    "bn": (m,), "V": (K, m), "c": (K,)}[role]
+        expected = {
+            "W": (G * m, m),
+            "U": (G * m, K if layer == 1 else m),
+            "b": (G * m,),
+            "bn": (m,),
+            "V": (K, m),
+            "c": (K,),
+        }[role]
         assert e["shape"] == expected, e
         assert (layer == 0) == (role in "Vc") and 0 <= layer <= layers, e
         weight_init = "normal" if cell == "rnn" else "uniform"
-        init = {"W": weight_init, "U": weight_init, "V": weight_init, "c": "zeros", "bn": "zeros",
-                "b": "forget_bias" if cell == "lstm" else "zeros"}[role]
+        init = {
+            "W": weight_init,
+            "U": weight_init,
+            "V": weight_init,
+            "c": "zeros",
+            "bn": "zeros",
+            "b": "forget_bias" if cell == "lstm" else "zeros",
+        }[role]
         assert e["init"] == init, e
     assert (cell == "gru") == any(e["role"] == "bn" for e in table)
     for cls in (_core.Params, _core.Params32):
@@ -93,8 +107,9 @@ def test_views_share_memory_and_setters_copy(cell, layers):
         else:
             setattr(p, name, source)
         source.reshape(-1)[0] = -100.0  # the setter copied
-        np.testing.assert_array_equal(p.flat[e["offset"]:e["offset"] + e["size"]],
-                                      np.arange(e["size"]) + 0.5, err_msg=name)
+        np.testing.assert_array_equal(
+            p.flat[e["offset"] : e["offset"] + e["size"]], np.arange(e["size"]) + 0.5, err_msg=name
+        )
     before = p.flat.copy()
     q = p.copy()
     q.flat[:] = 7.0
@@ -118,10 +133,12 @@ def test_views_outlive_their_params():
 def test_random_init_follows_the_layout(cell):
     K, m, layers, sig = 40, 31, 2, 0.05
     a = _core.Params.random(K, m, sig, 5, cell=cell, layers=layers)
-    np.testing.assert_array_equal(a.flat, _core.Params.random(K, m, sig, 5, cell=cell,
-                                                              layers=layers).flat)
-    assert not np.array_equal(a.flat, _core.Params.random(K, m, sig, 6, cell=cell,
-                                                          layers=layers).flat)
+    np.testing.assert_array_equal(
+        a.flat, _core.Params.random(K, m, sig, 5, cell=cell, layers=layers).flat
+    )
+    assert not np.array_equal(
+        a.flat, _core.Params.random(K, m, sig, 6, cell=cell, layers=layers).flat
+    )
     a32 = _core.Params32.random(K, m, sig, 5, cell=cell, layers=layers)
     np.testing.assert_array_equal(a32.flat, a.flat.astype(np.float32), err_msg="Params32.random")
     bound = 1 / np.sqrt(m)
@@ -133,8 +150,9 @@ def test_random_init_follows_the_layout(cell):
             assert np.abs(x).max() <= bound and np.abs(x).max() > 0.95 * bound, e["name"]
             assert abs(x.std() - bound / np.sqrt(3)) < 0.1 * bound, e["name"]
         elif e["init"] == "forget_bias":  # rows [i f g o]: the forget gate's bias is 1
-            np.testing.assert_array_equal(x, np.r_[np.zeros(m), np.ones(m), np.zeros(2 * m)],
-                                          err_msg=e["name"])
+            np.testing.assert_array_equal(
+                x, np.r_[np.zeros(m), np.ones(m), np.zeros(2 * m)], err_msg=e["name"]
+            )
         else:
             assert e["init"] == "zeros" and not x.any(), e["name"]
     if cell != "rnn":  # sig is the vanilla RNN's; the others' init depends on m only
@@ -173,8 +191,9 @@ def test_results_are_shaped_like_the_input_and_consistent(cell, layers, B):
             assert r.cs is None and r.c_last is None
         np.testing.assert_allclose(r.probs.sum(axis=-1), 1.0, rtol=1e-14, err_msg="sum p")
         picked = np.take_along_axis(r.probs, y[..., None], axis=-1)[..., 0]
-        np.testing.assert_allclose(r.loss, -np.log(picked).sum(axis=-1).mean(), rtol=1e-13,
-                                   err_msg="loss = -sum log p[y]")
+        np.testing.assert_allclose(
+            r.loss, -np.log(picked).sum(axis=-1).mean(), rtol=1e-13, err_msg="loss = -sum log p[y]"
+        )
         assert r.loss == _core.loss(p, x, y, h, c)
         assert r.grads.layout == p.layout
         if h is None:
@@ -190,11 +209,11 @@ def test_results_are_shaped_like_the_input_and_consistent(cell, layers, B):
 def test_chunks_with_the_state_carried_equal_the_whole_sequence(cell, dtype):
     """As torch-rnn's LSTM_test: a sequence run in three chunks (5, 1 and 6 steps), the final
     states of each chunk passed to the next, gives the states (every h_t, c_t, h_T, c_T) and
-    probabilities of one run over the whole sequence to 16 ulp (seen: up to 9 at 3 layers);
-    the loss is the sum of the chunks' losses. Not bit for bit: the products over all steps of a call at once (the output
-    layer, a layer's input from the layer below) take Eigen's matrix-vector path for a 1-step
-    chunk and its matrix-matrix path otherwise, which round differently (the one-layer vanilla
-    recurrence is exact: next test). Checked at 1-3 layers, batch 1 and 3; every mismatch is
+    probabilities of one run over the whole sequence to 16 ulp (seen: up to 9 at 3 layers); the loss
+    is the sum of the chunks' losses. Not bit for bit: the products over all steps of a call at once
+    (the output layer, a layer's input from the layer below) take Eigen's matrix-vector path for a
+    1-step chunk and its matrix-matrix path otherwise, which round differently (the one-layer
+    vanilla recurrence is exact: next test). Checked at 1-3 layers, batch 1 and 3; every mismatch is
     listed."""
     cls = _core.Params32 if dtype == "float32" else _core.Params
     ulp = np.finfo(dtype).eps
@@ -214,8 +233,11 @@ def test_chunks_with_the_state_carried_equal_the_whole_sequence(cell, dtype):
             for a, b in ((0, 5), (5, 6), (6, 12)):
                 parts.append(_core.forward_backward(p, x[:, a:b], y[:, a:b], h, c))
                 h, c = parts[-1].h_last, parts[-1].c_last
-            got = {"hs": np.concatenate([r.hs for r in parts], axis=-2), "h_last": h,
-                   "probs": np.concatenate([r.probs for r in parts], axis=-2)}
+            got = {
+                "hs": np.concatenate([r.hs for r in parts], axis=-2),
+                "h_last": h,
+                "probs": np.concatenate([r.probs for r in parts], axis=-2),
+            }
             if cell == "lstm":
                 got["cs"] = np.concatenate([r.cs for r in parts], axis=-2)
                 got["c_last"] = c
@@ -225,13 +247,19 @@ def test_chunks_with_the_state_carried_equal_the_whole_sequence(cell, dtype):
                 ulps = (np.abs(value - expected) / (scale * ulp)).max()
                 if ulps > 16:
                     mismatches.append(f"L={layers} B={B} {name}: {ulps:.1f} ulp")
-            np.testing.assert_allclose(sum(r.loss for r in parts), whole.loss, rtol=20 * ulp,
-                                       err_msg=f"loss, L={layers}, B={B}")
+            np.testing.assert_allclose(
+                sum(r.loss for r in parts),
+                whole.loss,
+                rtol=20 * ulp,
+                err_msg=f"loss, L={layers}, B={B}",
+            )
     assert not mismatches, f"{cell} {dtype}, chunked != whole: " + "; ".join(mismatches)
 
 
-@pytest.mark.parametrize("dtype,m", [("float64", 5), ("float64", 153), ("float64", 154),
-                                     ("float32", 219), ("float32", 220)])
+@pytest.mark.parametrize(
+    "dtype,m",
+    [("float64", 5), ("float64", 153), ("float64", 154), ("float32", 219), ("float32", 220)],
+)
 def test_vanilla_states_are_chunk_exact_on_every_kernel_path(dtype, m):
     """The one-layer vanilla RNN's recurrence (register-blocked below the W-size switch, Eigen's
     product above it) gives the same bits for a step wherever it falls in a call."""
@@ -245,8 +273,9 @@ def test_vanilla_states_are_chunk_exact_on_every_kernel_path(dtype, m):
         whole = _core.forward_backward(p, x, y, h0)
         first = _core.forward_backward(p, x[:, :3], y[:, :3], h0)
         second = _core.forward_backward(p, x[:, 3:], y[:, 3:], first.h_last)
-        np.testing.assert_array_equal(np.concatenate([first.hs, second.hs], axis=1), whole.hs,
-                                      err_msg=f"hs, B={B}")
+        np.testing.assert_array_equal(
+            np.concatenate([first.hs, second.hs], axis=1), whole.hs, err_msg=f"hs, B={B}"
+        )
 
 
 # --- determinism ------------------------------------------------------------------------------
@@ -289,9 +318,11 @@ def test_awkward_input_arrays_give_the_plain_result(cell):
     base = _core.forward_backward(p, x, y, h0, c0)
     wide = np.zeros((p.layers, 2 * p.m))
     wide[:, ::2] = h0
-    for inputs, targets, h in [(np.repeat(x, 2)[::2], y.astype(np.uint8), h0),
-                               (x.astype(">i4"), y.astype(np.int16).tolist(), wide[:, ::2]),
-                               (x[::-1].copy()[::-1], y, h0.astype(">f8").tolist())]:
+    for inputs, targets, h in [
+        (np.repeat(x, 2)[::2], y.astype(np.uint8), h0),
+        (x.astype(">i4"), y.astype(np.int16).tolist(), wide[:, ::2]),
+        (x[::-1].copy()[::-1], y, h0.astype(">f8").tolist()),
+    ]:
         r = _core.forward_backward(p, inputs, targets, h, c0)
         assert r.loss == base.loss
         np.testing.assert_array_equal(r.grads.flat, base.grads.flat, err_msg="grads")
@@ -313,17 +344,24 @@ def test_greedy_sampling_follows_the_forward_pass(cell, layers):
     prime = np.array([1, 4, 2])
     greedy = _core.sample(p, h0, prime, 12, seed=1, top_p=1e-9, c0=c0)
     assert greedy.dtype == np.int32 and greedy.shape == (12,)
-    np.testing.assert_array_equal(_core.sample(p, h0, prime, 12, seed=2, temperature=1e-3, c0=c0),
-                                  greedy, err_msg="temperature -> 0 is greedy too")
+    np.testing.assert_array_equal(
+        _core.sample(p, h0, prime, 12, seed=2, temperature=1e-3, c0=c0),
+        greedy,
+        err_msg="temperature -> 0 is greedy too",
+    )
     seq = np.concatenate([prime, greedy])
     r = _core.forward_backward(p, seq[:-1], seq[1:], h0, c0)
-    np.testing.assert_array_equal(r.probs.argmax(axis=1)[len(prime) - 1:], greedy,
-                                  err_msg="greedy draws vs argmax of the forward pass")
+    np.testing.assert_array_equal(
+        r.probs.argmax(axis=1)[len(prime) - 1 :],
+        greedy,
+        err_msg="greedy draws vs argmax of the forward pass",
+    )
     zeros = np.zeros((layers, p.m))
     np.testing.assert_array_equal(
         _core.sample(p, None, prime, 12, seed=1, top_p=1e-9),
-        _core.sample(p, zeros, prime, 12, seed=1, top_p=1e-9,
-                     c0=zeros if cell == "lstm" else None), err_msg="h0=None vs zeros")
+        _core.sample(p, zeros, prime, 12, seed=1, top_p=1e-9, c0=zeros if cell == "lstm" else None),
+        err_msg="h0=None vs zeros",
+    )
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -347,16 +385,22 @@ def test_sampling_is_seeded_and_draws_from_the_softmax(cell):
         expected = probs ** (1 / temperature)
         expected /= expected.sum()
         order = np.argsort(-expected)
-        keep = order[:np.searchsorted(np.cumsum(expected[order]), top_p) + 1]
+        keep = order[: np.searchsorted(np.cumsum(expected[order]), top_p) + 1]
         nucleus = np.zeros(p.K)
         nucleus[keep] = expected[keep] / expected[keep].sum()
-        draws = [_core.sample(p, h0, prime, 1, seed=s, temperature=temperature, top_p=top_p,
-                              c0=c0)[0] for s in range(n)]
+        draws = [
+            _core.sample(p, h0, prime, 1, seed=s, temperature=temperature, top_p=top_p, c0=c0)[0]
+            for s in range(n)
+        ]
         freq = np.bincount(draws, minlength=p.K) / n
         assert np.all(freq[nucleus == 0] == 0), (temperature, top_p, freq, nucleus)
         sigma = np.sqrt(nucleus * (1 - nucleus) / n)
-        assert np.all(np.abs(freq - nucleus) <= 5 * sigma + 1e-3), (temperature, top_p, freq,
-                                                                    nucleus)
+        assert np.all(np.abs(freq - nucleus) <= 5 * sigma + 1e-3), (
+            temperature,
+            top_p,
+            freq,
+            nucleus,
+        )
 
 
 # --- evaluation -------------------------------------------------------------------------------
@@ -390,10 +434,20 @@ def test_clip_and_adagrad_by_hand(cell, layers):
     assert np.any(g0 > 1.5) and np.any(g0 < -1.5)
     g = grads.flat.copy()
     _core.adagrad_step(params, grads, memory, eta=0.3, eps=1e-8)
-    np.testing.assert_allclose(memory.flat, m0 + g * g, rtol=4.5e-16, atol=0,  # FMA or not
-                               err_msg="memory += g^2")
-    np.testing.assert_allclose(params.flat, p0 - 0.3 * g / np.sqrt(m0 + g * g + 1e-8),
-                               rtol=1e-15, atol=1e-16, err_msg="params -= eta g / sqrt(mem + eps)")
+    np.testing.assert_allclose(
+        memory.flat,
+        m0 + g * g,
+        rtol=4.5e-16,
+        atol=0,  # FMA or not
+        err_msg="memory += g^2",
+    )
+    np.testing.assert_allclose(
+        params.flat,
+        p0 - 0.3 * g / np.sqrt(m0 + g * g + 1e-8),
+        rtol=1e-15,
+        atol=1e-16,
+        err_msg="params -= eta g / sqrt(mem + eps)",
+    )
     np.testing.assert_array_equal(grads.flat, g, err_msg="adagrad_step changed the gradients")
 
 

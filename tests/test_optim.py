@@ -20,9 +20,7 @@ import re
 
 import numpy as np
 import pytest
-
 from charrnn import _core, reference
-
 from conftest import to_native
 
 OPTIMIZERS = ("adagrad", "rmsprop", "adam")
@@ -32,8 +30,10 @@ NP = {"float64": np.float64, "float32": np.float32}
 RTOL = {"float64": 2e-15, "float32": 1e-6}
 # The gradients' scale at each step (0: all zero). float32's extremes stay inside float range,
 # with g^2 still a normal float.
-SCALES = {"float64": (1.0, 1e-100, 0.0, 1e100, 3.0, 1e-3),
-          "float32": (1.0, 1e-15, 0.0, 1e15, 3.0, 1e-3)}
+SCALES = {
+    "float64": (1.0, 1e-100, 0.0, 1e100, 3.0, 1e-3),
+    "float32": (1.0, 1e-15, 0.0, 1e15, 3.0, 1e-3),
+}
 CONSTANTS = {"eta": 0.01, "eps": 1e-8, "decay": 0.9, "beta1": 0.8, "beta2": 0.99}
 
 
@@ -82,8 +82,9 @@ def native_step(optimizer, params, grads, state, t):
     elif optimizer == "rmsprop":
         _core.rmsprop_step(params, grads, state[0], c["eta"], c["decay"], c["eps"])
     else:
-        _core.adam_step(params, grads, state[0], state[1], t, c["eta"], c["beta1"], c["beta2"],
-                        c["eps"])
+        _core.adam_step(
+            params, grads, state[0], state[1], t, c["eta"], c["beta1"], c["beta2"], c["eps"]
+        )
 
 
 def reference_step(optimizer, params, grads, state, t):
@@ -93,8 +94,9 @@ def reference_step(optimizer, params, grads, state, t):
     elif optimizer == "rmsprop":
         reference.rmsprop_step(params, grads, state[0], c["eta"], c["decay"], c["eps"])
     else:
-        reference.adam_step(params, grads, state[0], state[1], t, c["eta"], c["beta1"],
-                            c["beta2"], c["eps"])
+        reference.adam_step(
+            params, grads, state[0], state[1], t, c["eta"], c["beta1"], c["beta2"], c["eps"]
+        )
 
 
 def assert_block(native, ref, rtol, what, cancels=False):
@@ -102,8 +104,9 @@ def assert_block(native, ref, rtol, what, cancels=False):
     an entry near zero is the difference of larger numbers: its error is measured against the
     block's largest entry instead."""
     atol = rtol * float(np.max(np.abs(ref.flat))) if cancels else 0.0
-    np.testing.assert_allclose(np.asarray(native.flat, dtype=np.float64), ref.flat, rtol=rtol,
-                               atol=atol, err_msg=what)
+    np.testing.assert_allclose(
+        np.asarray(native.flat, dtype=np.float64), ref.flat, rtol=rtol, atol=atol, err_msg=what
+    )
 
 
 def copies(blocks):
@@ -138,7 +141,8 @@ def assert_update(update, ref_update, bound, rtol, what):
     worst = int(np.argmax(err - rtol * bound))
     assert err[worst] <= rtol * bound[worst], (
         f"{what}: entry {worst} is {float(update.flat[worst])!r}, the reference "
-        f"{ref_update.flat[worst]!r} (bound {bound[worst]:.3g})")
+        f"{ref_update.flat[worst]!r} (bound {bound[worst]:.3g})"
+    )
 
 
 def restore(fresh, old):
@@ -192,8 +196,9 @@ def test_each_step_equals_the_reference(optimizer, dtype, rng):
 def test_clip_by_norm_equals_the_reference(dtype, rng):
     """The norm returned and the clipped gradients, below and above max_norm, for zero, tiny
     and huge gradients (the last two overflow or underflow a plain sum of squares in float64)."""
-    scales = (1.0, 1e-3, 0.0, 1e-200, 1e200) if dtype == "float64" else (1.0, 1e-3, 0.0, 1e-30,
-                                                                          1e30)
+    scales = (
+        (1.0, 1e-3, 0.0, 1e-200, 1e200) if dtype == "float64" else (1.0, 1e-3, 0.0, 1e-30, 1e30)
+    )
     for scale in scales:
         for max_norm in (1e-3, 0.5, 1e6):
             grads = crafted_grads(rng, native_block(dtype), scale)
@@ -245,10 +250,13 @@ def test_the_fused_pass_equals_clip_then_step(optimizer, mode, dtype, rng):
         update, ref_update = native_block(dtype), ref_block(native_block(dtype))
         from_state, ref_from_state = native_copies(ref_state, params)
         bound = update_bound(optimizer, ref_grads, ref_from_state, t)
-        for p, r, st, ref_st in ((update, ref_update, from_state, ref_from_state),
-                                 (params, ref_params, state, ref_state)):
-            _core._clip_update_step(p, grads, tuple(st), t, optimizer, clip=clip,
-                                    clip_norm=clip_norm, **CONSTANTS)
+        for p, r, st, ref_st in (
+            (update, ref_update, from_state, ref_from_state),
+            (params, ref_params, state, ref_state),
+        ):
+            _core._clip_update_step(
+                p, grads, tuple(st), t, optimizer, clip=clip, clip_norm=clip_norm, **CONSTANTS
+            )
             reference_step(optimizer, r, ref_grads, ref_st, t)
         assert_update(update, ref_update, bound, RTOL[dtype], f"-update, step {t}")
         assert_block(params, ref_params, RTOL[dtype], f"params, step {t}", cancels=True)
@@ -274,20 +282,39 @@ def test_first_updates_equal_the_reference_loop(small_text, optimizer, mode, cel
     ref = reference.Params.random(_core.layout(cell, len(chars), 10, layers), sig=0.1, seed=3)
     limit = LOOP_CLIP[mode].get("clip", 5.0)
     clip_norm = LOOP_CLIP[mode].get("clip_norm", 0.0)
-    tr = _core.Trainer(to_native(ref), encoded, seq_length=20, eta=LOOP_ETA[optimizer],
-                       optimizer=optimizer, clip=limit, clip_norm=clip_norm, decay=0.9,
-                       beta1=0.85, beta2=0.99)
+    tr = _core.Trainer(
+        to_native(ref),
+        encoded,
+        seq_length=20,
+        eta=LOOP_ETA[optimizer],
+        optimizer=optimizer,
+        clip=limit,
+        clip_norm=clip_norm,
+        decay=0.9,
+        beta1=0.85,
+        beta2=0.99,
+    )
     losses, smooth = np.empty(5), np.empty(5)
     assert tr.run(losses, smooth) == 5
-    ref_losses, ref_smooth = reference.train(ref, encoded, 5, seq_length=20,
-                                             eta=LOOP_ETA[optimizer], limit=limit,
-                                             optimizer=optimizer, clip_norm=clip_norm,
-                                             decay=0.9, beta1=0.85, beta2=0.99)
+    ref_losses, ref_smooth = reference.train(
+        ref,
+        encoded,
+        5,
+        seq_length=20,
+        eta=LOOP_ETA[optimizer],
+        limit=limit,
+        optimizer=optimizer,
+        clip_norm=clip_norm,
+        decay=0.9,
+        beta1=0.85,
+        beta2=0.99,
+    )
     np.testing.assert_allclose(losses, ref_losses, rtol=1e-9, err_msg="losses")
     np.testing.assert_allclose(smooth, ref_smooth, rtol=1e-9, err_msg="smooth losses")
     for name in ref:
-        np.testing.assert_allclose(tr.params[name], ref[name], rtol=1e-9, atol=1e-10,
-                                   err_msg=f"{name} after 5 updates")
+        np.testing.assert_allclose(
+            tr.params[name], ref[name], rtol=1e-9, atol=1e-10, err_msg=f"{name} after 5 updates"
+        )
     assert tr.step == 5 and tr.optimizer == optimizer
 
 
@@ -320,12 +347,14 @@ def test_torch_optimisers_on_identical_gradients(optimizer, mode, dtype, rng):
         else:
             theta.grad.clamp_(-clip, clip)
         opt.step()
-        _core._clip_update_step(fused, grads, tuple(fused_state), t, optimizer, clip=clip,
-                                clip_norm=clip_norm, **c)
+        _core._clip_update_step(
+            fused, grads, tuple(fused_state), t, optimizer, clip=clip, clip_norm=clip_norm, **c
+        )
         clipped = grads.copy()
         if mode == "norm":
-            assert _core.clip_by_norm(clipped, clip_norm) == pytest.approx(float(norm),
-                                                                          rel=RTOL[dtype])
+            assert _core.clip_by_norm(clipped, clip_norm) == pytest.approx(
+                float(norm), rel=RTOL[dtype]
+            )
         else:
             _core.clip_gradients(clipped, clip)
         native_step(optimizer, steps, clipped, steps_state, t)
@@ -335,12 +364,16 @@ def test_torch_optimisers_on_identical_gradients(optimizer, mode, dtype, rng):
         ref_params = reference.Params(params.layout, expected)
         for what, p, st in (("fused", fused, fused_state), ("steps", steps, steps_state)):
             # torch orders some operations differently (lerp for m, addcmul for v): ulps.
-            assert_block(p, ref_params, 4 * RTOL[dtype], f"{what} params, step {t}",
-                         cancels=True)
+            assert_block(p, ref_params, 4 * RTOL[dtype], f"{what} params, step {t}", cancels=True)
             for name, s in zip(state_names(optimizer), st):
                 ts = torch_state[names[name]].numpy().astype(np.float64)
-                assert_block(s, reference.Params(params.layout, ts), 4 * RTOL[dtype],
-                             f"{what} {name}, step {t}", cancels=name == "m")
+                assert_block(
+                    s,
+                    reference.Params(params.layout, ts),
+                    4 * RTOL[dtype],
+                    f"{what} {name}, step {t}",
+                    cancels=name == "m",
+                )
 
 
 # ---- settings and their errors ------------------------------------------------------------------
@@ -353,22 +386,25 @@ def trainer(**kw):
     return _core.Trainer(P, TEXT, seq_length=5, **kw)
 
 
-@pytest.mark.parametrize("kw,message", [
-    ({"optimizer": "sgd"}, "'adagrad', 'rmsprop' or 'adam'"),
-    ({"optimizer": "Adam"}, "'adagrad', 'rmsprop' or 'adam'"),
-    ({"clip_norm": -1.0}, "clip_norm"),
-    ({"clip_norm": float("nan")}, "clip_norm"),
-    ({"clip_norm": float("inf")}, "clip_norm"),
-    ({"decay": 1.0}, "decay must be in [0, 1)"),
-    ({"decay": -0.1}, "decay"),
-    ({"decay": float("nan")}, "decay"),
-    ({"beta1": 1.0}, "beta1 must be in [0, 1)"),
-    ({"beta1": float("nan")}, "beta1"),
-    ({"beta2": 1.5}, "beta2 must be in [0, 1)"),
-    ({"beta2": float("nan")}, "beta2"),
-    ({"eta": 0.0}, "eta"),
-    ({"eps": float("nan")}, "eps"),
-])
+@pytest.mark.parametrize(
+    "kw,message",
+    [
+        ({"optimizer": "sgd"}, "'adagrad', 'rmsprop' or 'adam'"),
+        ({"optimizer": "Adam"}, "'adagrad', 'rmsprop' or 'adam'"),
+        ({"clip_norm": -1.0}, "clip_norm"),
+        ({"clip_norm": float("nan")}, "clip_norm"),
+        ({"clip_norm": float("inf")}, "clip_norm"),
+        ({"decay": 1.0}, "decay must be in [0, 1)"),
+        ({"decay": -0.1}, "decay"),
+        ({"decay": float("nan")}, "decay"),
+        ({"beta1": 1.0}, "beta1 must be in [0, 1)"),
+        ({"beta1": float("nan")}, "beta1"),
+        ({"beta2": 1.5}, "beta2 must be in [0, 1)"),
+        ({"beta2": float("nan")}, "beta2"),
+        ({"eta": 0.0}, "eta"),
+        ({"eps": float("nan")}, "eps"),
+    ],
+)
 def test_bad_trainer_settings(kw, message):
     with pytest.raises(ValueError, match=re_escape(message)):
         trainer(**kw)
@@ -376,8 +412,13 @@ def test_bad_trainer_settings(kw, message):
 
 def test_settings_are_read_back_and_eta_is_settable():
     tr = trainer(optimizer="adam", clip_norm=2.5, beta1=0.5, beta2=0.75)
-    assert (tr.optimizer, tr.clip_norm, tr.beta1, tr.beta2, tr.decay) == ("adam", 2.5, 0.5, 0.75,
-                                                                          0.95)
+    assert (tr.optimizer, tr.clip_norm, tr.beta1, tr.beta2, tr.decay) == (
+        "adam",
+        2.5,
+        0.5,
+        0.75,
+        0.95,
+    )
     assert (tr.eta, tr.eps, tr.clip) == (0.1, 1e-8, 5.0)
     tr.eta = 0.003
     assert tr.eta == 0.003
@@ -388,8 +429,11 @@ def test_settings_are_read_back_and_eta_is_settable():
     with pytest.raises(AttributeError):
         tr.optimizer = "rmsprop"
     defaults = trainer()
-    assert (defaults.optimizer, defaults.clip_norm, defaults.state_names) == ("adagrad", 0.0,
-                                                                              ("memory",))
+    assert (defaults.optimizer, defaults.clip_norm, defaults.state_names) == (
+        "adagrad",
+        0.0,
+        ("memory",),
+    )
 
 
 def test_a_new_eta_takes_effect_at_the_next_update():
@@ -410,8 +454,11 @@ def test_a_new_eta_takes_effect_at_the_next_update():
 
 
 def test_state_names_and_views():
-    for optimizer, names in (("adagrad", ("memory",)), ("rmsprop", ("memory",)),
-                             ("adam", ("m", "v"))):
+    for optimizer, names in (
+        ("adagrad", ("memory",)),
+        ("rmsprop", ("memory",)),
+        ("adam", ("m", "v")),
+    ):
         tr = trainer(optimizer=optimizer)
         assert tr.state_names == names
         for name in names:
@@ -424,38 +471,71 @@ def test_state_names_and_views():
         with pytest.raises(ValueError, match="not a state of " + optimizer):
             tr.state("v" if optimizer != "adam" else "memory")
     with pytest.raises(AttributeError, match="state"):
-        trainer(optimizer="adam").memory
+        trainer(optimizer="adam").memory  # noqa: B018  the access raises
     assert not hasattr(trainer(optimizer="adam"), "memory")
 
 
 Q = _core.Params(5, 4, cell="gru")
 
 
-@pytest.mark.parametrize("call,error,message", [
-    (lambda: _core.rmsprop_step(Q.copy(), Q, Q.copy(), decay=1.0), ValueError, "decay"),
-    (lambda: _core.rmsprop_step(Q.copy(), Q, Q.copy(), eta=float("nan")), ValueError, "eta"),
-    (lambda: _core.rmsprop_step(Q.copy(), Q, P.copy()), ValueError, "memory"),
-    (lambda: _core.adam_step(Q.copy(), Q, Q.copy(), Q.copy(), 0), ValueError, "t counts"),
-    (lambda: _core.adam_step(Q.copy(), Q, Q.copy(), Q.copy(), 1, beta1=1.0), ValueError,
-     "beta1"),
-    (lambda: _core.adam_step(Q.copy(), Q, Q.copy(), Q.copy(), 1, beta2=-0.5), ValueError,
-     "beta2"),
-    (lambda: _core.adam_step(Q.copy(), Q, P.copy(), Q.copy(), 1), ValueError, "m are for"),
-    (lambda: _core.adam_step(Q.copy(), Q, Q.copy(), _core.Params(5, 4, "gru", 2), 1),
-     ValueError, "v are for"),
-    (lambda: _core.adam_step(Q.copy(), Q, Q.copy(), _core.Params32(5, 4, "gru"), 1), TypeError,
-     "incompatible function arguments"),
-    (lambda: _core.clip_by_norm(Q.copy(), 0.0), ValueError, "max_norm"),
-    (lambda: _core.clip_by_norm(Q.copy(), float("nan")), ValueError, "max_norm"),
-    (lambda: _core._clip_update_step(Q.copy(), Q, (Q.copy(),), 1, "adam"), ValueError,
-     "(m, v)"),
-    (lambda: _core._clip_update_step(Q.copy(), Q, (_core.Params32(5, 4, "gru"),)), TypeError,
-     "Params"),
-    (lambda: reference.train(reference.Params.zeros(_core.layout("rnn", 3, 2)), [0, 1, 2] * 5,
-                             1, seq_length=4, optimizer="sgd"), ValueError, "'adam'"),
-    (lambda: reference.clip_by_norm(reference.Params.zeros(_core.layout("rnn", 3, 2)), 0.0),
-     ValueError, "max_norm"),
-])
+@pytest.mark.parametrize(
+    "call,error,message",
+    [
+        (lambda: _core.rmsprop_step(Q.copy(), Q, Q.copy(), decay=1.0), ValueError, "decay"),
+        (lambda: _core.rmsprop_step(Q.copy(), Q, Q.copy(), eta=float("nan")), ValueError, "eta"),
+        (lambda: _core.rmsprop_step(Q.copy(), Q, P.copy()), ValueError, "memory"),
+        (lambda: _core.adam_step(Q.copy(), Q, Q.copy(), Q.copy(), 0), ValueError, "t counts"),
+        (
+            lambda: _core.adam_step(Q.copy(), Q, Q.copy(), Q.copy(), 1, beta1=1.0),
+            ValueError,
+            "beta1",
+        ),
+        (
+            lambda: _core.adam_step(Q.copy(), Q, Q.copy(), Q.copy(), 1, beta2=-0.5),
+            ValueError,
+            "beta2",
+        ),
+        (lambda: _core.adam_step(Q.copy(), Q, P.copy(), Q.copy(), 1), ValueError, "m are for"),
+        (
+            lambda: _core.adam_step(Q.copy(), Q, Q.copy(), _core.Params(5, 4, "gru", 2), 1),
+            ValueError,
+            "v are for",
+        ),
+        (
+            lambda: _core.adam_step(Q.copy(), Q, Q.copy(), _core.Params32(5, 4, "gru"), 1),
+            TypeError,
+            "incompatible function arguments",
+        ),
+        (lambda: _core.clip_by_norm(Q.copy(), 0.0), ValueError, "max_norm"),
+        (lambda: _core.clip_by_norm(Q.copy(), float("nan")), ValueError, "max_norm"),
+        (
+            lambda: _core._clip_update_step(Q.copy(), Q, (Q.copy(),), 1, "adam"),
+            ValueError,
+            "(m, v)",
+        ),
+        (
+            lambda: _core._clip_update_step(Q.copy(), Q, (_core.Params32(5, 4, "gru"),)),
+            TypeError,
+            "Params",
+        ),
+        (
+            lambda: reference.train(
+                reference.Params.zeros(_core.layout("rnn", 3, 2)),
+                [0, 1, 2] * 5,
+                1,
+                seq_length=4,
+                optimizer="sgd",
+            ),
+            ValueError,
+            "'adam'",
+        ),
+        (
+            lambda: reference.clip_by_norm(reference.Params.zeros(_core.layout("rnn", 3, 2)), 0.0),
+            ValueError,
+            "max_norm",
+        ),
+    ],
+)
 def test_bad_step_arguments(call, error, message):
     with pytest.raises(error, match=re_escape(message)):
         call()
@@ -488,8 +568,7 @@ def test_a_split_run_is_bit_identical(optimizer, mode, small_text):
     np.testing.assert_array_equal(second.params.flat, whole.params.flat, err_msg="params")
     np.testing.assert_array_equal(second.best.flat, whole.best.flat, err_msg="best")
     for name in whole.state_names:
-        np.testing.assert_array_equal(second.state(name).flat, whole.state(name).flat,
-                                      err_msg=name)
+        np.testing.assert_array_equal(second.state(name).flat, whole.state(name).flat, err_msg=name)
     assert second.epoch == whole.epoch == 1
 
 
@@ -517,8 +596,9 @@ def test_the_training_step_flushes_subnormal_numbers(dtype):
     smallest normal number it becomes 0, not a subnormal (core/floating.hpp: they cost ~100
     cycles an operation). The separate adam_step keeps IEEE's gradual underflow."""
     tiny = np.finfo(NP[dtype]).tiny  # the smallest normal number
-    cls, tcls = ((_core.Params32, _core.Trainer32) if dtype == "float32"
-                 else (_core.Params, _core.Trainer))
+    cls, tcls = (
+        (_core.Params32, _core.Trainer32) if dtype == "float32" else (_core.Params, _core.Trainer)
+    )
     p = cls(10, 4, cell="lstm")
     p.flat = _core.Params.random(10, 4, 0.1, 0, "lstm").flat
     tr = tcls(p, np.arange(60) % 5, seq_length=5, optimizer="adam", eta=1e-3)  # chars 5-9 unused

@@ -79,7 +79,7 @@ def blocks(text: str) -> list[Block]:
         i += 1
         body = []
         while i < len(lines) and not lines[i].strip().startswith("```"):
-            body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
+            body.append(lines[i][len(indent) :] if lines[i].startswith(indent) else lines[i])
             i += 1
         out.append(Block(lang, start + 1, "\n".join(body) + "\n", above == MARKER))
         i += 1
@@ -87,8 +87,11 @@ def blocks(text: str) -> list[Block]:
 
 
 def runnable(page: str) -> list[Block]:
-    return [b for b in blocks((ROOT / page).read_text(encoding="utf-8"))
-            if b.lang == "python" or (b.lang == "bash" and b.marked)]
+    return [
+        b
+        for b in blocks((ROOT / page).read_text(encoding="utf-8"))
+        if b.lang == "python" or (b.lang == "bash" and b.marked)
+    ]
 
 
 def test_the_marker_is_only_used_on_bash_blocks():
@@ -123,18 +126,21 @@ def folder(tmp_path, corpus):
 
 
 def run_block(block: Block, page: str, cwd: Path) -> None:
-    env = {**os.environ, "MPLBACKEND": "Agg",
-           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    env = {
+        **os.environ,
+        "MPLBACKEND": "Agg",
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    }
     if block.lang == "python":
         command = [sys.executable, "-c", block.code]
     else:
         command = ["bash", "-e", "-o", "pipefail", "-c", block.code]
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, (
         f"{page}:{block.line}: the {block.lang} block failed (exit {result.returncode})\n"
         f"--- block as run\n{block.code}--- stdout (end)\n{result.stdout[-3000:]}"
-        f"--- stderr (end)\n{result.stderr[-3000:]}")
+        f"--- stderr (end)\n{result.stderr[-3000:]}"
+    )
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if runnable(p)])
@@ -143,10 +149,15 @@ def test_the_examples_of_a_page_run(page, folder):
     todo = runnable(page)
     for shown, _ in speedups:
         assert any(shown in b.code for b in todo), (
-            f"SPEEDUPS[{page!r}]: {shown!r} is no longer in a runnable block of the page")
+            f"SPEEDUPS[{page!r}]: {shown!r} is no longer in a runnable block of the page"
+        )
     torch = importlib.util.find_spec("torch") is not None
     for block in todo:
-        if block.lang == "python" and re.search(r"^\s*import torch", block.code, re.M) and not torch:
+        if (
+            block.lang == "python"
+            and re.search(r"^\s*import torch", block.code, re.M)
+            and not torch
+        ):
             continue
         for shown, fast in speedups:
             block.code = block.code.replace(shown, fast)

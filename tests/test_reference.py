@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-
 from charrnn import _core, reference
 from charrnn.gradcheck import (
     compare,
@@ -43,8 +42,9 @@ def make_case(cell, L, B, K=4, m=5, T=4, seed=0, scale=0.5, state_scale=0.5):
 
 def assert_grads_close(actual, expected, rtol, atol, what=""):
     for name in expected:
-        np.testing.assert_allclose(actual[name], expected[name], rtol=rtol, atol=atol,
-                                   err_msg=f"d{name} {what}")
+        np.testing.assert_allclose(
+            actual[name], expected[name], rtol=rtol, atol=atol, err_msg=f"d{name} {what}"
+        )
 
 
 @pytest.mark.parametrize("cell,L,B", FAMILY)
@@ -107,10 +107,13 @@ def torch_forward(params, x, h0, c0):
         G = params[roles["W"]].shape[0] // m
         bias_hh = np.zeros(G * m)
         if params.cell == "gru":
-            bias_hh[2 * m:] = params[roles["bn"]]
-        for torch_name, value in (("weight_ih", params[roles["U"]]),
-                                  ("weight_hh", params[roles["W"]]),
-                                  ("bias_ih", params[roles["b"]]), ("bias_hh", bias_hh)):
+            bias_hh[2 * m :] = params[roles["bn"]]
+        for torch_name, value in (
+            ("weight_ih", params[roles["U"]]),
+            ("weight_hh", params[roles["W"]]),
+            ("bias_ih", params[roles["b"]]),
+            ("bias_hh", bias_hh),
+        ):
             getattr(net, f"{torch_name}_l{l - 1}").data = torch.tensor(np.array(value))
     onehot = torch.tensor(np.eye(K)[x])  # (B, T, K)
     state = torch.tensor(h0) if c0 is None else (torch.tensor(h0), torch.tensor(c0))
@@ -177,8 +180,7 @@ def test_vanilla_random_is_todays_draw():
     params = Params.random(layout("rnn", K, m), sig=sig, seed=seed)
     rng = np.random.default_rng(seed)
     for name, shape in (("W", (m, m)), ("U", (m, K)), ("V", (K, m))):
-        np.testing.assert_array_equal(params[name], rng.normal(0.0, sig, size=shape),
-                                      err_msg=name)
+        np.testing.assert_array_equal(params[name], rng.normal(0.0, sig, size=shape), err_msg=name)
     assert not params["b"].any() and not params["c"].any()
 
 
@@ -197,8 +199,9 @@ def test_one_step_loss_by_hand():
     np.testing.assert_allclose(result.hs, [[h]], rtol=1e-15, err_msg="hs")
     np.testing.assert_allclose(result.probs, [[1 - p1, p1]], rtol=1e-14, err_msg="probs")
     np.testing.assert_allclose(result.grads.c, [1 - p1, p1 - 1], rtol=1e-14, err_msg="dc")
-    np.testing.assert_allclose(result.grads.V, [[(1 - p1) * h], [(p1 - 1) * h]], rtol=1e-14,
-                               err_msg="dV")
+    np.testing.assert_allclose(
+        result.grads.V, [[(1 - p1) * h], [(p1 - 1) * h]], rtol=1e-14, err_msg="dV"
+    )
 
 
 # --- batches, state, shapes
@@ -208,18 +211,21 @@ def test_one_step_loss_by_hand():
 def test_batch_is_the_mean_of_its_sequences(cell):
     params, x, y, h0, c0 = make_case(cell, 2, 3, seed=4)
     whole = reference.forward_backward(params, x, y, h0, c0)
-    singles = [reference.forward_backward(params, x[j], y[j], h0[:, j],
-                                          None if c0 is None else c0[:, j]) for j in range(3)]
+    singles = [
+        reference.forward_backward(params, x[j], y[j], h0[:, j], None if c0 is None else c0[:, j])
+        for j in range(3)
+    ]
     assert whole.loss == pytest.approx(np.mean([s.loss for s in singles]), rel=1e-14)
     for name in params:
         mean = np.mean([s.grads[name] for s in singles], axis=0)
-        np.testing.assert_allclose(whole.grads[name], mean, rtol=1e-13, atol=1e-16,
-                                   err_msg=f"d{name}")
+        np.testing.assert_allclose(
+            whole.grads[name], mean, rtol=1e-13, atol=1e-16, err_msg=f"d{name}"
+        )
     for j, single in enumerate(singles):
-        np.testing.assert_allclose(whole.hs[:, j], single.hs, rtol=1e-14, atol=1e-15,
-                                   err_msg="hs")
-        np.testing.assert_allclose(whole.probs[j], single.probs, rtol=1e-14, atol=1e-15,
-                                   err_msg="probs")
+        np.testing.assert_allclose(whole.hs[:, j], single.hs, rtol=1e-14, atol=1e-15, err_msg="hs")
+        np.testing.assert_allclose(
+            whole.probs[j], single.probs, rtol=1e-14, atol=1e-15, err_msg="probs"
+        )
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -268,8 +274,10 @@ def test_output_shapes_follow_h0(cell, L, batched, h0_axis, hs_shape, h_shape):
     if cell == "lstm":
         assert result.cs.shape == hs_shape and result.c_last.shape == h_shape
         np.testing.assert_array_equal(
-            reference.forward_backward(params, x, x, h0, np.zeros(h_shape)).hs, result.hs,
-            err_msg="zero c0 equals c0=None")
+            reference.forward_backward(params, x, x, h0, np.zeros(h_shape)).hs,
+            result.hs,
+            err_msg="zero c0 equals c0=None",
+        )
     else:
         assert result.cs is None and result.c_last is None
     np.testing.assert_allclose(result.probs.sum(axis=-1), 1.0, rtol=1e-14, err_msg="probs")
@@ -301,13 +309,13 @@ def test_complex_tanh_and_sigmoid():
     x = np.concatenate([rng.normal(0, 3, 500), [0.0, 30.0, -400.0, 800.0, -1e4]])
     for y in (rng.normal(0, 1e-30, x.size), rng.normal(0, 0.5, x.size)):
         z = x + 1j * y
-        np.testing.assert_allclose(ops.tanh(z), np.tanh(z), rtol=1e-14, atol=1e-300,
-                                   err_msg="tanh")
+        np.testing.assert_allclose(ops.tanh(z), np.tanh(z), rtol=1e-14, atol=1e-300, err_msg="tanh")
         # sigmoid as 0.5 + 0.5 tanh(a/2) is accurate in absolute terms (~1e-16), not relative
         # ones where it is tiny
         expected = 1.0 / (1.0 + np.exp(-z[np.abs(x) < 700]))
-        np.testing.assert_allclose(ops.sigmoid(z)[np.abs(x) < 700], expected, rtol=1e-13,
-                                   atol=1e-15, err_msg="sigmoid")
+        np.testing.assert_allclose(
+            ops.sigmoid(z)[np.abs(x) < 700], expected, rtol=1e-13, atol=1e-15, err_msg="sigmoid"
+        )
     np.testing.assert_array_equal(ops.tanh(x), np.tanh(x), err_msg="real tanh")
 
 
@@ -367,8 +375,9 @@ def test_adagrad_step_by_formula():
         g = grads[name]
         mem = mem0[name] + g * g
         np.testing.assert_array_equal(memory[name], mem, err_msg=f"memory {name}")
-        np.testing.assert_array_equal(params[name], theta0[name] - eta * g / np.sqrt(mem + eps),
-                                      err_msg=name)
+        np.testing.assert_array_equal(
+            params[name], theta0[name] - eta * g / np.sqrt(mem + eps), err_msg=name
+        )
     # A zero gradient leaves its parameter unchanged (eps keeps 0/0 away).
     assert grads["c"][0] == 0.0 and params["c"][0] == theta0["c"][0]
     with pytest.raises(ValueError, match="different models"):
@@ -388,9 +397,13 @@ def test_train_is_the_assignment_loop(cell, L):
         if e + 5 > text.size:
             e, h, c = 0, None, None
         zeros = np.zeros((L, 3))
-        result = reference.forward_backward(by_hand, text[e:e + 4], text[e + 1:e + 5],
-                                            zeros if h is None else h,
-                                            (zeros if c is None else c) if cell == "lstm" else None)
+        result = reference.forward_backward(
+            by_hand,
+            text[e : e + 4],
+            text[e + 1 : e + 5],
+            zeros if h is None else h,
+            (zeros if c is None else c) if cell == "lstm" else None,
+        )
         reference.clip_gradients(result.grads, 5.0)
         reference.adagrad_step(by_hand, result.grads, memory)
         h, c, e = result.h_last, result.c_last, e + 4
@@ -422,8 +435,9 @@ def test_params_follow_the_layout(cell, L):
         elif e["init"] == "uniform":
             assert np.abs(values).max() <= 1 / math.sqrt(m) and values.std() > 0.1, e["name"]
         elif e["init"] == "forget_bias":
-            np.testing.assert_array_equal(values, np.repeat([0.0, 1.0, 0.0, 0.0], m),
-                                          err_msg=e["name"])
+            np.testing.assert_array_equal(
+                values, np.repeat([0.0, 1.0, 0.0, 0.0], m), err_msg=e["name"]
+            )
         else:
             assert not values.any(), e["name"]
     np.testing.assert_array_equal(Params.random(lay, 0.01, 7).flat, p.flat, err_msg="seeded")
@@ -483,12 +497,36 @@ def test_bad_layouts_are_rejected():
         ("rnn", 1, [[[0, 1]]], [[[1, 2]]], None, None, ValueError, r"\(B, T\)"),
         ("rnn", 1, [0.0, 1.0], [1, 2], None, None, ValueError, "integers"),
         ("rnn", 1, [0, 5], [1, 2], None, None, IndexError, r"inputs\[1\] = 5"),
-        ("rnn", 1, [0, 1], [-2, 2], None, None, IndexError,
-         r"targets\[0\] = -2 is outside the vocabulary \[-1,"),  # -1: no prediction
-        ("rnn", 1, [-1, 1], [0, 2], None, None, IndexError,
-         r"inputs\[0\] = -1 is outside the vocabulary \[0,"),
-        ("gru", 2, [[0, 1], [2, 1]], [[1, 2], [0, 9]], None, None, IndexError,
-         r"targets\[1, 1\] = 9"),
+        (
+            "rnn",
+            1,
+            [0, 1],
+            [-2, 2],
+            None,
+            None,
+            IndexError,
+            r"targets\[0\] = -2 is outside the vocabulary \[-1,",
+        ),  # -1: no prediction
+        (
+            "rnn",
+            1,
+            [-1, 1],
+            [0, 2],
+            None,
+            None,
+            IndexError,
+            r"inputs\[0\] = -1 is outside the vocabulary \[0,",
+        ),
+        (
+            "gru",
+            2,
+            [[0, 1], [2, 1]],
+            [[1, 2], [0, 9]],
+            None,
+            None,
+            IndexError,
+            r"targets\[1, 1\] = 9",
+        ),
         ("lstm", 2, [0, 1], [1, 2], np.zeros(3), None, ValueError, "h0"),  # layer axis needed
         ("lstm", 2, [[0, 1]], [[1, 2]], np.zeros((2, 3)), None, ValueError, "h0"),
         ("lstm", 1, [[0, 1]], [[1, 2]], np.zeros((2, 3)), None, ValueError, "h0"),  # B is 1

@@ -10,15 +10,24 @@ import stat
 
 import numpy as np
 import pytest
-
 from charrnn import checkpoint
 from charrnn.cli import main
 from charrnn.model import Model
 from charrnn.runfiles import METRICS_HEADER, read_metrics
 from charrnn.train import TrainConfig, Trainer
 
-FAST = ["--m", "10", "--seq-length", "10", "--quiet", "--no-gradcheck", "--sample-length", "20",
-        "--passage-length", "30"]
+FAST = [
+    "--m",
+    "10",
+    "--seq-length",
+    "10",
+    "--quiet",
+    "--no-gradcheck",
+    "--sample-length",
+    "20",
+    "--passage-length",
+    "30",
+]
 
 
 def train(*args):
@@ -32,8 +41,23 @@ def rows(path):
 
 def test_validation_split_evaluates_and_best_follows_it(tmp_path, text_file, capsys):
     out = tmp_path / "run"
-    assert train(text_file, "--steps", 250, "--val-frac", 0.1, "--eval-every", 100,
-                 "--sample-every", 1000, "--out", out, *FAST) == 0
+    assert (
+        train(
+            text_file,
+            "--steps",
+            250,
+            "--val-frac",
+            0.1,
+            "--eval-every",
+            100,
+            "--sample-every",
+            1000,
+            "--out",
+            out,
+            *FAST,
+        )
+        == 0
+    )
     table = rows(out / "metrics.csv")
     assert list(table[0]) == METRICS_HEADER
     evaluated = [int(r["step"]) for r in table if r["val_loss_per_char"]]
@@ -41,7 +65,8 @@ def test_validation_split_evaluates_and_best_follows_it(tmp_path, text_file, cap
     for r in table:
         if r["val_loss_per_char"]:
             assert float(r["val_bits_per_char"]) == pytest.approx(
-                float(r["val_loss_per_char"]) / math.log(2), abs=2e-6)
+                float(r["val_loss_per_char"]) / math.log(2), abs=2e-6
+            )
         assert float(r["lr"]) == 0.1
     text = text_file.read_text(encoding="utf-8")
     trainer = Trainer.load(out / "last.npz", text)
@@ -51,13 +76,15 @@ def test_validation_split_evaluates_and_best_follows_it(tmp_path, text_file, cap
     assert trainer.best_val_step == best_step
     # best.npz holds the parameters of the best validation pass, and evaluates to its figure.
     model = Model.load(out / "best.npz")
-    held_out = text[len(text) - len(trainer.val_encoded):]
+    held_out = text[len(text) - len(trainer.val_encoded) :]
     assert model.evaluate(held_out)["nats_per_char"] == pytest.approx(val[best_step], abs=2e-6)
     report = (out / "report.md").read_text()
     assert "lowest validation loss" in report and "held out for validation" in report
     assert "best validation" in capsys.readouterr().out
     metrics = read_metrics(out / "metrics.csv")
-    assert np.isnan(metrics["val_loss_per_char"][0]) and not np.isnan(metrics["val_loss_per_char"][99])
+    assert np.isnan(metrics["val_loss_per_char"][0]) and not np.isnan(
+        metrics["val_loss_per_char"][99]
+    )
 
 
 def test_a_split_too_small_for_one_sequence_is_a_clear_error(text_file, tmp_path, capsys):
@@ -76,12 +103,28 @@ def test_checkpoints_at_their_own_interval(tmp_path, text_file, monkeypatch):
 
     monkeypatch.setattr(Trainer, "save", save)
     out = tmp_path / "run"
-    assert train(text_file, "--steps", 100, "--checkpoint-every", 30, "--sample-every", 40,
-                 "--out", out, *FAST) == 0
+    assert (
+        train(
+            text_file,
+            "--steps",
+            100,
+            "--checkpoint-every",
+            30,
+            "--sample-every",
+            40,
+            "--out",
+            out,
+            *FAST,
+        )
+        == 0
+    )
     assert sorted({step for step, _ in saved}) == [30, 60, 90, 100]
     samples = (out / "samples.txt").read_text()
-    assert [line.split(",")[0] for line in samples.splitlines() if line.startswith("--- step")] \
-        == ["--- step 0", "--- step 40", "--- step 80"]
+    assert [line.split(",")[0] for line in samples.splitlines() if line.startswith("--- step")] == [
+        "--- step 0",
+        "--- step 40",
+        "--- step 80",
+    ]
 
 
 def test_time_limit_stops_cleanly_and_writes_everything(tmp_path, text_file, capsys):
@@ -89,8 +132,15 @@ def test_time_limit_stops_cleanly_and_writes_everything(tmp_path, text_file, cap
     assert train(text_file, "--steps", 10**8, "--time-limit", 1.5, "--out", out, *FAST) == 0
     step = checkpoint.load(out / "last.npz")[1]["step"]
     assert 0 < step < 10**8
-    for name in ("metrics.csv", "loss.png", "samples.txt", "best.npz", "last.npz", "passage.txt",
-                 "report.md"):
+    for name in (
+        "metrics.csv",
+        "loss.png",
+        "samples.txt",
+        "best.npz",
+        "last.npz",
+        "passage.txt",
+        "report.md",
+    ):
         assert (out / name).stat().st_size > 0, name
     assert len(rows(out / "metrics.csv")) == step
     assert "Stopped early (time limit)" in (out / "report.md").read_text()
@@ -99,11 +149,15 @@ def test_time_limit_stops_cleanly_and_writes_everything(tmp_path, text_file, cap
 
 def test_init_from_starts_a_new_run_from_the_weights(tmp_path, text_file, small_text):
     first = tmp_path / "first"
-    assert train(text_file, "--cell", "gru", "--layers", 2, "--steps", 40, "--out", first, *FAST) == 0
+    assert (
+        train(text_file, "--cell", "gru", "--layers", 2, "--steps", 40, "--out", first, *FAST) == 0
+    )
     other = tmp_path / "other.txt"
     other.write_text(small_text[3000:], encoding="utf-8")  # fewer distinct characters: fine
     second = tmp_path / "second"
-    assert train(other, "--init-from", first / "last.npz", "--steps", 10, "--out", second, *FAST) == 0
+    assert (
+        train(other, "--init-from", first / "last.npz", "--steps", 10, "--out", second, *FAST) == 0
+    )
     trainer = Trainer.load(second / "last.npz", small_text[3000:])
     assert (trainer.step, trainer.config.cell, trainer.config.layers) == (10, "gru", 2)
     assert trainer.vocab == Model.load(first / "last.npz").vocab
@@ -176,8 +230,22 @@ def test_sample_greedy_output_and_prime_file(tmp_path, text_file, capsys):
     prime = tmp_path / "prime.txt"
     prime.write_text("ROMEO:\r\n", encoding="utf-8")
     target = tmp_path / "sample.txt"
-    assert main(["sample", str(out / "best.npz"), "-n", "50", "--greedy", "--prime-file",
-                 str(prime), "--output", str(target)]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                str(out / "best.npz"),
+                "-n",
+                "50",
+                "--greedy",
+                "--prime-file",
+                str(prime),
+                "--output",
+                str(target),
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out == ""
     greedy = target.read_text(encoding="utf-8")
     assert greedy.startswith("ROMEO:\n") and len(greedy) == len("ROMEO:\n") + 50 + 1
@@ -214,8 +282,8 @@ def test_learning_rate_decays_after_each_epoch_past_the_given_one(tmp_path, text
     table = rows(straight / "metrics.csv")
     per_epoch = len(table) // 3
     lr = [float(r["lr"]) for r in table]
-    assert lr[:2 * per_epoch] == [0.1] * (2 * per_epoch)  # epochs 1 and 2
-    assert lr[2 * per_epoch:] == [0.05] * per_epoch  # epoch 3: one epoch past the first
+    assert lr[: 2 * per_epoch] == [0.1] * (2 * per_epoch)  # epochs 1 and 2
+    assert lr[2 * per_epoch :] == [0.05] * per_epoch  # epoch 3: one epoch past the first
     assert train(text_file, "--epochs", 1.5, *decay, "--out", split, *FAST) == 0
     assert train("--resume", split, "--epochs", 3, "--quiet", "--no-gradcheck") == 0
     assert [r["loss"] for r in rows(split / "metrics.csv")] == [r["loss"] for r in table]

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from charrnn import _core
 
 STUB = Path(_core.__file__).with_name("_core.pyi")
@@ -60,12 +59,15 @@ def runtime_signatures(obj, name: str) -> list[list[tuple[str, object]]]:
 def stub_signature(node: ast.FunctionDef) -> list[tuple[str, object]]:
     args = node.args.posonlyargs + node.args.args
     defaults = [...] * (len(args) - len(node.args.defaults)) + [
-        ast.literal_eval(d) for d in node.args.defaults]
+        ast.literal_eval(d) for d in node.args.defaults
+    ]
     out = [(a.arg, d) for a, d in zip(args, defaults) if a.arg != "self"]
     if node.args.kwonlyargs:  # pybind11 writes py::kw_only() as a bare `*`
         out.append(("*", ...))
-        out += [(a.arg, ... if d is None else ast.literal_eval(d))
-                for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults)]
+        out += [
+            (a.arg, ... if d is None else ast.literal_eval(d))
+            for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults)
+        ]
     return out
 
 
@@ -91,8 +93,9 @@ def test_the_stub_names_every_name_of_the_module_and_no_other():
     assert public(MODULE) == runtime
 
 
-@pytest.mark.parametrize("name", sorted(n for n, node in MODULE.items()
-                                        if isinstance(node, ast.FunctionDef)))
+@pytest.mark.parametrize(
+    "name", sorted(n for n, node in MODULE.items() if isinstance(node, ast.FunctionDef))
+)
 def test_a_function_has_the_modules_arguments_and_defaults(name):
     node = MODULE[name]
     assert ast.get_docstring(node), f"{name} has no docstring in the stub"
@@ -102,8 +105,9 @@ def test_a_function_has_the_modules_arguments_and_defaults(name):
         assert stub_signature(node) == signature, name
 
 
-@pytest.mark.parametrize("name", sorted(n for n, node in MODULE.items()
-                                        if isinstance(node, ast.ClassDef)))
+@pytest.mark.parametrize(
+    "name", sorted(n for n, node in MODULE.items() if isinstance(node, ast.ClassDef))
+)
 def test_a_class_has_the_modules_members_and_arguments(name):
     node = MODULE[name]
     assert ast.get_docstring(node), f"{name} has no docstring in the stub"

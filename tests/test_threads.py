@@ -6,11 +6,9 @@ count, evaluation, and bad counts."""
 
 import numpy as np
 import pytest
-
 from charrnn import _core
 from charrnn.cli import main
-from charrnn.train import TrainConfig, Trainer
-
+from charrnn.train import TrainConfig
 from conftest import CELLS, split_run
 
 THREADS = (1, 2, 3, 5)
@@ -32,8 +30,9 @@ def test_forward_backward_is_the_same_at_any_thread_count(cell, m, layers, B, T,
     p = params(cell, m, layers, dtype)
     x, y = rng.integers(0, 30, (B, T)), rng.integers(0, 30, (B, T))
     y[0, ::3] = -1  # targets that predict nothing, too
-    results = [_core.forward_backward(p, x, y, dropout=0.2, dropout_seed=3, threads=t)
-               for t in THREADS]
+    results = [
+        _core.forward_backward(p, x, y, dropout=0.2, dropout_seed=3, threads=t) for t in THREADS
+    ]
     for t, r in zip(THREADS[1:], results[1:]):
         assert r.loss == results[0].loss, t
         np.testing.assert_array_equal(r.grads.flat, results[0].grads.flat, err_msg=f"{t} threads")
@@ -46,8 +45,15 @@ def test_training_is_the_same_at_any_thread_count(cell, small_text):
     encoded = np.array([chars.index(ch) for ch in small_text], dtype=np.int32)
     runs = []
     for t in THREADS:
-        tr = _core.Trainer32(params(cell, 48, 2, "float32", K=len(chars)), encoded, seq_length=20,
-                             batch=16, optimizer="adam", eta=3e-3, threads=t)
+        tr = _core.Trainer32(
+            params(cell, 48, 2, "float32", K=len(chars)),
+            encoded,
+            seq_length=20,
+            batch=16,
+            optimizer="adam",
+            eta=3e-3,
+            threads=t,
+        )
         losses = np.empty(6)
         assert tr.run(losses) == 6 and tr.threads == t
         runs.append((losses, np.array(tr.params.flat)))
@@ -57,10 +63,19 @@ def test_training_is_the_same_at_any_thread_count(cell, small_text):
 
 
 def test_a_run_resumed_with_another_thread_count_is_bit_identical(tmp_path, small_text):
-    config = TrainConfig(cell="gru", layers=2, m=40, seq_length=16, batch=12, optimizer="rmsprop",
-                         eta=2e-3, threads=1)
-    _, second, expected, split = split_run(small_text, config, 4, 6, tmp_path / "last.npz",
-                                           overrides={"threads": 3})
+    config = TrainConfig(
+        cell="gru",
+        layers=2,
+        m=40,
+        seq_length=16,
+        batch=12,
+        optimizer="rmsprop",
+        eta=2e-3,
+        threads=1,
+    )
+    _, second, expected, split = split_run(
+        small_text, config, 4, 6, tmp_path / "last.npz", overrides={"threads": 3}
+    )
     assert second.threads == 3 and second.history[-1]["changed"] == {"threads": [1, 3]}
     assert split.tobytes() == expected.tobytes()
 
@@ -92,11 +107,32 @@ def test_bad_thread_counts(bad, small_text):
 
 def test_train_and_evaluate_take_threads(tmp_path, text_file, capsys):
     out = tmp_path / "run"
-    assert main(["train", str(text_file), "--cell", "lstm", "--m", "16", "--seq-length", "10",
-                 "--steps", "30", "--threads", "2", "--quiet", "--no-gradcheck", "--out",
-                 str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(text_file),
+                "--cell",
+                "lstm",
+                "--m",
+                "16",
+                "--seq-length",
+                "10",
+                "--steps",
+                "30",
+                "--threads",
+                "2",
+                "--quiet",
+                "--no-gradcheck",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "2 threads" in (out / "report.md").read_text()
-    assert main(["evaluate", str(out / "best.npz"), str(text_file), "--threads", "2",
-                 "--json"]) == 0
+    assert (
+        main(["evaluate", str(out / "best.npz"), str(text_file), "--threads", "2", "--json"]) == 0
+    )
     assert main(["train", str(text_file), "--threads", "300", "--out", str(tmp_path / "x")]) == 1
     assert "threads must be" in capsys.readouterr().err

@@ -6,12 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from charrnn import _core, checkpoint, reference
 from charrnn.checkpoint import CheckpointError
 from charrnn.model import Model
 from charrnn.train import TrainConfig, Trainer, TrainingDiverged
-
 from conftest import CELLS, same_build_as, to_native
 
 
@@ -51,15 +49,15 @@ def test_first_updates_equal_the_reference_loop(corpus, cell, layers, m):
     """Step for step on the corpus (rounding grows ~50x per early step, so only the first few
     updates can be compared this tightly); the vanilla model at the assignment's sizes."""
     _, vocab, encoded = corpus
-    ref, tr = native_trainer(encoded[:5000], vocab.K, m=m, T=25, sig=0.01, cell=cell,
-                             layers=layers)
+    ref, tr = native_trainer(encoded[:5000], vocab.K, m=m, T=25, sig=0.01, cell=cell, layers=layers)
     native_losses, native_smooth = run(tr, 5)
     ref_losses, ref_smooth = reference.train(ref, encoded[:5000], 5, seq_length=25)
     np.testing.assert_allclose(native_losses, ref_losses, rtol=1e-9, err_msg="losses")
     np.testing.assert_allclose(native_smooth, ref_smooth, rtol=1e-9, err_msg="smooth losses")
     for name in ref:
-        np.testing.assert_allclose(tr.params[name], ref[name], rtol=1e-9,
-                                   atol=1e-10, err_msg=f"{name} after 5 updates")
+        np.testing.assert_allclose(
+            tr.params[name], ref[name], rtol=1e-9, atol=1e-10, err_msg=f"{name} after 5 updates"
+        )
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -81,8 +79,10 @@ def test_vanilla_losses_are_bit_identical_to_the_previous_core(corpus):
 
     expected = json.loads((Path(__file__).parent / "data/v1/expected.json").read_text())
     if not same_build_as(expected["arch"]):
-        pytest.skip(f"pinned on a {expected['arch']} Release build; this one is {_core.ARCH}, "
-                    f"or a sanitizer build")
+        pytest.skip(
+            f"pinned on a {expected['arch']} Release build; this one is {_core.ARCH}, "
+            f"or a sanitizer build"
+        )
     text = corpus[0]
     for key, pins in expected["pins"].items():
         dtype, batch = key.split("_b")
@@ -187,11 +187,16 @@ def test_priming_moves_the_state(cell, layers):
     np.testing.assert_array_equal(_core.sample(p, r.h_last, [2], 50, seed=1, c0=r.c_last), primed)
 
 
-@pytest.mark.parametrize("cell,layers,optimizer", [
-    ("rnn", 1, {}), ("lstm", 2, {}), ("gru", 2, {}),
-    ("lstm", 2, dict(optimizer="adam", eta=2e-3, clip_norm=1.0)),
-    ("rnn", 2, dict(optimizer="rmsprop", eta=2e-3, lr_decay=0.5, lr_decay_after=1)),
-])
+@pytest.mark.parametrize(
+    "cell,layers,optimizer",
+    [
+        ("rnn", 1, {}),
+        ("lstm", 2, {}),
+        ("gru", 2, {}),
+        ("lstm", 2, dict(optimizer="adam", eta=2e-3, clip_norm=1.0)),
+        ("rnn", 2, dict(optimizer="rmsprop", eta=2e-3, lr_decay=0.5, lr_decay_after=1)),
+    ],
+)
 def test_resume_is_exact(tmp_path, small_text, cell, layers, optimizer):
     config = TrainConfig(cell=cell, layers=layers, m=16, seq_length=10, seed=4, **optimizer)
     straight = Trainer(small_text, config)
@@ -206,8 +211,9 @@ def test_resume_is_exact(tmp_path, small_text, cell, layers, optimizer):
     for source in ("params", "best_params"):
         np.testing.assert_array_equal(getattr(resumed, source).flat, getattr(straight, source).flat)
     for state in straight._native.state_names:
-        np.testing.assert_array_equal(resumed._native.state(state).flat,
-                                      straight._native.state(state).flat, err_msg=state)
+        np.testing.assert_array_equal(
+            resumed._native.state(state).flat, straight._native.state(state).flat, err_msg=state
+        )
     assert resumed.smooth_loss == straight.smooth_loss
     assert resumed.sample(100) == straight.sample(100)
 
@@ -284,9 +290,18 @@ def test_nan_loss_stops_training_and_names_the_step(small_text):
 def test_trainer_rejects_bad_settings(small_text):
     with pytest.raises(ValueError, match="at least 220"):
         Trainer(small_text[:100], TrainConfig(seq_length=10, batch=20))
-    for bad in (dict(m=0), dict(seq_length=-1), dict(eta=0.0), dict(eta=float("nan")),
-                dict(sig=-1.0), dict(dtype="float16"), dict(batch=0), dict(layers=0),
-                dict(cell="transformer"), dict(layers=1.5)):
+    for bad in (
+        dict(m=0),
+        dict(seq_length=-1),
+        dict(eta=0.0),
+        dict(eta=float("nan")),
+        dict(sig=-1.0),
+        dict(dtype="float16"),
+        dict(batch=0),
+        dict(layers=0),
+        dict(cell="transformer"),
+        dict(layers=1.5),
+    ):
         with pytest.raises(ValueError):
             TrainConfig(**bad)
     with pytest.raises(ValueError, match="steps"):
@@ -297,8 +312,9 @@ def test_tiny_temperature_is_greedy_not_nan():
     p = _core.Params.random(6, 4, sig=1.0, seed=5)
     greedy = _core.sample(p, np.zeros(4), [2], 30, seed=0, temperature=1e-6)
     for temperature in (1e-300, 1e-320):
-        np.testing.assert_array_equal(_core.sample(p, np.zeros(4), [2], 30, seed=9,
-                                                   temperature=temperature), greedy)
+        np.testing.assert_array_equal(
+            _core.sample(p, np.zeros(4), [2], 30, seed=9, temperature=temperature), greedy
+        )
 
 
 def test_negative_adagrad_memory_is_a_corrupt_checkpoint(tmp_path, small_text):

@@ -47,8 +47,10 @@ void require(bool ok, const std::string& message) {
 // Sizes are stored as int in the core: a larger value would wrap (2**31 became K=-2147483648).
 void require_positive_size(long long value, const char* name) {
     if (value <= 0 || value > std::numeric_limits<int>::max())
-        throw std::invalid_argument(std::string(name) + " must be a positive integer below 2**31, "
-                                    "got " + std::to_string(value));
+        throw std::invalid_argument(std::string(name) +
+                                    " must be a positive integer below 2**31, "
+                                    "got " +
+                                    std::to_string(value));
 }
 
 // numpy's conversion to A (a typed array_t). Unlike A::ensure, which returns a null array and
@@ -102,8 +104,10 @@ OptimSettings optim_settings(const std::string& optimizer, double eta, double ep
     require_finite_positive(eps, "eps");
     require_finite_positive(clip, "clip");
     if (!(std::isfinite(clip_norm) && clip_norm >= 0))
-        throw std::invalid_argument("clip_norm must be a finite number >= 0 (0: clip elementwise "
-                                    "to clip instead), got " + std::to_string(clip_norm));
+        throw std::invalid_argument(
+            "clip_norm must be a finite number >= 0 (0: clip elementwise "
+            "to clip instead), got " +
+            std::to_string(clip_norm));
     require_unit_interval(decay, "decay");
     require_unit_interval(beta1, "beta1");
     require_unit_interval(beta2, "beta2");
@@ -131,28 +135,31 @@ py::array_t<T, py::array::c_style> as_real_array(const py::handle& obj, const ch
     const T* p = arr.data();
     for (py::ssize_t i = 0; i < arr.size(); ++i)
         if (!std::isfinite(p[i]))
-            throw std::invalid_argument(std::string(name) + " contains NaN or infinity at flat index " +
-                                        std::to_string(i));
+            throw std::invalid_argument(
+                std::string(name) + " contains NaN or infinity at flat index " + std::to_string(i));
     return arr;
 }
 
 // Character indices: an integer array (any integer dtype), each in [0, K), or -1 too if `none`
 // (a target that predicts nothing).
-py::array_t<std::int64_t, py::array::c_style> as_index_array(const py::handle& obj, const char* name,
-                                                           int K, bool none = false) {
+py::array_t<std::int64_t, py::array::c_style> as_index_array(const py::handle& obj,
+                                                             const char* name, int K,
+                                                             bool none = false) {
     py::array any = py::array::ensure(obj);
     if (!any) throw std::invalid_argument(std::string(name) + " must be an array of integers");
     const char kind = any.dtype().kind();
     if (kind != 'i' && kind != 'u')
-        throw std::invalid_argument(std::string(name) + " must be an integer array of character "
-                                    "indices, got dtype " + std::string(py::str(any.dtype())));
+        throw std::invalid_argument(std::string(name) +
+                                    " must be an integer array of character "
+                                    "indices, got dtype " +
+                                    std::string(py::str(any.dtype())));
     if (kind == 'u' && any.itemsize() == 8) {
         // uint64 values above 2^63 would wrap to negative numbers when cast: compare first.
         auto u = convert<py::array_t<std::uint64_t, py::array::c_style>>(any);
         for (py::ssize_t i = 0; i < u.size(); ++i)
             if (u.data()[i] >= std::uint64_t(K))
-                throw py::index_error(std::string(name) + "[" + std::to_string(i) + "] = " +
-                                      std::to_string(u.data()[i]) + " is outside [0, " +
+                throw py::index_error(std::string(name) + "[" + std::to_string(i) +
+                                      "] = " + std::to_string(u.data()[i]) + " is outside [0, " +
                                       std::to_string(K) + ")");
     }
     auto arr = convert<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>>(any);
@@ -160,9 +167,9 @@ py::array_t<std::int64_t, py::array::c_style> as_index_array(const py::handle& o
         const std::int64_t v = arr.data()[i];
         if (v < (none ? -1 : 0) || v >= K)
             throw py::index_error(std::string(name) + "[" + std::to_string(i) + "] = " +
-                                  std::to_string(v) + " is outside [" + (none ? "-1" : "0") +
-                                  ", " + std::to_string(K) + "): not a character of this " +
-                                  "vocabulary" + (none ? " (or -1: no prediction)" : ""));
+                                  std::to_string(v) + " is outside [" + (none ? "-1" : "0") + ", " +
+                                  std::to_string(K) + "): not a character of this " + "vocabulary" +
+                                  (none ? " (or -1: no prediction)" : ""));
     }
     return arr;
 }
@@ -186,8 +193,9 @@ class RunGuard {
 public:
     explicit RunGuard(const void* trainer) : trainer_(trainer) {
         if (!running().insert(trainer).second)
-            throw std::runtime_error("this Trainer is already running in another thread; give "
-                                     "each thread its own Trainer");
+            throw std::runtime_error(
+                "this Trainer is already running in another thread; give "
+                "each thread its own Trainer");
     }
     ~RunGuard() { running().erase(trainer_); }
     RunGuard(const RunGuard&) = delete;
@@ -230,7 +238,8 @@ py::list layout_list(const Layout& layout) {
         d["name"] = e.name;
         d["role"] = role_name(e.role);
         d["layer"] = e.layer;
-        d["shape"] = e.vector ? py::tuple(py::make_tuple(e.rows)) : py::tuple(py::make_tuple(e.rows, e.cols));
+        d["shape"] = e.vector ? py::tuple(py::make_tuple(e.rows))
+                              : py::tuple(py::make_tuple(e.rows, e.cols));
         d["offset"] = e.offset;
         d["size"] = e.size();
         d["init"] = init_name(e.init);
@@ -290,8 +299,9 @@ std::string shape_of(const Entry& e) {
 template <typename T>
 void assign_entry(Params<T>& p, const Entry& e, const py::handle& value) {
     auto arr = as_real_array<T>(value, e.name.c_str());
-    const bool ok = e.vector ? (arr.ndim() == 1 && arr.shape(0) == e.rows)
-                             : (arr.ndim() == 2 && arr.shape(0) == e.rows && arr.shape(1) == e.cols);
+    const bool ok = e.vector
+                        ? (arr.ndim() == 1 && arr.shape(0) == e.rows)
+                        : (arr.ndim() == 2 && arr.shape(0) == e.rows && arr.shape(1) == e.cols);
     require(ok, e.name + " must have shape " + shape_of(e) + ", got " + shape_string(arr));
     std::copy(arr.data(), arr.data() + arr.size(), p.flat.data() + e.offset);
 }
@@ -306,21 +316,24 @@ py::array_t<T> entry_view(py::object self, const Entry& e) {
 // (L, m) or (L, B, m), or, for a one-layer model, without it, (m,) or (B, m). None: zeros.
 // (L, B, m) row-major is (m, L B) column-major: the same bytes.
 template <typename T>
-void read_state(const ModelSpec& spec, const py::handle& obj, const char* name, int B,
-                bool batched, Mat<T>& out, bool& layer_axis) {
+void read_state(const ModelSpec& spec, const py::handle& obj, const char* name, int B, bool batched,
+                Mat<T>& out, bool& layer_axis) {
     if (obj.is_none()) return;
     auto arr = as_real_array<T>(obj, name);
     const py::ssize_t L = spec.layers, m = spec.m;
-    const bool with_axis = batched ? (arr.ndim() == 3 && arr.shape(0) == L && arr.shape(1) == B &&
-                                      arr.shape(2) == m)
-                                   : (arr.ndim() == 2 && arr.shape(0) == L && arr.shape(1) == m);
-    const bool without = L == 1 && (batched ? (arr.ndim() == 2 && arr.shape(0) == B && arr.shape(1) == m)
-                                            : (arr.ndim() == 1 && arr.shape(0) == m));
+    const bool with_axis =
+        batched ? (arr.ndim() == 3 && arr.shape(0) == L && arr.shape(1) == B && arr.shape(2) == m)
+                : (arr.ndim() == 2 && arr.shape(0) == L && arr.shape(1) == m);
+    const bool without =
+        L == 1 && (batched ? (arr.ndim() == 2 && arr.shape(0) == B && arr.shape(1) == m)
+                           : (arr.ndim() == 1 && arr.shape(0) == m));
     if (!with_axis && !without) {
         const std::string Bs = std::to_string(B), ms = std::to_string(m), Ls = std::to_string(L);
         std::string expected = batched ? "(L, B, m) = (" + Ls + ", " + Bs + ", " + ms + ")"
                                        : "(L, m) = (" + Ls + ", " + ms + ")";
-        if (L == 1) expected += batched ? " or (B, m) = (" + Bs + ", " + ms + ")" : " or (m,) = (" + ms + ",)";
+        if (L == 1)
+            expected +=
+                batched ? " or (B, m) = (" + Bs + ", " + ms + ")" : " or (m,) = (" + ms + ",)";
         throw std::invalid_argument(std::string(name) + " must have shape " + expected + ", got " +
                                     shape_string(arr));
     }
@@ -355,8 +368,8 @@ Batch<T> make_batch(const Params<T>& params, const py::handle& inputs_obj,
     batch.batched = inputs.ndim() == 2;
     batch.B = batch.batched ? int(inputs.shape(0)) : 1;
     batch.T_len = int(inputs.shape(inputs.ndim() - 1));
-    require(batch.T_len > 0 && batch.B > 0, "inputs must hold at least one character, got shape " +
-                                                shape_string(inputs));
+    require(batch.T_len > 0 && batch.B > 0,
+            "inputs must hold at least one character, got shape " + shape_string(inputs));
     if (!c0_obj.is_none() && spec.cell != Cell::lstm)
         throw std::invalid_argument(std::string("c0 is the cell state of an lstm; this ") +
                                     cell_name(spec.cell) + " model has none (pass c0=None)");
@@ -422,14 +435,13 @@ void bind_params(py::module_& m, const char* name) {
          "writable numpy view into that block, by name: p['W1'] or p.W1 (the one-layer vanilla "
          "RNN's are W, U, V, b, c); assigning to one copies.")
             .c_str());
-    cls.def(py::init([](long long K, long long m_, const std::string& cell, long long layers,
-                        long long embedding) {
-                return P(make_spec(K, m_, cell, layers, embedding));
-            }),
-            py::arg("K"), py::arg("m"), py::arg("cell") = "rnn", py::arg("layers") = 1,
-            py::kw_only(), py::arg("embedding") = 0,
-            "All-zero parameters for vocabulary size K, hidden size m, the cell ('rnn', 'lstm' "
-            "or 'gru'), the number of layers and the embedding's width (0: none).");
+    cls.def(
+        py::init([](long long K, long long m_, const std::string& cell, long long layers,
+                    long long embedding) { return P(make_spec(K, m_, cell, layers, embedding)); }),
+        py::arg("K"), py::arg("m"), py::arg("cell") = "rnn", py::arg("layers") = 1, py::kw_only(),
+        py::arg("embedding") = 0,
+        "All-zero parameters for vocabulary size K, hidden size m, the cell ('rnn', 'lstm' "
+        "or 'gru'), the number of layers and the embedding's width (0: none).");
     cls.def_static(
         "random",
         [](long long K, long long m_, double sig, std::uint64_t seed, const std::string& cell,
@@ -452,13 +464,17 @@ void bind_params(py::module_& m, const char* name) {
         "zero but an lstm's forget-gate bias forget_bias, an embedding N(0, 1).");
     cls.def_property_readonly("K", &P::K, "vocabulary size");
     cls.def_property_readonly("m", &P::m, "hidden units per layer");
-    cls.def_property_readonly("cell", [](const P& p) { return std::string(cell_name(p.spec().cell)); },
-                              "'rnn', 'lstm' or 'gru'");
-    cls.def_property_readonly("layers", [](const P& p) { return p.spec().layers; }, "number of layers");
-    cls.def_property_readonly("spec", [](const P& p) { return spec_dict(p.spec()); },
-                              "{'cell', 'K', 'm', 'layers', 'embedding'}");
-    cls.def_property_readonly("layout", [](const P& p) { return layout_list(*p.layout); },
-                              "the layout: one dict per array (see layout())");
+    cls.def_property_readonly(
+        "cell", [](const P& p) { return std::string(cell_name(p.spec().cell)); },
+        "'rnn', 'lstm' or 'gru'");
+    cls.def_property_readonly(
+        "layers", [](const P& p) { return p.spec().layers; }, "number of layers");
+    cls.def_property_readonly(
+        "spec", [](const P& p) { return spec_dict(p.spec()); },
+        "{'cell', 'K', 'm', 'layers', 'embedding'}");
+    cls.def_property_readonly(
+        "layout", [](const P& p) { return layout_list(*p.layout); },
+        "the layout: one dict per array (see layout())");
     cls.def_property_readonly(
         "names",
         [](const P& p) {
@@ -473,10 +489,12 @@ void bind_params(py::module_& m, const char* name) {
     cls.def("__setitem__", [](P& p, const std::string& key, const py::handle& value) {
         assign_entry(p, entry_named(p, key), value);
     });
-    cls.def("__contains__", [](const P& p, const std::string& key) { return p.layout->find(key) != nullptr; });
+    cls.def("__contains__",
+            [](const P& p, const std::string& key) { return p.layout->find(key) != nullptr; });
     cls.def("__len__", [](const P& p) { return p.layout->entries.size(); });
-    cls.def("__iter__", [](py::object self) { return py::iter(self.attr("names")); },
-            "the array names in block order, as a mapping's keys");
+    cls.def(
+        "__iter__", [](py::object self) { return py::iter(self.attr("names")); },
+        "the array names in block order, as a mapping's keys");
     cls.def("keys", [](py::object self) { return self.attr("names"); }, "the array names");
     cls.def(
         "items",
@@ -493,9 +511,9 @@ void bind_params(py::module_& m, const char* name) {
             std::string names;
             for (const Entry& x : self.cast<P&>().layout->entries)
                 names += (names.empty() ? "" : ", ") + x.name;
-            throw py::attribute_error("'" + std::string(py::str(py::type::of(self).attr("__name__"))) +
-                                      "' object has no attribute '" + key + "' (its arrays: " +
-                                      names + ")");
+            throw py::attribute_error(
+                "'" + std::string(py::str(py::type::of(self).attr("__name__"))) +
+                "' object has no attribute '" + key + "' (its arrays: " + names + ")");
         }
         return entry_view<T>(self, *e);
     });
@@ -529,8 +547,9 @@ void bind_params(py::module_& m, const char* name) {
     cls.def("__repr__", [name](const P& p) {
         const ModelSpec& s = p.spec();
         return std::string(name) + "(K=" + std::to_string(s.K) + ", m=" + std::to_string(s.m) +
-               (s.is_vanilla() ? "" : std::string(", cell='") + cell_name(s.cell) + "', layers=" +
-                                          std::to_string(s.layers)) +
+               (s.is_vanilla() ? ""
+                               : std::string(", cell='") + cell_name(s.cell) +
+                                     "', layers=" + std::to_string(s.layers)) +
                (s.embedding ? ", embedding=" + std::to_string(s.embedding) : std::string()) + ")";
     });
 }
@@ -549,13 +568,13 @@ Streams make_streams(const py::handle& text, const py::handle& targets, long lon
         require(start == -1, "start is the symbol documents begin with: give it with targets");
         return s;
     }
-    require(start >= 0 && start < K, "start must be a character index in [0, " +
-                                         std::to_string(K) + "), got " + std::to_string(start));
+    require(start >= 0 && start < K, "start must be a character index in [0, " + std::to_string(K) +
+                                         "), got " + std::to_string(start));
     s.start = std::int32_t(start);
     s.targets = to_int32(as_index_array(targets, "targets", K, true));
-    require(s.targets.size() == s.text.size(),
-            "targets must be as long as text (" + std::to_string(s.text.size()) + "), got " +
-                std::to_string(s.targets.size()));
+    require(s.targets.size() == s.text.size(), "targets must be as long as text (" +
+                                                   std::to_string(s.text.size()) + "), got " +
+                                                   std::to_string(s.targets.size()));
     require(s.text.size() % s.B == 0, "a documents layout holds batch = " + std::to_string(s.B) +
                                           " streams of equal length; text has " +
                                           std::to_string(s.text.size()) + " entries");
@@ -564,10 +583,11 @@ Streams make_streams(const py::handle& text, const py::handle& targets, long lon
     const std::int64_t chunk = s.chunk();
     for (std::size_t i = 0; i < s.text.size(); ++i)
         if (s.text[i] == s.start && s.targets[i] >= 0 && (std::int64_t(i) % chunk) % window != 0)
-            throw std::invalid_argument(
-                "text[" + std::to_string(i) + "] starts a document in the middle of a window of " +
-                std::to_string(window) + ": lay documents out for this window length "
-                "(charrnn.data.document_streams)");
+            throw std::invalid_argument("text[" + std::to_string(i) +
+                                        "] starts a document in the middle of a window of " +
+                                        std::to_string(window) +
+                                        ": lay documents out for this window length "
+                                        "(charrnn.data.document_streams)");
     return s;
 }
 
@@ -590,11 +610,11 @@ Result<T> run_forward_backward(const Params<T>& params, const py::handle& inputs
     r.loss = forward<T>(params, batch.inputs.data(), batch.targets.data(), T_len, B, batch.state,
                         ws, drop);
     // backward reuses P for d_o: the probabilities are copied out first.
-    r.probs = per_step<T>([&](int) { return Eigen::Ref<const Mat<T>>(ws.P); }, 1, spec.K, T_len,
-                          B, batch.batched, false);
+    r.probs = per_step<T>([&](int) { return Eigen::Ref<const Mat<T>>(ws.P); }, 1, spec.K, T_len, B,
+                          batch.batched, false);
     backward(params, batch.inputs.data(), batch.targets.data(), ws, r.grads);
-    r.hs = per_step<T>([&](int l) { return ws.layers[l]->hidden().rightCols(n); }, L, spec.m,
-                       T_len, B, batch.batched, batch.layer_axis);
+    r.hs = per_step<T>([&](int l) { return ws.layers[l]->hidden().rightCols(n); }, L, spec.m, T_len,
+                       B, batch.batched, batch.layer_axis);
     State<T> last(spec, B);
     ws.final_state(last);
     r.h_last = state_array<T>(last.h, L, B, batch.batched, batch.layer_axis);
@@ -613,10 +633,13 @@ void bind_functions(py::module_& m) {
                           "What forward_backward returns. States follow h0's form: with a "
                           "leading layer axis L when h0 had one (or was None and L > 1).")
         .def_readonly("loss", &Result<T>::loss, "L = -sum_t log p_t[y_t] (mean over a batch)")
-        .def_readonly("grads", &Result<T>::grads, "the gradient of every array, as a Params (unclipped)")
-        .def_readonly("h_last", &Result<T>::h_last, "h_T of every layer: (m,), (B, m), (L, m) or (L, B, m)")
+        .def_readonly("grads", &Result<T>::grads,
+                      "the gradient of every array, as a Params (unclipped)")
+        .def_readonly("h_last", &Result<T>::h_last,
+                      "h_T of every layer: (m,), (B, m), (L, m) or (L, B, m)")
         .def_readonly("c_last", &Result<T>::c_last, "lstm: c_T, shaped as h_last; None otherwise")
-        .def_readonly("hs", &Result<T>::hs, "h_1 .. h_T: (T, m) or (B, T, m), (L, ...) with the layer axis")
+        .def_readonly("hs", &Result<T>::hs,
+                      "h_1 .. h_T: (T, m) or (B, T, m), (L, ...) with the layer axis")
         .def_readonly("cs", &Result<T>::cs, "lstm: c_1 .. c_T, shaped as hs; None otherwise")
         .def_readonly("probs", &Result<T>::probs, "p_1 .. p_T: (T, K) or (B, T, K)");
 
@@ -635,8 +658,8 @@ void bind_functions(py::module_& m) {
     m.def(
         "loss",
         [](const P& params, const py::handle& inputs, const py::handle& targets,
-           const py::handle& h0, const py::handle& c0, double dropout,
-           std::uint64_t dropout_seed, long long dropout_step, long long threads) {
+           const py::handle& h0, const py::handle& c0, double dropout, std::uint64_t dropout_seed,
+           long long dropout_step, long long threads) {
             require_finite_params(params, "params");
             const Dropout drop = dropout_settings(dropout, dropout_seed, dropout_step);
             Parallel parallel(thread_count(threads));
@@ -656,7 +679,8 @@ void bind_functions(py::module_& m) {
             require_finite_positive(limit, "limit");
             clip_gradients(grads, limit);
         },
-        py::arg("grads"), py::arg("limit") = 5.0, "Clip every gradient entry to [-limit, limit], in place.");
+        py::arg("grads"), py::arg("limit") = 5.0,
+        "Clip every gradient entry to [-limit, limit], in place.");
     m.def(
         "adagrad_step",
         [](P& params, const P& grads, P& memory, double eta, double eps) {
@@ -691,8 +715,10 @@ void bind_functions(py::module_& m) {
             check_same_layout(params, m_, "m");
             check_same_layout(params, v, "v");
             if (t < 1)
-                throw std::invalid_argument("t counts the updates including this one: it must be "
-                                            ">= 1, got " + std::to_string(t));
+                throw std::invalid_argument(
+                    "t counts the updates including this one: it must be "
+                    ">= 1, got " +
+                    std::to_string(t));
             require_finite_positive(eta, "eta");
             require_unit_interval(beta1, "beta1");
             require_unit_interval(beta2, "beta2");
@@ -759,7 +785,8 @@ void bind_functions(py::module_& m) {
             auto prime_arr = as_index_array(prime, "prime", spec.K);
             require(prime_arr.ndim() == 1 && prime_arr.size() > 0,
                     "prime must be a non-empty 1-D array of character indices (its last "
-                    "character is the first input), got shape " + shape_string(prime_arr));
+                    "character is the first input), got shape " +
+                        shape_string(prime_arr));
             if (n < 0) throw std::invalid_argument("n must be >= 0, got " + std::to_string(n));
             require_finite_positive(temperature, "temperature");
             require(std::isfinite(top_p) && top_p > 0 && top_p <= 1,
@@ -812,11 +839,11 @@ void bind_functions(py::module_& m) {
             thread_count(threads);
             require_positive_size(chunk, "chunk");
             const Streams streams = make_streams(text, targets, start, batch, chunk, params.K());
-            require(streams.readable() >= 1,
-                    "text must hold at least " + std::to_string(streams.documents() ? 1 : 2) +
-                        " character indices per stream, got " +
-                        std::to_string(streams.text.size()) + " for batch = " +
-                        std::to_string(streams.B));
+            require(streams.readable() >= 1, "text must hold at least " +
+                                                 std::to_string(streams.documents() ? 1 : 2) +
+                                                 " character indices per stream, got " +
+                                                 std::to_string(streams.text.size()) +
+                                                 " for batch = " + std::to_string(streams.B));
             Evaluation<T> ev(params, streams, int(chunk), int(threads));
             bool more = true;
             while (more) {
@@ -844,10 +871,10 @@ template <typename T>
 py::object state_view(py::object self, Mat<T>& s, int L) {
     if (s.cols() == 0) return py::none();
     const py::ssize_t B = s.cols() / L, m = s.rows();
-    return py::array_t<T>({py::ssize_t(L), B, m},
-                          {py::ssize_t(sizeof(T)) * B * m, py::ssize_t(sizeof(T)) * m,
-                           py::ssize_t(sizeof(T))},
-                          s.data(), self);
+    return py::array_t<T>(
+        {py::ssize_t(L), B, m},
+        {py::ssize_t(sizeof(T)) * B * m, py::ssize_t(sizeof(T)) * m, py::ssize_t(sizeof(T))},
+        s.data(), self);
 }
 
 template <typename T>
@@ -857,7 +884,8 @@ void set_state(Mat<T>& s, int L, const py::handle& value, const char* name) {
     require(s.cols() > 0, std::string(name) + ": this model has no such state");
     require(arr.ndim() == 3 && arr.shape(0) == L && arr.shape(1) == B && arr.shape(2) == s.rows(),
             std::string(name) + " must have shape (L, B, m) = (" + std::to_string(L) + ", " +
-                std::to_string(B) + ", " + std::to_string(s.rows()) + "), got " + shape_string(arr));
+                std::to_string(B) + ", " + std::to_string(s.rows()) + "), got " +
+                shape_string(arr));
     std::copy(arr.data(), arr.data() + arr.size(), s.data());
 }
 
@@ -866,52 +894,53 @@ void bind_trainer(py::module_& m, const char* name) {
     using Tr = Trainer<T>;
     using P = Params<T>;
     py::class_<Tr>(m, name, "The native training loop over an encoded text (see run).")
-        .def(py::init([](const P& params, const py::handle& text, long long seq_length,
-                         long long batch, double eta, double eps, double clip,
-                         const std::string& optimizer, double clip_norm, double decay,
-                         double beta1, double beta2, double dropout, std::uint64_t dropout_seed,
-                         const py::handle& targets, long long start, long long threads,
-                         bool debias_best) {
-                 require_finite_params(params, "params");
-                 dropout_settings(dropout, dropout_seed, 0);
-                 require_positive_size(seq_length, "seq_length");
-                 const OptimSettings optim =
-                     optim_settings(optimizer, eta, eps, clip, clip_norm, decay, beta1, beta2);
-                 Streams streams =
-                     make_streams(text, targets, start, batch, seq_length, params.K());
-                 if (streams.windows(int(seq_length)) < 1)
-                     throw std::invalid_argument(
-                         "text has " + std::to_string(streams.text.size()) + " characters: at "
-                         "least " + std::to_string((seq_length + !streams.documents()) * batch) +
-                         " are needed (batch * (seq_length + 1)); use a longer text or a "
-                         "smaller seq_length");
-                 TrainSettings s;
-                 s.seq_length = int(seq_length);
-                 s.optim = optim;
-                 s.dropout = dropout;
-                 s.dropout_seed = dropout_seed;
-                 s.threads = thread_count(threads);
-                 s.debias_best = debias_best;
-                 return new Tr(params, std::move(streams), s);
-             }),
-             py::arg("params"), py::arg("text"), py::arg("seq_length") = 25, py::arg("batch") = 1,
-             py::arg("eta") = 0.1, py::arg("eps") = 1e-8, py::arg("clip") = 5.0,
-             py::arg("optimizer") = "adagrad", py::arg("clip_norm") = 0.0,
-             py::arg("decay") = 0.95, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
-             py::arg("dropout") = 0.0, py::arg("dropout_seed") = 0,
-             py::arg("targets") = py::none(), py::arg("start") = -1, py::arg("threads") = 1,
-             py::arg("debias_best") = false,
-             "optimizer: 'adagrad' (eps inside the sqrt), 'rmsprop' (decay) or 'adam' (beta1, "
-             "beta2); eta its learning rate. Gradients are clipped elementwise to [-clip, clip], "
-             "or, if clip_norm > 0, by their global L2 norm to clip_norm (clip is then unused). "
-             "dropout: the probability of dropping a unit of each layer's output h_t; update "
-             "`step` uses the masks of (dropout_seed, step). With targets and start, text is a "
-             "documents layout made for windows of seq_length (charrnn.data.document_streams): "
-             "targets[i] (-1: none) is predicted after text[i], and a stream's state is zeroed "
-             "at each window that begins a document. threads: how many threads run the steps "
-             "(the results are the same for any number; settable between runs). debias_best: `best` "
-             "follows the smooth loss with its start-up bias removed, (smooth - 0.999^n l_1) / "
-             "(1 - 0.999^n) after n updates, instead of the smooth loss itself.")
+        .def(
+            py::init([](const P& params, const py::handle& text, long long seq_length,
+                        long long batch, double eta, double eps, double clip,
+                        const std::string& optimizer, double clip_norm, double decay, double beta1,
+                        double beta2, double dropout, std::uint64_t dropout_seed,
+                        const py::handle& targets, long long start, long long threads,
+                        bool debias_best) {
+                require_finite_params(params, "params");
+                dropout_settings(dropout, dropout_seed, 0);
+                require_positive_size(seq_length, "seq_length");
+                const OptimSettings optim =
+                    optim_settings(optimizer, eta, eps, clip, clip_norm, decay, beta1, beta2);
+                Streams streams = make_streams(text, targets, start, batch, seq_length, params.K());
+                if (streams.windows(int(seq_length)) < 1)
+                    throw std::invalid_argument(
+                        "text has " + std::to_string(streams.text.size()) +
+                        " characters: at "
+                        "least " +
+                        std::to_string((seq_length + !streams.documents()) * batch) +
+                        " are needed (batch * (seq_length + 1)); use a longer text or a "
+                        "smaller seq_length");
+                TrainSettings s;
+                s.seq_length = int(seq_length);
+                s.optim = optim;
+                s.dropout = dropout;
+                s.dropout_seed = dropout_seed;
+                s.threads = thread_count(threads);
+                s.debias_best = debias_best;
+                return new Tr(params, std::move(streams), s);
+            }),
+            py::arg("params"), py::arg("text"), py::arg("seq_length") = 25, py::arg("batch") = 1,
+            py::arg("eta") = 0.1, py::arg("eps") = 1e-8, py::arg("clip") = 5.0,
+            py::arg("optimizer") = "adagrad", py::arg("clip_norm") = 0.0, py::arg("decay") = 0.95,
+            py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("dropout") = 0.0,
+            py::arg("dropout_seed") = 0, py::arg("targets") = py::none(), py::arg("start") = -1,
+            py::arg("threads") = 1, py::arg("debias_best") = false,
+            "optimizer: 'adagrad' (eps inside the sqrt), 'rmsprop' (decay) or 'adam' (beta1, "
+            "beta2); eta its learning rate. Gradients are clipped elementwise to [-clip, clip], "
+            "or, if clip_norm > 0, by their global L2 norm to clip_norm (clip is then unused). "
+            "dropout: the probability of dropping a unit of each layer's output h_t; update "
+            "`step` uses the masks of (dropout_seed, step). With targets and start, text is a "
+            "documents layout made for windows of seq_length (charrnn.data.document_streams): "
+            "targets[i] (-1: none) is predicted after text[i], and a stream's state is zeroed "
+            "at each window that begins a document. threads: how many threads run the steps "
+            "(the results are the same for any number; settable between runs). debias_best: `best` "
+            "follows the smooth loss with its start-up bias removed, (smooth - 0.999^n l_1) / "
+            "(1 - 0.999^n) after n updates, instead of the smooth loss itself.")
         .def(
             "run",
             [](Tr& tr, const py::handle& losses, const py::handle& smooth_losses) {
@@ -933,7 +962,8 @@ void bind_trainer(py::module_& m, const char* name) {
                     int ran;
                     {
                         py::gil_scoped_release release;
-                        ran = tr.run(int(this_chunk), out + done, smooth_out ? smooth_out + done : nullptr);
+                        ran = tr.run(int(this_chunk), out + done,
+                                     smooth_out ? smooth_out + done : nullptr);
                     }
                     done += ran;
                     if (ran < this_chunk) break;  // diverged
@@ -943,7 +973,8 @@ void bind_trainer(py::module_& m, const char* name) {
                             .count();
                     const double per_step = seconds / double(this_chunk);
                     chunk = std::max<long long>(
-                        1, std::min<long long>(1 << 20, (long long)(0.05 / std::max(per_step, 1e-9))));
+                        1,
+                        std::min<long long>(1 << 20, (long long)(0.05 / std::max(per_step, 1e-9))));
                 }
                 return done;
             },
@@ -954,15 +985,20 @@ void bind_trainer(py::module_& m, const char* name) {
             "True and that step's update was not applied). Ctrl-C raises KeyboardInterrupt "
             "between steps; losses[: step - step_before] are filled in then.")
         .def_property_readonly(
-            "params", [](py::object self) { return py::cast(&self.cast<Tr&>().params, py::return_value_policy::reference_internal, self); },
+            "params",
+            [](py::object self) {
+                return py::cast(&self.cast<Tr&>().params,
+                                py::return_value_policy::reference_internal, self);
+            },
             "current parameters (a live view)")
         .def_property_readonly(
             "memory",
             [](py::object self) {
                 Tr& tr = self.cast<Tr&>();
                 if (tr.settings().optim.optimizer == Optimizer::adam)
-                    throw py::attribute_error("an adam trainer has no `memory`: its state is "
-                                              "state('m') and state('v')");
+                    throw py::attribute_error(
+                        "an adam trainer has no `memory`: its state is "
+                        "state('m') and state('v')");
                 return py::cast(&tr.memory, py::return_value_policy::reference_internal, self);
             },
             "adagrad: running sums of squared clipped gradients; rmsprop: their running mean v "
@@ -990,10 +1026,10 @@ void bind_trainer(py::module_& m, const char* name) {
                 if (adam && name == "v") p = &tr.memory;
                 if (!adam && name == "memory") p = &tr.memory;
                 if (!p)
-                    throw std::invalid_argument(
-                        "'" + name + "' is not a state of " +
-                        optimizer_name(tr.settings().optim.optimizer) + ": its states are " +
-                        (adam ? "'m' and 'v'" : "'memory'"));
+                    throw std::invalid_argument("'" + name + "' is not a state of " +
+                                                optimizer_name(tr.settings().optim.optimizer) +
+                                                ": its states are " +
+                                                (adam ? "'m' and 'v'" : "'memory'"));
                 return py::cast(p, py::return_value_policy::reference_internal, self);
             },
             py::arg("name"),
@@ -1001,7 +1037,11 @@ void bind_trainer(py::module_& m, const char* name) {
             "restore a checkpoint. Adam's t is step + 1 at each update, so params, these states "
             "and step restored into a fresh Trainer continue bit for bit.")
         .def_property_readonly(
-            "best", [](py::object self) { return py::cast(&self.cast<Tr&>().best, py::return_value_policy::reference_internal, self); },
+            "best",
+            [](py::object self) {
+                return py::cast(&self.cast<Tr&>().best, py::return_value_policy::reference_internal,
+                                self);
+            },
             "the parameters with the lowest smooth loss so far (a live view)")
         .def_property(
             "h_prev",
@@ -1069,8 +1109,9 @@ void bind_trainer(py::module_& m, const char* name) {
         .def_property_readonly("steps_per_epoch", &Tr::steps_per_epoch)
         .def_property_readonly("seq_length", [](const Tr& tr) { return tr.settings().seq_length; })
         .def_property_readonly("batch", &Tr::batch)
-        .def_property_readonly("documents", [](const Tr& tr) { return tr.streams().documents(); },
-                               "whether the text is a documents layout")
+        .def_property_readonly(
+            "documents", [](const Tr& tr) { return tr.streams().documents(); },
+            "whether the text is a documents layout")
         .def_property(
             "eta", [](const Tr& tr) { return tr.settings().optim.eta; },
             [](Tr& tr, double v) {
@@ -1082,7 +1123,8 @@ void bind_trainer(py::module_& m, const char* name) {
         .def_property_readonly("clip", [](const Tr& tr) { return tr.settings().optim.clip; })
         .def_property_readonly(
             "clip_norm", [](const Tr& tr) { return tr.settings().optim.clip_norm; },
-            "if > 0, gradients are clipped by their global L2 norm to this; 0: elementwise, to clip")
+            "if > 0, gradients are clipped by their global L2 norm to this; 0: elementwise, to "
+            "clip")
         .def_property_readonly("decay", [](const Tr& tr) { return tr.settings().optim.decay; })
         .def_property_readonly("beta1", [](const Tr& tr) { return tr.settings().optim.beta1; })
         .def_property_readonly("beta2", [](const Tr& tr) { return tr.settings().optim.beta2; })
@@ -1091,17 +1133,20 @@ void bind_trainer(py::module_& m, const char* name) {
             [](Tr& tr, long long v) { tr.set_threads(thread_count(v)); },
             "threads running the steps; may be set between runs (results do not depend on it)")
         .def_property_readonly("dropout", [](const Tr& tr) { return tr.settings().dropout; })
-        .def_property_readonly("dropout_seed", [](const Tr& tr) { return tr.settings().dropout_seed; })
-        .def_property_readonly("text_length", [](const Tr& tr) { return tr.streams().text.size(); });
+        .def_property_readonly("dropout_seed",
+                               [](const Tr& tr) { return tr.settings().dropout_seed; })
+        .def_property_readonly("text_length",
+                               [](const Tr& tr) { return tr.streams().text.size(); });
 }
 
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
     fix_product_blocking();  // the same bits on every CPU (core/floating.hpp)
-    m.doc() = "charrnn's native core: forward/backward of the model family (rnn, lstm, gru cells "
-              "in stacked layers), clipping, AdaGrad, RMSprop, Adam, sampling, evaluation and the "
-              "training loop, in C++ with Eigen. Private: use the `charrnn` package.";
+    m.doc() =
+        "charrnn's native core: forward/backward of the model family (rnn, lstm, gru cells "
+        "in stacked layers), clipping, AdaGrad, RMSprop, Adam, sampling, evaluation and the "
+        "training loop, in C++ with Eigen. Private: use the `charrnn` package.";
     m.def(
         "layout",
         [](const std::string& cell, long long K, long long m_, long long layers,
@@ -1149,5 +1194,6 @@ PYBIND11_MODULE(_core, m) {
                               std::to_string(EIGEN_MAJOR_VERSION) + "." +
                               std::to_string(EIGEN_MINOR_VERSION);
     m.attr("SIMD") = std::string(Eigen::SimdInstructionSetsInUse());
-    m.attr("ARCH") = CHARRNN_ARCH_NAME;  // the -march level the core was built for (cmake/arch.cmake)
+    m.attr("ARCH") =
+        CHARRNN_ARCH_NAME;  // the -march level the core was built for (cmake/arch.cmake)
 }

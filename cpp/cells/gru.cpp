@@ -33,8 +33,12 @@ public:
     void backward(const Params<T>& params, const LayerInput<T>& in, Params<T>& grads,
                   Cols<T>* dX) override;
 
-    ConstCols<T> hidden() const override { return {H.data(), m_, H.cols(), Eigen::OuterStride<>(mp_)}; }
-    ConstCols<T> cell_state() const override { return {H.data(), m_, 0, Eigen::OuterStride<>(mp_)}; }
+    ConstCols<T> hidden() const override {
+        return {H.data(), m_, H.cols(), Eigen::OuterStride<>(mp_)};
+    }
+    ConstCols<T> cell_state() const override {
+        return {H.data(), m_, 0, Eigen::OuterStride<>(mp_)};
+    }
     Cols<T> dH() override { return {dHin.data(), m_, dHin.cols(), Eigen::OuterStride<>(mp_)}; }
 
 private:
@@ -46,14 +50,14 @@ private:
     // Hidden-sized columns are padded to mp rows (kernels/recurrent.hpp); the padding rows of
     // H, dHin and dh are zeroed when allocated and stay zero (padding units have zero weights
     // and bias: r = z = 1/2, hn = 0, n = 0, h = h_{t-1} / 2 = 0, and every gradient there is 0).
-    Mat<T> X;       // (3mp, T B)     U x_t + b; then [r z n] in place
-    Mat<T> Hn;      // (mp, T B)      hn = W_n h_{t-1} + b_hn
-    Mat<T> H;       // (mp, (T+1) B)  h_0 .. h_T
-    Mat<T> dHin;    // (mp, T B)      dh from above
-    Mat<T> dX_;     // (3mp, T B)     d(U x_t + b): [da_r da_z da_n]
-    Mat<T> dA;      // (3mp, T B)     d(W h_{t-1} + [0 0 b_hn]): [da_r da_z r .* da_n]
-    Mat<T> dh;      // (mp, B)        dL/dh_t, kept for step t-1 (through h = ... + z h_{t-1})
-    Vec<T> bn;      // (mp)           b_hn, zero-padded
+    Mat<T> X;     // (3mp, T B)     U x_t + b; then [r z n] in place
+    Mat<T> Hn;    // (mp, T B)      hn = W_n h_{t-1} + b_hn
+    Mat<T> H;     // (mp, (T+1) B)  h_0 .. h_T
+    Mat<T> dHin;  // (mp, T B)      dh from above
+    Mat<T> dX_;   // (3mp, T B)     d(U x_t + b): [da_r da_z da_n]
+    Mat<T> dA;    // (3mp, T B)     d(W h_{t-1} + [0 0 b_hn]): [da_r da_z r .* da_n]
+    Mat<T> dh;    // (mp, B)        dL/dh_t, kept for step t-1 (through h = ... + z h_{t-1})
+    Vec<T> bn;    // (mp)           b_hn, zero-padded
     PackedGates<T, 3> packed;  // W's copies for the time steps, packed once per sequence
     MatR<T> table;  // (K, 3mp)       layer 1: U x + b by character; backward's dU^T scratch
 };
@@ -94,8 +98,8 @@ void GruLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
             const T* x = X.col(col + c).data();
             for (int p = 0; p < np; ++p) {
                 const Eigen::Index g = (q0 + p) % 3, u = (q0 + p) / 3 * L;
-                acc[p] = g < 2 ? ploadu<P>(x + g * mp + u)          // a_r, a_z: U x_t + b + ...
-                               : ploadu<P>(bn.data() + u);          // hn = b_hn + ...
+                acc[p] = g < 2 ? ploadu<P>(x + g * mp + u)  // a_r, a_z: U x_t + b + ...
+                               : ploadu<P>(bn.data() + u);  // hn = b_hn + ...
             }
         };
         const auto finish = [&](P* acc, int np, Eigen::Index c, Eigen::Index q0) {
@@ -116,8 +120,8 @@ void GruLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
             }
         };
         // W h_{t-1} + ..., then the gates and h_t
-        gated_forward_step<T, 3>(packed.forward.data(), m, H.col(col).data(), mp, start,
-                                 finish, B, this->parallel);
+        gated_forward_step<T, 3>(packed.forward.data(), m, H.col(col).data(), mp, start, finish, B,
+                                 this->parallel);
     }
 }
 
@@ -167,22 +171,21 @@ void GruLayer<T>::backward(const Params<T>& params, const LayerInput<T>& in, Par
                 pstoreu(dx + u, dar);
                 pstoreu(dx + mp + u, daz);
                 pstoreu(dx + 2 * mp + u, dan);
-                pstoreu(da + u, dar);                               // a_rz = ... + W_rz h_{t-1}
+                pstoreu(da + u, dar);  // a_rz = ... + W_rz h_{t-1}
                 pstoreu(da + mp + u, daz);
-                pstoreu(da + 2 * mp + u, pmul(dan, r));             // hn = W_n h_{t-1} + b_hn
+                pstoreu(da + 2 * mp + u, pmul(dan, r));  // hn = W_n h_{t-1} + b_hn
                 pstoreu(dh_c + u, d);
             }
         };
         gated_backward_step<T, 3>(packed.backward.data(), m, next,
-                                  next ? dA.col(col + B).data() : dA.data(), 3 * mp, start,
-                                  finish, B, this->parallel);
+                                  next ? dA.col(col + B).data() : dA.data(), 3 * mp, start, finish,
+                                  B, this->parallel);
     }
     // W h_{t-1}
     const auto H_prev = H.topRows(m).leftCols(n);
     auto dW = grads.W(l_);
     if (mp == m)
-        gradient_product(dA.data(), 3 * m, 3 * mp, H.data(), m, mp, n, dW.data(),
-                         this->parallel);
+        gradient_product(dA.data(), 3 * m, 3 * mp, H.data(), m, mp, n, dW.data(), this->parallel);
     else
         for (Eigen::Index g = 0; g < 3; ++g)
             dW.middleRows(g * m, m).noalias() = dA.middleRows(g * mp, m) * H_prev.transpose();

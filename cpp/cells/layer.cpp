@@ -22,16 +22,16 @@ void input_forward(const Params<T>& params, int l, const LayerInput<T>& in, int 
     if (in.dense()) {
         const auto X = in.matrix(n);
         if (mp == m) {
-            kernels::product_columns(parallel, Z, U, X);             // U x_t, every step
+            kernels::product_columns(parallel, Z, U, X);  // U x_t, every step
         } else {
             for (Eigen::Index g = 0; g < G; ++g)
-                kernels::product_columns(parallel, Z.middleRows(g * mp, m),
-                                         U.middleRows(g * m, m), X);
+                kernels::product_columns(parallel, Z.middleRows(g * mp, m), U.middleRows(g * m, m),
+                                         X);
         }
         for_chunks(parallel, n, kColumns, [&](std::int64_t j0, std::int64_t j1) {
             for (Eigen::Index g = 0; g < G; ++g) {
                 auto z = Z.block(g * mp, j0, mp, j1 - j0);
-                z.topRows(m).colwise() += b.segment(g * m, m);     // + b
+                z.topRows(m).colwise() += b.segment(g * m, m);  // + b
                 // The cell leaves its gates in Z; the padding rows must start from zero again.
                 z.bottomRows(mp - m).setZero();
             }
@@ -63,20 +63,20 @@ void input_backward(const Params<T>& params, int l, const LayerInput<T>& in, int
     // z = ... + b: db sums dZ's columns in their order, its rows in pieces.
     for_chunks(parallel, m, kColumns, [&](std::int64_t r0, std::int64_t r1) {
         for (Eigen::Index g = 0; g < G; ++g)
-            kernels::sum_columns(dZ.block(g * mp + r0, 0, r1 - r0, n), db.segment(g * m + r0, r1 - r0));
+            kernels::sum_columns(dZ.block(g * mp + r0, 0, r1 - r0, n),
+                                 db.segment(g * m + r0, r1 - r0));
     });
     if (in.dense()) {
         if (mp == m && in.rows % kernels::kLanes<T> == 0) {
-            kernels::gradient_product(dZ.data(), G * m, G * mp, in.X, in.rows, in.ld, n,
-                                      dU.data(), parallel);         // z = ... + U x_t
+            kernels::gradient_product(dZ.data(), G * m, G * mp, in.X, in.rows, in.ld, n, dU.data(),
+                                      parallel);                         // z = ... + U x_t
             kernels::product_columns(parallel, *dX, U.transpose(), dZ);  // x_t: h_t below
             return;
         }
         for (Eigen::Index g = 0; g < G; ++g) {
             const auto dz = dZ.middleRows(g * mp, m);
             dU.middleRows(g * m, m).noalias() = dz * in.matrix(n).transpose();
-            kernels::product_columns(parallel, *dX, U.middleRows(g * m, m).transpose(), dz,
-                                     g > 0);
+            kernels::product_columns(parallel, *dX, U.middleRows(g * m, m).transpose(), dz, g > 0);
         }
         return;
     }
@@ -94,10 +94,10 @@ void input_backward(const Params<T>& params, int l, const LayerInput<T>& in, int
         kernels::transpose_into(table.data() + g * mp, K, m, G * mp, dU.data() + g * m * K, K);
 }
 
-#define CHARRNN_INSTANTIATE(T)                                                                \
-    template void input_forward<T>(const Params<T>&, int, const LayerInput<T>&, int, int,     \
-                                   MatR<T>&, Mat<T>&, Parallel*);                             \
-    template void input_backward<T>(const Params<T>&, int, const LayerInput<T>&, int, int,    \
+#define CHARRNN_INSTANTIATE(T)                                                             \
+    template void input_forward<T>(const Params<T>&, int, const LayerInput<T>&, int, int,  \
+                                   MatR<T>&, Mat<T>&, Parallel*);                          \
+    template void input_backward<T>(const Params<T>&, int, const LayerInput<T>&, int, int, \
                                     const Mat<T>&, MatR<T>&, Params<T>&, Cols<T>*, Parallel*);
 
 CHARRNN_INSTANTIATE(double)

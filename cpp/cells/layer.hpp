@@ -63,9 +63,12 @@ std::unique_ptr<Layer<T>> make_gru_layer(const ModelSpec& spec, int l);
 template <typename T>
 std::unique_ptr<Layer<T>> make_layer(const ModelSpec& spec, int l) {
     switch (spec.cell) {
-        case Cell::lstm: return make_lstm_layer<T>(spec, l);
-        case Cell::gru: return make_gru_layer<T>(spec, l);
-        default: return make_rnn_layer<T>(spec, l);
+        case Cell::lstm:
+            return make_lstm_layer<T>(spec, l);
+        case Cell::gru:
+            return make_gru_layer<T>(spec, l);
+        default:
+            return make_rnn_layer<T>(spec, l);
     }
 }
 

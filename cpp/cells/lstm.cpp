@@ -26,13 +26,17 @@ public:
     LstmLayer(const ModelSpec& spec, int l) : l_(l), m_(spec.m), mp_(padded<T>(spec.m)) {}
 
     void forward(const Params<T>& params, const LayerInput<T>& in,
-                 const Eigen::Ref<const Mat<T>>& h0, const Eigen::Ref<const Mat<T>>& c0,
-                 int T_len, int B) override;
+                 const Eigen::Ref<const Mat<T>>& h0, const Eigen::Ref<const Mat<T>>& c0, int T_len,
+                 int B) override;
     void backward(const Params<T>& params, const LayerInput<T>& in, Params<T>& grads,
                   Cols<T>* dX) override;
 
-    ConstCols<T> hidden() const override { return {H.data(), m_, H.cols(), Eigen::OuterStride<>(mp_)}; }
-    ConstCols<T> cell_state() const override { return {C.data(), m_, C.cols(), Eigen::OuterStride<>(mp_)}; }
+    ConstCols<T> hidden() const override {
+        return {H.data(), m_, H.cols(), Eigen::OuterStride<>(mp_)};
+    }
+    ConstCols<T> cell_state() const override {
+        return {C.data(), m_, C.cols(), Eigen::OuterStride<>(mp_)};
+    }
     Cols<T> dH() override { return {dHin.data(), m_, dHin.cols(), Eigen::OuterStride<>(mp_)}; }
 
 private:
@@ -44,13 +48,13 @@ private:
     // Hidden-sized columns are padded to mp rows (kernels/recurrent.hpp); the padding rows of
     // H, C, dHin and dc are zeroed when allocated and stay zero (padding units have zero
     // weights: z = 0, so c = 0.5 c + 0.5 0 = 0, h = 0, and every gradient there is 0).
-    Mat<T> Z;       // (4mp, T B)     z_t, then the gates [i f g o] in place
-    Mat<T> C;       // (mp, (T+1) B)  c_0 .. c_T
-    Mat<T> Tc;      // (mp, T B)      tanh(c_t)
-    Mat<T> H;       // (mp, (T+1) B)  h_0 .. h_T
-    Mat<T> dHin;    // (mp, T B)      dh from above
-    Mat<T> dZ;      // (4mp, T B)
-    Mat<T> dc;      // (mp, B)        dL/dc_t through step t+1
+    Mat<T> Z;                  // (4mp, T B)     z_t, then the gates [i f g o] in place
+    Mat<T> C;                  // (mp, (T+1) B)  c_0 .. c_T
+    Mat<T> Tc;                 // (mp, T B)      tanh(c_t)
+    Mat<T> H;                  // (mp, (T+1) B)  h_0 .. h_T
+    Mat<T> dHin;               // (mp, T B)      dh from above
+    Mat<T> dZ;                 // (4mp, T B)
+    Mat<T> dc;                 // (mp, B)        dL/dc_t through step t+1
     PackedGates<T, 4> packed;  // W's copies for the time steps, packed once per sequence
     MatR<T> table;  // (K, 4mp)       layer 1: U x + b by character; backward's dU^T scratch
 };
@@ -108,12 +112,12 @@ void LstmLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
                 pstoreu(z + 3 * mp + u, o);
                 pstoreu(c_t + u, cn);
                 pstoreu(tc + u, tcn);
-                pstoreu(h + u, pmul(o, tcn));                       // h_t = o tanh(c_t)
+                pstoreu(h + u, pmul(o, tcn));  // h_t = o tanh(c_t)
             }
         };
         // z_t = W h_{t-1} + ..., then the gates, c_t and h_t
-        gated_forward_step<T, 4>(packed.forward.data(), m, H.col(col).data(), mp, start,
-                                 finish, B, this->parallel);
+        gated_forward_step<T, 4>(packed.forward.data(), m, H.col(col).data(), mp, start, finish, B,
+                                 this->parallel);
     }
 }
 
@@ -152,23 +156,21 @@ void LstmLayer<T>::backward(const Params<T>& params, const LayerInput<T>& in, Pa
                 const P dct = padd(ploadu<P>(dc_c + u), pmul(pmul(dh, o), psub(one, pmul(tc, tc))));
                 // c = f c_{t-1} + i g
                 pstoreu(dz + u, pmul(pmul(pmul(dct, g), i), psub(one, i)));
-                pstoreu(dz + mp + u,
-                        pmul(pmul(pmul(dct, ploadu<P>(c_prev + u)), f), psub(one, f)));
+                pstoreu(dz + mp + u, pmul(pmul(pmul(dct, ploadu<P>(c_prev + u)), f), psub(one, f)));
                 pstoreu(dz + 2 * mp + u, pmul(pmul(dct, i), psub(one, pmul(g, g))));  // g = tanh
-                pstoreu(dc_c + u, pmul(dct, f));                    // dc_{t-1} through c = f c_{t-1}
+                pstoreu(dc_c + u, pmul(dct, f));  // dc_{t-1} through c = f c_{t-1}
             }
         };
         const bool next = t + 1 < T_len;
         gated_backward_step<T, 4>(packed.backward.data(), m, next,
-                                  next ? dZ.col(col + B).data() : dZ.data(), 4 * mp, start,
-                                  finish, B, this->parallel);
+                                  next ? dZ.col(col + B).data() : dZ.data(), 4 * mp, start, finish,
+                                  B, this->parallel);
     }
     // z = W h_{t-1} + U x + b
     const auto H_prev = H.topRows(m).leftCols(n);
     auto dW = grads.W(l_);
     if (mp == m)
-        gradient_product(dZ.data(), 4 * m, 4 * mp, H.data(), m, mp, n, dW.data(),
-                         this->parallel);
+        gradient_product(dZ.data(), 4 * m, 4 * mp, H.data(), m, mp, n, dW.data(), this->parallel);
     else
         for (Eigen::Index g = 0; g < 4; ++g)
             dW.middleRows(g * m, m).noalias() = dZ.middleRows(g * mp, m) * H_prev.transpose();

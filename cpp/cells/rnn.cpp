@@ -30,8 +30,12 @@ public:
     void backward(const Params<T>& params, const LayerInput<T>& in, Params<T>& grads,
                   Cols<T>* dX) override;
 
-    ConstCols<T> hidden() const override { return {Hs.data(), m_, Hs.cols(), Eigen::OuterStride<>(mp_)}; }
-    ConstCols<T> cell_state() const override { return {Hs.data(), m_, 0, Eigen::OuterStride<>(mp_)}; }
+    ConstCols<T> hidden() const override {
+        return {Hs.data(), m_, Hs.cols(), Eigen::OuterStride<>(mp_)};
+    }
+    ConstCols<T> cell_state() const override {
+        return {Hs.data(), m_, 0, Eigen::OuterStride<>(mp_)};
+    }
     Cols<T> dH() override { return {dHout.data(), m_, dHout.cols(), Eigen::OuterStride<>(mp_)}; }
 
 private:
@@ -43,16 +47,16 @@ private:
     bool dense_ = false;
     // Hidden-sized columns are padded with zero rows to mp, a multiple of the SIMD width, so the
     // sequential kernel works in whole vectors; the views above show the m real rows.
-    Mat<T> Hs;      // (mp, (T+1) B)  h_0 .. h_T; block 0 is the initial state
-    Mat<T> dHout;   // (mp, T B)      dh from above (V^T d_o for the top layer): not sequential
-    Mat<T> dA;      // (mp, T B)      da for every step
+    Mat<T> Hs;     // (mp, (T+1) B)  h_0 .. h_T; block 0 is the initial state
+    Mat<T> dHout;  // (mp, T B)      dh from above (V^T d_o for the top layer): not sequential
+    Mat<T> dA;     // (mp, T B)      da for every step
     // The kernel's copies of W, (m, mp) zero-padded and packed in panels whose width depends
     // on B (kernels/sequential.hpp, pack_panels); empty for a large W, read in place.
-    Vec<T> Wt;      // W^T: row j is column j of W
-    Vec<T> Wp;      // W
-    MatR<T> Ub;     // (K, mp)  layer 1: row k is U's column k plus b, U x_t + b for x_t = k;
-                    //          backward reuses it for dU^T once forward is done with it
-    Mat<T> Ain;     // (mp, T B) a layer above: U X + b, every step at once
+    Vec<T> Wt;   // W^T: row j is column j of W
+    Vec<T> Wp;   // W
+    MatR<T> Ub;  // (K, mp)  layer 1: row k is U's column k plus b, U x_t + b for x_t = k;
+                 //          backward reuses it for dU^T once forward is done with it
+    Mat<T> Ain;  // (mp, T B) a layer above: U X + b, every step at once
 };
 
 template <typename T>
@@ -96,7 +100,7 @@ void RnnLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
         pack_panels(W.data(), m, mp, panel_vectors(B), false, Wp.data());
     }
     if (in.dense()) {
-        Ain.topRows(m).noalias() = params.U(l_) * in.matrix(n);     // U x_t, every step
+        Ain.topRows(m).noalias() = params.U(l_) * in.matrix(n);  // U x_t, every step
         Ain.topRows(m).colwise() += params.b(l_);
     } else {
         transpose_into(params.U(l_).data(), m, K_, K_, Ub.data(), mp);
@@ -134,7 +138,7 @@ void RnnLayer<T>::backward(const Params<T>& params, const LayerInput<T>& in, Par
     for (int t = T_len - 1; t >= 0; --t) {
         const Eigen::Index col = Eigen::Index(t) * B;
         const T* h_t = Hs.col(col + B).data();
-        sequential_step<T>(                                           // da_t = (1 - h_t^2) .* dh_t
+        sequential_step<T>(  // da_t = (1 - h_t^2) .* dh_t
             Wp.size() > 0 ? Wp.data() : nullptr, W, true, t + 1 < T_len ? m : 0, mp, t % 2 == 1,
             dA.col(std::min(col + B, n - B)).data(),
             [&](Eigen::Index c) { return dHout.col(col + c).data(); },
@@ -146,12 +150,12 @@ void RnnLayer<T>::backward(const Params<T>& params, const LayerInput<T>& in, Par
             dA.col(col).data(), B);
     }
     const auto dAm = dA.topRows(m);
-    const auto H_prev = Hs.topRows(m).leftCols(n);  // h_0 .. h_{T-1}
-    grads.W(l_).noalias() = dAm * H_prev.transpose();                // a = W h_{t-1} + U x + b
+    const auto H_prev = Hs.topRows(m).leftCols(n);     // h_0 .. h_{T-1}
+    grads.W(l_).noalias() = dAm * H_prev.transpose();  // a = W h_{t-1} + U x + b
     sum_columns(dAm, grads.b(l_));
     if (in.dense()) {
-        grads.U(l_).noalias() = dAm * in.matrix(n).transpose();     // a = ... + U x_t
-        dX->noalias() = params.U(l_).transpose() * dAm;              // x_t is h_t of the layer below
+        grads.U(l_).noalias() = dAm * in.matrix(n).transpose();  // a = ... + U x_t
+        dX->noalias() = params.U(l_).transpose() * dAm;          // x_t is h_t of the layer below
         return;
     }
     // dU's column x_t gets da_t. Added as rows of dU^T (whole vectors; a column of the row-major

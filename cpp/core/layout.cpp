@@ -9,9 +9,12 @@ namespace charrnn {
 
 const char* cell_name(Cell cell) {
     switch (cell) {
-        case Cell::lstm: return "lstm";
-        case Cell::gru: return "gru";
-        default: return "rnn";
+        case Cell::lstm:
+            return "lstm";
+        case Cell::gru:
+            return "gru";
+        default:
+            return "rnn";
     }
 }
 
@@ -47,9 +50,9 @@ const Entry* Layout::find(const std::string& name) const {
 
 Layout make_layout(const ModelSpec& spec) {
     if (spec.K < 1 || spec.m < 1 || spec.layers < 1)
-        throw std::invalid_argument("K, m and layers must be >= 1, got K=" +
-                                    std::to_string(spec.K) + ", m=" + std::to_string(spec.m) +
-                                    ", layers=" + std::to_string(spec.layers));
+        throw std::invalid_argument(
+            "K, m and layers must be >= 1, got K=" + std::to_string(spec.K) +
+            ", m=" + std::to_string(spec.m) + ", layers=" + std::to_string(spec.layers));
     if (spec.embedding < 0)
         throw std::invalid_argument("embedding must be >= 0 (0: none), got " +
                                     std::to_string(spec.embedding));
@@ -115,7 +118,8 @@ void Params<T>::init(double sig, std::uint64_t seed, double forget_bias) {
             case Init::forget_bias:
                 for (Eigen::Index i = m(); i < 2 * Eigen::Index(m()); ++i) p[i] = T(forget_bias);
                 break;
-            case Init::zeros: break;
+            case Init::zeros:
+                break;
         }
     }
 }

@@ -35,9 +35,9 @@ struct ModelSpec {
     // and a spec read from a file could otherwise ask for 2^31 of them before any check.
     static constexpr int kMaxLayers = 1024;
     Cell cell = Cell::rnn;
-    int K = 0;       // vocabulary size
-    int m = 0;       // hidden units per layer
-    int layers = 1;  // L
+    int K = 0;          // vocabulary size
+    int m = 0;          // hidden units per layer
+    int layers = 1;     // L
     int embedding = 0;  // D: characters read as columns of a learnt (D, K) table E; 0: none
     // Rows of a layer's stacked weights per hidden unit: rnn 1, lstm 4 (i f g o), gru 3 (r z n).
     int gates() const { return cell == Cell::lstm ? 4 : cell == Cell::gru ? 3 : 1; }
@@ -66,8 +66,8 @@ enum class Role {
 const char* role_name(Role role);
 
 enum class Init {
-    normal,       // N(0, sig^2): the assignment's
-    uniform,      // U(-1/sqrt(m), 1/sqrt(m)): PyTorch's for its recurrent cells and Linear
+    normal,   // N(0, sig^2): the assignment's
+    uniform,  // U(-1/sqrt(m), 1/sqrt(m)): PyTorch's for its recurrent cells and Linear
     zeros,
     forget_bias,  // zeros, but the forget gate's rows m .. 2m at init()'s forget_bias (default 1:
                   // char-rnn's and torch-rnn's)
@@ -78,10 +78,10 @@ const char* init_name(Init init);
 struct Entry {
     std::string name;  // W, U, V, b, c for the vanilla model; W1 U1 b1 .. WL UL bL V c otherwise
     Role role;
-    int layer;             // 1 .. L; 0 for V and c
+    int layer;                // 1 .. L; 0 for V and c
     Eigen::Index rows, cols;  // cols = 1 for vectors
     bool vector;
-    Eigen::Index offset;   // into the flat block
+    Eigen::Index offset;  // into the flat block
     Init init;
     Eigen::Index size() const { return rows * cols; }
 };
@@ -97,8 +97,8 @@ struct Layout {
 };
 
 // Block order: E (with an embedding), per layer W_l then U_l, then V, then per layer b_l (and
-// bn_l), then c. For the vanilla model that is W U V b c, the layout of format-1 checkpoints. Throws
-// std::invalid_argument for sizes < 1 or a block of 2^62 entries or more.
+// bn_l), then c. For the vanilla model that is W U V b c, the layout of format-1 checkpoints.
+// Throws std::invalid_argument for sizes < 1 or a block of 2^62 entries or more.
 Layout make_layout(const ModelSpec& spec);
 
 // All parameters of one model in one flat block, as llm.c does: the same type holds parameters,
@@ -124,15 +124,17 @@ struct Params {
         return {flat.data() + e.offset, e.rows, e.cols};
     }
     Eigen::Map<Vec<T>> vec(const Entry& e) { return {flat.data() + e.offset, e.size()}; }
-    Eigen::Map<const Vec<T>> vec(const Entry& e) const { return {flat.data() + e.offset, e.size()}; }
+    Eigen::Map<const Vec<T>> vec(const Entry& e) const {
+        return {flat.data() + e.offset, e.size()};
+    }
 
-    auto W(int l) { return mat(layout->at(Role::W, l)); }   // (G m, m)
-    auto U(int l) { return mat(layout->at(Role::U, l)); }   // (G m, in_l)
-    auto b(int l) { return vec(layout->at(Role::b, l)); }   // (G m)
-    auto bn(int l) { return vec(layout->at(Role::bn, l)); } // (m) gru
-    auto V() { return mat(layout->at(Role::V)); }           // (K, m)
-    auto c() { return vec(layout->at(Role::c)); }           // (K)
-    auto E() { return mat(layout->at(Role::E)); }           // (D, K)
+    auto W(int l) { return mat(layout->at(Role::W, l)); }    // (G m, m)
+    auto U(int l) { return mat(layout->at(Role::U, l)); }    // (G m, in_l)
+    auto b(int l) { return vec(layout->at(Role::b, l)); }    // (G m)
+    auto bn(int l) { return vec(layout->at(Role::bn, l)); }  // (m) gru
+    auto V() { return mat(layout->at(Role::V)); }            // (K, m)
+    auto c() { return vec(layout->at(Role::c)); }            // (K)
+    auto E() { return mat(layout->at(Role::E)); }            // (D, K)
     auto W(int l) const { return mat(layout->at(Role::W, l)); }
     auto U(int l) const { return mat(layout->at(Role::U, l)); }
     auto b(int l) const { return vec(layout->at(Role::b, l)); }
@@ -160,7 +162,9 @@ struct State {
     // Layer l's (0-based) block of B columns; c's is empty for cells without a cell state.
     auto h_of(int l, int B) { return h.middleCols(Eigen::Index(l) * B, B); }
     auto h_of(int l, int B) const { return h.middleCols(Eigen::Index(l) * B, B); }
-    auto c_of(int l, int B) { return c.middleCols(c.cols() ? Eigen::Index(l) * B : 0, c.cols() ? B : 0); }
+    auto c_of(int l, int B) {
+        return c.middleCols(c.cols() ? Eigen::Index(l) * B : 0, c.cols() ? B : 0);
+    }
     auto c_of(int l, int B) const {
         return c.middleCols(c.cols() ? Eigen::Index(l) * B : 0, c.cols() ? B : 0);
     }

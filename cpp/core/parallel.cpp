@@ -53,7 +53,9 @@ Parallel::~Parallel() {
     delete workers_;
 }
 
-bool Parallel::usable() const { return threads_ > 1 && std::int64_t(getpid()) == owner_pid_; }
+bool Parallel::usable() const {
+    return threads_ > 1 && std::int64_t(getpid()) == owner_pid_;
+}
 
 void Parallel::dispatch(std::int64_t tasks, Call call, const void* fn) {
     const std::uint64_t g = (generation_.load(std::memory_order_relaxed) + 1) & 0xffffffffu;

@@ -37,8 +37,7 @@ public:
             for (std::int64_t i = 0; i < tasks; ++i) fn(i);
             return;
         }
-        dispatch(tasks, [](const void* f, std::int64_t i) { (*static_cast<const F*>(f))(i); },
-                 &fn);
+        dispatch(tasks, [](const void* f, std::int64_t i) { (*static_cast<const F*>(f))(i); }, &fn);
     }
 
     // Tasks of at least `grain` units each, at most `max_tasks`, for `units` of work: how a
@@ -51,12 +50,12 @@ public:
 private:
     using Call = void (*)(const void*, std::int64_t);
     void dispatch(std::int64_t tasks, Call call, const void* fn);
-    void work();                // a worker's life
+    void work();                       // a worker's life
     void take_tasks(std::uint64_t g);  // run tasks of loop g until none is left
-    bool usable() const;        // workers exist (not in a forked child, not a 1-thread pool)
+    bool usable() const;               // workers exist (not in a forked child, not a 1-thread pool)
 
     int threads_;
-    std::int64_t owner_pid_;    // the process that started the workers
+    std::int64_t owner_pid_;             // the process that started the workers
     std::vector<std::thread>* workers_;  // leaked in a forked child, where they do not exist
 
     // The current loop.
@@ -91,6 +90,8 @@ void for_chunks(Parallel* parallel, std::int64_t n, std::int64_t chunk, const F&
 }
 
 // Threads of a pool, 1 without one.
-inline int threads_of(const Parallel* parallel) { return parallel ? parallel->threads() : 1; }
+inline int threads_of(const Parallel* parallel) {
+    return parallel ? parallel->threads() : 1;
+}
 
 }  // namespace charrnn

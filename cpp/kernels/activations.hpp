@@ -50,9 +50,9 @@ EIGEN_ALWAYS_INLINE Eigen::internal::packet_traits<double>::type tanh_packet(
     r = pmadd(k, pset1<P>(-1.90821492927058770002e-10), r);
     // expm1(r) = r + r^2 (1/2! + r/3! + .. + r^11/13!), truncation < 2e-17 relative: r is
     // exact, only the smaller second term is rounded.
-    constexpr double factorial[] = {2.0,        6.0,         24.0,        120.0,
-                                    720.0,      5040.0,      40320.0,     362880.0,
-                                    3628800.0,  39916800.0,  479001600.0, 6227020800.0};  // (j+2)!
+    constexpr double factorial[] = {2.0,       6.0,        24.0,        120.0,
+                                    720.0,     5040.0,     40320.0,     362880.0,
+                                    3628800.0, 39916800.0, 479001600.0, 6227020800.0};  // (j+2)!
     P poly = pset1<P>(1.0 / factorial[11]);
     for (int j = 10; j >= 0; --j) poly = pmadd(poly, r, pset1<P>(1.0 / factorial[j]));
     const P expm1_r = pmadd(pmul(r, r), poly, r);
@@ -81,7 +81,6 @@ inline void tanh_inplace(T* x, Eigen::Index n) {
         v = v.tanh();
     }
 }
-
 
 // x <- sigmoid(x) = 1 / (1 + exp(-x)) over n contiguous values (Eigen's logistic: vectorised,
 // and exact at the extremes, where exp(-x) overflows to inf and 1 / inf = 0).

@@ -37,8 +37,8 @@ constexpr Eigen::Index kGemmDepth = 256;
 // slower in pieces on one thread).
 constexpr double kParallelGemmFmas = 1 << 23;
 template <typename T>
-constexpr Eigen::Index kGemmWidth = (Eigen::Index(1) << 20) / (kGemmDepth * sizeof(T)) /
-                                    kGemmCols * kGemmCols;
+constexpr Eigen::Index kGemmWidth =
+    (Eigen::Index(1) << 20) / (kGemmDepth * sizeof(T)) / kGemmCols * kGemmCols;
 
 template <typename T, int NP>
 CHARRNN_FLATTEN inline void gemm_block(const T* a, const T* b, Eigen::Index depth, T* c,
@@ -65,8 +65,8 @@ CHARRNN_FLATTEN inline void gemm_block(const T* a, const T* b, Eigen::Index dept
 }
 
 template <typename T, int NP>
-inline void gemm_panel(int np, const T* a, const T* b, Eigen::Index depth, T* c,
-                       Eigen::Index ldc, int cols, bool load) {
+inline void gemm_panel(int np, const T* a, const T* b, Eigen::Index depth, T* c, Eigen::Index ldc,
+                       int cols, bool load) {
     if constexpr (NP > 0) {
         if (np == NP) return gemm_block<T, NP>(a, b, depth, c, ldc, cols, load);
         gemm_panel<T, NP - 1>(np, a, b, depth, c, ldc, cols, load);
@@ -118,8 +118,8 @@ void gemm_columns(Eigen::Index M, Eigen::Index j_begin, Eigen::Index j_end, Eige
                         pstoreu(ap, ploadu<P>(a + (k0 + k) * lda + i0 + p * L));
                 bp = packed_b.data();
                 for (Eigen::Index js = 0; js < nb; js += NC, bp += depth * NC)
-                    gemm_panel<T, NP>(np, packed_a.data(), bp, depth, c + (j0 + js) * ldc + i0,
-                                      ldc, int(std::min<Eigen::Index>(NC, nb - js)), load);
+                    gemm_panel<T, NP>(np, packed_a.data(), bp, depth, c + (j0 + js) * ldc + i0, ldc,
+                                      int(std::min<Eigen::Index>(NC, nb - js)), load);
             }
         }
     }
@@ -128,19 +128,18 @@ void gemm_columns(Eigen::Index M, Eigen::Index j_begin, Eigen::Index j_end, Eige
 // C = A B (or += A B) as gemm_columns, the columns of C shared among parallel's threads when the
 // product is large enough. A column's sums do not depend on which task computes it.
 template <typename T>
-void gemm(Eigen::Index M, Eigen::Index N, Eigen::Index K, const T* a, Eigen::Index lda,
-          const T* b, Eigen::Index bk, Eigen::Index bj, T* c, Eigen::Index ldc, bool accumulate,
+void gemm(Eigen::Index M, Eigen::Index N, Eigen::Index K, const T* a, Eigen::Index lda, const T* b,
+          Eigen::Index bk, Eigen::Index bj, T* c, Eigen::Index ldc, bool accumulate,
           Parallel* parallel) {
     constexpr Eigen::Index NC = kGemmCols;
-    const int threads = double(M) * double(N) * double(K) >= kParallelGemmFmas
-                            ? threads_of(parallel) : 1;
+    const int threads =
+        double(M) * double(N) * double(K) >= kParallelGemmFmas ? threads_of(parallel) : 1;
     const Eigen::Index slivers = (N + NC - 1) / NC;
     const Eigen::Index tasks = std::min<Eigen::Index>(slivers, 4 * threads);
     const Eigen::Index per = (slivers + tasks - 1) / tasks * NC;  // columns per task
-    for_chunks(threads > 1 ? parallel : nullptr, N, per,
-               [&](std::int64_t j0, std::int64_t j1) {
-                   gemm_columns(M, j0, j1, K, a, lda, b, bk, bj, c, ldc, accumulate);
-               });
+    for_chunks(threads > 1 ? parallel : nullptr, N, per, [&](std::int64_t j0, std::int64_t j1) {
+        gemm_columns(M, j0, j1, K, a, lda, b, bk, bj, c, ldc, accumulate);
+    });
 }
 
 // dst = lhs rhs (or dst += lhs rhs when add) by Eigen's product, in pieces of kProductColumns

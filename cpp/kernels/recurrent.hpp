@@ -33,14 +33,18 @@ constexpr Eigen::Index padded(Eigen::Index m) {
 // the row vectors and a broadcast fit in the registers.
 #ifdef EIGEN_VECTORIZE_AVX512
 template <int G>
-constexpr int kGateSingle = G * (16 / G);            // 16 for lstm, 15 for gru
+constexpr int kGateSingle = G * (16 / G);  // 16 for lstm, 15 for gru
 template <int NP>
-constexpr int kGateCols = NP >= 4 ? 6 : NP == 3 ? 8 : 12;
+constexpr int kGateCols = NP >= 4   ? 6
+                          : NP == 3 ? 8
+                                    : 12;
 #else
 template <int G>
-constexpr int kGateSingle = G * (8 / G);             // 8 for lstm, 6 for gru
+constexpr int kGateSingle = G * (8 / G);  // 8 for lstm, 6 for gru
 template <int NP>
-constexpr int kGateCols = NP >= 4 ? 2 : NP == 3 ? 3 : 5;
+constexpr int kGateCols = NP >= 4   ? 2
+                          : NP == 3 ? 3
+                                    : 5;
 #endif
 constexpr int kBackVectors = 4;
 // A time step shares its panels among threads from this many multiply-adds (below, the
@@ -76,7 +80,7 @@ inline void pack_gates_backward(const T* W, Eigen::Index m, int G, int panel, T*
     const Eigen::Index mp = padded<T>(m), rows = G * m;
     for (Eigen::Index i0 = 0; i0 < m; i0 += Eigen::Index(panel) * L) {
         const Eigen::Index width = std::min(Eigen::Index(panel) * L, mp - i0);  // in values
-        const Eigen::Index cols = std::min(width, m - i0);                     // real columns
+        const Eigen::Index cols = std::min(width, m - i0);                      // real columns
         T* base = dst + i0 * rows;
         // Whole vectors, then the rest one by one: std::copy of a row this short (a few hundred
         // bytes) spent more time in memmove's dispatch than copying.
@@ -99,7 +103,7 @@ inline void pack_gates_backward(const T* W, Eigen::Index m, int G, int panel, T*
 template <typename T, typename Start, typename Finish>
 struct GatedStep {
     const T* A;
-    Eigen::Index vectors;      // output vectors: G mp / L forward, mp / L backward
+    Eigen::Index vectors;  // output vectors: G mp / L forward, mp / L backward
     Eigen::Index segments, seg_rows, seg_stride;
     const T* x;
     Eigen::Index x_ld;
@@ -179,8 +183,8 @@ struct GatedStep {
 template <typename T, int G, typename Start, typename Finish>
 inline void gated_forward_step(const T* A, Eigen::Index m, const T* h_prev, Eigen::Index x_ld,
                                Start start, Finish finish, int B, Parallel* parallel) {
-    const GatedStep<T, Start, Finish> step{A, G * padded<T>(m) / kLanes<T>, 1, m, 0,
-                                           h_prev, x_ld, start, finish};
+    const GatedStep<T, Start, Finish> step{
+        A, G * padded<T>(m) / kLanes<T>, 1, m, 0, h_prev, x_ld, start, finish};
     if (B == 1)
         step.template run<kGateSingle<G>, G, 1>(1, parallel);
     else
@@ -194,8 +198,8 @@ inline void gated_backward_step(const T* A, Eigen::Index m, bool rows, const T* 
                                 Eigen::Index x_ld, Start start, Finish finish, int B,
                                 Parallel* parallel) {
     const Eigen::Index mp = padded<T>(m);
-    const GatedStep<T, Start, Finish> step{A, mp / kLanes<T>, rows ? G : 0, m, mp,
-                                           dz_next, x_ld, start, finish};
+    const GatedStep<T, Start, Finish> step{A,       mp / kLanes<T>, rows ? G : 0, m,     mp,
+                                           dz_next, x_ld,           start,        finish};
     if (B == 1)
         step.template run<kPanelSingle, 1, 1>(1, parallel);
     else
@@ -204,8 +208,12 @@ inline void gated_backward_step(const T* A, Eigen::Index m, bool rows, const T* 
 
 // The panel widths each copy is packed with, for a batch of B columns.
 template <int G>
-constexpr int forward_panel(int B) { return B == 1 ? kGateSingle<G> : G; }
-constexpr int backward_panel(int B) { return B == 1 ? kPanelSingle : kBackVectors; }
+constexpr int forward_panel(int B) {
+    return B == 1 ? kGateSingle<G> : G;
+}
+constexpr int backward_panel(int B) {
+    return B == 1 ? kPanelSingle : kBackVectors;
+}
 
 // A gated layer's two packed copies of W (G m, m), packed from W once per sequence for a batch
 // of B columns. Their padding (zero) moves with the panel widths, which depend on B, so they
@@ -227,7 +235,7 @@ struct PackedGates {
         pack_gates_backward(W, m, G, backward_panel(B), backward.data());
     }
 
-  private:
+private:
     int B_ = 0;
 };
 

@@ -40,7 +40,7 @@ constexpr int kRegisters = 16;
 // read src a whole row apart per element and cost ~10% of a training step.
 template <typename T>
 inline void transpose_into(const T* src, Eigen::Index rows, Eigen::Index cols, Eigen::Index src_ld,
-                    T* dst, Eigen::Index dst_ld) {
+                           T* dst, Eigen::Index dst_ld) {
     using namespace Eigen::internal;
     constexpr int L = kLanes<T>;
 #pragma GCC diagnostic push
@@ -73,7 +73,9 @@ constexpr int kPanelSingle = kRegisters >= 32 ? 16 : 8;
 constexpr int kPanelBatch = kRegisters >= 32 ? 4 : 2;
 
 // Vectors per panel of the packed matrices for a batch of B sequences (see pack_panels).
-constexpr int panel_vectors(int B) { return B == 1 ? kPanelSingle : kPanelBatch; }
+constexpr int panel_vectors(int B) {
+    return B == 1 ? kPanelSingle : kPanelBatch;
+}
 
 // The packed layout the sequential kernel reads: A (rows, mp), zero-padded to mp columns, is cut
 // into panels of `panel` vectors (the last one narrower), stored one after another, each panel
@@ -83,11 +85,11 @@ constexpr int panel_vectors(int B) { return B == 1 ? kPanelSingle : kPanelBatch;
 // dst must already be zero.
 template <typename T>
 inline void pack_panels(const T* src, Eigen::Index m, Eigen::Index mp, int panel, bool transpose,
-                 T* dst) {
+                        T* dst) {
     constexpr int L = kLanes<T>;
     for (Eigen::Index i0 = 0; i0 < m; i0 += Eigen::Index(panel) * L) {
         const Eigen::Index width = std::min(Eigen::Index(panel) * L, mp - i0);  // in values
-        const Eigen::Index cols = std::min(width, m - i0);                     // real columns
+        const Eigen::Index cols = std::min(width, m - i0);                      // real columns
         T* base = dst + i0 * m;
         if (transpose)  // panel row r holds W(i0 .. i0+cols, r)
             transpose_into(src + i0 * m, cols, m, m, base, width);
@@ -110,13 +112,13 @@ struct SequentialStep {
     // W itself.
     const T* A;
     Eigen::Map<const MatR<T>> W;
-    bool transposed;  // M = W^T
+    bool transposed;        // M = W^T
     Eigen::Index rows, mp;  // rows of A to add up: m, or 0 when there is nothing to add
-    bool reverse;     // walk the panels last to first (see run)
-    const T* x;       // column c at x + c mp
-    Start start;      // start(c): pointer to start_c
-    Finish finish;    // finish(v, c, i): the activation of vector v = rows i .. of column c
-    T* out;           // column c at out + c mp
+    bool reverse;           // walk the panels last to first (see run)
+    const T* x;             // column c at x + c mp
+    Start start;            // start(c): pointer to start_c
+    Finish finish;          // finish(v, c, i): the activation of vector v = rows i .. of column c
+    T* out;                 // column c at out + c mp
 
     // A block of NP vectors x NC columns stays in registers for a whole pass over its panel's
     // rows: A is read once per NC columns, and nothing is stored until the activation has been
@@ -197,10 +199,14 @@ struct SequentialStep {
         int c0 = 0;
         for (; c0 + 4 <= B; c0 += 4) columns<4, kPanelBatch>(c0);
         switch (B - c0) {
-            case 1: return columns<1, kPanelBatch>(c0);
-            case 2: return columns<2, kPanelBatch>(c0);
-            case 3: return columns<3, kPanelBatch>(c0);
-            default: return;
+            case 1:
+                return columns<1, kPanelBatch>(c0);
+            case 2:
+                return columns<2, kPanelBatch>(c0);
+            case 3:
+                return columns<3, kPanelBatch>(c0);
+            default:
+                return;
         }
     }
 };
@@ -214,9 +220,9 @@ inline void sum_columns(const Matrix& a, Vector&& out) {
 }
 
 template <typename T, typename Start, typename Finish>
-inline void sequential_step(const T* A, Eigen::Map<const MatR<T>> W, bool transposed, Eigen::Index rows,
-                     Eigen::Index mp, bool reverse, const T* x, Start start, Finish finish,
-                     T* out, int B) {
+inline void sequential_step(const T* A, Eigen::Map<const MatR<T>> W, bool transposed,
+                            Eigen::Index rows, Eigen::Index mp, bool reverse, const T* x,
+                            Start start, Finish finish, T* out, int B) {
     SequentialStep<T, Start, Finish>{A, W, transposed, rows, mp, reverse, x, start, finish, out}
         .run(B);
 }

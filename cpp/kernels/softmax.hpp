@@ -37,7 +37,7 @@ double softmax_cross_entropy(Mat<T>& P, const std::int32_t* targets, int T_len, 
         for (Eigen::Index i = 0; i < len; ++i) {
             const Eigen::Index col = g0 + i, t = col / B, j = col % B;
             const std::int32_t y = targets[j * T_len + t];
-            if (y >= 0) loss -= double(P(y, col) - col_max[i]);         // o_y - max
+            if (y >= 0) loss -= double(P(y, col) - col_max[i]);  // o_y - max
             group.col(i).array() -= col_max[i];
         }
         Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> block(group.data(), group.size());
@@ -45,9 +45,9 @@ double softmax_cross_entropy(Mat<T>& P, const std::int32_t* targets, int T_len, 
         col_sum.head(len) = group.colwise().sum();
         for (Eigen::Index i = 0; i < len; ++i) {
             const Eigen::Index col = g0 + i;
-            group.col(i) *= T(1) / col_sum[i];                         // p_t = softmax(o_t)
+            group.col(i) *= T(1) / col_sum[i];  // p_t = softmax(o_t)
             if (targets[(col % B) * T_len + col / B] < 0) continue;
-            loss += double(std::log(col_sum[i]));                      // -log p_t[y_t]
+            loss += double(std::log(col_sum[i]));  // -log p_t[y_t]
             ++counted;
         }
     }

@@ -58,8 +58,7 @@ void dropout_mask(const Dropout& d, int point, Mat<T>& mask) {
     const T keep = T(1.0 / (1.0 - d.p));
     T* out = mask.data();
     const std::uint64_t n = std::uint64_t(mask.size());
-    for (std::uint64_t i = 0; i < n; ++i)
-        out[i] = dropout_bits::uniform(s, i) < d.p ? T(0) : keep;
+    for (std::uint64_t i = 0; i < n; ++i) out[i] = dropout_bits::uniform(s, i) < d.p ? T(0) : keep;
 }
 
 }  // namespace charrnn

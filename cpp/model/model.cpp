@@ -104,13 +104,12 @@ void forward_logits(const Params<T>& params, const std::int32_t* inputs, int T_l
     // Column by column: Eigen's replicate() is evaluated coefficient-wise and took 9 us here.
     for (Eigen::Index col = 0; col < n; ++col) P.col(col) = params.c();
     kernels::product_columns(ws.parallel, P, params.V(), output_of(ws, spec.layers),
-                             true);                          // o_t = V h_t + c
+                             true);  // o_t = V h_t + c
 }
 
 template <typename T>
 double forward(const Params<T>& params, const std::int32_t* inputs, const std::int32_t* targets,
-               int T_len, int B, const State<T>& state0, Workspace<T>& ws,
-               const Dropout& dropout) {
+               int T_len, int B, const State<T>& state0, Workspace<T>& ws, const Dropout& dropout) {
     forward_logits(params, inputs, T_len, B, state0, ws, dropout);
     ws.nats = kernels::softmax_cross_entropy(ws.P, targets, T_len, B, &ws.predicted);  // p_t
     // (1/B) sum: predicted / T is B exactly when every target counts.
@@ -167,13 +166,13 @@ void backward(const Params<T>& params, const std::int32_t* inputs, const std::in
     }
 }
 
-#define CHARRNN_INSTANTIATE(T)                                                                   \
-    template struct Workspace<T>;                                                                \
+#define CHARRNN_INSTANTIATE(T)                                                                  \
+    template struct Workspace<T>;                                                               \
     template double forward<T>(const Params<T>&, const std::int32_t*, const std::int32_t*, int, \
-                               int, const State<T>&, Workspace<T>&, const Dropout&);             \
+                               int, const State<T>&, Workspace<T>&, const Dropout&);            \
     template void forward_logits<T>(const Params<T>&, const std::int32_t*, int, int,            \
-                                    const State<T>&, Workspace<T>&, const Dropout&);             \
-    template void backward<T>(const Params<T>&, const std::int32_t*, const std::int32_t*,        \
+                                    const State<T>&, Workspace<T>&, const Dropout&);            \
+    template void backward<T>(const Params<T>&, const std::int32_t*, const std::int32_t*,       \
                               Workspace<T>&, Params<T>&);
 
 CHARRNN_INSTANTIATE(double)

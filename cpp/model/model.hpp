@@ -32,9 +32,9 @@ struct Workspace {
     int T_len = 0, B = 0;
     Parallel* parallel = nullptr;  // the threads loops may use; null: the caller's alone
     std::vector<std::unique_ptr<Layer<T>>> layers;  // layers[l - 1] is layer l
-    Mat<T> P;  // (K, T B)  o_t, then p_t; backward turns it into d_o
-    Mat<T> Xe;   // (D, T B)  with an embedding: e_t = E[:, x_t], layer 1's input
-    Mat<T> dXe;  // (D, T B)  dL/de_t
+    Mat<T> P;                    // (K, T B)  o_t, then p_t; backward turns it into d_o
+    Mat<T> Xe;                   // (D, T B)  with an embedding: e_t = E[:, x_t], layer 1's input
+    Mat<T> dXe;                  // (D, T B)  dL/de_t
     double nats = 0;             // -sum log p_t[y_t] of the last forward
     Eigen::Index predicted = 0;  // its targets (T B unless some are -1)
     // Dropout of the last forward (dropout.hpp); when active, point l = 1 .. L has

@@ -16,9 +16,12 @@ namespace charrnn {
 
 const char* optimizer_name(Optimizer o) {
     switch (o) {
-        case Optimizer::adagrad: return "adagrad";
-        case Optimizer::rmsprop: return "rmsprop";
-        case Optimizer::adam: return "adam";
+        case Optimizer::adagrad:
+            return "adagrad";
+        case Optimizer::rmsprop:
+            return "rmsprop";
+        case Optimizer::adam:
+            return "adam";
     }
     return "?";
 }
@@ -86,8 +89,8 @@ void clip_block(Out& gc, const In& g, T limit_or_factor) {
 constexpr Eigen::Index kBlock = 512;
 
 template <bool Scaled, typename T>
-void clip_adagrad_exact(T* p, const T* g, T* mem, T* save, Eigen::Index i, Eigen::Index n,
-                        T limit, T eta, T eps) {
+void clip_adagrad_exact(T* p, const T* g, T* mem, T* save, Eigen::Index i, Eigen::Index n, T limit,
+                        T eta, T eps) {
     using A = Eigen::Array<T, Eigen::Dynamic, 1>;
     T clipped[kBlock];
     for (; i < n; i += kBlock) {
@@ -103,8 +106,8 @@ void clip_adagrad_exact(T* p, const T* g, T* mem, T* save, Eigen::Index i, Eigen
 // decay and 1 - decay arrive separately, each rounded from double: 1 - float(0.99) would be
 // 1e-6 off in float32.
 template <bool Scaled, typename T>
-void clip_rmsprop_exact(T* p, const T* g, T* v, T* save, Eigen::Index i, Eigen::Index n,
-                        T limit, T eta, T keep, T add, T eps) {
+void clip_rmsprop_exact(T* p, const T* g, T* v, T* save, Eigen::Index i, Eigen::Index n, T limit,
+                        T eta, T keep, T add, T eps) {
     using A = Eigen::Array<T, Eigen::Dynamic, 1>;
     T clipped[kBlock];
     for (; i < n; i += kBlock) {
@@ -120,8 +123,8 @@ void clip_rmsprop_exact(T* p, const T* g, T* v, T* save, Eigen::Index i, Eigen::
 // Adam with the bias corrections folded into two constants: step = eta / (1 - beta1^t) and
 // c2 = 1 / sqrt(1 - beta2^t), so theta -= step m / (sqrt(v) c2 + eps) (torch's arrangement).
 template <bool Scaled, typename T>
-void clip_adam_exact(T* p, const T* g, T* m, T* v, T* save, Eigen::Index i, Eigen::Index n,
-                     T limit, T step, T c2, T beta1, T a1, T beta2, T a2, T eps) {
+void clip_adam_exact(T* p, const T* g, T* m, T* v, T* save, Eigen::Index i, Eigen::Index n, T limit,
+                     T step, T c2, T beta1, T a1, T beta2, T a2, T eps) {
     using A = Eigen::Array<T, Eigen::Dynamic, 1>;
     T clipped[kBlock];
     for (; i < n; i += kBlock) {
@@ -257,8 +260,8 @@ struct VectorClip {
 constexpr int kUnroll = 2;
 
 template <typename S, bool Save, bool Scaled, typename T>
-Eigen::Index clip_adagrad_vector(T* p, const T* g, T* mem, T* save, Eigen::Index n, T limit,
-                                 T eta, T eps) {
+Eigen::Index clip_adagrad_vector(T* p, const T* g, T* mem, T* save, Eigen::Index n, T limit, T eta,
+                                 T eps) {
     using V = typename S::V;
     constexpr int U = kUnroll;
     const VectorClip<S, Scaled> clip(limit);
@@ -303,8 +306,8 @@ Eigen::Index clip_adagrad_vector(T* p, const T* g, T* mem, T* save, Eigen::Index
 // EPYC (0.44 against 0.42 ns per parameter in L2), since the loop is then bound by its loads and
 // stores as much as by the arithmetic.
 template <typename S, bool Save, bool Scaled, typename T>
-Eigen::Index clip_rmsprop_vector(T* p, const T* g, T* v, T* save, Eigen::Index n, T limit,
-                                 T eta, T decay, T one_minus_decay, T eps) {
+Eigen::Index clip_rmsprop_vector(T* p, const T* g, T* v, T* save, Eigen::Index n, T limit, T eta,
+                                 T decay, T one_minus_decay, T eps) {
     using V = typename S::V;
     constexpr int U = kUnroll;
     const VectorClip<S, Scaled> clip(limit);
@@ -332,8 +335,8 @@ Eigen::Index clip_rmsprop_vector(T* p, const T* g, T* v, T* save, Eigen::Index n
 
 template <typename S, bool Save, bool Scaled, typename T>
 Eigen::Index clip_adam_vector(T* p, const T* g, T* m, T* v, T* save, Eigen::Index n, T limit,
-                              T step, T c2, T beta1, T one_minus_beta1, T beta2,
-                              T one_minus_beta2, T eps) {
+                              T step, T c2, T beta1, T one_minus_beta1, T beta2, T one_minus_beta2,
+                              T eps) {
     using V = typename S::V;
     constexpr int U = kUnroll;
     const VectorClip<S, Scaled> clip(limit);
@@ -401,11 +404,15 @@ double sum_of_squares(const T* g, Eigen::Index n) {
 template <typename F>
 void dispatch(bool save, bool scaled, F&& f) {
     if (save) {
-        if (scaled) f(std::true_type{}, std::true_type{});
-        else f(std::true_type{}, std::false_type{});
+        if (scaled)
+            f(std::true_type{}, std::true_type{});
+        else
+            f(std::true_type{}, std::false_type{});
     } else {
-        if (scaled) f(std::false_type{}, std::true_type{});
-        else f(std::false_type{}, std::false_type{});
+        if (scaled)
+            f(std::false_type{}, std::true_type{});
+        else
+            f(std::false_type{}, std::false_type{});
     }
 }
 
@@ -464,8 +471,8 @@ void clip_adagrad_step(Params<T>& params, const Params<T>& grads, Params<T>& mem
 }
 
 template <typename T>
-void clip_adagrad_step(Params<T>& params, const Params<T>& grads, Params<T>& memory,
-                       double limit, double eta, double eps, T* save_old) {
+void clip_adagrad_step(Params<T>& params, const Params<T>& grads, Params<T>& memory, double limit,
+                       double eta, double eps, T* save_old) {
     clip_adagrad_step(params, grads, memory, clip_by_value(limit), eta, eps, save_old);
 }
 
@@ -484,8 +491,8 @@ void clip_rmsprop_step(Params<T>& params, const Params<T>& grads, Params<T>& mem
         done = clip_rmsprop_vector<SimdFor<T>, Save, Scaled>(p, g, v, save_old, n, c, T(eta),
                                                              T(decay), T(1 - decay), T(eps));
 #endif
-        clip_rmsprop_exact<Scaled, T>(p, g, v, save_old, done, n, c, T(eta), T(decay),
-                                      T(1 - decay), T(eps));
+        clip_rmsprop_exact<Scaled, T>(p, g, v, save_old, done, n, c, T(eta), T(decay), T(1 - decay),
+                                      T(eps));
     });
 }
 
@@ -534,26 +541,26 @@ void clip_update_step(const OptimSettings& s, Params<T>& params, const Params<T>
     }
 }
 
-#define CHARRNN_INSTANTIATE(T)                                                                  \
-    template void clip_gradients<T>(Params<T>&, double);                                       \
-    template double gradient_norm<T>(const Params<T>&);                                        \
-    template double clip_by_norm<T>(Params<T>&, double);                                       \
-    template Clip norm_clip<T>(const Params<T>&, double);                                      \
-    template void adagrad_step<T>(Params<T>&, const Params<T>&, Params<T>&, double, double);   \
-    template void rmsprop_step<T>(Params<T>&, const Params<T>&, Params<T>&, double, double,    \
-                                  double);                                                     \
-    template void adam_step<T>(Params<T>&, const Params<T>&, Params<T>&, Params<T>&,           \
-                               std::int64_t, double, double, double, double);                  \
-    template void clip_adagrad_step<T>(Params<T>&, const Params<T>&, Params<T>&, const Clip&,  \
-                                       double, double, T*);                                    \
-    template void clip_adagrad_step<T>(Params<T>&, const Params<T>&, Params<T>&, double,       \
-                                       double, double, T*);                                    \
-    template void clip_rmsprop_step<T>(Params<T>&, const Params<T>&, Params<T>&, const Clip&,  \
-                                       double, double, double, T*);                            \
-    template void clip_adam_step<T>(Params<T>&, const Params<T>&, Params<T>&, Params<T>&,      \
-                                    const Clip&, std::int64_t, double, double, double, double, \
-                                    T*);                                                       \
-    template void clip_update_step<T>(const OptimSettings&, Params<T>&, const Params<T>&,      \
+#define CHARRNN_INSTANTIATE(T)                                                                     \
+    template void clip_gradients<T>(Params<T>&, double);                                           \
+    template double gradient_norm<T>(const Params<T>&);                                            \
+    template double clip_by_norm<T>(Params<T>&, double);                                           \
+    template Clip norm_clip<T>(const Params<T>&, double);                                          \
+    template void adagrad_step<T>(Params<T>&, const Params<T>&, Params<T>&, double, double);       \
+    template void rmsprop_step<T>(Params<T>&, const Params<T>&, Params<T>&, double, double,        \
+                                  double);                                                         \
+    template void adam_step<T>(Params<T>&, const Params<T>&, Params<T>&, Params<T>&, std::int64_t, \
+                               double, double, double, double);                                    \
+    template void clip_adagrad_step<T>(Params<T>&, const Params<T>&, Params<T>&, const Clip&,      \
+                                       double, double, T*);                                        \
+    template void clip_adagrad_step<T>(Params<T>&, const Params<T>&, Params<T>&, double, double,   \
+                                       double, T*);                                                \
+    template void clip_rmsprop_step<T>(Params<T>&, const Params<T>&, Params<T>&, const Clip&,      \
+                                       double, double, double, T*);                                \
+    template void clip_adam_step<T>(Params<T>&, const Params<T>&, Params<T>&, Params<T>&,          \
+                                    const Clip&, std::int64_t, double, double, double, double,     \
+                                    T*);                                                           \
+    template void clip_update_step<T>(const OptimSettings&, Params<T>&, const Params<T>&,          \
                                       Params<T>&, Params<T>&, std::int64_t, T*);
 
 CHARRNN_INSTANTIATE(double)

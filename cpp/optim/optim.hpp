@@ -78,7 +78,9 @@ struct Clip {
     double limit = 5.0;   // elementwise
     double factor = 1.0;  // by_norm: norm_clip_factor(||g||, max_norm)
 };
-inline Clip clip_by_value(double limit) { return Clip{false, limit, 1.0}; }
+inline Clip clip_by_value(double limit) {
+    return Clip{false, limit, 1.0};
+}
 template <typename T>
 Clip norm_clip(const Params<T>& grads, double max_norm);  // reads the norm; grads unchanged
 
@@ -90,8 +92,8 @@ template <typename T>
 void clip_adagrad_step(Params<T>& params, const Params<T>& grads, Params<T>& memory,
                        const Clip& clip, double eta, double eps, T* save_old = nullptr);
 template <typename T>
-void clip_adagrad_step(Params<T>& params, const Params<T>& grads, Params<T>& memory,
-                       double limit, double eta, double eps, T* save_old = nullptr);
+void clip_adagrad_step(Params<T>& params, const Params<T>& grads, Params<T>& memory, double limit,
+                       double eta, double eps, T* save_old = nullptr);
 
 // RMSprop and Adam: the sqrt and the division are exact (IEEE, vectorised), so they match the
 // separate steps to an ulp or two (fused multiply-adds, and Adam's bias corrections taken out of
@@ -111,7 +113,6 @@ void clip_adam_step(Params<T>& params, const Params<T>& grads, Params<T>& m, Par
 // written as zero (core/floating.hpp), as in the model's passes.
 template <typename T>
 void clip_update_step(const OptimSettings& s, Params<T>& params, const Params<T>& grads,
-                      Params<T>& memory, Params<T>& moment, std::int64_t t,
-                      T* save_old = nullptr);
+                      Params<T>& memory, Params<T>& moment, std::int64_t t, T* save_old = nullptr);
 
 }  // namespace charrnn

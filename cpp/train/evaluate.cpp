@@ -6,8 +6,7 @@
 namespace charrnn {
 
 template <typename T>
-Evaluation<T>::Evaluation(const Params<T>& params, const Streams& streams, int window,
-                          int threads)
+Evaluation<T>::Evaluation(const Params<T>& params, const Streams& streams, int window, int threads)
     : params_(params),
       streams_(streams),
       window_(window),

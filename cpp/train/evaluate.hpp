@@ -15,8 +15,7 @@ template <typename T>
 class Evaluation {
 public:
     // Windows of up to `window` inputs of each of the streams' B chunks; the last may be shorter.
-    Evaluation(const Params<T>& params, const Streams& streams, int window = 512,
-               int threads = 1);
+    Evaluation(const Params<T>& params, const Streams& streams, int window = 512, int threads = 1);
     // Windows covering up to max_chars more inputs of each stream; returns false when the text
     // is done.
     bool advance(std::int64_t max_chars);

@@ -43,8 +43,12 @@ int draw_index(const Vec<T>& probs, double u, double top_p) {
 template <typename T>
 Sampler<T>::Sampler(const Params<T>& params, State<T> state, const std::vector<std::int32_t>& prime,
                     std::uint64_t seed, double temperature, double top_p)
-    : params_(params), state_(std::move(state)), gen_(seed), temperature_(temperature),
-      top_p_(top_p), x_(prime.back()) {
+    : params_(params),
+      state_(std::move(state)),
+      gen_(seed),
+      temperature_(temperature),
+      top_p_(top_p),
+      x_(prime.back()) {
     // The priming text only moves the state; its predictions are not drawn.
     if (prime.size() > 1) {
         forward_logits(params_, prime.data(), int(prime.size() - 1), 1, state_, ws_);
@@ -70,8 +74,8 @@ std::int64_t Sampler<T>::draw(std::int64_t n, std::int32_t* out, std::int32_t st
     return n;
 }
 
-#define CHARRNN_INSTANTIATE(T)                                                                \
-    template int draw_index<T>(const Vec<T>&, double, double);                                \
+#define CHARRNN_INSTANTIATE(T)                                 \
+    template int draw_index<T>(const Vec<T>&, double, double); \
     template class Sampler<T>;
 
 CHARRNN_INSTANTIATE(double)

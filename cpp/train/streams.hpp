@@ -37,9 +37,9 @@ struct Streams {
         const std::int64_t n = chunk();
         for (int j = 0; j < B; ++j) {
             const std::int64_t at = j * n + e;
-            std::copy_n(text.data() + at, T, x + std::int64_t(j) * T);                // x_t
+            std::copy_n(text.data() + at, T, x + std::int64_t(j) * T);  // x_t
             const std::int32_t* next = documents() ? targets.data() + at : text.data() + at + 1;
-            std::copy_n(next, T, y + std::int64_t(j) * T);                            // y_t
+            std::copy_n(next, T, y + std::int64_t(j) * T);  // y_t
         }
     }
     // Whether stream j's window at offset e begins a document (its state starts from zero).

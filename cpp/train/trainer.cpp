@@ -82,7 +82,7 @@ int Trainer<T>::run(int n, double* losses, double* smooth_losses) {
 // n = step + 1 during step `step`; charrnn.losses.debiased is the same in Python.
 template <typename T>
 double Trainer<T>::debiased_smooth_loss() const {
-    if (std::isnan(first_loss)) return smooth_loss;  // a state restored without l_1
+    if (std::isnan(first_loss)) return smooth_loss;      // a state restored without l_1
     const double w = std::pow(0.999, double(step + 1));  // 0 past ~745,000 updates
     return (smooth_loss - w * first_loss) / (1.0 - w);
 }

@@ -17,10 +17,10 @@
 namespace charrnn {
 
 struct TrainSettings {
-    int seq_length = 25;  // T: characters per update
-    OptimSettings optim;  // optimiser, its constants, clipping (default: AdaGrad, clip to +-5)
-    int threads = 1;                 // core/parallel.hpp: results do not depend on it
-    double dropout = 0.0;            // p of model/dropout.hpp; 0: off
+    int seq_length = 25;   // T: characters per update
+    OptimSettings optim;   // optimiser, its constants, clipping (default: AdaGrad, clip to +-5)
+    int threads = 1;       // core/parallel.hpp: results do not depend on it
+    double dropout = 0.0;  // p of model/dropout.hpp; 0: off
     std::uint64_t dropout_seed = 0;  // the masks of update `step` are those of (seed, step)
     // What `best` follows. false: the smooth loss itself (the assignment's). true: the same
     // average with its start-up bias removed (run()), which does not lag with the run's length.
@@ -51,17 +51,17 @@ public:
     // stored: the update after `step` updates is Adam's t = step + 1, so params, memory, moment
     // and step restored into a fresh trainer continue bit for bit.
     Params<T> params, best;
-    Params<T> memory;                // AdaGrad: running sum of g^2; RMSprop, Adam: v, mean of g^2
-    Params<T> moment;                // Adam: m, mean of g (empty for the others)
-    State<T> state;                  // carried into the next step: h (and c) of every layer
-    std::int64_t step = 0;           // updates done so far
-    std::int64_t position = 0;       // e: offset of the next sequence within each chunk
-    std::int64_t epoch = 0;          // completed passes over the text
+    Params<T> memory;           // AdaGrad: running sum of g^2; RMSprop, Adam: v, mean of g^2
+    Params<T> moment;           // Adam: m, mean of g (empty for the others)
+    State<T> state;             // carried into the next step: h (and c) of every layer
+    std::int64_t step = 0;      // updates done so far
+    std::int64_t position = 0;  // e: offset of the next sequence within each chunk
+    std::int64_t epoch = 0;     // completed passes over the text
     double smooth_loss = std::numeric_limits<double>::quiet_NaN();  // NaN until the first step
     double first_loss = std::numeric_limits<double>::quiet_NaN();   // l_1, the loss of step 1
     // The lowest smooth loss so far (with debias_best: the lowest debiased one).
     double best_smooth_loss = std::numeric_limits<double>::infinity();
-    std::int64_t best_step = 0;      // params at the start of this step gave best_smooth_loss
+    std::int64_t best_step = 0;  // params at the start of this step gave best_smooth_loss
     bool diverged = false;
 
 private:

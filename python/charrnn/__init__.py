@@ -5,7 +5,8 @@ core.
     loss = -sum_t log p_t[y_t]
 
 The native functions (layout, forward_backward, loss, clip_gradients, clip_by_norm,
-adagrad_step, rmsprop_step, adam_step, sample, evaluate) and parameter blocks (Params, Params32) come from the compiled module charrnn._core;
+adagrad_step, rmsprop_step, adam_step, sample, evaluate) and parameter blocks (Params,
+Params32) come from the compiled module charrnn._core;
 Trainer, TrainConfig and Model are the Python front, and Callback hooks into a training run;
 charrnn.reference is the same maths in numpy.
 check_gradients, write_case and check_case check your own implementation of the model against
@@ -23,10 +24,24 @@ __version__ = "0.2.0"
 
 # public name -> the module that defines it
 _EXPORTS = {
-    **{name: "charrnn._core" for name in (
-        "Params", "Params32", "Result", "adagrad_step", "adam_step", "clip_by_norm",
-        "clip_gradients", "evaluate", "forward_backward", "layout", "loss", "rmsprop_step",
-        "sample")},
+    **{
+        name: "charrnn._core"
+        for name in (
+            "Params",
+            "Params32",
+            "Result",
+            "adagrad_step",
+            "adam_step",
+            "clip_by_norm",
+            "clip_gradients",
+            "evaluate",
+            "forward_backward",
+            "layout",
+            "loss",
+            "rmsprop_step",
+            "sample",
+        )
+    },
     "Callback": "charrnn.callbacks",
     "check_case": "charrnn.check",
     "check_gradients": "charrnn.check",

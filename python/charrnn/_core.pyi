@@ -41,8 +41,9 @@ ARCH: str
 CELLS: tuple[str, ...]
 """The recurrent cells: ('rnn', 'lstm', 'gru')."""
 
-def layout(cell: str, K: int, m: int, layers: int = 1, *,
-           embedding: int = 0) -> list[dict[str, Any]]:
+def layout(
+    cell: str, K: int, m: int, layers: int = 1, *, embedding: int = 0
+) -> list[dict[str, Any]]:
     """The parameter layout of a model: one dict per array, in flat-block order.
 
     Args:
@@ -97,8 +98,9 @@ class Params:
     In layout order, each array row-major. Assigning copies in; ValueError for another shape
     or NaN/infinity."""
 
-    def __init__(self, K: int, m: int, cell: str = "rnn", layers: int = 1, *,
-                 embedding: int = 0) -> None:
+    def __init__(
+        self, K: int, m: int, cell: str = "rnn", layers: int = 1, *, embedding: int = 0
+    ) -> None:
         """All-zero parameters.
 
         Args:
@@ -113,8 +115,17 @@ class Params:
             MemoryError: The block does not fit in memory.
         """
     @staticmethod
-    def random(K: int, m: int, sig: float = 0.01, seed: int = 0, cell: str = "rnn",
-               layers: int = 1, *, embedding: int = 0, forget_bias: float = 1.0) -> Params:
+    def random(
+        K: int,
+        m: int,
+        sig: float = 0.01,
+        seed: int = 0,
+        cell: str = "rnn",
+        layers: int = 1,
+        *,
+        embedding: int = 0,
+        forget_bias: float = 1.0,
+    ) -> Params:
         """Initial weights: each array drawn by its layout's `init`, in block order, from one
         generator seeded with `seed`.
 
@@ -172,13 +183,22 @@ class Params32:
     flat: npt.NDArray[np.float32]
     """Every parameter as one float32 vector (n,), in layout order: a writable view."""
 
-    def __init__(self, K: int, m: int, cell: str = "rnn", layers: int = 1, *,
-                 embedding: int = 0) -> None:
+    def __init__(
+        self, K: int, m: int, cell: str = "rnn", layers: int = 1, *, embedding: int = 0
+    ) -> None:
         """All-zero parameters (see Params)."""
     @staticmethod
-    def random(K: int, m: int, sig: float = 0.01, seed: int = 0, cell: str = "rnn",
-               layers: int = 1, *, embedding: int = 0,
-               forget_bias: float = 1.0) -> Params32:
+    def random(
+        K: int,
+        m: int,
+        sig: float = 0.01,
+        seed: int = 0,
+        cell: str = "rnn",
+        layers: int = 1,
+        *,
+        embedding: int = 0,
+        forget_bias: float = 1.0,
+    ) -> Params32:
         """Initial weights as Params.random draws them, rounded to float32."""
     def copy(self) -> Params32:
         """An independent copy."""
@@ -235,10 +255,17 @@ class Result32:
     probs: npt.NDArray[np.float32]
     """p_1 .. p_T, as in Result."""
 
-def forward_backward(params: Params | Params32, inputs: npt.ArrayLike, targets: npt.ArrayLike,
-                     h0: npt.ArrayLike | None = None, c0: npt.ArrayLike | None = None,
-                     dropout: float = 0.0, dropout_seed: int = 0,
-                     dropout_step: int = 0, threads: int = 1) -> Result | Result32:
+def forward_backward(
+    params: Params | Params32,
+    inputs: npt.ArrayLike,
+    targets: npt.ArrayLike,
+    h0: npt.ArrayLike | None = None,
+    c0: npt.ArrayLike | None = None,
+    dropout: float = 0.0,
+    dropout_seed: int = 0,
+    dropout_step: int = 0,
+    threads: int = 1,
+) -> Result | Result32:
     """Forward pass and backpropagation through time over one sequence or a batch.
 
     The loss is L = -(1/B) sum_b sum_t log p_t[y_t]: summed over the sequence, averaged over
@@ -272,10 +299,17 @@ def forward_backward(params: Params | Params32, inputs: npt.ArrayLike, targets: 
         TypeError: params is not a Params or Params32.
     """
 
-def loss(params: Params | Params32, inputs: npt.ArrayLike, targets: npt.ArrayLike,
-         h0: npt.ArrayLike | None = None, c0: npt.ArrayLike | None = None,
-         dropout: float = 0.0, dropout_seed: int = 0, dropout_step: int = 0,
-         threads: int = 1) -> float:
+def loss(
+    params: Params | Params32,
+    inputs: npt.ArrayLike,
+    targets: npt.ArrayLike,
+    h0: npt.ArrayLike | None = None,
+    c0: npt.ArrayLike | None = None,
+    dropout: float = 0.0,
+    dropout_seed: int = 0,
+    dropout_step: int = 0,
+    threads: int = 1,
+) -> float:
     """The loss of forward_backward without the backward pass (for finite differences).
 
     Arguments, shapes and exceptions are forward_backward's.
@@ -284,8 +318,9 @@ def loss(params: Params | Params32, inputs: npt.ArrayLike, targets: npt.ArrayLik
         L as a Python float.
     """
 
-def dropout_mask(p: float, seed: int, step: int, point: int, m: int, T: int,
-                 B: int = 1) -> npt.NDArray[np.float64]:
+def dropout_mask(
+    p: float, seed: int, step: int, point: int, m: int, T: int, B: int = 1
+) -> npt.NDArray[np.float64]:
     """The dropout mask the core applies at one point of one update.
 
     Masks come from a counter-based generator (SplitMix64) indexed by (seed, step, point,
@@ -315,8 +350,13 @@ def clip_gradients(grads: Params | Params32, limit: float = 5.0) -> None:
         ValueError: limit not a finite number > 0.
     """
 
-def adagrad_step(params: Params | Params32, grads: Params | Params32,
-                 memory: Params | Params32, eta: float = 0.1, eps: float = 1e-8) -> None:
+def adagrad_step(
+    params: Params | Params32,
+    grads: Params | Params32,
+    memory: Params | Params32,
+    eta: float = 0.1,
+    eps: float = 1e-8,
+) -> None:
     """AdaGrad, in place: memory += g^2; params -= eta g / sqrt(memory + eps).
 
     Args:
@@ -331,9 +371,14 @@ def adagrad_step(params: Params | Params32, grads: Params | Params32,
         TypeError: Blocks of different dtypes.
     """
 
-def rmsprop_step(params: Params | Params32, grads: Params | Params32,
-                 memory: Params | Params32, eta: float = 0.1, decay: float = 0.95,
-                 eps: float = 1e-8) -> None:
+def rmsprop_step(
+    params: Params | Params32,
+    grads: Params | Params32,
+    memory: Params | Params32,
+    eta: float = 0.1,
+    decay: float = 0.95,
+    eps: float = 1e-8,
+) -> None:
     """RMSprop, in place, as char-rnn's (torch.optim.RMSprop with alpha=decay):
     memory = decay memory + (1 - decay) g^2; params -= eta g / (sqrt(memory) + eps).
 
@@ -343,9 +388,17 @@ def rmsprop_step(params: Params | Params32, grads: Params | Params32,
         TypeError: Blocks of different dtypes.
     """
 
-def adam_step(params: Params | Params32, grads: Params | Params32, m: Params | Params32,
-              v: Params | Params32, t: int, eta: float = 0.1, beta1: float = 0.9,
-              beta2: float = 0.999, eps: float = 1e-8) -> None:
+def adam_step(
+    params: Params | Params32,
+    grads: Params | Params32,
+    m: Params | Params32,
+    v: Params | Params32,
+    t: int,
+    eta: float = 0.1,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+) -> None:
     """Adam, in place, as torch.optim.Adam: m = beta1 m + (1 - beta1) g;
     v = beta2 v + (1 - beta2) g^2;
     params -= eta (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps).
@@ -378,16 +431,34 @@ def clip_by_norm(grads: Params | Params32, max_norm: float) -> float:
         ValueError: max_norm not a finite number > 0.
     """
 
-def _clip_update_step(params: Any, grads: Any, state: tuple[Any, ...], t: int = 1,
-                      optimizer: str = "adagrad", eta: float = 0.1, eps: float = 1e-8,
-                      clip: float = 5.0, clip_norm: float = 0.0, decay: float = 0.95,
-                      beta1: float = 0.9, beta2: float = 0.999) -> None:
+def _clip_update_step(
+    params: Any,
+    grads: Any,
+    state: tuple[Any, ...],
+    t: int = 1,
+    optimizer: str = "adagrad",
+    eta: float = 0.1,
+    eps: float = 1e-8,
+    clip: float = 5.0,
+    clip_norm: float = 0.0,
+    decay: float = 0.95,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+) -> None:
     """For tests: the trainer's fused update (clip, then the optimiser, in one pass) on given
     gradients, which stay unmodified; state is (memory,), or (m, v) for adam."""
 
-def sample(params: Params | Params32, h0: npt.ArrayLike | None, prime: npt.ArrayLike, n: int,
-           seed: int = 0, temperature: float = 1.0, top_p: float = 1.0,
-           c0: npt.ArrayLike | None = None, stop: int = -1) -> npt.NDArray[np.int32]:
+def sample(
+    params: Params | Params32,
+    h0: npt.ArrayLike | None,
+    prime: npt.ArrayLike,
+    n: int,
+    seed: int = 0,
+    temperature: float = 1.0,
+    top_p: float = 1.0,
+    c0: npt.ArrayLike | None = None,
+    stop: int = -1,
+) -> npt.NDArray[np.int32]:
     """Generate up to n character indices.
 
     The network first reads prime[:-1] from state h0 (and c0); prime[-1] is the first input.
@@ -416,9 +487,15 @@ def sample(params: Params | Params32, h0: npt.ArrayLike | None, prime: npt.Array
             than lstm, or params with NaN/infinity.
     """
 
-def evaluate(params: Params | Params32, text: npt.ArrayLike, chunk: int = 512,
-             targets: npt.ArrayLike | None = None, start: int = -1,
-             batch: int = 1, threads: int = 1) -> tuple[float, int]:
+def evaluate(
+    params: Params | Params32,
+    text: npt.ArrayLike,
+    chunk: int = 512,
+    targets: npt.ArrayLike | None = None,
+    start: int = -1,
+    batch: int = 1,
+    threads: int = 1,
+) -> tuple[float, int]:
     """The summed loss over the predictions of an encoded text, from a zero state.
 
     A plain text predicts text[i+1] from text[:i+1], the state carried across chunks of
@@ -525,12 +602,27 @@ class Trainer:
     """Threads running the steps; may be set between runs (the results do not depend on it)."""
     text_length: int
     """Characters (indices) in the text the loop reads."""
-    def __init__(self, params: Params, text: npt.ArrayLike, seq_length: int = 25,
-                 batch: int = 1, eta: float = 0.1, eps: float = 1e-8, clip: float = 5.0,
-                 optimizer: str = "adagrad", clip_norm: float = 0.0, decay: float = 0.95,
-                 beta1: float = 0.9, beta2: float = 0.999, dropout: float = 0.0,
-                 dropout_seed: int = 0, targets: npt.ArrayLike | None = None,
-                 start: int = -1, threads: int = 1, debias_best: bool = False) -> None:
+    def __init__(
+        self,
+        params: Params,
+        text: npt.ArrayLike,
+        seq_length: int = 25,
+        batch: int = 1,
+        eta: float = 0.1,
+        eps: float = 1e-8,
+        clip: float = 5.0,
+        optimizer: str = "adagrad",
+        clip_norm: float = 0.0,
+        decay: float = 0.95,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        dropout: float = 0.0,
+        dropout_seed: int = 0,
+        targets: npt.ArrayLike | None = None,
+        start: int = -1,
+        threads: int = 1,
+        debias_best: bool = False,
+    ) -> None:
         """A loop that trains `params` in place on an encoded text.
 
         Args:
@@ -573,8 +665,9 @@ class Trainer:
         Raises:
             ValueError: A name that is not one of state_names.
         """
-    def run(self, losses: npt.NDArray[np.float64],
-            smooth_losses: npt.NDArray[np.float64] | None = None) -> int:
+    def run(
+        self, losses: npt.NDArray[np.float64], smooth_losses: npt.NDArray[np.float64] | None = None
+    ) -> int:
         """Run len(losses) updates, writing each update's loss (and smooth loss) in place.
 
         The GIL is released between chunks of about 50 ms; Ctrl-C raises KeyboardInterrupt
@@ -662,15 +755,31 @@ class Trainer32:
     """Threads running the steps; may be set between runs (the results do not depend on it)."""
     text_length: int
     """Characters in the text the loop reads."""
-    def __init__(self, params: Params32, text: npt.ArrayLike, seq_length: int = 25,
-                 batch: int = 1, eta: float = 0.1, eps: float = 1e-8, clip: float = 5.0,
-                 optimizer: str = "adagrad", clip_norm: float = 0.0, decay: float = 0.95,
-                 beta1: float = 0.9, beta2: float = 0.999, dropout: float = 0.0,
-                 dropout_seed: int = 0, targets: npt.ArrayLike | None = None,
-                 start: int = -1, threads: int = 1, debias_best: bool = False) -> None:
+    def __init__(
+        self,
+        params: Params32,
+        text: npt.ArrayLike,
+        seq_length: int = 25,
+        batch: int = 1,
+        eta: float = 0.1,
+        eps: float = 1e-8,
+        clip: float = 5.0,
+        optimizer: str = "adagrad",
+        clip_norm: float = 0.0,
+        decay: float = 0.95,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        dropout: float = 0.0,
+        dropout_seed: int = 0,
+        targets: npt.ArrayLike | None = None,
+        start: int = -1,
+        threads: int = 1,
+        debias_best: bool = False,
+    ) -> None:
         """As Trainer, on Params32."""
     def state(self, name: str) -> Params32:
         """The live Params32 of one optimiser state (name in state_names)."""
-    def run(self, losses: npt.NDArray[np.float64],
-            smooth_losses: npt.NDArray[np.float64] | None = None) -> int:
+    def run(
+        self, losses: npt.NDArray[np.float64], smooth_losses: npt.NDArray[np.float64] | None = None
+    ) -> int:
         """As Trainer.run (the losses are float64 arrays here too)."""

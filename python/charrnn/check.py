@@ -62,8 +62,10 @@ def _real_number(value: Any, what: str) -> float:
     """One finite real number (a Python or numpy scalar, or an array of one entry)."""
     a = np.asarray(value)
     if a.size != 1 or a.dtype.kind not in "iuf":
-        raise ValueError(f"{what} must be one real number, got {type(value).__name__} of shape "
-                         f"{a.shape} and dtype {a.dtype}")
+        raise ValueError(
+            f"{what} must be one real number, got {type(value).__name__} of shape "
+            f"{a.shape} and dtype {a.dtype}"
+        )
     number = float(a.reshape(-1)[0])
     if not np.isfinite(number):
         raise ValueError(f"{what} is {number}, not a finite number")
@@ -86,13 +88,16 @@ def _real_array(value: Any, what: str, shape: tuple[int, ...]) -> np.ndarray:
     bad = ~np.isfinite(a)
     if bad.any():
         at = np.unravel_index(int(np.argmax(bad)), a.shape)
-        raise ValueError(f"{what} has {int(bad.sum())} non-finite entries, the first "
-                         f"{a[at]} at [{', '.join(str(int(i)) for i in at)}]")
+        raise ValueError(
+            f"{what} has {int(bad.sum())} non-finite entries, the first "
+            f"{a[at]} at [{', '.join(str(int(i)) for i in at)}]"
+        )
     return a
 
 
-def _gradients(source: Any, layout: Sequence[Mapping[str, Any]],
-               where: str) -> dict[str, np.ndarray]:
+def _gradients(
+    source: Any, layout: Sequence[Mapping[str, Any]], where: str
+) -> dict[str, np.ndarray]:
     """Your gradient of every array of the layout, by dW (or W if there is no dW), checked for
     shape and finiteness. Other entries are ignored."""
     if not isinstance(source, Mapping):
@@ -102,15 +107,20 @@ def _gradients(source: Any, layout: Sequence[Mapping[str, Any]],
         name, shape = entry["name"], tuple(entry["shape"])
         key = "d" + name if "d" + name in source else name
         if key not in source:
-            raise ValueError(f"{where} has no d{name} (nor {name}), the gradient of {name} "
-                             f"{shape}")
+            raise ValueError(f"{where} has no d{name} (nor {name}), the gradient of {name} {shape}")
         out[name] = _real_array(source[key], f"{where}: {key}", shape)
     return out
 
 
-def _report(side: str, yours: Mapping[str, np.ndarray], native: Mapping[str, np.ndarray],
-            fd: Mapping[str, np.ndarray] | None, settings: dict[str, Any],
-            loss_yours: float | None, loss_native: float) -> dict[str, Any]:
+def _report(
+    side: str,
+    yours: Mapping[str, np.ndarray],
+    native: Mapping[str, np.ndarray],
+    fd: Mapping[str, np.ndarray] | None,
+    settings: dict[str, Any],
+    loss_yours: float | None,
+    loss_native: float,
+) -> dict[str, Any]:
     """Rows of format_table for your gradients: vs charrnn's (_ref) and, if there are finite
     differences of your loss, vs those (_fd), each with its worst entry."""
     vs_ref = compare(yours, native, worst=True)
@@ -128,11 +138,19 @@ def _report(side: str, yours: Mapping[str, np.ndarray], native: Mapping[str, np.
         row["worst_ref"] = vs_ref[name]["worst"]
         report[name] = row
     loss_diff = None if loss_yours is None else abs(loss_yours - loss_native)
-    report["settings"] = {"side": side, **settings, "loss_yours": loss_yours,
-                          "loss_native": loss_native, "loss_abs_diff": loss_diff}
+    report["settings"] = {
+        "side": side,
+        **settings,
+        "loss_yours": loss_yours,
+        "loss_native": loss_native,
+        "loss_abs_diff": loss_diff,
+    }
     report["passed"] = (loss_diff is None or _metric_passes("max_abs_diff_ref", loss_diff)) and all(
-        _metric_passes(metric, value) for name in yours for metric, value in report[name].items()
-        if not metric.startswith("worst"))
+        _metric_passes(metric, value)
+        for name in yours
+        for metric, value in report[name].items()
+        if not metric.startswith("worst")
+    )
     return report
 
 
@@ -204,13 +222,26 @@ def check_gradients(
 
     encoded, K = _encode(text, K)
     params, inputs, targets, h0, c0 = fresh_case(
-        _core.layout, encoded, K, cell=cell, layers=layers, m=m, T=seq_length, seed=seed,
-        sig=sig, state_scale=state_scale)
+        _core.layout,
+        encoded,
+        K,
+        cell=cell,
+        layers=layers,
+        m=m,
+        T=seq_length,
+        seed=seed,
+        sig=sig,
+        state_scale=state_scale,
+    )
     states = [h0[0] if layers == 1 else h0] + ([] if c0 is None else [c0[0] if layers == 1 else c0])
 
     def call(weights: Mapping[str, np.ndarray]) -> tuple[Any, Any]:
-        out = fn({name: a.copy() for name, a in weights.items()}, inputs.copy(), targets.copy(),
-                 *(s.copy() for s in states))
+        out = fn(
+            {name: a.copy() for name, a in weights.items()},
+            inputs.copy(),
+            targets.copy(),
+            *(s.copy() for s in states),
+        )
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise TypeError(f"fn must return (loss, grads), got {type(out).__name__}")
         return out[0], out[1]
@@ -226,8 +257,18 @@ def check_gradients(
         return _real_number(call(work)[0], "the loss fn returned")
 
     fd = numerical_gradients(loss_at, work, h=h, order=order)
-    settings = {"cell": cell, "layers": layers, "K": K, "m": m, "T": seq_length, "h": h,
-                "order": order, "seed": seed, "sig": sig, "state_scale": state_scale}
+    settings = {
+        "cell": cell,
+        "layers": layers,
+        "K": K,
+        "m": m,
+        "T": seq_length,
+        "h": h,
+        "order": order,
+        "seed": seed,
+        "sig": sig,
+        "state_scale": state_scale,
+    }
     report = _report("your code", yours, native, fd, settings, loss_yours, float(result.loss))
     if verbose:
         print(format_table(report))
@@ -238,8 +279,11 @@ def _scipy_io(path: Path) -> Any:
     try:
         import scipy.io
     except ImportError:
-        raise ModuleNotFoundError(f"{path}: a .mat file needs scipy, which is not installed: "
-                                  f"pip install scipy (or use .npz)", name="scipy") from None
+        raise ModuleNotFoundError(
+            f"{path}: a .mat file needs scipy, which is not installed: "
+            f"pip install scipy (or use .npz)",
+            name="scipy",
+        ) from None
     return scipy.io
 
 
@@ -253,8 +297,10 @@ def _load(path: str | Path) -> dict[str, np.ndarray]:
         try:
             data = io.loadmat(str(path))
         except NotImplementedError:  # scipy's answer to v7.3
-            raise ValueError(f"{path}: a MATLAB v7.3 file (HDF5), which scipy cannot read; "
-                             f"save it with save(..., '-v7')") from None
+            raise ValueError(
+                f"{path}: a MATLAB v7.3 file (HDF5), which scipy cannot read; "
+                f"save it with save(..., '-v7')"
+            ) from None
         except Exception as err:  # scipy's errors for a file that is not a .mat vary by version
             raise ValueError(f"{path}: not a readable .mat file ({err})") from None
         return {name: value for name, value in data.items() if not name.startswith("__")}
@@ -335,17 +381,36 @@ def write_case(
         raise ValueError(f"write the case as .npz or .mat, got {Path(path).name!r}")
     encoded, K = _encode(text, K)
     params, inputs, targets, h0, c0 = fresh_case(
-        _core.layout, encoded, K, cell=cell, layers=layers, m=m, T=seq_length, seed=seed,
-        sig=sig, state_scale=state_scale)
+        _core.layout,
+        encoded,
+        K,
+        cell=cell,
+        layers=layers,
+        m=m,
+        T=seq_length,
+        seed=seed,
+        sig=sig,
+        state_scale=state_scale,
+    )
     loss = _core.loss(native_params(params), inputs, targets, h0, c0)
     eye = np.eye(K)
     arrays: dict[str, Any] = {name: params[name].copy() for name in params.names}
-    arrays.update(X=eye[:, inputs], Y=eye[:, targets], x=inputs.astype(np.int64),
-                  y=targets.astype(np.int64), h0=h0[0] if layers == 1 else h0)
+    arrays.update(
+        X=eye[:, inputs],
+        Y=eye[:, targets],
+        x=inputs.astype(np.int64),
+        y=targets.astype(np.int64),
+        h0=h0[0] if layers == 1 else h0,
+    )
     if c0 is not None:
         arrays["c0"] = c0[0] if layers == 1 else c0
-    arrays.update(loss=np.float64(loss), cell=np.str_(cell), layers=np.int64(layers),
-                  seed=np.int64(seed), sig=np.float64(sig))
+    arrays.update(
+        loss=np.float64(loss),
+        cell=np.str_(cell),
+        layers=np.int64(layers),
+        seed=np.int64(seed),
+        sig=np.float64(sig),
+    )
     _save(path, arrays)
     return arrays
 
@@ -406,8 +471,9 @@ def check_case(case: Arrays, grads: Arrays, verbose: bool = False) -> dict[str, 
     arrays = _load(case) if isinstance(case, (str, Path)) else dict(case)
     for key in ("cell", "layers", "V", "x", "y", "h0"):
         if key not in arrays:
-            raise ValueError(f"{where_case} has no {key}: not a case of `charrnn check "
-                             f"--write-case`")
+            raise ValueError(
+                f"{where_case} has no {key}: not a case of `charrnn check --write-case`"
+            )
     cell = _text_of(arrays["cell"], f"{where_case}: cell")
     layers = int(_real_number(arrays["layers"], f"{where_case}: layers"))
     V = np.asarray(arrays["V"])
@@ -418,8 +484,10 @@ def check_case(case: Arrays, grads: Arrays, verbose: bool = False) -> dict[str, 
     for entry in params.layout:
         name = entry["name"]
         if name not in arrays:
-            raise ValueError(f"{where_case} has no {name}, the weights {tuple(entry['shape'])} "
-                             f"of a {cell} x{layers} case")
+            raise ValueError(
+                f"{where_case} has no {name}, the weights {tuple(entry['shape'])} "
+                f"of a {cell} x{layers} case"
+            )
         params[name] = _real_array(arrays[name], f"{where_case}: {name}", tuple(entry["shape"]))
     x = _whole_numbers(arrays["x"], f"{where_case}: x", "indices (T,)")
     y = _whole_numbers(arrays["y"], f"{where_case}: y", "indices (T,)")
@@ -428,13 +496,15 @@ def check_case(case: Arrays, grads: Arrays, verbose: bool = False) -> dict[str, 
         raise ValueError(f"{where_case}: x and y differ in length, {T} vs {y.size}")
     for name, seq in (("x", x), ("y", y)):
         if seq.min() < 0 or seq.max() >= K:
-            raise ValueError(f"{where_case}: {name} holds indices outside [0, {K}) (counted "
-                             f"from 0)")
+            raise ValueError(
+                f"{where_case}: {name} holds indices outside [0, {K}) (counted from 0)"
+            )
     states = []
     for name in ("h0", "c0") if cell == "lstm" else ("h0",):
         if name not in arrays:
-            raise ValueError(f"{where_case} has no {name}: not a case of `charrnn check "
-                             f"--write-case`")
+            raise ValueError(
+                f"{where_case} has no {name}: not a case of `charrnn check --write-case`"
+            )
         shape = (m,) if layers == 1 else (layers, m)
         states.append(_real_array(arrays[name], f"{where_case}: {name}", shape).reshape(layers, m))
     h0, c0 = states[0], (states[1] if cell == "lstm" else None)

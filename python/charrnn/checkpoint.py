@@ -6,10 +6,10 @@ new one, never a broken one.
 
 Format 2 (this one): meta["spec"] = {cell, layers, m, K, dtype, embedding} says what the arrays
 are (a file without embedding has none: 0); the arrays are named as the layout names them (E W1 U1
-b1 ... V c; W U V b c for the one-layer vanilla
-RNN), with prefixes for the optimiser's state (memory_ for AdaGrad and RMSprop, m_ and v_ for
-Adam) and best_ for the best parameters, h_prev and (lstm) c_prev shaped (L, B, m). Format 1 (charrnn 0.1) held only the vanilla RNN; load() reads
-it as format 2 (spec from its settings, h_prev given its layer axis).
+b1 ... V c; W U V b c for the one-layer vanilla RNN), with prefixes for the optimiser's state
+(memory_ for AdaGrad and RMSprop, m_ and v_ for Adam) and best_ for the best parameters, h_prev
+and (lstm) c_prev shaped (L, B, m). Format 1 (charrnn 0.1) held only the vanilla RNN; load()
+reads it as format 2 (spec from its settings, h_prev given its layer axis).
 
 Not here: deciding when to write (train.py) or what the numbers mean (the native core).
 """
@@ -90,8 +90,10 @@ def load(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     CheckpointError (a ValueError) with a message saying what is wrong."""
     path = Path(path)
     if path.is_dir():
-        raise IsADirectoryError(f"{str(path)!r} is a directory; give a .npz checkpoint file "
-                                f"(e.g. {str(path / 'last.npz')!r})")
+        raise IsADirectoryError(
+            f"{str(path)!r} is a directory; give a .npz checkpoint file "
+            f"(e.g. {str(path / 'last.npz')!r})"
+        )
     if not path.exists():
         raise FileNotFoundError(f"checkpoint not found: {str(path)!r}")
     try:
@@ -99,8 +101,9 @@ def load(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         with open(path, "rb") as f:
             npz = np.load(f, allow_pickle=False)
             if not isinstance(npz, np.lib.npyio.NpzFile):  # a bare .npy array has no `with`
-                raise CheckpointError(f"{str(path)!r} is a single .npy array, not a charrnn "
-                                      f".npz checkpoint")
+                raise CheckpointError(
+                    f"{str(path)!r} is a single .npy array, not a charrnn .npz checkpoint"
+                )
             with npz:
                 arrays = {name: npz[name] for name in npz.files}
     except CheckpointError:
@@ -114,8 +117,9 @@ def load(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
                 f"and loading pickles can run arbitrary code, so it is refused"
             ) from None
         if pickled:
-            raise CheckpointError(f"{str(path)!r} is not a charrnn checkpoint (not an .npz "
-                                  f"archive)") from None
+            raise CheckpointError(
+                f"{str(path)!r} is not a charrnn checkpoint (not an .npz archive)"
+            ) from None
         raise CheckpointError(f"{str(path)!r} is not a readable checkpoint: {err}") from None
     except (OSError, EOFError, zipfile.BadZipFile, KeyError, MemoryError) as err:
         raise CheckpointError(
@@ -126,8 +130,12 @@ def load(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     meta_json = arrays.pop("meta_json", None)
     if fmt is None or fmt.shape != () or str(fmt) != FORMAT:
         raise CheckpointError(f"{str(path)!r} is not a charrnn checkpoint (no format marker)")
-    if (version is None or version.shape != () or version.dtype.kind not in "iu"
-            or int(version) not in READABLE_VERSIONS):
+    if (
+        version is None
+        or version.shape != ()
+        or version.dtype.kind not in "iu"
+        or int(version) not in READABLE_VERSIONS
+    ):
         raise CheckpointError(
             f"{str(path)!r} has checkpoint format version {version}, but this charrnn reads "
             f"versions {', '.join(map(str, READABLE_VERSIONS))}; use the charrnn version that "
@@ -152,8 +160,13 @@ def _upgrade_v1(arrays: dict[str, np.ndarray], meta: dict[str, Any], path: Path)
     vocab = arrays.get("vocab")
     if not isinstance(config, dict) or vocab is None:
         raise CheckpointError(f"{str(path)!r} (format 1) lacks its settings or vocabulary")
-    meta["spec"] = {"cell": "rnn", "layers": 1, "m": config.get("m"),
-                    "K": int(np.asarray(vocab).size), "dtype": config.get("dtype", "float64")}
+    meta["spec"] = {
+        "cell": "rnn",
+        "layers": 1,
+        "m": config.get("m"),
+        "K": int(np.asarray(vocab).size),
+        "dtype": config.get("dtype", "float64"),
+    }
     meta["config"] = {k: v for k, v in config.items() if k not in SPEC_KEYS}
     h_prev = arrays.get("h_prev")
     if h_prev is not None and h_prev.ndim == 2:
@@ -166,11 +179,17 @@ def _check_spec(meta: dict[str, Any], path: Path) -> None:
         spec.setdefault("embedding", 0)  # written before the embedding existed
     if not isinstance(spec, dict) or set(spec) != set(SPEC_KEYS):
         raise CheckpointError(f"{str(path)!r} lacks the model's spec ({', '.join(SPEC_KEYS)})")
-    ok = (spec["cell"] in ("rnn", "lstm", "gru") and spec["dtype"] in ("float64", "float32")
-          and all(isinstance(spec[k], int) and not isinstance(spec[k], bool) and spec[k] >= 1
-                  for k in ("layers", "m", "K"))
-          and isinstance(spec["embedding"], int) and not isinstance(spec["embedding"], bool)
-          and spec["embedding"] >= 0)
+    ok = (
+        spec["cell"] in ("rnn", "lstm", "gru")
+        and spec["dtype"] in ("float64", "float32")
+        and all(
+            isinstance(spec[k], int) and not isinstance(spec[k], bool) and spec[k] >= 1
+            for k in ("layers", "m", "K")
+        )
+        and isinstance(spec["embedding"], int)
+        and not isinstance(spec["embedding"], bool)
+        and spec["embedding"] >= 0
+    )
     if not ok:
         raise CheckpointError(f"{str(path)!r} has an unusable model spec: {spec}")
 
@@ -192,10 +211,15 @@ def vocabulary_array(chars: list[str]) -> np.ndarray:
 
 def vocabulary_chars(codes: np.ndarray) -> list[str]:
     codes = np.asarray(codes)
-    if (codes.ndim != 1 or codes.dtype.kind not in "iu"
-            or (codes.size and not (0 <= codes.min() and codes.max() <= 0x10FFFF))):
-        raise CheckpointError(f"the vocabulary must be a 1-D array of Unicode code points, got "
-                              f"dtype {codes.dtype} and shape {codes.shape}")
+    if (
+        codes.ndim != 1
+        or codes.dtype.kind not in "iu"
+        or (codes.size and not (0 <= codes.min() and codes.max() <= 0x10FFFF))
+    ):
+        raise CheckpointError(
+            f"the vocabulary must be a 1-D array of Unicode code points, got "
+            f"dtype {codes.dtype} and shape {codes.shape}"
+        )
     return [chr(int(code)) for code in codes]
 
 
@@ -206,8 +230,12 @@ def require_array(arrays: dict[str, np.ndarray], key: str, path: str | Path) -> 
     return arrays[key]
 
 
-def checked_layout(arrays: dict[str, np.ndarray], meta: dict[str, Any], path: str | Path,
-                   prefixes: tuple[str, ...] = ("",)) -> list[dict[str, Any]]:
+def checked_layout(
+    arrays: dict[str, np.ndarray],
+    meta: dict[str, Any],
+    path: str | Path,
+    prefixes: tuple[str, ...] = ("",),
+) -> list[dict[str, Any]]:
     """The layout of the model the file's spec names, once every array prefix + name is there
     with the layout's shape: checked before anything of the model's size is allocated, so a
     damaged spec is a CheckpointError, not an attempt at terabytes."""
@@ -215,8 +243,9 @@ def checked_layout(arrays: dict[str, np.ndarray], meta: dict[str, Any], path: st
 
     spec = meta["spec"]
     try:
-        layout = _core.layout(spec["cell"], spec["K"], spec["m"], spec["layers"],
-                              embedding=spec["embedding"])
+        layout = _core.layout(
+            spec["cell"], spec["K"], spec["m"], spec["layers"], embedding=spec["embedding"]
+        )
     except ValueError as err:
         raise CheckpointError(f"{str(path)!r} has an unusable model spec: {err}") from None
     for prefix in prefixes:
@@ -227,7 +256,8 @@ def checked_layout(arrays: dict[str, np.ndarray], meta: dict[str, Any], path: st
                 raise CheckpointError(
                     f"{str(path)!r}: {name} has shape {shape}, but the checkpoint's spec "
                     f"({spec['cell']}, {spec['layers']} layer(s), m={spec['m']}, K={spec['K']}) "
-                    f"makes it {entry['shape']}: the spec and the arrays disagree")
+                    f"makes it {entry['shape']}: the spec and the arrays disagree"
+                )
     return layout
 
 

@@ -16,9 +16,19 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["END", "NEWLINE_MODES", "Streams", "Vocabulary", "default_corpus_path",
-           "document_streams", "documents_layout", "load_corpus", "normalize_newlines",
-           "read_text", "split_documents"]
+__all__ = [
+    "END",
+    "NEWLINE_MODES",
+    "Streams",
+    "Vocabulary",
+    "default_corpus_path",
+    "document_streams",
+    "documents_layout",
+    "load_corpus",
+    "normalize_newlines",
+    "read_text",
+    "split_documents",
+]
 
 # How line ends are read: "lf" as editors show the text (CRLF and CR become LF, a leading
 # byte-order mark is dropped), "keep" every character as stored.
@@ -71,8 +81,10 @@ def read_text(path: str | Path, newline: str = "lf") -> str:
     if newline == "lf":
         text = normalize_newlines(text)
         if not text:
-            raise ValueError(f"{str(path)!r} holds only a byte-order mark; a character model needs "
-                             f"some text to learn from")
+            raise ValueError(
+                f"{str(path)!r} holds only a byte-order mark; a character model needs "
+                f"some text to learn from"
+            )
     return text
 
 
@@ -226,8 +238,9 @@ def default_corpus_path() -> Path:
     )
 
 
-def load_corpus(path: str | Path | None = None,
-                newline: str = "lf") -> tuple[str, Vocabulary, np.ndarray]:
+def load_corpus(
+    path: str | Path | None = None, newline: str = "lf"
+) -> tuple[str, Vocabulary, np.ndarray]:
     """Read a text file and encode it with its own vocabulary.
 
     Args:
@@ -289,8 +302,12 @@ class Streams:
 
     def native(self) -> dict:
         """The keywords of _core.evaluate (and, but for chunk and batch, _core.Trainer)."""
-        return {"chunk": self.window, "targets": self.targets, "start": self.start,
-                "batch": self.batch}
+        return {
+            "chunk": self.window,
+            "targets": self.targets,
+            "start": self.start,
+            "batch": self.batch,
+        }
 
 
 def documents_layout(documents: Sequence[np.ndarray], end: int, B: int, T: int) -> Streams:
@@ -299,8 +316,9 @@ def documents_layout(documents: Sequence[np.ndarray], end: int, B: int, T: int) 
     return Streams(text, targets, end, B, T)
 
 
-def document_streams(documents: Sequence[np.ndarray], end: int, B: int,
-                     T: int) -> tuple[np.ndarray, np.ndarray]:
+def document_streams(
+    documents: Sequence[np.ndarray], end: int, B: int, T: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Lay encoded documents out as B streams of windows of T for the native loops (see
     cpp/train/streams.hpp): (text, targets), int32 of equal length B S T.
 
@@ -331,7 +349,7 @@ def document_streams(documents: Sequence[np.ndarray], end: int, B: int,
         inputs = np.full(w * T, end, dtype=np.int32)
         targets = np.full(w * T, -1, dtype=np.int32)
         inputs[1:n] = doc
-        targets[:n - 1] = doc
+        targets[: n - 1] = doc
         targets[n - 1] = end
         _, j = heapq.heappop(heap)
         streams[j].append(np.stack([inputs, targets]))
@@ -343,5 +361,5 @@ def document_streams(documents: Sequence[np.ndarray], end: int, B: int,
     for j, parts in enumerate(streams):
         if parts:
             laid = np.concatenate(parts, axis=1)
-            out[:, j, :laid.shape[1]] = laid
+            out[:, j, : laid.shape[1]] = laid
     return out[0].reshape(-1), out[1].reshape(-1)

@@ -40,9 +40,9 @@ from charrnn.losses import format_loss
 from charrnn.model import sampling_seed
 from charrnn.plot import load_pyplot, plot_loss
 from charrnn.report import gradcheck_m, write_report
-from charrnn.runfiles import (SAMPLE_HEADER, open_metrics, read_metrics, read_samples,
-                              write_metrics)
+from charrnn.runfiles import SAMPLE_HEADER, open_metrics, read_metrics, read_samples, write_metrics
 from charrnn.train import Progress, TrainConfig, Trainer, TrainingDiverged
+
 
 @dataclass
 class RunSettings:
@@ -105,23 +105,48 @@ def _target_steps(settings: RunSettings, trainer: Trainer) -> int:
     return steps
 
 
-def _start_gradcheck(text_path: str | None, config: TrainConfig, K: int,
-                     out: Path) -> subprocess.Popen | None:
+def _start_gradcheck(
+    text_path: str | None, config: TrainConfig, K: int, out: Path
+) -> subprocess.Popen | None:
     """`charrnn gradcheck` of the run's cell, depth, text and sequence length (m as gradcheck_m
     says), in a second process: it runs on the machine's other core while this one trains, and
     its table goes into the report."""
-    cmd = [sys.executable, "-m", "charrnn", "gradcheck", "--cell", config.cell,
-           "--layers", str(config.layers), "--m", str(gradcheck_m(config, K)),
-           "--embedding", str(config.embedding),
-           "--seq-length", str(config.seq_length), "--seed", str(config.seed),
-           "--dropout", repr(config.dropout), "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "charrnn",
+        "gradcheck",
+        "--cell",
+        config.cell,
+        "--layers",
+        str(config.layers),
+        "--m",
+        str(gradcheck_m(config, K)),
+        "--embedding",
+        str(config.embedding),
+        "--seq-length",
+        str(config.seq_length),
+        "--seed",
+        str(config.seed),
+        "--dropout",
+        repr(config.dropout),
+        "--json",
+    ]
     if text_path is not None:
         cmd.insert(4, str(text_path))  # after "gradcheck"
     log = open(out / "gradcheck.json", "w")
     try:
-        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                                preexec_fn=(functools.partial(_die_with_parent, os.getpid())
-                                            if sys.platform == "linux" else None))
+        return subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=(
+                functools.partial(_die_with_parent, os.getpid())
+                if sys.platform == "linux"
+                else None
+            ),
+        )
     finally:
         log.close()
 
@@ -193,8 +218,10 @@ class _Validation(Callback):
         if progress.step % self.every == 0 or self.run.finished:
             trainer = self.run.trainer
             loss = trainer.evaluate_validation()
-            self.run.call("on_validation",
-                          Validation(trainer.step, loss, trainer.best_val_step == trainer.step))
+            self.run.call(
+                "on_validation",
+                Validation(trainer.step, loss, trainer.best_val_step == trainer.step),
+            )
 
 
 class _Metrics(Callback):
@@ -240,8 +267,14 @@ class _ProgressBar(Callback):
         from tqdm import tqdm
 
         self.trainer = run.trainer
-        self.bar = tqdm(total=run.target, initial=run.trainer.step, unit="step",
-                        dynamic_ncols=True, desc="training", smoothing=0.1)
+        self.bar = tqdm(
+            total=run.target,
+            initial=run.trainer.step,
+            unit="step",
+            dynamic_ncols=True,
+            desc="training",
+            smoothing=0.1,
+        )
         run.cleanup.callback(self.bar.close)
 
     def on_chunk(self, progress: Progress) -> None:
@@ -252,8 +285,11 @@ class _ProgressBar(Callback):
             bits = shown / progress.seq_length / math.log(2)
         else:
             name, shown, bits = "smooth_loss", progress.smooth_loss, progress.bits_per_char
-        postfix = {name: format_loss(shown, 2), "bits_per_char": format_loss(bits),
-                   "epoch": f"{progress.epoch:.2f}"}
+        postfix = {
+            name: format_loss(shown, 2),
+            "bits_per_char": format_loss(bits),
+            "epoch": f"{progress.epoch:.2f}",
+        }
         if trainer.best_val_step is not None:
             postfix["val_bits"] = format_loss(trainer.best_val_loss / math.log(2))
         self.bar.set_postfix(postfix)
@@ -271,13 +307,15 @@ class _Samples(Callback):
         self.trainer = run.trainer
         run.boundaries.append(self.every)
         if self.resume_step is not None and self.path.exists():
-            kept = [f"{head}\n{body}" for step, head, body in read_samples(self.path)
-                    if step <= self.resume_step]
+            kept = [
+                f"{head}\n{body}"
+                for step, head, body in read_samples(self.path)
+                if step <= self.resume_step
+            ]
             tmp = self.path.with_suffix(".txt.tmp")
             tmp.write_text("".join(kept), encoding="utf-8")
             os.replace(tmp, self.path)
-        self.file = open(self.path, "a" if self.resume_step is not None else "w",
-                         encoding="utf-8")
+        self.file = open(self.path, "a" if self.resume_step is not None else "w", encoding="utf-8")
         run.cleanup.callback(self.file.close)
         if self.trainer.step == 0:
             self.write()
@@ -341,8 +379,9 @@ class _Gradcheck(Callback):
 
     def on_start(self, run: Run) -> None:
         trainer = run.trainer
-        self.process = _start_gradcheck(trainer.text_path, trainer.config, trainer.vocab.K,
-                                        self.out)
+        self.process = _start_gradcheck(
+            trainer.text_path, trainer.config, trainer.vocab.K, self.out
+        )
         run.cleanup.push(self._kill_on_error)
 
     def _kill_on_error(self, exc_type: Any, exc: Any, tb: Any) -> bool:
@@ -378,30 +417,48 @@ class _EndFiles(Callback):
         config, text_path = trainer.config, trainer.text_path
         passage_seed = sampling_seed(config.seed, trainer.step) ^ 1
         passage = trainer.model(best=True).sample_text(
-            settings.passage_length, seed=passage_seed, temperature=settings.PASSAGE_TEMPERATURE)
+            settings.passage_length, seed=passage_seed, temperature=settings.PASSAGE_TEMPERATURE
+        )
         (out / "passage.txt").write_text(passage + "\n", encoding="utf-8")
         history = read_metrics(out / "metrics.csv")
-        plot_loss(history, trainer.steps_per_epoch, config.seq_length, out / "loss.png",
-                  title=f"{Path(text_path).name if text_path else 'shakespeare.txt'}: "
-                        f"{'' if config.cell == 'rnn' and config.layers == 1 else f'{config.layers} x {config.cell}, '}"
-                        f"m={config.m}, seq_length={config.seq_length}, eta={config.eta}",
-                  first_loss=trainer.first_loss if config.loss_curve == "debiased" else None)
+        plot_loss(
+            history,
+            trainer.steps_per_epoch,
+            config.seq_length,
+            out / "loss.png",
+            title=f"{Path(text_path).name if text_path else 'shakespeare.txt'}: "
+            + (
+                ""
+                if config.cell == "rnn" and config.layers == 1
+                else f"{config.layers} x {config.cell}, "
+            )
+            + f"m={config.m}, seq_length={config.seq_length}, eta={config.eta}",
+            first_loss=trainer.first_loss if config.loss_curve == "debiased" else None,
+        )
         wait_started = time.perf_counter()
         gradcheck = self.gradcheck.report(run.stopped) if self.gradcheck is not None else None
         gradcheck_wait = time.perf_counter() - wait_started
-        write_report(out, trainer=trainer, text_path=text_path, history=history,
-                     gradcheck=gradcheck, train_seconds=run.train_seconds,
-                     steps_run=trainer.step - run.first_step,
-                     total_seconds=time.perf_counter() - run.started, settings=settings,
-                     passage_seed=passage_seed, stopped=run.stopped, changes=trainer.history)
+        write_report(
+            out,
+            trainer=trainer,
+            text_path=text_path,
+            history=history,
+            gradcheck=gradcheck,
+            train_seconds=run.train_seconds,
+            steps_run=trainer.step - run.first_step,
+            total_seconds=time.perf_counter() - run.started,
+            settings=settings,
+            passage_seed=passage_seed,
+            stopped=run.stopped,
+            changes=trainer.history,
+        )
         return gradcheck_wait
 
 
 # --- the loop -------------------------------------------------------------------------------
 
 
-def fit(run: Run, callbacks: Sequence[Callback] = (),
-        resume_step: int | None = None) -> RunResult:
+def fit(run: Run, callbacks: Sequence[Callback] = (), resume_step: int | None = None) -> RunResult:
     """Train run.trainer to run.target in chunks of updates (about a quarter second each, so
     Ctrl-C and the time limit are honoured between two), calling every callback's on_* methods
     (Callback); with run.out, write the run's files there. What `charrnn train` and
@@ -419,22 +476,30 @@ def fit(run: Run, callbacks: Sequence[Callback] = (),
             run.call("on_chunk", progress)
     gradcheck_wait = end_files.write(run) if end_files is not None else 0.0
     trainer, out = run.trainer, run.out
-    result = RunResult(out, trainer.step, trainer.smooth_loss, trainer.best_smooth_loss,
-                       time.perf_counter() - run.started, trainer.step - run.first_step,
-                       run.train_seconds, gradcheck_wait,
-                       trainer.best_val_loss if trainer.best_val_step is not None else None,
-                       run.stopped,
-                       [] if out is None else
-                       sorted(p.name for p in out.iterdir() if not p.name.startswith(".")),
-                       trainer.config.loss_curve, trainer.debiased_loss)
+    result = RunResult(
+        out,
+        trainer.step,
+        trainer.smooth_loss,
+        trainer.best_smooth_loss,
+        time.perf_counter() - run.started,
+        trainer.step - run.first_step,
+        run.train_seconds,
+        gradcheck_wait,
+        trainer.best_val_loss if trainer.best_val_step is not None else None,
+        run.stopped,
+        [] if out is None else sorted(p.name for p in out.iterdir() if not p.name.startswith(".")),
+        trainer.config.loss_curve,
+        trainer.debiased_loss,
+    )
     run.call("on_end", result)
     if run.stopped == "interrupted":
         raise RunInterrupted(result)
     return result
 
 
-def _handlers(run: Run, callbacks: list[Callback],
-              resume_step: int | None) -> tuple[_EndFiles | None, list[Callback]]:
+def _handlers(
+    run: Run, callbacks: list[Callback], resume_step: int | None
+) -> tuple[_EndFiles | None, list[Callback]]:
     """The run's callbacks in the order they are called: what may stop the run first, then the
     user's (a stop they ask for still gets its last validation and checkpoint), then what is
     written."""
@@ -450,12 +515,17 @@ def _handlers(run: Run, callbacks: list[Callback],
     gradcheck = _Gradcheck(out) if settings.gradcheck else None
     metrics = _Metrics(out / "metrics.csv", resume_step)
     end_files = _EndFiles(out, gradcheck)
-    return end_files, [*([gradcheck] if gradcheck else []), end_files, *stops, *callbacks,
-                       *after, metrics, *([] if settings.quiet else [_ProgressBar()]),
-                       _Samples(out / "samples.txt", settings.sample_every,
-                                settings.sample_length, resume_step),
-                       _Checkpoints(out, settings.every("checkpoint_every"), metrics,
-                                    resume_step)]
+    return end_files, [
+        *([gradcheck] if gradcheck else []),
+        end_files,
+        *stops,
+        *callbacks,
+        *after,
+        metrics,
+        *([] if settings.quiet else [_ProgressBar()]),
+        _Samples(out / "samples.txt", settings.sample_every, settings.sample_length, resume_step),
+        _Checkpoints(out, settings.every("checkpoint_every"), metrics, resume_step),
+    ]
 
 
 def _train_chunk(run: Run) -> Progress:
@@ -479,9 +549,12 @@ def _chunk_size(run: Run) -> int:
     """About a quarter second of updates, ending on every step a callback asked for (samples,
     validation, checkpoints), where the learning rate may change, and at the time limit."""
     trainer, step = run.trainer, run.trainer.step
-    size = min(run.target - step, trainer.steps_until_rate_change(),
-               max(1, int(run.steps_per_second * 0.25)),
-               *(every - step % every for every in run.boundaries))
+    size = min(
+        run.target - step,
+        trainer.steps_until_rate_change(),
+        max(1, int(run.steps_per_second * 0.25)),
+        *(every - step % every for every in run.boundaries),
+    )
     if run.deadline is not None:
         left = run.deadline - time.perf_counter()
         size = min(size, max(1, int(run.steps_per_second * left)))
@@ -491,10 +564,15 @@ def _chunk_size(run: Run) -> int:
 # --- `charrnn train` ------------------------------------------------------------------------
 
 
-def run(text_path: str | None, out: str | Path | None, config: TrainConfig | None,
-        settings: RunSettings, resume: str | Path | None = None,
-        overrides: dict[str, Any] | None = None,
-        callbacks: Sequence[Callback] = ()) -> RunResult:
+def run(
+    text_path: str | None,
+    out: str | Path | None,
+    config: TrainConfig | None,
+    settings: RunSettings,
+    resume: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> RunResult:
     """Train and write the run's files into `out` (default: a new folder under runs/, or the
     resumed folder). `overrides` are model settings the user gave explicitly: on resume they
     must agree with the checkpoint's. `callbacks` are called as in fit()."""
@@ -513,21 +591,30 @@ def run(text_path: str | None, out: str | Path | None, config: TrainConfig | Non
         trainer = _new_trainer(text_path, config or TrainConfig(), settings, overrides)
         out = Path(out) if out is not None else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
         if (out / "last.npz").exists():
-            raise RunError(f"{str(out)!r} already holds a run (last.npz); continue it with "
-                           f"--resume {out}, or choose another --out")
+            raise RunError(
+                f"{str(out)!r} already holds a run (last.npz); continue it with "
+                f"--resume {out}, or choose another --out"
+            )
         resume_step = None
     out.mkdir(parents=True, exist_ok=True)
     target = _target_steps(settings, trainer)
     if target < trainer.step:
-        raise RunError(f"the checkpoint is already at step {trainer.step}, beyond the "
-                       f"{target} steps asked for (--steps/--epochs count from the start)")
+        raise RunError(
+            f"the checkpoint is already at step {trainer.step}, beyond the "
+            f"{target} steps asked for (--steps/--epochs count from the start)"
+        )
     return fit(Run(trainer, target, out, settings, started=started), callbacks, resume_step)
 
 
 def check_settings(settings: RunSettings) -> None:
     """RunError for an interval, length or time limit out of range."""
-    for name in ("sample_every", "sample_length", "passage_length", "eval_every",
-                 "checkpoint_every"):
+    for name in (
+        "sample_every",
+        "sample_length",
+        "passage_length",
+        "eval_every",
+        "checkpoint_every",
+    ):
         value = getattr(settings, name)
         low = 0 if name in ("sample_length", "passage_length") else 1
         if value is not None and value < low:
@@ -536,14 +623,18 @@ def check_settings(settings: RunSettings) -> None:
         raise RunError(f"--time-limit must be a number of seconds > 0, got {settings.time_limit}")
 
 
-def _new_trainer(text_path: str | None, config: TrainConfig, settings: RunSettings,
-                 overrides: dict[str, Any] | None) -> Trainer:
+def _new_trainer(
+    text_path: str | None,
+    config: TrainConfig,
+    settings: RunSettings,
+    overrides: dict[str, Any] | None,
+) -> Trainer:
     """A new run on the text (default: the embedded corpus), or --init-from a checkpoint."""
-    text = read_text(text_path if text_path is not None else default_corpus_path(),
-                     config.newline)
+    text = read_text(text_path if text_path is not None else default_corpus_path(), config.newline)
     if settings.init_from is not None:
-        return Trainer.init_from(settings.init_from, text, config, overrides=overrides,
-                                 text_path=text_path)
+        return Trainer.init_from(
+            settings.init_from, text, config, overrides=overrides, text_path=text_path
+        )
     return Trainer(text, config, text_path=text_path)
 
 

@@ -82,8 +82,11 @@ FD_ORDER = 4
 
 
 def numerical_gradients(
-    loss_fn: Callable[[], float], params: Any, h: float = FD_STEP,
-    names: Sequence[str] | None = None, order: int = FD_ORDER,
+    loss_fn: Callable[[], float],
+    params: Any,
+    h: float = FD_STEP,
+    names: Sequence[str] | None = None,
+    order: int = FD_ORDER,
 ) -> dict[str, np.ndarray]:
     """Central differences over every entry: order 2, (L(theta+h) - L(theta-h)) / 2h, or order 4,
     (8 (L(theta+h) - L(theta-h)) - (L(theta+2h) - L(theta-2h))) / 12h.
@@ -119,7 +122,9 @@ def numerical_gradients(
                     )
                 difference = loss_plus - loss_at(minus)
                 if order == 4:
-                    difference = (8 * difference - (loss_at(old + 2 * h) - loss_at(old - 2 * h))) / 6
+                    difference = (
+                        8 * difference - (loss_at(old + 2 * h) - loss_at(old - 2 * h))
+                    ) / 6
             finally:
                 arr[idx] = old
             # Divide by the step actually taken: plus - minus is 2h up to rounding of old +- h.
@@ -129,8 +134,17 @@ def numerical_gradients(
 
 
 def complex_step_gradients(
-    params: Params, inputs, targets, h0=None, c0=None, h: float = 1e-30, chunk: int = 512, *,
-    dropout: float = 0.0, dropout_seed: int = 0, dropout_step: int = 0,
+    params: Params,
+    inputs,
+    targets,
+    h0=None,
+    c0=None,
+    h: float = 1e-30,
+    chunk: int = 512,
+    *,
+    dropout: float = 0.0,
+    dropout_seed: int = 0,
+    dropout_step: int = 0,
 ) -> dict[str, np.ndarray]:
     """dL/dtheta = Im L(theta + i h e_k) / h for every entry k of the reference loss, any model.
 
@@ -150,8 +164,9 @@ def complex_step_gradients(
     batch = reference.check_inputs(params, inputs, targets, h0, c0)
     x, y, h0b, c0b = batch.x, batch.y, batch.h0, batch.c0
     B, T = x.shape
-    masks = reference.dropout.masks(dropout, dropout_seed, dropout_step, params.layers, B, T,
-                                    params.m)
+    masks = reference.dropout.masks(
+        dropout, dropout_seed, dropout_step, params.layers, B, T, params.m
+    )
     _, _, real_layers = reference.run(params, x, y, h0b, c0b, masks=masks)  # unperturbed
     grads = {}
     for entry in params.layout:
@@ -166,16 +181,22 @@ def complex_step_gradients(
             active = active[np.isin(np.unravel_index(active, shape)[1], x)]
         per_pass = max(1, chunk // B)  # entries per batched forward
         for start in range(0, active.size, per_pass):
-            k = active[start:start + per_pass]  # flat indices perturbed in this pass
+            k = active[start : start + per_pass]  # flat indices perturbed in this pass
             rows = np.repeat(k, B)  # row r = e B + s: entry k[e] on sequence s
             i, j = np.unravel_index(rows, shape) if len(shape) == 2 else (rows, None)
             perturbed = {name: ops.Perturbed(params[name], i, j, 1j * h)}
             n = k.size
             losses, _, _ = reference.run(
-                params, np.tile(x, (n, 1)), np.tile(y, (n, 1)), np.tile(h0b, (1, n, 1)),
-                None if c0b is None else np.tile(c0b, (1, n, 1)), first,
-                None if below is None else np.tile(below, (n, 1, 1)), perturbed,
-                None if masks is None else [np.tile(mask, (n, 1, 1)) for mask in masks])
+                params,
+                np.tile(x, (n, 1)),
+                np.tile(y, (n, 1)),
+                np.tile(h0b, (1, n, 1)),
+                None if c0b is None else np.tile(c0b, (1, n, 1)),
+                first,
+                None if below is None else np.tile(below, (n, 1, 1)),
+                perturbed,
+                None if masks is None else [np.tile(mask, (n, 1, 1)) for mask in masks],
+            )
             out[k] = losses.reshape(n, B).sum(axis=1).imag * reference.loss_scale(y) / h
         grads[name] = out.reshape(shape)
     return grads
@@ -196,8 +217,9 @@ def complex_step_per_entry(
     return {name: g[name] for name in g}
 
 
-def compare(analytic: Any, numeric: Any, eps: float = 1e-15,
-            worst: bool = False) -> dict[str, dict[str, Any]]:
+def compare(
+    analytic: Any, numeric: Any, eps: float = 1e-15, worst: bool = False
+) -> dict[str, dict[str, Any]]:
     """Error metrics per tensor between two gradient sets (mappings, or params with a .layout),
     for every name of the analytic set.
 
@@ -230,8 +252,11 @@ def compare(analytic: Any, numeric: Any, eps: float = 1e-15,
         }
         if worst:
             at = np.unravel_index(int(np.argmax(diff)), diff.shape)  # argmax stops at a NaN
-            out[name]["worst"] = {"index": [int(i) for i in at], "analytic": float(ga[at]),
-                                  "numeric": float(gn[at])}
+            out[name]["worst"] = {
+                "index": [int(i) for i in at],
+                "analytic": float(ga[at]),
+                "numeric": float(gn[at]),
+            }
     return out
 
 
@@ -244,8 +269,9 @@ def _tensor_names(report: Mapping[str, Any]) -> list[str]:
     return [name for name in report if name not in ("settings", "passed")]
 
 
-def _text_window(encoded: np.ndarray | None, K: int | None, offset: int,
-                 T: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _text_window(
+    encoded: np.ndarray | None, K: int | None, offset: int, T: int
+) -> tuple[np.ndarray, np.ndarray, int]:
     """(inputs, targets, K): encoded[offset : offset + T] and the characters after them
     (default: the bundled corpus and its K)."""
     if encoded is None:
@@ -263,8 +289,9 @@ def _text_window(encoded: np.ndarray | None, K: int | None, offset: int,
     return encoded[offset : offset + T], encoded[offset + 1 : offset + T + 1], K
 
 
-def _initial_state(cell: str, layers: int, m: int, seed: int,
-                   state_scale: float) -> tuple[np.ndarray, np.ndarray | None]:
+def _initial_state(
+    cell: str, layers: int, m: int, seed: int, state_scale: float
+) -> tuple[np.ndarray, np.ndarray | None]:
     """(h0, c0), (layers, m) each: zero, or N(0, state_scale^2) from default_rng(seed + 1);
     c0 None but for lstm."""
     rng = np.random.default_rng(seed + 1)
@@ -310,23 +337,32 @@ def gradcheck_report(
     make_native_params: Callable[[Params], Any] | None = None,
     *,
     layout_fn: Callable[..., Sequence[Mapping[str, Any]]],
-    encoded: np.ndarray | None = None, K: int | None = None,
-    cell: str = "rnn", layers: int = 1, m: int = 100, T: int = 25,
-    h: float = FD_STEP, order: int = FD_ORDER, seed: int = 0, sig: float = 0.01,
-    offset: int = 0, state_scale: float = 0.0,
+    encoded: np.ndarray | None = None,
+    K: int | None = None,
+    cell: str = "rnn",
+    layers: int = 1,
+    m: int = 100,
+    T: int = 25,
+    h: float = FD_STEP,
+    order: int = FD_ORDER,
+    seed: int = 0,
+    sig: float = 0.01,
+    offset: int = 0,
+    state_scale: float = 0.0,
     native_loss: Callable[..., float] | None = None,
-    dropout: float = 0.0, embedding: int = 0,
+    dropout: float = 0.0,
+    embedding: int = 0,
 ) -> dict[str, Any]:
     """Check the native gradients three ways on one set of weights and one sequence of text.
 
-    The weights are Params.random(layout_fn(cell, K, m, layers, embedding=embedding), sig,
-    seed), copied into the native model with make_native_params(ref_params) -> params with a
-    .layout and writable array views by name. The sequence is inputs = encoded[offset : offset + T], targets shifted by one;
-    the initial state h0 (and c0 for lstm), (layers, m), is zero, or N(0, state_scale^2) drawn
-    from default_rng(seed + 1) if state_scale > 0. encoded and K default to the bundled corpus.
-    native_forward_backward(params, inputs, targets, h0, c0) must return an object with .loss and
-    .grads; native_loss(params, inputs, targets, h0, c0), if given, is used for the finite
-    differences instead (forward only, cheaper). c0 is None for models other than lstm.
+    The weights are Params.random(layout_fn(cell, K, m, layers, embedding=embedding), sig, seed),
+    copied into the native model with make_native_params(ref_params) -> params with a .layout and
+    writable array views by name. The sequence is inputs = encoded[offset : offset + T], targets
+    shifted by one; the initial state h0 (and c0 for lstm), (layers, m), is zero, or N(0,
+    state_scale^2) drawn from default_rng(seed + 1) if state_scale > 0. encoded and K default to the
+    bundled corpus. native_forward_backward(params, inputs, targets, h0, c0) must return an object
+    with .loss and .grads; native_loss(params, inputs, targets, h0, c0), if given, is used for the
+    finite differences instead (forward only, cheaper). c0 is None for models other than lstm.
     dropout > 0: every side uses the one fixed set of masks of (seed, step 0), passed to the
     callables as the keywords dropout, dropout_seed and dropout_step.
 
@@ -344,8 +380,19 @@ def gradcheck_report(
         native_forward_backward, make_native_params = reference.forward_backward, Params.copy
         native_loss = native_loss or reference.loss
     ref_params, inputs, targets, h0, c0 = fresh_case(
-        layout_fn, encoded, K, cell=cell, layers=layers, m=m, T=T, seed=seed, sig=sig,
-        offset=offset, state_scale=state_scale, embedding=embedding)
+        layout_fn,
+        encoded,
+        K,
+        cell=cell,
+        layers=layers,
+        m=m,
+        T=T,
+        seed=seed,
+        sig=sig,
+        offset=offset,
+        state_scale=state_scale,
+        embedding=embedding,
+    )
     K = ref_params.K
     native_params = make_native_params(ref_params)
     drop = {"dropout": dropout, "dropout_seed": seed, "dropout_step": 0} if dropout else {}
@@ -367,18 +414,36 @@ def gradcheck_report(
     cs = complex_step_gradients(ref_params, inputs, targets, h0, c0, **drop)
     vs_fd, vs_ref, vs_cs = compare(ga, fd), compare(ga, ref.grads), compare(ga, cs)
 
-    report: dict[str, Any] = {name: {
-        "max_rel_err_fd": vs_fd[name]["max_rel_err"],
-        "norm_rel_err_fd": vs_fd[name]["norm_rel_err"],
-        "max_abs_err_fd": vs_fd[name]["max_abs_err"],
-        "max_abs_diff_ref": vs_ref[name]["max_abs_err"],
-        "max_abs_err_cs": vs_cs[name]["max_abs_err"],
-    } for name in names}
+    report: dict[str, Any] = {
+        name: {
+            "max_rel_err_fd": vs_fd[name]["max_rel_err"],
+            "norm_rel_err_fd": vs_fd[name]["norm_rel_err"],
+            "max_abs_err_fd": vs_fd[name]["max_abs_err"],
+            "max_abs_diff_ref": vs_ref[name]["max_abs_err"],
+            "max_abs_err_cs": vs_cs[name]["max_abs_err"],
+        }
+        for name in names
+    }
     loss_diff = abs(loss_native - ref.loss)
     report["settings"] = dict(
-        side=side, cell=cell, layers=layers, embedding=embedding, K=K, m=m, T=T, h=h,
-        order=order, seed=seed, sig=sig, offset=offset, state_scale=state_scale, dropout=dropout,
-        loss_native=loss_native, loss_reference=ref.loss, loss_abs_diff=loss_diff)
+        side=side,
+        cell=cell,
+        layers=layers,
+        embedding=embedding,
+        K=K,
+        m=m,
+        T=T,
+        h=h,
+        order=order,
+        seed=seed,
+        sig=sig,
+        offset=offset,
+        state_scale=state_scale,
+        dropout=dropout,
+        loss_native=loss_native,
+        loss_reference=ref.loss,
+        loss_abs_diff=loss_diff,
+    )
     report["passed"] = _metric_passes("max_abs_diff_ref", loss_diff) and all(
         _metric_passes(metric, report[name][metric]) for name in names for metric in METRICS
     )
@@ -414,17 +479,27 @@ def format_table(report: Mapping[str, Any]) -> str:
         model = f"{settings.get('cell', 'rnn')} x{settings.get('layers', 1)} "
         sizes = f"K={settings['K']} m={settings['m']} T={settings['T']}" + "".join(
             f" {key}={settings[key] if key == 'seed' else format(settings[key], 'g')}"
-            for key in ("h", "seed", "sig") if key in settings)
+            for key in ("h", "seed", "sig")
+            if key in settings
+        )
         lines.append(
             f"gradient check ({side}): {model}{sizes}"
-            + (f" dropout={settings['dropout']:g} (one fixed mask)" if settings.get("dropout") else "")
+            + (
+                f" dropout={settings['dropout']:g} (one fixed mask)"
+                if settings.get("dropout")
+                else ""
+            )
         )
         if side == "your code":
-            lines.append(f"  fd: vs central differences of your loss (order "
-                         f"{settings.get('order', 2)})   ref: vs charrnn's analytic gradient")
+            lines.append(
+                f"  fd: vs central differences of your loss (order "
+                f"{settings.get('order', 2)})   ref: vs charrnn's analytic gradient"
+            )
         elif side == "your file":
-            lines.append("  ref: vs charrnn's analytic gradient (finite differences need your "
-                         "code: charrnn.check_gradients)")
+            lines.append(
+                "  ref: vs charrnn's analytic gradient (finite differences need your "
+                "code: charrnn.check_gradients)"
+            )
         else:
             lines.append(
                 f"  fd: vs central differences (order {settings.get('order', 2)})   ref: vs numpy "
@@ -441,23 +516,32 @@ def format_table(report: Mapping[str, Any]) -> str:
             cells.append(f"{format(row[metric], '.2e') + ('' if passes else '*'):>{width}}")
         lines.append(f"{name:<7}" + "".join(cells) + f"  {'PASS' if ok else 'FAIL'}")
     lines.append("-" * len(header))
-    worst = [(name, kind, report[name][f"worst_{kind}"]) for name in names
-             for kind in ("fd", "ref") if f"worst_{kind}" in report[name]]
+    worst = [
+        (name, kind, report[name][f"worst_{kind}"])
+        for name in names
+        for kind in ("fd", "ref")
+        if f"worst_{kind}" in report[name]
+    ]
     if worst:
-        lines.append("worst entry of each tensor (largest difference; indices from 0, MATLAB's "
-                     "are 1 more):")
+        lines.append(
+            "worst entry of each tensor (largest difference; indices from 0, MATLAB's are 1 more):"
+        )
         for name, kind, entry in worst:
             other = "fd" if kind == "fd" else "charrnn"
             at = f"{name}[{', '.join(str(i) for i in entry['index'])}]"
             metric = "max_abs_err_fd" if kind == "fd" else "max_abs_diff_ref"
             mark = "" if _metric_passes(metric, report[name][metric]) else "  *"
-            lines.append(f"  {at:<14} yours {entry['analytic']:>18.10e}   {other:<7} "
-                         f"{entry['numeric']:>18.10e}{mark}")
+            lines.append(
+                f"  {at:<14} yours {entry['analytic']:>18.10e}   {other:<7} "
+                f"{entry['numeric']:>18.10e}{mark}"
+            )
         lines.append("-" * len(header))
     if settings and yours:
         if settings.get("loss_yours") is None:
-            lines.append(f"loss: charrnn {format_loss(settings['loss_native'], 12)} (yours not "
-                         f"given, not compared)")
+            lines.append(
+                f"loss: charrnn {format_loss(settings['loss_native'], 12)} (yours not "
+                f"given, not compared)"
+            )
         else:
             diff = settings["loss_abs_diff"]
             mark = "" if _metric_passes("max_abs_diff_ref", diff) else "*"
@@ -473,8 +557,9 @@ def format_table(report: Mapping[str, Any]) -> str:
             f"{format_loss(settings['loss_reference'], 12)}  |diff| {diff:.2e}{mark}"
         )
     if "max_rel_err_fd" in metrics:
-        lines.append("max_rel_err_fd: information only (near-zero entries sit at the FD noise "
-                     "floor)")
+        lines.append(
+            "max_rel_err_fd: information only (near-zero entries sit at the FD noise floor)"
+        )
     lines.append(f"overall: {'PASS' if report['passed'] else 'FAIL'}")
     return "\n".join(lines)
 
@@ -484,8 +569,7 @@ def native_params(ref: Params) -> Any:
     Params, any model of the family."""
     from . import _core
 
-    params = _core.Params(ref.K, ref.m, cell=ref.cell, layers=ref.layers,
-                          embedding=ref.embedding)
+    params = _core.Params(ref.K, ref.m, cell=ref.cell, layers=ref.layers, embedding=ref.embedding)
     for name, array in ref.items():
         _array(params, name)[...] = array
     return params
@@ -513,8 +597,23 @@ def check_native(
     dropout > 0, all under one fixed set of masks)."""
     from . import _core
 
-    return gradcheck_report(_core.forward_backward, native_params, native_loss=_core.loss,
-                            layout_fn=_core.layout, encoded=encoded, K=K, cell=cell,
-                            layers=layers, m=m, T=T, h=h, order=order, seed=seed, sig=sig,
-                            offset=offset, state_scale=state_scale, dropout=dropout,
-                            embedding=embedding)
+    return gradcheck_report(
+        _core.forward_backward,
+        native_params,
+        native_loss=_core.loss,
+        layout_fn=_core.layout,
+        encoded=encoded,
+        K=K,
+        cell=cell,
+        layers=layers,
+        m=m,
+        T=T,
+        h=h,
+        order=order,
+        seed=seed,
+        sig=sig,
+        offset=offset,
+        state_scale=state_scale,
+        dropout=dropout,
+        embedding=embedding,
+    )

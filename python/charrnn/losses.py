@@ -14,8 +14,9 @@ SMOOTHING = 0.999
 """The assignment's smooth loss: s_1 = l_1, then s_n = 0.999 s_{n-1} + 0.001 l_n."""
 
 
-def debiased(smooth: float | np.ndarray, n: int | np.ndarray,
-             first_loss: float) -> float | np.ndarray:
+def debiased(
+    smooth: float | np.ndarray, n: int | np.ndarray, first_loss: float
+) -> float | np.ndarray:
     """The smooth loss after n updates with its start-up bias removed:
     d_n = (s_n - 0.999^n l_1) / (1 - 0.999^n).
 

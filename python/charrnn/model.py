@@ -18,8 +18,14 @@ from charrnn import _core, checkpoint
 from charrnn.checkpoint import CheckpointError
 from charrnn.data import END, Streams, Vocabulary, documents_layout, split_documents
 
-__all__ = ["EXPORT_FORMATS", "Model", "available_cores", "evaluate_streams", "sampling_seed",
-           "torch_state_dict"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "Model",
+    "available_cores",
+    "evaluate_streams",
+    "sampling_seed",
+    "torch_state_dict",
+]
 
 EXPORT_FORMATS = ("torch",)
 # A document drawn without its end symbol stops at this many characters (sample_documents).
@@ -45,23 +51,37 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def evaluate_streams(params: Any, streams: Streams,
-                     threads: int | None = None) -> dict[str, float | int]:
+def evaluate_streams(
+    params: Any, streams: Streams, threads: int | None = None
+) -> dict[str, float | int]:
     """The mean loss of native params over the predictions of streams (data.Streams), natively
     with the GIL released, on `threads` threads (default: available_cores(); the result does
     not depend on it): {'nats_per_char', 'bits_per_char', 'perplexity', 'chars'}."""
-    total, n = _core.evaluate(params, streams.text, **streams.native(),
-                              threads=available_cores() if threads is None else threads)
+    total, n = _core.evaluate(
+        params,
+        streams.text,
+        **streams.native(),
+        threads=available_cores() if threads is None else threads,
+    )
     nats = total / n
     # exp overflows past 709 nats (a model with huge weights): the perplexity is then inf.
-    return {"nats_per_char": nats, "bits_per_char": nats / math.log(2),
-            "perplexity": math.exp(nats) if nats < 709 else math.inf, "chars": int(n)}
+    return {
+        "nats_per_char": nats,
+        "bits_per_char": nats / math.log(2),
+        "perplexity": math.exp(nats) if nats < 709 else math.inf,
+        "chars": int(n),
+    }
 
 
 def native_params(spec: dict[str, Any]) -> Any:
     """All-zero float64 native parameters for a spec {cell, K, m, layers, embedding}."""
-    return _core.Params(spec["K"], spec["m"], cell=spec["cell"], layers=spec["layers"],
-                        embedding=spec.get("embedding", 0))
+    return _core.Params(
+        spec["K"],
+        spec["m"],
+        cell=spec["cell"],
+        layers=spec["layers"],
+        embedding=spec.get("embedding", 0),
+    )
 
 
 def torch_state_dict(params: Any) -> dict[str, np.ndarray]:
@@ -82,7 +102,7 @@ def torch_state_dict(params: Any) -> dict[str, np.ndarray]:
         elif role == "c":
             out["decoder.bias"] = array
         elif role == "bn":
-            out[f"rnn.bias_hh_l{k}"][2 * params.m:] = array
+            out[f"rnn.bias_hh_l{k}"][2 * params.m :] = array
         else:
             out[f"rnn.{TORCH_NAMES[role]}_l{k}"] = array
             if role == "b":
@@ -106,10 +126,13 @@ class Model:
         ValueError: params.K differs from vocab.K.
     """
 
-    def __init__(self, params: Any, vocab: Vocabulary, start: str | None = None,
-                 documents: bool = False):
+    def __init__(
+        self, params: Any, vocab: Vocabulary, start: str | None = None, documents: bool = False
+    ):
         if params.K != vocab.K:
-            raise ValueError(f"params have K={params.K} but the vocabulary has {vocab.K} characters")
+            raise ValueError(
+                f"params have K={params.K} but the vocabulary has {vocab.K} characters"
+            )
         self.params = params
         """The native float64 charrnn.Params."""
         self.vocab = vocab
@@ -149,13 +172,17 @@ class Model:
         """
         arrays, meta = checkpoint.load(path)
         try:
-            vocab = Vocabulary(checkpoint.vocabulary_chars(checkpoint.require_array(arrays, "vocab", path)))
+            vocab = Vocabulary(
+                checkpoint.vocabulary_chars(checkpoint.require_array(arrays, "vocab", path))
+            )
         except ValueError as err:
             raise CheckpointError(f"{str(path)!r} has a broken vocabulary: {err}") from None
         spec = meta["spec"]
         if spec["K"] != vocab.K:
-            raise CheckpointError(f"{str(path)!r}: the spec says K={spec['K']} but the vocabulary "
-                                  f"has {vocab.K} characters")
+            raise CheckpointError(
+                f"{str(path)!r}: the spec says K={spec['K']} but the vocabulary "
+                f"has {vocab.K} characters"
+            )
         checkpoint.checked_layout(arrays, meta, path)
         params = native_params(spec)
         checkpoint.fill_params(params, arrays, "", path)
@@ -221,24 +248,46 @@ class Model:
             prime_indices = self.vocab.encode(prime)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f"n must be an integer >= 0, got {n!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+        if (
+            isinstance(seed, bool)
+            or not isinstance(seed, (int, np.integer))
+            or not 0 <= seed < 2**64
+        ):
             raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
-        drawn = _core.sample(self.params, h0, prime_indices, int(n), seed=int(seed),
-                             temperature=float(temperature), top_p=float(top_p), c0=c0)
+        drawn = _core.sample(
+            self.params,
+            h0,
+            prime_indices,
+            int(n),
+            seed=int(seed),
+            temperature=float(temperature),
+            top_p=float(top_p),
+            c0=c0,
+        )
         text = self.vocab.decode(drawn)
         return self.vocab.decode(prime_indices) + text if include_prime else text
 
     def _end(self) -> int:
         """The index of the end-of-document symbol; ValueError if the vocabulary lacks it."""
         if END not in self.vocab:
-            raise ValueError("this model's vocabulary has no line end, the end-of-document "
-                             "symbol: it was not trained on documents (charrnn train "
-                             "--documents)")
+            raise ValueError(
+                "this model's vocabulary has no line end, the end-of-document "
+                "symbol: it was not trained on documents (charrnn train "
+                "--documents)"
+            )
         return self.vocab.index(END)
 
-    def sample_documents(self, count: int | None = None, *, chars: int | None = None,
-                         max_length: int = MAX_DOCUMENT_LENGTH, temperature: float = 1.0,
-                         top_p: float = 1.0, seed: int = 0, greedy: bool = False) -> list[str]:
+    def sample_documents(
+        self,
+        count: int | None = None,
+        *,
+        chars: int | None = None,
+        max_length: int = MAX_DOCUMENT_LENGTH,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        seed: int = 0,
+        greedy: bool = False,
+    ) -> list[str]:
         """New documents: `count` of them, or as many as it takes to reach `chars` characters.
 
         Each starts from a zero state with the end-of-document symbol (the line end) as its
@@ -257,21 +306,34 @@ class Model:
         if (count is None) == (chars is None):
             raise ValueError("give count or chars")
         for name, value in (("count", count), ("chars", chars), ("max_length", max_length)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-                                      or value < (1 if name == "max_length" else 0)):
-                raise ValueError(f"{name} must be a whole number >= "
-                                 f"{1 if name == 'max_length' else 0}, got {value!r}")
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, (int, np.integer))
+                or value < (1 if name == "max_length" else 0)
+            ):
+                raise ValueError(
+                    f"{name} must be a whole number >= "
+                    f"{1 if name == 'max_length' else 0}, got {value!r}"
+                )
         end = self._end()
         if greedy:
             top_p = float(np.nextafter(0.0, 1.0))  # the argmax alone
         documents: list[str] = []
         total = 0
         while (len(documents) < count) if count is not None else (total < chars):
-            drawn = _core.sample(self.params, None, np.array([end]), max_length + 1,
-                                 seed=sampling_seed(seed, len(documents)),
-                                 temperature=float(temperature), top_p=float(top_p), stop=end)
-            doc = self.vocab.decode(drawn[:-1] if len(drawn) and drawn[-1] == end
-                                    else drawn[:max_length])
+            drawn = _core.sample(
+                self.params,
+                None,
+                np.array([end]),
+                max_length + 1,
+                seed=sampling_seed(seed, len(documents)),
+                temperature=float(temperature),
+                top_p=float(top_p),
+                stop=end,
+            )
+            doc = self.vocab.decode(
+                drawn[:-1] if len(drawn) and drawn[-1] == end else drawn[:max_length]
+            )
             documents.append(doc)
             total += len(doc) + 1
         return documents
@@ -287,8 +349,9 @@ class Model:
             return END.join(self.sample_documents(chars=n, **options))
         return self.sample(n, **options)
 
-    def evaluate(self, text: str, documents: bool = False,
-                 threads: int | None = None) -> dict[str, float | int]:
+    def evaluate(
+        self, text: str, documents: bool = False, threads: int | None = None
+    ) -> dict[str, float | int]:
         """How well the model predicts a text: the mean loss over its len(text) - 1
         next-character predictions, from a zero state (natively, the GIL released).
 
@@ -316,12 +379,18 @@ class Model:
             docs = split_documents(text)
             if not docs:
                 raise ValueError("the text holds no document (every line is empty)")
-            streams = documents_layout([self.vocab.encode(d) for d in docs], end,
-                                       min(len(docs), EVAL_DOCUMENT_STREAMS), EVAL_DOCUMENT_WINDOW)
+            streams = documents_layout(
+                [self.vocab.encode(d) for d in docs],
+                end,
+                min(len(docs), EVAL_DOCUMENT_STREAMS),
+                EVAL_DOCUMENT_WINDOW,
+            )
             return {**evaluate_streams(self.params, streams, threads), "documents": len(docs)}
         if len(text) < 2:
-            raise ValueError(f"the text has {len(text)} character(s); evaluating needs at least 2 "
-                             f"(one to read, one to predict)")
+            raise ValueError(
+                f"the text has {len(text)} character(s); evaluating needs at least 2 "
+                f"(one to read, one to predict)"
+            )
         return evaluate_streams(self.params, Streams(self.vocab.encode(text)), threads)
 
     def export(self, path: str | Path, format: str = "torch") -> None:
@@ -336,7 +405,9 @@ class Model:
             OSError: The file cannot be written.
         """
         if format not in EXPORT_FORMATS:
-            raise ValueError(f"unknown export format {format!r}; choose from {', '.join(EXPORT_FORMATS)}")
+            raise ValueError(
+                f"unknown export format {format!r}; choose from {', '.join(EXPORT_FORMATS)}"
+            )
         arrays = torch_state_dict(self.params)
         arrays["vocabulary"] = checkpoint.vocabulary_array(self.vocab.chars)
         arrays["cell"] = np.array(self.params.cell)

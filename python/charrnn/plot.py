@@ -30,20 +30,28 @@ def load_pyplot():
     return plt
 
 
-def training_curve(history: dict[str, np.ndarray], seq_length: int,
-                   first_loss: float | None = None) -> tuple[np.ndarray, str]:
+def training_curve(
+    history: dict[str, np.ndarray], seq_length: int, first_loss: float | None = None
+) -> tuple[np.ndarray, str]:
     """The training curve of a run's metrics (read_metrics) per character, and its label: the
     smooth loss, or, given the run's first loss, the smooth loss with its start-up bias
     removed (charrnn.losses.debiased, with n = the step)."""
     if first_loss is None:
         return history["smooth_loss"] / seq_length, SMOOTH_LABEL
-    return debiased(history["smooth_loss"], history["step"], first_loss) / seq_length, \
-        DEBIASED_LABEL
+    return debiased(
+        history["smooth_loss"], history["step"], first_loss
+    ) / seq_length, DEBIASED_LABEL
 
 
-def plot_loss(history: dict[str, np.ndarray], steps_per_epoch: int, seq_length: int,
-              path: str | Path, title: str = "", *,
-              first_loss: float | None = None) -> dict[str, np.ndarray]:
+def plot_loss(
+    history: dict[str, np.ndarray],
+    steps_per_epoch: int,
+    seq_length: int,
+    path: str | Path,
+    title: str = "",
+    *,
+    first_loss: float | None = None,
+) -> dict[str, np.ndarray]:
     """Write the plot of a run's metrics (read_metrics) to path (PNG): the training curve and
     validation loss per character on one axis (nats; bits on the right), epochs marked (dashed
     lines up to EPOCH_LINES boundaries, else an epoch axis along the top), the best
@@ -72,41 +80,79 @@ def plot_loss(history: dict[str, np.ndarray], steps_per_epoch: int, seq_length: 
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
     try:
         if len(steps):
-            ax.plot(steps, loss, color="0.75", linewidth=0.4, alpha=0.35,
-                    label="loss of each update", rasterized=True)
+            ax.plot(
+                steps,
+                loss,
+                color="0.75",
+                linewidth=0.4,
+                alpha=0.35,
+                label="loss of each update",
+                rasterized=True,
+            )
             ax.plot(steps, curve, color="C0", linewidth=1.8, label=label)
             if evaluated.any():
-                ax.plot(steps[evaluated], val[evaluated], color="C1", linewidth=1.5, marker="o",
-                        markersize=3, label="validation loss")
+                ax.plot(
+                    steps[evaluated],
+                    val[evaluated],
+                    color="C1",
+                    linewidth=1.5,
+                    marker="o",
+                    markersize=3,
+                    label="validation loss",
+                )
                 best = int(np.argmin(val[evaluated]))  # the first lowest, as the run keeps
-                ax.plot(steps[evaluated][best], val[evaluated][best], linestyle="none",
-                        marker="*", markersize=13, color="C3", markeredgecolor="white",
-                        label="best.npz (lowest validation loss)", zorder=5)
+                ax.plot(
+                    steps[evaluated][best],
+                    val[evaluated][best],
+                    linestyle="none",
+                    marker="*",
+                    markersize=13,
+                    color="C3",
+                    markeredgecolor="white",
+                    label="best.npz (lowest validation loss)",
+                    zorder=5,
+                )
             elif first_loss is not None:
                 best = int(np.argmin(curve))
-                ax.plot(steps[best], curve[best], linestyle="none", marker="*", markersize=13,
-                        color="C3", markeredgecolor="white", label="best.npz (lowest of the curve)",
-                        zorder=5)
+                ax.plot(
+                    steps[best],
+                    curve[best],
+                    linestyle="none",
+                    marker="*",
+                    markersize=13,
+                    color="C3",
+                    markeredgecolor="white",
+                    label="best.npz (lowest of the curve)",
+                    zorder=5,
+                )
             boundaries = int(steps[-1] // steps_per_epoch)
             if boundaries <= EPOCH_LINES:
                 for k in range(1, boundaries + 1):
-                    ax.axvline(k * steps_per_epoch, color="C3", linestyle="--", linewidth=0.8,
-                               label="epoch boundary" if k == 1 else None)
+                    ax.axvline(
+                        k * steps_per_epoch,
+                        color="C3",
+                        linestyle="--",
+                        linewidth=0.8,
+                        label="epoch boundary" if k == 1 else None,
+                    )
             else:
-                top = ax.secondary_xaxis("top", functions=(lambda s: s / steps_per_epoch,
-                                                           lambda e: e * steps_per_epoch))
+                top = ax.secondary_xaxis(
+                    "top", functions=(lambda s: s / steps_per_epoch, lambda e: e * steps_per_epoch)
+                )
                 top.set_xlabel("epoch", color="0.35")
                 top.tick_params(colors="0.35")
             # The first updates' losses (~log K) would squash the interesting range.
             shown = np.concatenate([curve, val[evaluated]])
             low, high = float(np.min(shown)), float(np.max(shown))
-            ax.set_ylim(max(0.0, low - 0.15 * (high - low) - 0.04),
-                        high + 0.05 * (high - low) + 0.04)
+            ax.set_ylim(
+                max(0.0, low - 0.15 * (high - low) - 0.04), high + 0.05 * (high - low) + 0.04
+            )
         ax.set_xlabel("update step")
         ax.set_ylabel("loss per character (nats)")
         ax.set_title(title or "training loss")
-        right = ax.secondary_yaxis("right", functions=(lambda x: x / np.log(2),
-                                                         lambda x: x * np.log(2)))
+        right = ax.secondary_yaxis(
+            "right", functions=(lambda x: x / np.log(2), lambda x: x * np.log(2))
+        )
         right.set_ylabel("bits per character")
         ax.grid(True, alpha=0.3)
         ax.legend(loc="upper right")

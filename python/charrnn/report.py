@@ -26,9 +26,12 @@ GRADCHECK_MAX_PARAMS = 30_000
 def gradcheck_m(config: Any, K: int) -> int:
     """m for the report's gradient check: the run's, or, for a larger model, the largest m below
     it whose model of the same cell and depth has at most GRADCHECK_MAX_PARAMS parameters."""
+
     def size(m: int) -> int:
-        return sum(e["size"] for e in _core.layout(config.cell, K, m, config.layers,
-                                                   embedding=config.embedding))
+        return sum(
+            e["size"]
+            for e in _core.layout(config.cell, K, m, config.layers, embedding=config.embedding)
+        )
 
     if size(config.m) <= GRADCHECK_MAX_PARAMS:
         return config.m
@@ -74,9 +77,11 @@ def cpu_model() -> str:
 def machine() -> str:
     """report.md's machine row: the CPU, its cores, Python, and the core's build."""
     cores = os.cpu_count() or 1
-    return (f"{cpu_model()} ({cores} core{'s' if cores > 1 else ''}, {platform.machine()}), "
-            f"{platform.python_implementation()} {platform.python_version()}, core built for "
-            f"{core_build()}")
+    return (
+        f"{cpu_model()} ({cores} core{'s' if cores > 1 else ''}, {platform.machine()}), "
+        f"{platform.python_implementation()} {platform.python_version()}, core built for "
+        f"{core_build()}"
+    )
 
 
 def _optimizer(c: Any) -> str:
@@ -95,14 +100,21 @@ def _best(trainer: Any) -> str:
         if trainer.best_val_step is None:
             return "no validation pass yet: the initial parameters"
         v = trainer.best_val_loss
-        return (f"lowest validation loss: {format_loss(v, 4)} nats = {format_loss(v / ln2, 4)} "
-                f"bits per character, at "
-                f"update {trainer.best_val_step:,}")
+        return (
+            f"lowest validation loss: {format_loss(v, 4)} nats = {format_loss(v / ln2, 4)} "
+            f"bits per character, at "
+            f"update {trainer.best_val_step:,}"
+        )
     b = trainer.best_smooth_loss
-    curve = ("smooth training loss" if trainer.config.loss_curve == "smooth"
-             else "training loss (debiased average)")
-    return (f"lowest {curve}: {format_loss(b)} ({format_loss(b / T, 4)} nats = "
-            f"{format_loss(b / T / ln2, 4)} bits per character)")
+    curve = (
+        "smooth training loss"
+        if trainer.config.loss_curve == "smooth"
+        else "training loss (debiased average)"
+    )
+    return (
+        f"lowest {curve}: {format_loss(b)} ({format_loss(b / T, 4)} nats = "
+        f"{format_loss(b / T / ln2, 4)} bits per character)"
+    )
 
 
 def _loss_plot(trainer: Any) -> str:
@@ -112,25 +124,42 @@ def _loss_plot(trainer: Any) -> str:
     if c.loss_curve == "smooth":
         text = "Smooth training loss (0.999 smooth + 0.001 loss) per character against update steps"
     else:
-        text = ("Training loss per character against update steps: the smooth loss (0.999 smooth "
-                "+ 0.001 loss) with its start-up bias removed, (smooth - 0.999^n l_1) / "
-                "(1 - 0.999^n) after n updates (l_1 the first loss), a mean of about the last "
-                "thousand updates' losses in a run of any length"
-                + ("" if validation else "; its lowest point, starred, gave best.npz"))
+        text = (
+            "Training loss per character against update steps: the smooth loss (0.999 smooth "
+            "+ 0.001 loss) with its start-up bias removed, (smooth - 0.999^n l_1) / "
+            "(1 - 0.999^n) after n updates (l_1 the first loss), a mean of about the last "
+            "thousand updates' losses in a run of any length"
+            + ("" if validation else "; its lowest point, starred, gave best.npz")
+        )
     if validation:
         text += ", with the validation loss (the best pass, starred, gave best.npz)"
-    epochs = ("dashed lines mark epochs" if trainer.step // trainer.steps_per_epoch <= EPOCH_LINES
-              else "the top axis counts epochs")
+    epochs = (
+        "dashed lines mark epochs"
+        if trainer.step // trainer.steps_per_epoch <= EPOCH_LINES
+        else "the top axis counts epochs"
+    )
     return f"{text}; {epochs}."
 
 
-def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dict[str, np.ndarray],
-                 gradcheck: dict[str, Any] | None, train_seconds: float, steps_run: int,
-                 total_seconds: float, settings: Any, passage_seed: int, stopped: str | None,
-                 changes: list[dict[str, Any]]) -> None:
+def write_report(
+    out: Path,
+    *,
+    trainer: Any,
+    text_path: str | None,
+    history: dict[str, np.ndarray],
+    gradcheck: dict[str, Any] | None,
+    train_seconds: float,
+    steps_run: int,
+    total_seconds: float,
+    settings: Any,
+    passage_seed: int,
+    stopped: str | None,
+    changes: list[dict[str, Any]],
+) -> None:
     c = trainer.config
-    lines = _run_table(trainer, text_path, train_seconds, steps_run, total_seconds, settings,
-                       stopped, changes)
+    lines = _run_table(
+        trainer, text_path, train_seconds, steps_run, total_seconds, settings, stopped, changes
+    )
     lines += [
         "",
         "## 1. Gradient check",
@@ -165,9 +194,16 @@ def write_report(out: Path, *, trainer: Any, text_path: str | None, history: dic
     (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
 
 
-def _run_table(trainer: Any, text_path: str | None, train_seconds: float, steps_run: int,
-               total_seconds: float, settings: Any, stopped: str | None,
-               changes: list[dict[str, Any]]) -> list[str]:
+def _run_table(
+    trainer: Any,
+    text_path: str | None,
+    train_seconds: float,
+    steps_run: int,
+    total_seconds: float,
+    settings: Any,
+    stopped: str | None,
+    changes: list[dict[str, Any]],
+) -> list[str]:
     """The report's title, command line and table of the run's settings and results."""
     c = trainer.config
     T = c.seq_length
@@ -175,17 +211,26 @@ def _run_table(trainer: Any, text_path: str | None, train_seconds: float, steps_
     rate = steps_run / train_seconds if train_seconds > 0 else float("nan")
     n_val = trainer.n_val
     unit = " documents" if c.documents else ""
-    split = (f"; the last {n_val:,}{unit} ({c.val_frac:g}) held out for validation" if n_val
-             else "")
-    documents = (f"{len(trainer.documents):,} documents, one per line, each from a zero state; "
-                 if c.documents else "")
+    split = f"; the last {n_val:,}{unit} ({c.val_frac:g}) held out for validation" if n_val else ""
+    documents = (
+        f"{len(trainer.documents):,} documents, one per line, each from a zero state; "
+        if c.documents
+        else ""
+    )
     command = " ".join(shlex.quote(a) for a in settings.command) if settings.command else None
     lines = [
         f"# charrnn run: {Path(text_path).name if text_path else 'shakespeare.txt'}",
         "",
         *([f"`{command}`", ""] if command else []),
-        *([f"Stopped early ({stopped}) at update {trainer.step:,}; every file was written as "
-           f"at the end.", ""] if stopped else []),
+        *(
+            [
+                f"Stopped early ({stopped}) at update {trainer.step:,}; every file was written as "
+                f"at the end.",
+                "",
+            ]
+            if stopped
+            else []
+        ),
         "| setting | value |",
         "|---|---|",
         f"| text | {text_name}: {documents}{len(trainer.encoded):,} characters, K = "
@@ -193,8 +238,12 @@ def _run_table(trainer: Any, text_path: str | None, train_seconds: float, steps_
         f"| model | {trainer.model().describe()}, {c.dtype} |",
         f"| training | seq_length = {T}, batch = {c.batch}, {_optimizer(c)}, "
         f"{f'gradient norm clipped to {c.clip_norm:g}' if c.clip_norm else f'clip = ±{c.clip:g}'}, "
-        f"{'' if c.lr_decay == 1 else f'eta x {c.lr_decay:g} after each epoch past {c.lr_decay_after}, '}"
-        f"{f'dropout {c.dropout:g}, ' if c.dropout else ''}"
+        + (
+            ""
+            if c.lr_decay == 1
+            else f"eta x {c.lr_decay:g} after each epoch past {c.lr_decay_after}, "
+        )
+        + f"{f'dropout {c.dropout:g}, ' if c.dropout else ''}"
         f"initial weights "
         f"{f'N(0, {c.sig:g}^2)' if c.cell == 'rnn' else 'U(±1/sqrt(m))'}, seed = {c.seed} |",
         f"| updates | {trainer.step:,} ({trainer.epoch:.2f} epochs of {trainer.steps_per_epoch:,} "
@@ -205,10 +254,16 @@ def _run_table(trainer: Any, text_path: str | None, train_seconds: float, steps_
         f"checkpoints, samples, validation, the plot, waiting for the gradient check) |",
         f"| smooth loss | {format_loss(trainer.smooth_loss)} now "
         f"({format_loss(trainer.smooth_loss / T, 4)} nats per character) |",
-        *([f"| training loss | {format_loss(trainer.debiased_loss)} now "
-           f"({format_loss(trainer.debiased_loss / T, 4)} nats per character): the smooth loss "
-           f"with its start-up bias removed, as loss.png shows it |"]
-          if c.loss_curve == "debiased" else []),
+        *(
+            [
+                f"| training loss | {format_loss(trainer.debiased_loss)} now "
+                f"({format_loss(trainer.debiased_loss / T, 4)} nats per character): "
+                "the smooth loss "
+                f"with its start-up bias removed, as loss.png shows it |"
+            ]
+            if c.loss_curve == "debiased"
+            else []
+        ),
         f"| best.npz | {_best(trainer)} |",
         f"| machine | {machine()} |",
     ]
@@ -223,13 +278,20 @@ def _gradcheck_section(gradcheck: dict[str, Any] | None, c: Any) -> list[str]:
     """The gradient check's table, with what was checked."""
     T = c.seq_length
     if gradcheck is None:
-        return ["Not run (`--no-gradcheck`, or it did not finish). Run `charrnn gradcheck` "
-                "for the table.", ""]
+        return [
+            "Not run (`--no-gradcheck`, or it did not finish). Run `charrnn gradcheck` "
+            "for the table.",
+            "",
+        ]
     return [
         f"Every entry of every gradient of a fresh {c.cell} model of {c.layers} layer(s) of "
         f"m = {gradcheck['settings']['m']} units"
-        f"{'' if gradcheck['settings']['m'] == c.m else f' (at most {GRADCHECK_MAX_PARAMS:,} parameters, so the check takes seconds)'}"
-        ", on the first "
+        + (
+            ""
+            if gradcheck["settings"]["m"] == c.m
+            else f" (at most {GRADCHECK_MAX_PARAMS:,} parameters, so the check takes seconds)"
+        )
+        + ", on the first "
         f"{T + 1} characters of the text: the native analytic gradient against central "
         "differences of the native loss (fd), against the numpy reference's analytic "
         "gradient on the same weights (ref) and against complex-step derivatives of the "

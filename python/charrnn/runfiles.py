@@ -20,8 +20,17 @@ from charrnn.train import Progress
 # metrics.csv's columns. val_* are empty on rows without an evaluation; lr is the learning rate
 # of that update. Files of earlier versions have the first six; resuming rewrites them with these
 # columns and keeps every row.
-METRICS_HEADER = ["step", "epoch", "loss", "smooth_loss", "smooth_loss_per_char",
-                  "smooth_bits_per_char", "val_loss_per_char", "val_bits_per_char", "lr"]
+METRICS_HEADER = [
+    "step",
+    "epoch",
+    "loss",
+    "smooth_loss",
+    "smooth_loss_per_char",
+    "smooth_bits_per_char",
+    "val_loss_per_char",
+    "val_bits_per_char",
+    "lr",
+]
 
 
 def open_metrics(path: Path, resume_step: int | None) -> TextIO:
@@ -37,8 +46,11 @@ def open_metrics(path: Path, resume_step: int | None) -> TextIO:
     header = rows[0] if rows else METRICS_HEADER
     where = [header.index(name) if name in header else None for name in METRICS_HEADER]
     # A kill can tear the last row: keep only whole rows (a torn "1234,..." may read as "12").
-    kept = [[row[i] if i is not None else "" for i in where] for row in rows[1:]
-            if len(row) == len(header) and row[0].isdigit() and int(row[0]) <= resume_step]
+    kept = [
+        [row[i] if i is not None else "" for i in where]
+        for row in rows[1:]
+        if len(row) == len(header) and row[0].isdigit() and int(row[0]) <= resume_step
+    ]
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
@@ -48,8 +60,13 @@ def open_metrics(path: Path, resume_step: int | None) -> TextIO:
     return open(path, "a", newline="")
 
 
-def write_metrics(f: TextIO, progress: Progress, steps_per_epoch: int, lr: float,
-                  val_loss_per_char: float | None = None) -> None:
+def write_metrics(
+    f: TextIO,
+    progress: Progress,
+    steps_per_epoch: int,
+    lr: float,
+    val_loss_per_char: float | None = None,
+) -> None:
     """A chunk's rows in one write, as csv.writer would format them (numbers never need
     quoting; its \r\n line ends): writerow per row was 0.9 s of a 100,000-step run. The
     validation loss, if given, goes on the chunk's last row."""
@@ -57,12 +74,21 @@ def write_metrics(f: TextIO, progress: Progress, steps_per_epoch: int, lr: float
     first = progress.step - n + 1
     per_char = (progress.smooth_losses / progress.seq_length).tolist()
     ln2 = math.log(2)
-    rows = [f"{step},{step / steps_per_epoch:.6f},{loss!r},{smooth!r},{pc:.6f},{pc / ln2:.6f},"
-            for step, loss, smooth, pc in zip(range(first, first + n), progress.losses.tolist(),
-                                              progress.smooth_losses.tolist(), per_char)]
+    rows = [
+        f"{step},{step / steps_per_epoch:.6f},{loss!r},{smooth!r},{pc:.6f},{pc / ln2:.6f},"
+        for step, loss, smooth, pc in zip(
+            range(first, first + n),
+            progress.losses.tolist(),
+            progress.smooth_losses.tolist(),
+            per_char,
+        )
+    ]
     no_val = f",,{lr!r}\r\n"
-    last = no_val if val_loss_per_char is None else \
-        f"{val_loss_per_char:.6f},{val_loss_per_char / ln2:.6f},{lr!r}\r\n"
+    last = (
+        no_val
+        if val_loss_per_char is None
+        else f"{val_loss_per_char:.6f},{val_loss_per_char / ln2:.6f},{lr!r}\r\n"
+    )
     f.write("".join(row + no_val for row in rows[:-1]) + (rows[-1] + last if rows else ""))
 
 

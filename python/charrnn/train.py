@@ -1,7 +1,8 @@
 """Training from Python: the settings (TrainConfig), and Trainer, a thin wrapper around the native
 loop that owns the vocabulary, runs steps in chunks with a callback (train) or through the run
-loop of `charrnn train` with Callback objects (fit), samples, and saves/loads checkpoints. The loop itself (forward, BPTT, clip, AdaGrad, epoch wrap, smooth loss, best
-parameters) runs in C++ with the GIL released: see cpp/train/trainer.cpp.
+loop of `charrnn train` with Callback objects (fit), samples, and saves/loads checkpoints. The
+loop itself (forward, BPTT, clip, AdaGrad, epoch wrap, smooth loss, best parameters)
+runs in C++ with the GIL released: see cpp/train/trainer.cpp.
 
 Not here: files of a training run (metrics.csv, samples, plots: see experiment.py).
 """
@@ -20,11 +21,25 @@ import numpy as np
 
 from charrnn import _core, checkpoint
 from charrnn.checkpoint import SPEC_KEYS, CheckpointError
-from charrnn.data import (END, NEWLINE_MODES, Streams, Vocabulary, default_corpus_path,
-                          documents_layout, read_text, split_documents)
+from charrnn.data import (
+    END,
+    NEWLINE_MODES,
+    Streams,
+    Vocabulary,
+    default_corpus_path,
+    documents_layout,
+    read_text,
+    split_documents,
+)
 from charrnn.losses import debiased, format_loss
-from charrnn.model import (EVAL_DOCUMENT_STREAMS, Model, available_cores, evaluate_streams,
-                           native_params, sampling_seed)
+from charrnn.model import (
+    EVAL_DOCUMENT_STREAMS,
+    Model,
+    available_cores,
+    evaluate_streams,
+    native_params,
+    sampling_seed,
+)
 
 if TYPE_CHECKING:
     from charrnn.callbacks import Callback
@@ -32,8 +47,20 @@ if TYPE_CHECKING:
 
 CELLS = _core.CELLS  # "rnn", "lstm", "gru"
 # Settings a resumed run may change; the others describe the model or the text.
-RESUMABLE = ("eta", "eps", "clip", "clip_norm", "decay", "beta1", "beta2", "diverge_factor",
-             "lr_decay", "lr_decay_after", "dropout", "threads")
+RESUMABLE = (
+    "eta",
+    "eps",
+    "clip",
+    "clip_norm",
+    "decay",
+    "beta1",
+    "beta2",
+    "diverge_factor",
+    "lr_decay",
+    "lr_decay_after",
+    "dropout",
+    "threads",
+)
 OPTIMIZERS = ("adagrad", "rmsprop", "adam")
 # Named sets of settings for a new run; the settings given beside one win. "pytorch": what a
 # PyTorch user's script does for a gated model, which learns far faster per update than
@@ -116,19 +143,27 @@ class TrainConfig:
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got "
-                             f"{self.optimizer!r}")
+            raise ValueError(
+                f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"
+            )
         for name in ("decay", "beta1", "beta2"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0 <= value < 1):
                 raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-        if not (isinstance(self.clip_norm, (int, float)) and math.isfinite(self.clip_norm)
-                and self.clip_norm >= 0):
+        if not (
+            isinstance(self.clip_norm, (int, float))
+            and math.isfinite(self.clip_norm)
+            and self.clip_norm >= 0
+        ):
             raise ValueError(f"clip_norm must be a finite number >= 0, got {self.clip_norm!r}")
-        if (isinstance(self.embedding, bool) or not isinstance(self.embedding, (int, np.integer))
-                or self.embedding < 0):
-            raise ValueError(f"embedding must be a whole number >= 0 (0: none), got "
-                             f"{self.embedding!r}")
+        if (
+            isinstance(self.embedding, bool)
+            or not isinstance(self.embedding, (int, np.integer))
+            or self.embedding < 0
+        ):
+            raise ValueError(
+                f"embedding must be a whole number >= 0 (0: none), got {self.embedding!r}"
+            )
         for name in ("layers", "m", "seq_length", "batch"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
@@ -137,30 +172,47 @@ class TrainConfig:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-        if not (isinstance(self.forget_bias, (int, float)) and not isinstance(self.forget_bias, bool)
-                and math.isfinite(self.forget_bias)):
+        if not (
+            isinstance(self.forget_bias, (int, float))
+            and not isinstance(self.forget_bias, bool)
+            and math.isfinite(self.forget_bias)
+        ):
             raise ValueError(f"forget_bias must be a finite number, got {self.forget_bias!r}")
         if not (isinstance(self.sig, (int, float)) and math.isfinite(self.sig) and self.sig >= 0):
             raise ValueError(f"sig must be a finite number >= 0, got {self.sig!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, (int, np.integer))
+            or self.seed < 0
+        ):
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
         if self.dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
         if not (isinstance(self.val_frac, (int, float)) and 0 <= self.val_frac < 1):
             raise ValueError(f"val_frac must be a number in [0, 1), got {self.val_frac!r}")
         if self.newline not in NEWLINE_MODES:
-            raise ValueError(f"newline must be one of {', '.join(NEWLINE_MODES)}, got "
-                             f"{self.newline!r}")
+            raise ValueError(
+                f"newline must be one of {', '.join(NEWLINE_MODES)}, got {self.newline!r}"
+            )
         if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):
             raise ValueError(f"lr_decay must be a number in (0, 1], got {self.lr_decay!r}")
-        if (isinstance(self.lr_decay_after, bool) or not isinstance(self.lr_decay_after, (int, np.integer))
-                or self.lr_decay_after < 0):
-            raise ValueError(f"lr_decay_after must be a whole number of epochs >= 0, got "
-                             f"{self.lr_decay_after!r}")
-        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(
-                self.threads, (int, np.integer)) or not 1 <= self.threads <= 256):
-            raise ValueError(f"threads must be a whole number from 1 to 256 (or None: every "
-                             f"core), got {self.threads!r}")
+        if (
+            isinstance(self.lr_decay_after, bool)
+            or not isinstance(self.lr_decay_after, (int, np.integer))
+            or self.lr_decay_after < 0
+        ):
+            raise ValueError(
+                f"lr_decay_after must be a whole number of epochs >= 0, got {self.lr_decay_after!r}"
+            )
+        if self.threads is not None and (
+            isinstance(self.threads, bool)
+            or not isinstance(self.threads, (int, np.integer))
+            or not 1 <= self.threads <= 256
+        ):
+            raise ValueError(
+                f"threads must be a whole number from 1 to 256 (or None: every "
+                f"core), got {self.threads!r}"
+            )
         if not isinstance(self.documents, (bool, np.bool_)):
             raise ValueError(f"documents must be True or False, got {self.documents!r}")
         if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
@@ -185,8 +237,12 @@ class TrainConfig:
         Either way metrics.csv, report.md and the progress of train() give the smooth loss
         too.
         """
-        assignment = (self.cell == "rnn" and self.layers == 1 and self.batch == 1
-                      and self.optimizer == "adagrad")
+        assignment = (
+            self.cell == "rnn"
+            and self.layers == 1
+            and self.batch == 1
+            and self.optimizer == "adagrad"
+        )
         return "smooth" if assignment else "debiased"
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,8 +251,14 @@ class TrainConfig:
 
     def spec(self, K: int) -> dict[str, Any]:
         """The model's spec for a vocabulary of K characters: what a checkpoint records."""
-        return {"cell": self.cell, "layers": self.layers, "m": self.m, "K": K, "dtype": self.dtype,
-                "embedding": self.embedding}
+        return {
+            "cell": self.cell,
+            "layers": self.layers,
+            "m": self.m,
+            "K": K,
+            "dtype": self.dtype,
+            "embedding": self.embedding,
+        }
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -271,8 +333,10 @@ def _check_memory(K: int, config: TrainConfig) -> None:
     available = _available_memory()
     if available is None or config.m >= 2**31:  # the native core's own size error says more
         return
-    entries = sum(e["size"] for e in _core.layout(config.cell, K, config.m, config.layers,
-                                                  embedding=config.embedding))
+    entries = sum(
+        e["size"]
+        for e in _core.layout(config.cell, K, config.m, config.layers, embedding=config.embedding)
+    )
     itemsize = 4 if config.dtype == "float32" else 8
     # The float64 initial draw, then parameters, gradients, the optimizer's state (Adam keeps two
     # moments), the best copy and the cast's temporary in the training dtype.
@@ -280,7 +344,8 @@ def _check_memory(K: int, config: TrainConfig) -> None:
     needed = entries * (8 + (4 + state) * itemsize)
     if needed > available:
         raise MemoryError(
-            f"{config.cell} with {config.layers} layer(s) of m={config.m} needs about {needed / 2**30:.1f} GiB for the parameters, gradients, "
+            f"{config.cell} with {config.layers} layer(s) of m={config.m} needs about "
+            f"{needed / 2**30:.1f} GiB for the parameters, gradients, "
             f"optimizer state and best copy, but {available / 2**30:.1f} GiB is available"
         )
 
@@ -311,23 +376,29 @@ def _split_sizes(n: int, config: TrainConfig) -> tuple[int, int]:
 def _document_split(n: int, config: TrainConfig) -> tuple[int, int]:
     n_val = int(round(config.val_frac * n))
     if config.val_frac > 0 and n_val < 1:
-        raise ValueError(f"--val-frac {config.val_frac:g} holds out none of the text's {n} "
-                         f"documents; use a larger fraction or more documents")
+        raise ValueError(
+            f"--val-frac {config.val_frac:g} holds out none of the text's {n} "
+            f"documents; use a larger fraction or more documents"
+        )
     if n - n_val < config.batch:
-        raise ValueError(f"{'the training part of ' if n_val else ''}the text has {n - n_val} "
-                         f"document(s), fewer than --batch {config.batch} (a stream each); use "
-                         f"more documents or a smaller --batch")
+        raise ValueError(
+            f"{'the training part of ' if n_val else ''}the text has {n - n_val} "
+            f"document(s), fewer than --batch {config.batch} (a stream each); use "
+            f"more documents or a smaller --batch"
+        )
     return n - n_val, n_val
 
 
-def _resumed_config(meta: dict[str, Any], path: str | Path,
-                    overrides: dict[str, Any] | None) -> tuple[TrainConfig, dict[str, list[Any]]]:
+def _resumed_config(
+    meta: dict[str, Any], path: str | Path, overrides: dict[str, Any] | None
+) -> tuple[TrainConfig, dict[str, list[Any]]]:
     """A checkpoint's settings with the overrides applied, and those that changed
     ({name: [old, new]}). ValueError for an override that may not change on resume."""
     try:
         spec = meta["spec"]
-        config = TrainConfig.from_dict({**meta["config"],
-                                        **{k: spec[k] for k in SPEC_KEYS if k != "K"}})
+        config = TrainConfig.from_dict(
+            {**meta["config"], **{k: spec[k] for k in SPEC_KEYS if k != "K"}}
+        )
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{str(path)!r} has unusable settings: {err}") from None
     changed = {}
@@ -336,16 +407,19 @@ def _resumed_config(meta: dict[str, Any], path: str | Path,
         if old == value:
             continue
         if name not in RESUMABLE:
-            raise ValueError(f"the checkpoint was trained with {name}={old}, but "
-                             f"{name}={value} was given; drop the option to resume (only "
-                             f"{', '.join(RESUMABLE)} may change)")
+            raise ValueError(
+                f"the checkpoint was trained with {name}={old}, but "
+                f"{name}={value} was given; drop the option to resume (only "
+                f"{', '.join(RESUMABLE)} may change)"
+            )
         changed[name] = [old, value]
     config = dataclasses.replace(config, **{k: v for k, (_, v) in changed.items()})
     return config, changed
 
 
-def _check_resumed_text(text: str, saved_vocab: list[str], meta: dict[str, Any], path: str | Path,
-                        documents: bool) -> None:
+def _check_resumed_text(
+    text: str, saved_vocab: list[str], meta: dict[str, Any], path: str | Path, documents: bool
+) -> None:
     """CheckpointError unless text is the one the checkpoint was trained on."""
     have = set(text + END if documents else text)
     if not text or not have <= set(saved_vocab):
@@ -379,8 +453,15 @@ class Trainer:
         >>> trainer = Trainer.load("last.npz", text)   # continues exactly where it stopped
     """
 
-    def __init__(self, text: str, config: TrainConfig | None = None, *, text_path: str | None = None,
-                 vocab: Vocabulary | None = None, params: Any = None):
+    def __init__(
+        self,
+        text: str,
+        config: TrainConfig | None = None,
+        *,
+        text_path: str | None = None,
+        vocab: Vocabulary | None = None,
+        params: Any = None,
+    ):
         """A new run on text.
 
         Args:
@@ -405,8 +486,11 @@ class Trainer:
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         _split_sizes(len(split_documents(text)) if config.documents else len(text), config)
         # Documents end with the line end, which joins the vocabulary even for a one-line file.
-        self.vocab = (vocab if vocab is not None
-                      else Vocabulary.from_text(text + END if config.documents else text))
+        self.vocab = (
+            vocab
+            if vocab is not None
+            else Vocabulary.from_text(text + END if config.documents else text)
+        )
         """The vocabulary: the text's own (with the line end for documents), or the one given."""
         if self.vocab.K < 2:
             raise ValueError(
@@ -420,16 +504,28 @@ class Trainer:
         self._set_text(text)
         _check_memory(self.vocab.K, config)
         if params is None:
-            params = _core.Params.random(self.vocab.K, config.m, config.sig, config.seed,
-                                         cell=config.cell, layers=config.layers,
-                                         embedding=config.embedding,
-                                         forget_bias=config.forget_bias)
+            params = _core.Params.random(
+                self.vocab.K,
+                config.m,
+                config.sig,
+                config.seed,
+                cell=config.cell,
+                layers=config.layers,
+                embedding=config.embedding,
+                forget_bias=config.forget_bias,
+            )
         self._native = self._make_native(params)
 
     @classmethod
-    def init_from(cls, path: str | Path, text: str, config: TrainConfig | None = None, *,
-                  overrides: dict[str, Any] | None = None,
-                  text_path: str | None = None) -> Trainer:
+    def init_from(
+        cls,
+        path: str | Path,
+        text: str,
+        config: TrainConfig | None = None,
+        *,
+        overrides: dict[str, Any] | None = None,
+        text_path: str | None = None,
+    ) -> Trainer:
         """A new run (step 0, fresh optimiser state) from the weights of a checkpoint, e.g. to
         fine-tune on another text. The model (cell, layers, m) and the vocabulary are the
         checkpoint's; the other settings are config's.
@@ -444,34 +540,57 @@ class Trainer:
         spec = model.spec
         for name in ("cell", "layers", "m", "embedding"):
             if name in (overrides or {}) and overrides[name] != spec[name]:
-                raise ValueError(f"{str(path)!r} holds a model with {name}={spec[name]}, but "
-                                 f"{name}={overrides[name]} was given; drop the option")
-        config = dataclasses.replace(config or TrainConfig(), cell=spec["cell"],
-                                     layers=spec["layers"], m=spec["m"],
-                                     embedding=spec["embedding"])
+                raise ValueError(
+                    f"{str(path)!r} holds a model with {name}={spec[name]}, but "
+                    f"{name}={overrides[name]} was given; drop the option"
+                )
+        config = dataclasses.replace(
+            config or TrainConfig(),
+            cell=spec["cell"],
+            layers=spec["layers"],
+            m=spec["m"],
+            embedding=spec["embedding"],
+        )
         unknown = sorted(set(text + END if config.documents else text) - set(model.vocab.chars))
         if unknown:
             shown = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in unknown[:5])
-            raise ValueError(f"the text has {len(unknown)} character(s) that {str(path)!r} was "
-                             f"not trained on: {shown}{', ...' if len(unknown) > 5 else ''}")
+            raise ValueError(
+                f"the text has {len(unknown)} character(s) that {str(path)!r} was "
+                f"not trained on: {shown}{', ...' if len(unknown) > 5 else ''}"
+            )
         return cls(text, config, text_path=text_path, vocab=model.vocab, params=model.params)
 
     def _make_native(self, params64: _core.Params) -> Any:
         c = self.config
         if c.dtype == "float32":
-            params = _core.Params32(params64.K, params64.m, cell=c.cell, layers=c.layers,
-                                    embedding=c.embedding)
+            params = _core.Params32(
+                params64.K, params64.m, cell=c.cell, layers=c.layers, embedding=c.embedding
+            )
             params.flat = params64.flat  # cast once; the loop then runs in float32
             native_cls = _core.Trainer32
         else:
             params, native_cls = params64, _core.Trainer
         train = self.train_streams
-        native = native_cls(params, train.text, seq_length=c.seq_length, batch=c.batch,
-                            eta=c.eta, eps=c.eps, clip=c.clip,
-                            optimizer=c.optimizer, clip_norm=c.clip_norm, decay=c.decay,
-                            beta1=c.beta1, beta2=c.beta2, dropout=c.dropout,
-                            dropout_seed=c.seed, targets=train.targets, start=train.start,
-                            threads=self.threads, debias_best=c.loss_curve == "debiased")
+        native = native_cls(
+            params,
+            train.text,
+            seq_length=c.seq_length,
+            batch=c.batch,
+            eta=c.eta,
+            eps=c.eps,
+            clip=c.clip,
+            optimizer=c.optimizer,
+            clip_norm=c.clip_norm,
+            decay=c.decay,
+            beta1=c.beta1,
+            beta2=c.beta2,
+            dropout=c.dropout,
+            dropout_seed=c.seed,
+            targets=train.targets,
+            start=train.start,
+            threads=self.threads,
+            debias_best=c.loss_curve == "debiased",
+        )
         if self.val_streams is not None:
             # best follows the validation loss (evaluate_validation), not the smooth loss: the
             # native loop copies params into best only below best_smooth_loss, never below -inf.
@@ -499,11 +618,16 @@ class Trainer:
             end = self.vocab.index(END)
             order = np.random.default_rng(c.seed).permutation(n_train)
             self.train_encoded = self.val_encoded = None
-            self.train_streams = documents_layout([encoded[i] for i in order], end, c.batch,
-                                                  c.seq_length)
-            self.val_streams = (documents_layout(encoded[n_train:], end,
-                                                 min(n_val, EVAL_DOCUMENT_STREAMS), c.seq_length)
-                                if n_val else None)
+            self.train_streams = documents_layout(
+                [encoded[i] for i in order], end, c.batch, c.seq_length
+            )
+            self.val_streams = (
+                documents_layout(
+                    encoded[n_train:], end, min(n_val, EVAL_DOCUMENT_STREAMS), c.seq_length
+                )
+                if n_val
+                else None
+            )
         self.n_val = n_val  # characters, or documents
         self.best_val_loss = math.inf  # nats per character, at best_val_step
         self.best_val_step: int | None = None
@@ -562,8 +686,9 @@ class Trainer:
         """
         if self.val_streams is None:
             raise ValueError("this run has no validation text (val_frac = 0)")
-        loss = evaluate_streams(self._native.params, self.val_streams,
-                                self.threads)["nats_per_char"]
+        loss = evaluate_streams(self._native.params, self.val_streams, self.threads)[
+            "nats_per_char"
+        ]
         if loss < self.best_val_loss:
             self.best_val_loss, self.best_val_step = loss, self.step
             self._native.best.flat = self._native.params.flat
@@ -587,8 +712,12 @@ class Trainer:
         source = self._native.best if best else self._native.params
         params = native_params(source.spec)
         params.flat = source.flat
-        return Model(params, self.vocab, start=self.vocab.decode(self.encoded[:1]),
-                     documents=self.config.documents)
+        return Model(
+            params,
+            self.vocab,
+            start=self.vocab.decode(self.encoded[:1]),
+            documents=self.config.documents,
+        )
 
     def learning_rate(self, step: int | None = None) -> float:
         """eta for the update after `step` updates (default: the next one): config.eta times
@@ -639,36 +768,52 @@ class Trainer:
             if self.config.lr_decay != 1.0:
                 self._native.eta = self.learning_rate()
             try:
-                ran = self._native.run(losses[done:done + chunk], smooth[done:done + chunk])
+                ran = self._native.run(losses[done : done + chunk], smooth[done : done + chunk])
             except KeyboardInterrupt as interrupt:
                 ran = self.step - start
-                interrupt.progress = self._progress(losses[done:done + ran], smooth[done:done + ran])  # type: ignore[attr-defined]
+                interrupt.progress = self._progress(
+                    losses[done : done + ran], smooth[done : done + ran]
+                )  # type: ignore[attr-defined]
                 raise
-            progress = self._progress(losses[done:done + ran], smooth[done:done + ran])
+            progress = self._progress(losses[done : done + ran], smooth[done : done + ran])
             if self.first_loss is None and ran and start == 0:
                 self.first_loss = float(losses[done])
             done += ran
-            limit = None if self.first_loss is None else self.config.diverge_factor * self.first_loss
+            limit = (
+                None if self.first_loss is None else self.config.diverge_factor * self.first_loss
+            )
             if limit is not None and ran and np.any(progress.smooth_losses > limit):
                 at = start + 1 + int(np.argmax(progress.smooth_losses > limit))
                 raise TrainingDiverged(
                     f"the smooth loss passed {self.config.diverge_factor:g} times the first loss "
-                    f"({format_loss(limit, 1)}) at update {at} (epoch {at / self.steps_per_epoch:.2f}). Try a "
-                    f"smaller eta (now {self.config.eta})", progress)
+                    f"({format_loss(limit, 1)}) at update {at} "
+                    f"(epoch {at / self.steps_per_epoch:.2f}). Try a "
+                    f"smaller eta (now {self.config.eta})",
+                    progress,
+                )
             if self._native.diverged:
                 raise TrainingDiverged(
                     f"the loss became NaN or infinite at update {self.step + 1} "
                     f"(epoch {self.epoch:.2f}); that update was not applied. Try a smaller "
                     f"eta (now {self.config.eta}) or a smaller sig (now {self.config.sig})",
-                    progress)
+                    progress,
+                )
             if callback is not None:
                 callback(self, progress)
         return losses, smooth
 
-    def fit(self, steps: int, callbacks: Sequence[Callback] = (), *,
-            out: str | Path | None = None, eval_every: int | None = None,
-            checkpoint_every: int | None = None, sample_every: int = 10_000,
-            time_limit: float | None = None, progress_bar: bool = False) -> RunResult:
+    def fit(
+        self,
+        steps: int,
+        callbacks: Sequence[Callback] = (),
+        *,
+        out: str | Path | None = None,
+        eval_every: int | None = None,
+        checkpoint_every: int | None = None,
+        sample_every: int = 10_000,
+        time_limit: float | None = None,
+        progress_bar: bool = False,
+    ) -> RunResult:
         """Run `steps` more updates through the loop of `charrnn train`, calling each callback's
         on_* methods (charrnn.Callback): validation passes when the run has a validation split,
         a time limit, Ctrl-C between chunks, and, with `out`, the run's files there.
@@ -700,9 +845,15 @@ class Trainer:
 
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
             raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
-        settings = RunSettings(steps=self.step + steps, sample_every=sample_every,
-                               eval_every=eval_every, checkpoint_every=checkpoint_every,
-                               time_limit=time_limit, gradcheck=False, quiet=not progress_bar)
+        settings = RunSettings(
+            steps=self.step + steps,
+            sample_every=sample_every,
+            eval_every=eval_every,
+            checkpoint_every=checkpoint_every,
+            time_limit=time_limit,
+            gradcheck=False,
+            quiet=not progress_bar,
+        )
         check_settings(settings)
         if out is not None:
             out = Path(out)
@@ -714,8 +865,15 @@ class Trainer:
         return Progress(self.step, self.epoch, losses, smooth, self.config.seq_length)
 
     # --- sampling -------------------------------------------------------------------------
-    def sample(self, n: int = 200, *, best: bool = False, temperature: float = 1.0,
-               top_p: float = 1.0, seed: int | None = None) -> str:
+    def sample(
+        self,
+        n: int = 200,
+        *,
+        best: bool = False,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        seed: int | None = None,
+    ) -> str:
         """n characters from the current state, as the assignment samples during training: from
         the hidden state carried into the next update and the next input character (documents:
         new documents, one per line, until there are n characters). The seed defaults to one
@@ -733,8 +891,9 @@ class Trainer:
         """
         seed = sampling_seed(self.config.seed, self.step) if seed is None else seed
         if self.config.documents:  # documents from a zero state, one per line, n characters
-            return self.model(best=best).sample_text(n, temperature=temperature, top_p=top_p,
-                                                     seed=seed)
+            return self.model(best=best).sample_text(
+                n, temperature=temperature, top_p=top_p, seed=seed
+            )
         train = self.train_encoded
         x0 = train[self._native.position if self._native.position < len(train) else 0]
         # The first stream's state, (L, m).
@@ -742,8 +901,16 @@ class Trainer:
         c_prev = self._native.c_prev
         c0 = None if c_prev is None else np.asarray(c_prev[:, 0], dtype=np.float64)
         model = self.model(best=best)
-        return model.sample(n, prime_indices=np.array([x0]), h0=h0, c0=c0,
-                            temperature=temperature, top_p=top_p, seed=seed, include_prime=False)
+        return model.sample(
+            n,
+            prime_indices=np.array([x0]),
+            h0=h0,
+            c0=c0,
+            temperature=temperature,
+            top_p=top_p,
+            seed=seed,
+            include_prime=False,
+        )
 
     # --- checkpoints ----------------------------------------------------------------------
     def save(self, path: str | Path, kind: str = "last") -> None:
@@ -794,8 +961,14 @@ class Trainer:
         checkpoint.save(path, arrays, meta)
 
     @classmethod
-    def load(cls, path: str | Path, text: str | None = None, *, text_path: str | None = None,
-             overrides: dict[str, Any] | None = None) -> Trainer:
+    def load(
+        cls,
+        path: str | Path,
+        text: str | None = None,
+        *,
+        text_path: str | None = None,
+        overrides: dict[str, Any] | None = None,
+    ) -> Trainer:
         """Resume from a kind="last" checkpoint on the same text: continues bit for bit.
         Without text, the text is read from text_path, else from the file the checkpoint names
         (the embedded corpus if it names none). `overrides` are settings given anew: those in
@@ -819,10 +992,13 @@ class Trainer:
         if text_path is None:
             text_path = meta.get("text_path")
         if text is None:
-            text = read_text(text_path if text_path is not None else default_corpus_path(),
-                             config.newline)
+            text = read_text(
+                text_path if text_path is not None else default_corpus_path(), config.newline
+            )
         try:
-            saved_vocab = checkpoint.vocabulary_chars(checkpoint.require_array(arrays, "vocab", path))
+            saved_vocab = checkpoint.vocabulary_chars(
+                checkpoint.require_array(arrays, "vocab", path)
+            )
         except CheckpointError as err:
             raise CheckpointError(f"{str(path)!r}: {err}") from None
         self = cls.__new__(cls)
@@ -837,13 +1013,16 @@ class Trainer:
         self.text_path = text_path
         self._set_text(text)
         if spec["K"] != self.vocab.K:
-            raise CheckpointError(f"{str(path)!r}: the spec says K={spec['K']} but the vocabulary "
-                                  f"has {self.vocab.K} characters")
+            raise CheckpointError(
+                f"{str(path)!r}: the spec says K={spec['K']} but the vocabulary "
+                f"has {self.vocab.K} characters"
+            )
         self._restore_state(arrays, meta, path)
         return self
 
-    def _restore_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any],
-                       path: str | Path) -> None:
+    def _restore_state(
+        self, arrays: dict[str, np.ndarray], meta: dict[str, Any], path: str | Path
+    ) -> None:
         """The native trainer of a kind="last" checkpoint: parameters, the optimiser's state,
         the best parameters, the hidden state and the counters."""
         config, spec = self.config, meta["spec"]
@@ -859,7 +1038,8 @@ class Trainer:
             if state in ("memory", "v") and np.any(self._native.state(state).flat < 0):
                 raise CheckpointError(
                     f"{str(path)!r} has negative {config.optimizer} {state} (squares): the "
-                    f"checkpoint is corrupt")
+                    f"checkpoint is corrupt"
+                )
         checkpoint.fill_params(self._native.best, arrays, "best_", path)
         try:
             self._native.h_prev = checkpoint.require_array(arrays, "h_prev", path)
@@ -879,4 +1059,3 @@ class Trainer:
             self._native.best_step = int(meta["best_step"])
         except (KeyError, TypeError, ValueError, IndexError) as err:
             raise CheckpointError(f"{str(path)!r} has an unusable training state: {err}") from None
-

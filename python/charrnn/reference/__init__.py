@@ -8,11 +8,11 @@ Imports nothing native: the parameter layout comes from the caller (charrnn._cor
 
 from . import dropout, gru, lstm, ops, rnn
 from .model import (
+    OPTIMIZERS,
     Batch,
     Forward,
     Params,
     Result,
-    OPTIMIZERS,
     adagrad_step,
     adam_step,
     backward,

@@ -44,14 +44,16 @@ def mask(p: float, seed: int, step: int, point: int, B: int, T: int, m: int) -> 
     if not 0 <= p < 1:
         raise ValueError(f"dropout must be a probability in [0, 1), got {p}")
     i = np.arange(T * B * m, dtype=np.uint64)  # entry (t B + j) m + r
-    u = (_mix(_stream(seed, step, point) + (i + np.uint64(1)) * GAMMA) >> np.uint64(11)) \
-        .astype(np.float64) * 2.0**-53
+    u = (_mix(_stream(seed, step, point) + (i + np.uint64(1)) * GAMMA) >> np.uint64(11)).astype(
+        np.float64
+    ) * 2.0**-53
     keep = np.where(u < p, 0.0, 1.0 / (1.0 - p))  # (T B m)
     return keep.reshape(T, B, m).transpose(1, 0, 2).copy()
 
 
-def masks(p: float, seed: int, step: int, layers: int, B: int, T: int,
-          m: int) -> list[np.ndarray] | None:
+def masks(
+    p: float, seed: int, step: int, layers: int, B: int, T: int, m: int
+) -> list[np.ndarray] | None:
     """The masks of every point 1 .. layers, or None when p is 0 (no dropout)."""
     if p == 0:
         return None

@@ -28,9 +28,9 @@ def forward(p, x: np.ndarray, h0: np.ndarray) -> tuple[np.ndarray, dict]:
         wh = ops.matvec(W, h)  # (B, 3m)  [W_r h, W_z h, W_n h]
         ux = ops.add_bias(ops.input_term(U, x[:, t]), b)  # (B, 3m)  [U_r x + b_r, .., U_n x + b_in]
         r = ops.sigmoid(ux[:, :m] + wh[:, :m])  # (B, m)
-        z = ops.sigmoid(ux[:, m:2 * m] + wh[:, m:2 * m])  # (B, m)
-        hn = ops.add_bias(wh[:, 2 * m:], bn)  # (B, m)  W_n h_{t-1} + b_hn
-        n = ops.tanh(ux[:, 2 * m:] + r * hn)  # (B, m)
+        z = ops.sigmoid(ux[:, m : 2 * m] + wh[:, m : 2 * m])  # (B, m)
+        hn = ops.add_bias(wh[:, 2 * m :], bn)  # (B, m)  W_n h_{t-1} + b_hn
+        n = ops.tanh(ux[:, 2 * m :] + r * hn)  # (B, m)
         h = (1.0 - z) * n + z * h  # (B, m)
         hs.append(h)
         gates.append((r, z, n))

@@ -17,8 +17,9 @@ import numpy as np
 from . import ops
 
 
-def forward(p, x: np.ndarray, h0: np.ndarray,
-            c0: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+def forward(
+    p, x: np.ndarray, h0: np.ndarray, c0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict]:
     """p: the layer's arrays by role, W (4m, m), U (4m, n), b (4m,). x: (B, T) characters or
     (B, T, n) inputs; h0, c0: (B, m). Returns hs, cs (B, T, m) and the cache for backward."""
     W, U, b = p["W"], p["U"], p["b"]
@@ -28,9 +29,9 @@ def forward(p, x: np.ndarray, h0: np.ndarray,
     for t in range(x.shape[1]):
         z = ops.add_bias(ops.matvec(W, h) + ops.input_term(U, x[:, t]), b)  # (B, 4m)
         i = ops.sigmoid(z[:, :m])  # (B, m)  input gate
-        f = ops.sigmoid(z[:, m:2 * m])  # (B, m)  forget gate
-        g = ops.tanh(z[:, 2 * m:3 * m])  # (B, m)  candidate
-        o = ops.sigmoid(z[:, 3 * m:])  # (B, m)  output gate
+        f = ops.sigmoid(z[:, m : 2 * m])  # (B, m)  forget gate
+        g = ops.tanh(z[:, 2 * m : 3 * m])  # (B, m)  candidate
+        o = ops.sigmoid(z[:, 3 * m :])  # (B, m)  output gate
         c = f * c + i * g  # (B, m)
         h = o * ops.tanh(c)  # (B, m)
         hs.append(h)
@@ -64,11 +65,15 @@ def backward(p, cache: dict, dhs: np.ndarray) -> tuple[dict, np.ndarray | None]:
         df = dc * c_prev  # c_t = f * c_{t-1} + ...
         dg = dc * i  # c_t = ... + i * g
         dc_next = dc * f  # c_t = f * c_{t-1} + ...
-        dz = np.concatenate([di * i * (1.0 - i),  # i = sig(z_i), sig' = sig (1 - sig)
-                             df * f * (1.0 - f),  # f = sig(z_f)
-                             dg * (1.0 - g * g),  # g = tanh(z_g), tanh' = 1 - tanh^2
-                             d_o * o * (1.0 - o)],  # o = sig(z_o)
-                            axis=1)  # (B, 4m)
+        dz = np.concatenate(
+            [
+                di * i * (1.0 - i),  # i = sig(z_i), sig' = sig (1 - sig)
+                df * f * (1.0 - f),  # f = sig(z_f)
+                dg * (1.0 - g * g),  # g = tanh(z_g), tanh' = 1 - tanh^2
+                d_o * o * (1.0 - o),
+            ],  # o = sig(z_o)
+            axis=1,
+        )  # (B, 4m)
         db += dz.sum(axis=0)  # z_t = ... + b
         dW += dz.T @ h_prev  # z_t = W h_{t-1} + ...
         dx_t = ops.input_term_backward(dU, U, x[:, t], dz)  # z_t = ... + U x_t + ...

@@ -79,9 +79,15 @@ def _read_layout(layout: Sequence[Mapping[str, Any]]) -> tuple[tuple[dict, ...],
     family (the shapes are those the equations need, checked here so that a wrong table fails
     with its own message rather than deep inside a product)."""
     entries = tuple(
-        dict(name=str(e["name"]), role=str(e["role"]), layer=int(e["layer"]),
-             shape=tuple(int(s) for s in e["shape"]), offset=int(e["offset"]),
-             size=int(e["size"]), init=str(e["init"]))
+        dict(
+            name=str(e["name"]),
+            role=str(e["role"]),
+            layer=int(e["layer"]),
+            shape=tuple(int(s) for s in e["shape"]),
+            offset=int(e["offset"]),
+            size=int(e["size"]),
+            init=str(e["init"]),
+        )
         for e in layout
     )
     by_role = {(e["role"], e["layer"]): e for e in entries}
@@ -94,8 +100,10 @@ def _read_layout(layout: Sequence[Mapping[str, Any]]) -> tuple[tuple[dict, ...],
     K = by_role[("V", 0)]["shape"][0]
     cell = {g: c for c, g in GATES.items()}.get(G)
     if cell is None or Ws != list(range(1, L + 1)) or K < 1 or m < 1:
-        raise ValueError(f"layout: W1 {by_role[('W', 1)]['shape']} is not (G m, m) with G in "
-                         f"1, 4, 3 (rnn, lstm, gru), or layers are not numbered 1..L")
+        raise ValueError(
+            f"layout: W1 {by_role[('W', 1)]['shape']} is not (G m, m) with G in "
+            f"1, 4, 3 (rnn, lstm, gru), or layers are not numbered 1..L"
+        )
     expected = {("V", 0): (K, m), ("c", 0): (K,)}
     D = by_role[("E", 0)]["shape"][0] if ("E", 0) in by_role else 0
     if D:
@@ -108,13 +116,17 @@ def _read_layout(layout: Sequence[Mapping[str, Any]]) -> tuple[tuple[dict, ...],
             expected[("bn", l)] = (m,)
     got = {key: e["shape"] for key, e in by_role.items()}
     if got != expected:
-        raise ValueError(f"layout does not match a {L}-layer {cell} with K={K}, m={m}: "
-                         f"expected {expected}, got {got}")
+        raise ValueError(
+            f"layout does not match a {L}-layer {cell} with K={K}, m={m}: "
+            f"expected {expected}, got {got}"
+        )
     offset = 0
     for e in sorted(entries, key=lambda e: e["offset"]):
         if e["offset"] != offset or e["size"] != int(np.prod(e["shape"])):
-            raise ValueError(f"layout: {e['name']} at offset {e['offset']} size {e['size']} "
-                             f"does not continue the block at {offset}")
+            raise ValueError(
+                f"layout: {e['name']} at offset {e['offset']} size {e['size']} "
+                f"does not continue the block at {offset}"
+            )
         offset += e["size"]
     return entries, Spec(cell, K, m, L, D)
 
@@ -137,8 +149,12 @@ class Params(Mapping[str, np.ndarray]):
         AttributeError: params.name for a name not in the layout, or setting one.
     """
 
-    def __init__(self, layout: Sequence[Mapping[str, Any]], flat: npt.ArrayLike | None = None,
-                 dtype: npt.DTypeLike = np.float64) -> None:
+    def __init__(
+        self,
+        layout: Sequence[Mapping[str, Any]],
+        flat: npt.ArrayLike | None = None,
+        dtype: npt.DTypeLike = np.float64,
+    ) -> None:
         entries, spec = _read_layout(layout)
         size = sum(e["size"] for e in entries)
         # asarray keeps the caller's block (no copy) and its dtype (complex for complex step).
@@ -148,20 +164,31 @@ class Params(Mapping[str, np.ndarray]):
         object.__setattr__(self, "layout", entries)
         object.__setattr__(self, "spec", spec)
         object.__setattr__(self, "flat", block)
-        object.__setattr__(self, "_arrays", {
-            e["name"]: block[e["offset"]:e["offset"] + e["size"]].reshape(e["shape"])
-            for e in entries})
+        object.__setattr__(
+            self,
+            "_arrays",
+            {
+                e["name"]: block[e["offset"] : e["offset"] + e["size"]].reshape(e["shape"])
+                for e in entries
+            },
+        )
 
     # --- constructors
     @classmethod
-    def zeros(cls, layout: Sequence[Mapping[str, Any]],
-              dtype: npt.DTypeLike = np.float64) -> Params:
+    def zeros(
+        cls, layout: Sequence[Mapping[str, Any]], dtype: npt.DTypeLike = np.float64
+    ) -> Params:
         """All-zero parameters of a layout (float64 by default; complex128 for complex step)."""
         return cls(layout, dtype=dtype)
 
     @classmethod
-    def random(cls, layout: Sequence[Mapping[str, Any]], sig: float = 0.01,
-               seed: int = 0, forget_bias: float = 1.0) -> Params:
+    def random(
+        cls,
+        layout: Sequence[Mapping[str, Any]],
+        sig: float = 0.01,
+        seed: int = 0,
+        forget_bias: float = 1.0,
+    ) -> Params:
         """Each array drawn by its init kind, in layout order, from numpy's default_rng(seed):
         normal N(0, sig^2); uniform U(-1/sqrt(m), 1/sqrt(m)); unit_normal N(0, 1) (the
         embedding); zeros; forget_bias (zeros, but `forget_bias` for rows m..2m, the LSTM's
@@ -179,7 +206,7 @@ class Params(Mapping[str, np.ndarray]):
             elif e["init"] == "unit_normal":
                 theta[...] = rng.normal(0.0, 1.0, size=e["shape"])
             elif e["init"] == "forget_bias":
-                theta[m:2 * m] = forget_bias
+                theta[m : 2 * m] = forget_bias
             elif e["init"] != "zeros":
                 raise ValueError(f"{e['name']}: unknown init kind {e['init']!r}")
         return params
@@ -235,8 +262,10 @@ class Params(Mapping[str, np.ndarray]):
 
     def __repr__(self) -> str:
         s = self.spec
-        return (f"Params({s.cell}, K={s.K}, m={s.m}, layers={s.layers}, "
-                f"dtype={self.flat.dtype}, names={list(self)})")
+        return (
+            f"Params({s.cell}, K={s.K}, m={s.m}, layers={s.layers}, "
+            f"dtype={self.flat.dtype}, names={list(self)})"
+        )
 
     # --- the spec
     @property
@@ -300,8 +329,10 @@ def check_inputs(params: Params, inputs, targets, h0=None, c0=None) -> Batch:
     x, y = np.asarray(inputs), np.asarray(targets)
     for name, seq in (("inputs", x), ("targets", y)):
         if seq.ndim not in (1, 2):
-            raise ValueError(f"{name} must be a sequence of indices (T,) or a batch of them "
-                             f"(B, T), got shape {seq.shape}")
+            raise ValueError(
+                f"{name} must be a sequence of indices (T,) or a batch of them "
+                f"(B, T), got shape {seq.shape}"
+            )
         if seq.size == 0:
             raise ValueError(f"{name} is empty; a sequence needs at least one time step")
         if seq.dtype.kind not in "iu":
@@ -313,8 +344,9 @@ def check_inputs(params: Params, inputs, targets, h0=None, c0=None) -> Batch:
         if bad.any():
             where = np.unravel_index(int(np.argmax(bad)), seq.shape)
             index = ", ".join(str(int(i)) for i in where)
-            raise IndexError(f"{name}[{index}] = {int(seq[where])} is outside the vocabulary "
-                             f"[{low}, {params.K})")
+            raise IndexError(
+                f"{name}[{index}] = {int(seq[where])} is outside the vocabulary [{low}, {params.K})"
+            )
     batched = x.ndim == 2
     x, y = np.atleast_2d(x), np.atleast_2d(y)
     B, L, m = x.shape[0], params.layers, params.m
@@ -330,9 +362,11 @@ def check_inputs(params: Params, inputs, targets, h0=None, c0=None) -> Batch:
             s = s.astype(np.float64)
         if s.shape not in allowed or s.dtype.kind not in "fc":
             shapes = " or ".join(str(a) for a in allowed)
-            raise ValueError(f"{name} must be a float array of shape {shapes} for {L} layer(s) of "
-                             f"{m} units and inputs of shape {np.shape(inputs)}, got {s.shape} "
-                             f"{s.dtype}")
+            raise ValueError(
+                f"{name} must be a float array of shape {shapes} for {L} layer(s) of "
+                f"{m} units and inputs of shape {np.shape(inputs)}, got {s.shape} "
+                f"{s.dtype}"
+            )
         return s
 
     h0, c0 = state("h0", h0), state("c0", c0)
@@ -346,10 +380,17 @@ def check_inputs(params: Params, inputs, targets, h0=None, c0=None) -> Batch:
     return Batch(x, y, full(h0), full(c0) if params.cell == "lstm" else None, batched, layer_axis)
 
 
-def run(params: Params, x: np.ndarray, y: np.ndarray, h0: np.ndarray, c0: np.ndarray | None,
-        first: int = 1, below: np.ndarray | None = None,
-        perturbed: Mapping[str, ops.Perturbed] | None = None,
-        masks: Sequence[np.ndarray] | None = None):
+def run(
+    params: Params,
+    x: np.ndarray,
+    y: np.ndarray,
+    h0: np.ndarray,
+    c0: np.ndarray | None,
+    first: int = 1,
+    below: np.ndarray | None = None,
+    perturbed: Mapping[str, ops.Perturbed] | None = None,
+    masks: Sequence[np.ndarray] | None = None,
+):
     """The model on checked, batch-shaped arrays (see check_inputs): layers first..L, then the
     output layer. Layer first reads `below` (B, T, m), the hs of layer first-1, if first > 1;
     first = L + 1 runs the output layer only. `perturbed` replaces arrays by name (complex step).
@@ -363,8 +404,9 @@ def run(params: Params, x: np.ndarray, y: np.ndarray, h0: np.ndarray, c0: np.nda
         return hs if masks is None else hs * masks[l - 1]
 
     def arrays(layer: int) -> dict:  # role -> array of one layer
-        return {role: perturbed.get(name, params[name])
-                for role, name in params.roles(layer).items()}
+        return {
+            role: perturbed.get(name, params[name]) for role, name in params.roles(layer).items()
+        }
 
     layers = []
     if first > 1:
@@ -462,8 +504,17 @@ def _shaped(a: np.ndarray, batch: Batch) -> np.ndarray:
     return a if batch.layer_axis else a[0]
 
 
-def forward(params: Params, inputs, targets, h0=None, c0=None, *, dropout: float = 0.0,
-            dropout_seed: int = 0, dropout_step: int = 0) -> Forward:
+def forward(
+    params: Params,
+    inputs,
+    targets,
+    h0=None,
+    c0=None,
+    *,
+    dropout: float = 0.0,
+    dropout_seed: int = 0,
+    dropout_step: int = 0,
+) -> Forward:
     """Loss and every activation for a sequence (T,) or a batch (B, T) from state h0 (and c0).
     dropout > 0: the masks of (dropout_seed, dropout_step), as the native core draws them."""
     batch = check_inputs(params, inputs, targets, h0, c0)
@@ -480,7 +531,10 @@ def forward(params: Params, inputs, targets, h0=None, c0=None, *, dropout: float
         h_last=_shaped(hs[:, :, -1], batch),
         c_last=None if cs is None else _shaped(cs[:, :, -1], batch),
         probs=probs if batch.batched else probs[0],
-        batch=batch, layers=layers, batch_probs=probs, masks=masks,
+        batch=batch,
+        layers=layers,
+        batch_probs=probs,
+        masks=masks,
     )
 
 
@@ -526,22 +580,63 @@ class Result:
     """p_1 .. p_T: (T, K) or (B, T, K)."""
 
 
-def forward_backward(params: Params, inputs, targets, h0=None, c0=None, *, dropout: float = 0.0,
-                     dropout_seed: int = 0, dropout_step: int = 0) -> Result:
+def forward_backward(
+    params: Params,
+    inputs,
+    targets,
+    h0=None,
+    c0=None,
+    *,
+    dropout: float = 0.0,
+    dropout_seed: int = 0,
+    dropout_step: int = 0,
+) -> Result:
     """Loss, gradients (unclipped) and activations for a sequence or a batch from (h0, c0);
     dropout as in forward()."""
-    fwd = forward(params, inputs, targets, h0, c0, dropout=dropout, dropout_seed=dropout_seed,
-                  dropout_step=dropout_step)
+    fwd = forward(
+        params,
+        inputs,
+        targets,
+        h0,
+        c0,
+        dropout=dropout,
+        dropout_seed=dropout_seed,
+        dropout_step=dropout_step,
+    )
     grads = backward(params, fwd)
-    return Result(loss=float(np.real(fwd.loss)), grads=grads, h_last=fwd.h_last,
-                  c_last=fwd.c_last, hs=fwd.hs, cs=fwd.cs, probs=fwd.probs)
+    return Result(
+        loss=float(np.real(fwd.loss)),
+        grads=grads,
+        h_last=fwd.h_last,
+        c_last=fwd.c_last,
+        hs=fwd.hs,
+        cs=fwd.cs,
+        probs=fwd.probs,
+    )
 
 
-def loss(params: Params, inputs, targets, h0=None, c0=None, *, dropout: float = 0.0,
-         dropout_seed: int = 0, dropout_step: int = 0) -> float | complex:
+def loss(
+    params: Params,
+    inputs,
+    targets,
+    h0=None,
+    c0=None,
+    *,
+    dropout: float = 0.0,
+    dropout_seed: int = 0,
+    dropout_step: int = 0,
+) -> float | complex:
     """Forward only: L = -(1/B) sum_b sum_t log p_t[y_t]. Complex if params are (complex step)."""
-    return forward(params, inputs, targets, h0, c0, dropout=dropout, dropout_seed=dropout_seed,
-                   dropout_step=dropout_step).loss
+    return forward(
+        params,
+        inputs,
+        targets,
+        h0,
+        c0,
+        dropout=dropout,
+        dropout_seed=dropout_seed,
+        dropout_step=dropout_step,
+    ).loss
 
 
 def _same_layout(*blocks: Params) -> None:
@@ -573,8 +668,9 @@ def clip_by_norm(grads: Params, max_norm: float) -> float:
     return norm
 
 
-def adagrad_step(params: Params, grads: Params, memory: Params, eta: float = 0.1,
-                 eps: float = 1e-8) -> None:
+def adagrad_step(
+    params: Params, grads: Params, memory: Params, eta: float = 0.1, eps: float = 1e-8
+) -> None:
     """In place, over the flat blocks: mem += g^2;  theta -= eta g / sqrt(mem + eps)."""
     _same_layout(params, grads, memory)
     g = grads.flat
@@ -582,8 +678,14 @@ def adagrad_step(params: Params, grads: Params, memory: Params, eta: float = 0.1
     params.flat[...] -= eta * g / np.sqrt(memory.flat + eps)
 
 
-def rmsprop_step(params: Params, grads: Params, memory: Params, eta: float = 0.1,
-                 decay: float = 0.95, eps: float = 1e-8) -> None:
+def rmsprop_step(
+    params: Params,
+    grads: Params,
+    memory: Params,
+    eta: float = 0.1,
+    decay: float = 0.95,
+    eps: float = 1e-8,
+) -> None:
     """In place (char-rnn's RMSprop; torch.optim.RMSprop with alpha=decay, centered=False):
     v = decay v + (1 - decay) g^2;  theta -= eta g / (sqrt(v) + eps),  v = memory."""
     _same_layout(params, grads, memory)
@@ -592,8 +694,17 @@ def rmsprop_step(params: Params, grads: Params, memory: Params, eta: float = 0.1
     params.flat[...] -= eta * g / (np.sqrt(memory.flat) + eps)
 
 
-def adam_step(params: Params, grads: Params, m: Params, v: Params, t: int, eta: float = 0.1,
-              beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+def adam_step(
+    params: Params,
+    grads: Params,
+    m: Params,
+    v: Params,
+    t: int,
+    eta: float = 0.1,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+) -> None:
     """In place (torch.optim.Adam, torch-rnn's adam), t = updates done including this one:
     m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;
     theta -= eta m_hat / (sqrt(v_hat) + eps);  m_hat = m/(1 - beta1^t), v_hat = v/(1 - beta2^t)
@@ -604,16 +715,27 @@ def adam_step(params: Params, grads: Params, m: Params, v: Params, t: int, eta: 
     g = grads.flat
     m.flat[...] = beta1 * m.flat + (1 - beta1) * g
     v.flat[...] = beta2 * v.flat + (1 - beta2) * g * g
-    m_hat = m.flat / (1 - beta1 ** t)
-    v_hat = v.flat / (1 - beta2 ** t)
+    m_hat = m.flat / (1 - beta1**t)
+    v_hat = v.flat / (1 - beta2**t)
     params.flat[...] -= eta * m_hat / (np.sqrt(v_hat) + eps)
 
 
-def train(params: Params, encoded, steps: int, seq_length: int = 25, eta: float = 0.1,
-          eps: float = 1e-8, limit: float = 5.0, optimizer: str = "adagrad",
-          clip_norm: float = 0.0, decay: float = 0.95, beta1: float = 0.9,
-          beta2: float = 0.999, dropout: float = 0.0,
-          dropout_seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def train(
+    params: Params,
+    encoded,
+    steps: int,
+    seq_length: int = 25,
+    eta: float = 0.1,
+    eps: float = 1e-8,
+    limit: float = 5.0,
+    optimizer: str = "adagrad",
+    clip_norm: float = 0.0,
+    decay: float = 0.95,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    dropout: float = 0.0,
+    dropout_seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """The assignment's training loop, as the native Trainer runs it (batch 1), for any model of
     the family, updating params in place. Returns (losses, smooth_losses), one per update.
 
@@ -647,9 +769,16 @@ def train(params: Params, encoded, steps: int, seq_length: int = 25, eta: float 
     for step in range(steps):
         if e + T + 1 > encoded.size:
             e, (h_prev, c_prev) = 0, zero_state()
-        result = forward_backward(params, encoded[e:e + T], encoded[e + 1:e + T + 1], h_prev,
-                                  c_prev, dropout=dropout, dropout_seed=dropout_seed,
-                                  dropout_step=step)
+        result = forward_backward(
+            params,
+            encoded[e : e + T],
+            encoded[e + 1 : e + T + 1],
+            h_prev,
+            c_prev,
+            dropout=dropout,
+            dropout_seed=dropout_seed,
+            dropout_step=step,
+        )
         smooth = result.loss if step == 0 else 0.999 * smooth + 0.001 * result.loss
         losses[step], smooth_losses[step] = result.loss, smooth
         if clip_norm > 0:

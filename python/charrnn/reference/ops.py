@@ -14,8 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Perturbed", "add_bias", "embed", "input_term", "input_term_backward", "matvec", "sigmoid",
-           "tanh"]
+__all__ = [
+    "Perturbed",
+    "add_bias",
+    "embed",
+    "input_term",
+    "input_term_backward",
+    "matvec",
+    "sigmoid",
+    "tanh",
+]
 
 
 @dataclass(frozen=True)
