@@ -6,12 +6,10 @@
 #   x86-64-v3 AVX2 + FMA; dies with an illegal instruction on CPUs without them
 #   x86-64-v4 AVX-512 (F, BW, DQ, VL, CD) on top of v3
 #   native    everything the building CPU has, tuned for it
-# Measured with benchmarks/bench_step.py and step_parts.cpp on an AVX-512 Xeon (Sapphire Rapids,
-# README "Performance"): batch 1, m=100, all within noise of each other for v3, v4 and native
-# (~190-240 us/step), portable about half as fast (~400-580 us); at batch 32 v4 ~3.7 ms/step
-# against ~5.5 ms for v3 (GEMMs twice as wide). So auto prefers v4, and native adds nothing.
-# On an AMD EPYC (Zen 3, AVX2 only; benchmarks/ab_core.sh, one process): native (znver3 tuning)
-# equal to v3 at batch 1 and ~10% slower at batch 32, so auto's v3 is the better choice there.
+# auto prefers v4: at batch 1 v3, v4 and native time the same, and at batch 32 v4's GEMMs are
+# twice as wide and faster; portable is about half as fast. native adds nothing on an AVX-512
+# Xeon, and on an AVX2-only EPYC its tuning was slower than v3 at batch 32, so auto's v3 is the
+# better choice there (the figures: docs/performance.md, "How the step is made fast").
 # `auto` never picks flags the building machine cannot run: it compiles and runs a probe first.
 # CHARRNN_EXTRA_FLAGS (a list) is added to compile and link lines, e.g. for sanitizers.
 if(NOT DEFINED CHARRNN_ARCH AND DEFINED ENV{CHARRNN_ARCH})

@@ -6,7 +6,7 @@
 // Everything that does not depend on the previous time step (U X for a layer above the first,
 // dW, dU) is one matrix product over the whole sequence; only W h_{t-1} forward and W^T da
 // backward are sequential, in the register-blocked kernel of kernels/sequential.hpp.
-// Not here: the output layer and the loss (model/output.cpp).
+// Not here: the output layer and the loss (model/model.cpp, kernels/softmax.hpp).
 #include <algorithm>
 
 #include "cells/layer.hpp"
@@ -91,9 +91,9 @@ void RnnLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
     const int m = m_;
     const Eigen::Index mp = mp_, n = Eigen::Index(T_len) * B;
     const auto W = params.W(l_);
-    // Per-call copies in the kernel's layout (~5% of a batch-1 step): W^T for the forward and W
-    // for backward, packed in panels, and U's columns with b added so U x_t + b is one
-    // contiguous row.
+    // Per-call copies in the kernel's layout (a small part of a batch-1 step, repaid by the
+    // contiguous reads): W^T for the forward and W for backward, packed in panels, and U's
+    // columns with b added so U x_t + b is one contiguous row.
     const bool blocked = Wt.size() > 0;
     if (blocked) {
         pack_panels(W.data(), m, mp, panel_vectors(B), true, Wt.data());
@@ -116,8 +116,8 @@ void RnnLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
                 [](const Packet<T>& a, Eigen::Index, Eigen::Index) { return a; },
                 Hs.col(Eigen::Index(t + 1) * B).data(), B);
             // h_t = tanh(a_t) as its own pass over the B columns (in L1), not inside the
-            // kernel's block: there, beside the block's accumulators, the whole step was 2-7%
-            // slower at batch 1 and 3% at batch 32 (ab_core.sh).
+            // kernel's block: there, beside the block's accumulators, the whole step was slower
+            // (ab_core.sh; docs/performance.md).
             tanh_inplace(Hs.col(Eigen::Index(t + 1) * B).data(), mp * B);
         }
     };

@@ -31,7 +31,8 @@ inline __m128d exponent_bits(__m128d kk) {
 #endif
 
 // tanh(x) for double, vectorised. Eigen 3.4 vectorises tanh only for float; for double it calls
-// libm's tanh one element at a time, which was a quarter of a training step.
+// libm's tanh one element at a time, which was a large part of a training step
+// (docs/performance.md).
 // tanh(x) = sign(x) e / (e + 2) with e = expm1(2|x|): one formula for all x, accurate near 0
 // too (e ~ 2|x| there, no cancellation); 3 ulp from libm at most over 3M values. |x| is capped
 // at 20 first: tanh(20) rounds to 1 in double, and exp(40) is far from overflow. expm1(y) with

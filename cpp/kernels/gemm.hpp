@@ -1,12 +1,12 @@
 // A matrix product for the weight gradients of the gated cells, dW = dZ H^T and dU = dZ X^T over
 // the whole sequence: C = A B or C += A B, both operands repacked in blocks as GotoBLAS and BLIS
 // do, with a register block of 24 accumulators (Eigen 3.4's 48 x 4 float block has 12, and ran
-// this product at ~50% of the FMA peak here against ~60% for its other products). No model
-// equations here (cells/).
+// this product further from the FMA peak than its other products). No model equations here
+// (cells/).
 //
 // Every element of C is summed in the same order however the blocks are visited (k in blocks
-// of kGemmDepth, each block in order), so a later split of the blocks across threads cannot
-// change a result.
+// of kGemmDepth, each block in order), so the split of its columns among threads (gemm below)
+// cannot change a result.
 #pragma once
 
 #include <algorithm>
@@ -32,9 +32,9 @@ constexpr int kGemmVectors = 3, kGemmCols = 8;
 constexpr int kGemmVectors = 2, kGemmCols = 5;
 #endif
 constexpr Eigen::Index kGemmDepth = 256;
-// A product is cut into pieces shared among threads from this many multiply-adds (~50 us of
-// work): the assignment's model at batch 32 stays one piece (its output layer, 6M, measured ~1%
-// slower in pieces on one thread).
+// A product is cut into pieces shared among threads from this many multiply-adds: enough work
+// to repay a hand-off, and the assignment's model at batch 32 stays one piece (its output layer,
+// 6M, was slower in pieces on one thread; docs/performance.md).
 constexpr double kParallelGemmFmas = 1 << 23;
 template <typename T>
 constexpr Eigen::Index kGemmWidth =

@@ -123,7 +123,7 @@ struct GatedStep {
         for (Eigen::Index s = 0; s < segments; ++s) {
             const T* xs = x + c0 * x_ld + s * seg_stride;
             // Unrolled: the loop's own counter and branch otherwise take issue slots from
-            // the FMAs (~84% of the FMA peak with it, ~77% without, on AVX-512).
+            // the FMAs (docs/performance.md).
 #pragma GCC unroll 4
             for (Eigen::Index r = 0; r < seg_rows; ++r, a += NP * L) {
                 P row[NP];

@@ -37,7 +37,7 @@ constexpr int kRegisters = 16;
 
 // dst(j, i) = src(i, j): src is (rows, cols) row-major with rows src_ld apart, dst row-major with
 // rows dst_ld apart. Whole L x L tiles are transposed in registers; a coefficient-wise transpose
-// read src a whole row apart per element and cost ~10% of a training step.
+// read src a whole row apart per element, a visible part of a training step.
 template <typename T>
 inline void transpose_into(const T* src, Eigen::Index rows, Eigen::Index cols, Eigen::Index src_ld,
                            T* dst, Eigen::Index dst_ld) {
@@ -80,7 +80,7 @@ constexpr int panel_vectors(int B) {
 // The packed layout the sequential kernel reads: A (rows, mp), zero-padded to mp columns, is cut
 // into panels of `panel` vectors (the last one narrower), stored one after another, each panel
 // row-major with its own width. A pass of the kernel over one panel then reads one contiguous
-// block (a strided slice of every row of the plain layout cost ~20% more from L2).
+// block (a strided slice of every row of the plain layout was slower from L2).
 // Fills A = src^T if transpose, else A = src; src is (m, m) row-major; the padding columns of
 // dst must already be zero.
 template <typename T>
@@ -191,7 +191,7 @@ struct SequentialStep {
     }
 
     // Callers alternate `reverse` from one time step to the next: the panels read last are then
-    // read first again while still in L1 (32 KB holds 40% of an 80 KB W), ~8% fewer reads from
+    // read first again while still in L1 (32 KB holds 40% of an 80 KB W), sparing reads from
     // L2. The order of the panels changes no sum, so results do not depend on it.
     void run(int B) const {
         if (!A) return stream(B);

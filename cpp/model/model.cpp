@@ -101,7 +101,7 @@ void forward_logits(const Params<T>& params, const std::int32_t* inputs, int T_l
         }
     }
     auto& P = ws.P;
-    // Column by column: Eigen's replicate() is evaluated coefficient-wise and took 9 us here.
+    // Column by column: Eigen's replicate() is evaluated coefficient-wise, and was slow here.
     for (Eigen::Index col = 0; col < n; ++col) P.col(col) = params.c();
     kernels::product_columns(ws.parallel, P, params.V(), output_of(ws, spec.layers),
                              true);  // o_t = V h_t + c

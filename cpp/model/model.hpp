@@ -1,4 +1,5 @@
-// A model of the family: L layers of one cell (cells/) under the output layer,
+// A model of the family: L layers of one cell (cells/) under the output layer, with its
+// workspace, forward pass and backpropagation through time:
 //
 //   e_t = E[:, x_t]                  // (D)   with an embedding: what layer 1 reads
 //   o_t = V h_t + c                  // (K)   logits, from the top layer's h_t
@@ -8,9 +9,8 @@
 // A target of -1 predicts nothing (a document's padding): the sum runs over the n targets there
 // are, and 1/B becomes T/n, the loss of a full window of T characters per sequence.
 //
-// with its workspace, forward pass and backpropagation through time. Pure C++/Eigen, no Python:
-// the bindings validate input before calling in here, so these functions trust their
-// arguments (shapes and index ranges are checked at the boundary).
+// Pure C++/Eigen, no Python: the bindings validate input before calling in here, so these
+// functions trust their arguments (shapes and index ranges are checked at the boundary).
 #pragma once
 
 #include <cstdint>
@@ -37,14 +37,15 @@ struct Workspace {
     Mat<T> dXe;                  // (D, T B)  dL/de_t
     double nats = 0;             // -sum log p_t[y_t] of the last forward
     Eigen::Index predicted = 0;  // its targets (T B unless some are -1)
-    // Dropout of the last forward (dropout.hpp); when active, point l = 1 .. L has
+    // Dropout of the last forward (dropout.hpp); when active, point l = 1 .. L (the output of
+    // layer l) has a mask, mask[l - 1], and the output it lets through, dropped[l - 1]:
     Dropout dropout;
     std::vector<Mat<T>> mask;     // (m, T B)  0 or 1 / (1 - p)
     std::vector<Mat<T>> dropped;  // (m, T B)  mask .* h_t of layer l: what leaves the layer
 
     // Layers for spec (kept when the spec is the same).
     void prepare(const ModelSpec& spec, int T_len, int B);
-    // h_T (and c_T) of every layer: the state to carry into the next chunk of text.
+    // h_T (and c_T) of every layer: the state to carry into the next window of text.
     void final_state(State<T>& state) const;
 };
 
