@@ -3,12 +3,12 @@
 // shared VM drifts by 10-20% within minutes, so separate runs cannot show a 5% change;
 // alternating short runs and taking the median of the per-pair ratios B/A can.
 //
-// This file is compiled three times. With CHARRNN_AB_API set (1 or 2) it is one side's runner,
-// built against that side's headers in that side's namespace (-Dcharrnn=vA or vB): a side's
-// headers include each other by paths relative to its own cpp/, so the two sides cannot share a
+// This file is compiled three times. With CHARRNN_AB_SIDE defined it is one side's runner, built
+// against that side's headers in that side's namespace (-Dcharrnn=vA or vB): a side's headers
+// include each other by paths relative to its own cpp/, so the two sides cannot share a
 // translation unit. Without it, it is the timing loop, which sees each side only through
-// ab::Runner. API 1 is the vanilla core with cpp/rnn.hpp (Params(K, m), h0 a matrix); API 2 is
-// the model family with cpp/core/layout.hpp (Params(spec), a State of every layer).
+// ab::Runner. A side is the model family's core (cpp/core/layout.hpp: Params(spec), a State of
+// every layer).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,8 +17,8 @@ namespace ab {
 
 struct Config {
     int K, m, T_len, B;
-    std::string cell;  // rnn, lstm or gru (API 1 has rnn only)
-    int layers;        // (API 1 has 1 only)
+    std::string cell;  // rnn, lstm or gru
+    int layers;
 };
 
 // One side's model, workspace and data, as the trainer holds them.
@@ -32,7 +32,7 @@ public:
 
 }  // namespace ab
 
-#ifdef CHARRNN_AB_API
+#ifdef CHARRNN_AB_SIDE
 
 #include <random>
 #include <stdexcept>
@@ -40,14 +40,8 @@ public:
 
 #include <time.h>
 
-#if CHARRNN_AB_API == 1
-#include "optim.hpp"  // includes rnn.hpp
-#elif CHARRNN_AB_API == 2
 #include "model/model.hpp"
 #include "optim/optim.hpp"
-#else
-#error "CHARRNN_AB_API must be 1 (cpp/rnn.hpp) or 2 (cpp/core/layout.hpp)"
-#endif
 
 namespace charrnn {
 namespace ab_side {
@@ -67,29 +61,14 @@ public:
     explicit Runner(const ab::Config& c)
         : B_(c.B),
           T_len_(c.T_len),
-#if CHARRNN_AB_API == 1
-          params_(c.K, c.m),
-          grads_(c.K, c.m),
-          memory_(c.K, c.m),
-          best_(c.K, c.m),
-          h0_(Mat<T>::Zero(c.m, c.B)),
-#else
           params_(ModelSpec{parse_cell(c.cell), c.K, c.m, c.layers}),
           grads_(params_.layout),
           memory_(params_.layout),
           best_(params_.layout),
           state0_(params_.spec(), c.B),
-#endif
           x_(std::size_t(c.B) * c.T_len),
           y_(x_.size()) {
-#if CHARRNN_AB_API == 1
-        if (c.cell != "rnn" || c.layers != 1)
-            throw std::invalid_argument(
-                "this side (cpp/rnn.hpp) has only the vanilla rnn, 1 layer");
-        params_.init_normal(0.01, 1);
-#else
-        params_.init(0.01, 1);  // the same draws as API 1's init_normal for the vanilla model
-#endif
+        params_.init(0.01, 1);
         std::mt19937 gen(2);
         for (auto& v : x_) v = std::int32_t(gen() % c.K);
         for (auto& v : y_) v = std::int32_t(gen() % c.K);
@@ -98,11 +77,7 @@ public:
     double run(int n) override {
         const double t0 = now_us();
         for (int i = 0; i < n; ++i) {
-#if CHARRNN_AB_API == 1
-            forward<T>(params_, x_.data(), y_.data(), T_len_, B_, h0_, ws_);
-#else
             forward<T>(params_, x_.data(), y_.data(), T_len_, B_, state0_, ws_);
-#endif
             backward<T>(params_, x_.data(), y_.data(), ws_, grads_);
             clip_adagrad_step<T>(params_, grads_, memory_, 5.0, 0.1, 1e-8,
                                  i % 2 ? best_.flat.data() : nullptr);
@@ -115,11 +90,7 @@ public:
 private:
     int B_, T_len_;
     Params<T> params_, grads_, memory_, best_;
-#if CHARRNN_AB_API == 1
-    Mat<T> h0_;  // (m, B)
-#else
     State<T> state0_;
-#endif
     std::vector<std::int32_t> x_, y_;  // (B, T) row-major
     Workspace<T> ws_;
 };

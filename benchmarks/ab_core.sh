@@ -2,15 +2,14 @@
 # Compare the speed of two versions of the native core in one process (see ab_core.cpp).
 #   benchmarks/ab_core.sh REV_A REV_B [m T B pairs [float64|float32 [cell [layers]]]]
 # REV_A, REV_B: git revisions, or WORK for the working tree. Defaults: m=100 T=25 B=1, 41 pairs,
-# float64, rnn, 1 layer (cell and layers need the model-family core on both sides). B and the
-# type may be lists, e.g. 1,32 float64,float32: one build, every case in turn.
+# float64, rnn, 1 layer. B and the type may be lists, e.g. 1,32 float64,float32: one build, every case in turn.
 # CHARRNN_AB_ARCH_A / CHARRNN_AB_ARCH_B set -march for each side (default: x86-64-v4 where the
 # CPU has AVX-512, else x86-64-v3, as CHARRNN_ARCH=auto picks), so one revision can be compared
 # with itself under two CPU levels.
 #
-# A side is built the way its revision lays out the core: with cpp/rnn.cpp, from cpp/rnn.cpp and
-# cpp/optim.cpp (API 1); with cpp/core/layout.hpp, from every .cpp under cpp/ but bindings/ and
-# third_party/, includes relative to cpp/ (API 2). Eigen comes from the working tree for both.
+# A side is built from every .cpp of its revision under cpp/ but bindings/ and third_party/,
+# includes relative to cpp/ (a revision needs cpp/core/layout.hpp: the model-family core). Eigen
+# comes from the working tree for both.
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n 2,9p "$0"; exit 2; }
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -46,23 +45,18 @@ for side in A B; do
         mkdir -p "$src/$(dirname "$f")"
         if [ "$rev" = WORK ]; then cp "$repo/cpp/$f" "$src/$f"; else git -C "$repo" show "$rev:cpp/$f" > "$src/$f"; fi
     done
-    if [ -f "$src/core/layout.hpp" ]; then
-        api=2
-        sources=$(cd "$src" && find . -name '*.cpp' | sed 's|^\./||')
-    elif [ -f "$src/rnn.cpp" ]; then
-        api=1
-        sources="rnn.cpp optim.cpp"
-    else
-        echo "ab_core: $rev has neither cpp/rnn.cpp nor cpp/core/layout.hpp" >&2
+    if [ ! -f "$src/core/layout.hpp" ]; then
+        echo "ab_core: $rev has no cpp/core/layout.hpp (the model-family core)" >&2
         exit 1
     fi
-    echo "side $side: $rev, API $api, -march=$arch" >&2
+    sources=$(cd "$src" && find . -name '*.cpp' | sed 's|^\./||')
+    echo "side $side: $rev, -march=$arch" >&2
     side_flags=("${flags[@]}" -march="$arch" -Dcharrnn="v$side" -I "$src")
     for f in $sources; do
         "$cxx" "${side_flags[@]}" -c "$src/$f" -o "$work/$side/$(echo "$f" | tr / _).o" &
         pids+=($!)
     done
-    "$cxx" "${side_flags[@]}" -DCHARRNN_AB_API=$api -c "$repo/benchmarks/ab_core.cpp" \
+    "$cxx" "${side_flags[@]}" -DCHARRNN_AB_SIDE -c "$repo/benchmarks/ab_core.cpp" \
         -o "$work/$side/ab_side.o" &
     pids+=($!)
 done
