@@ -50,12 +50,12 @@ private:
     // Hidden-sized columns are padded to mp rows (kernels/recurrent.hpp); the padding rows of
     // H, dHin and dh are zeroed when allocated and stay zero (padding units have zero weights
     // and bias: r = z = 1/2, hn = 0, n = 0, h = h_{t-1} / 2 = 0, and every gradient there is 0).
-    Mat<T> X;     // (3mp, T B)     U x_t + b; then [r z n] in place
+    Mat<T> Z;     // (3mp, T B)     U x_t + b; then [r z n] in place
     Mat<T> Hn;    // (mp, T B)      hn = W_n h_{t-1} + b_hn
     Mat<T> H;     // (mp, (T+1) B)  h_0 .. h_T
     Mat<T> dHin;  // (mp, T B)      dh from above
-    Mat<T> dX_;   // (3mp, T B)     d(U x_t + b): [da_r da_z da_n]
-    Mat<T> dA;    // (3mp, T B)     d(W h_{t-1} + [0 0 b_hn]): [da_r da_z r .* da_n]
+    Mat<T> dZ;    // (3mp, T B)     d(U x_t + b): [da_r da_z da_n]
+    Mat<T> dZh;   // (3mp, T B)     d(W h_{t-1} + [0 0 b_hn]): [da_r da_z r .* da_n]
     Mat<T> dh;    // (mp, B)        dL/dh_t, kept for step t-1 (through h = ... + z h_{t-1})
     Vec<T> bn;    // (mp)           b_hn, zero-padded
     PackedGates<T, 3> packed;  // W's copies for the time steps, packed once per sequence
@@ -71,8 +71,8 @@ void GruLayer<T>::resize(int T_len, int B) {
         Hn.setZero(mp, n);
         H.setZero(mp, n + B);
         dHin.setZero(mp, n);
-        dX_.setZero(3 * mp, n);
-        dA.setZero(3 * mp, n);
+        dZ.setZero(3 * mp, n);
+        dZh.setZero(3 * mp, n);
         bn.setZero(mp);
     }
 }
@@ -88,14 +88,14 @@ void GruLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
     const Eigen::Index m = m_, mp = mp_;
     packed.pack(params.W(l_).data(), m, B);
     bn.head(m) = params.bn(l_);
-    input_forward(params, l_, in, T_len, B, table, X, this->parallel);  // U x_t + b
+    input_forward(params, l_, in, T_len, B, table, Z, this->parallel);  // U x_t + b
     H.topRows(m).leftCols(B) = h0;
     const P one = pset1<P>(T(1));
     for (int t = 0; t < T_len; ++t) {
         const Eigen::Index col = Eigen::Index(t) * B;
         // Vector q of a block is gate q % 3 of unit vector q / 3 (the forward packing).
         const auto start = [&](P* acc, int np, Eigen::Index c, Eigen::Index q0) {
-            const T* x = X.col(col + c).data();
+            const T* x = Z.col(col + c).data();
             for (int p = 0; p < np; ++p) {
                 const Eigen::Index g = (q0 + p) % 3, u = (q0 + p) / 3 * L;
                 acc[p] = g < 2 ? ploadu<P>(x + g * mp + u)  // a_r, a_z: U x_t + b + ...
@@ -103,7 +103,7 @@ void GruLayer<T>::forward(const Params<T>& params, const LayerInput<T>& in,
             }
         };
         const auto finish = [&](P* acc, int np, Eigen::Index c, Eigen::Index q0) {
-            T* x = X.col(col + c).data();
+            T* x = Z.col(col + c).data();
             T* hn = Hn.col(col + c).data();
             const T* h_prev = H.col(col + c).data();
             T* h = H.col(col + B + c).data();
@@ -142,7 +142,7 @@ void GruLayer<T>::backward(const Params<T>& params, const LayerInput<T>& in, Par
         // dh_t = dHin_t + z_{t+1} dh_{t+1} + W^T da_{t+1}
         const auto start = [&](P* acc, int np, Eigen::Index c, Eigen::Index v0) {
             const T* dh_in = dHin.col(col + c).data();
-            const T* z_next = X.col(col + B + c).data() + mp;  // read only when next
+            const T* z_next = Z.col(col + B + c).data() + mp;  // read only when next
             const T* dh_next = dh.col(c).data();
             for (int p = 0; p < np; ++p) {
                 const Eigen::Index u = (v0 + p) * L;
@@ -151,11 +151,11 @@ void GruLayer<T>::backward(const Params<T>& params, const LayerInput<T>& in, Par
             }
         };
         const auto finish = [&](P* acc, int np, Eigen::Index c, Eigen::Index v0) {
-            const T* x = X.col(col + c).data();
+            const T* x = Z.col(col + c).data();
             const T* h_prev = H.col(col + c).data();
             const T* hn = Hn.col(col + c).data();
-            T* dx = dX_.col(col + c).data();
-            T* da = dA.col(col + c).data();
+            T* dx = dZ.col(col + c).data();
+            T* da = dZh.col(col + c).data();
             T* dh_c = dh.col(c).data();
             for (int p = 0; p < np; ++p) {
                 const Eigen::Index u = (v0 + p) * L;
@@ -178,19 +178,19 @@ void GruLayer<T>::backward(const Params<T>& params, const LayerInput<T>& in, Par
             }
         };
         gated_backward_step<T, 3>(packed.backward.data(), m, next,
-                                  next ? dA.col(col + B).data() : dA.data(), 3 * mp, start, finish,
-                                  B, this->parallel);
+                                  next ? dZh.col(col + B).data() : dZh.data(), 3 * mp, start,
+                                  finish, B, this->parallel);
     }
     // W h_{t-1}
     const auto H_prev = H.topRows(m).leftCols(n);
     auto dW = grads.W(l_);
     if (mp == m)
-        gradient_product(dA.data(), 3 * m, 3 * mp, H.data(), m, mp, n, dW.data(), this->parallel);
+        gradient_product(dZh.data(), 3 * m, 3 * mp, H.data(), m, mp, n, dW.data(), this->parallel);
     else
         for (Eigen::Index g = 0; g < 3; ++g)
-            dW.middleRows(g * m, m).noalias() = dA.middleRows(g * mp, m) * H_prev.transpose();
-    kernels::sum_columns(dA.middleRows(2 * mp, m), grads.bn(l_));  // hn = ... + b_hn
-    input_backward(params, l_, in, T_len, B, dX_, table, grads, dX,
+            dW.middleRows(g * m, m).noalias() = dZh.middleRows(g * mp, m) * H_prev.transpose();
+    kernels::sum_columns(dZh.middleRows(2 * mp, m), grads.bn(l_));  // hn = ... + b_hn
+    input_backward(params, l_, in, T_len, B, dZ, table, grads, dX,
                    this->parallel);  // U x_t + b
 }
 

@@ -302,9 +302,9 @@ Eigen::Index clip_adagrad_vector(T* p, const T* g, T* mem, T* save, Eigen::Index
 }
 
 // RMSprop and Adam keep the exact sqrt and division: the reciprocal of sqrt(v) + eps from
-// estimates (rsqrt14, then rcp14, each refined by Newton steps) measured no faster on an AVX-512
-// EPYC (0.44 against 0.42 ns per parameter in L2), since the loop is then bound by its loads and
-// stores as much as by the arithmetic.
+// estimates (rsqrt14, then rcp14, each refined by Newton steps) measured no faster
+// (docs/performance.md), since the loop is then bound by its loads and stores as much as by the
+// arithmetic.
 template <typename S, bool Save, bool Scaled, typename T>
 Eigen::Index clip_rmsprop_vector(T* p, const T* g, T* v, T* save, Eigen::Index n, T limit, T eta,
                                  T decay, T one_minus_decay, T eps) {
@@ -524,18 +524,18 @@ void clip_adam_step(Params<T>& params, const Params<T>& grads, Params<T>& m, Par
 
 template <typename T>
 void clip_update_step(const OptimSettings& s, Params<T>& params, const Params<T>& grads,
-                      Params<T>& memory, Params<T>& moment, std::int64_t t, T* save_old) {
+                      OptimState<T>& state, std::int64_t t, T* save_old) {
     const FlushSubnormals flush;  // decaying averages of unused parameters (core/floating.hpp)
     const Clip clip = s.clip_norm > 0 ? norm_clip(grads, s.clip_norm) : clip_by_value(s.clip);
     switch (s.optimizer) {
         case Optimizer::adagrad:
-            clip_adagrad_step(params, grads, memory, clip, s.eta, s.eps, save_old);
+            clip_adagrad_step(params, grads, state.memory, clip, s.eta, s.eps, save_old);
             return;
         case Optimizer::rmsprop:
-            clip_rmsprop_step(params, grads, memory, clip, s.eta, s.decay, s.eps, save_old);
+            clip_rmsprop_step(params, grads, state.memory, clip, s.eta, s.decay, s.eps, save_old);
             return;
         case Optimizer::adam:
-            clip_adam_step(params, grads, moment, memory, clip, t, s.eta, s.beta1, s.beta2, s.eps,
+            clip_adam_step(params, grads, state.m, state.v, clip, t, s.eta, s.beta1, s.beta2, s.eps,
                            save_old);
             return;
     }
@@ -561,7 +561,7 @@ void clip_update_step(const OptimSettings& s, Params<T>& params, const Params<T>
                                     const Clip&, std::int64_t, double, double, double, double,     \
                                     T*);                                                           \
     template void clip_update_step<T>(const OptimSettings&, Params<T>&, const Params<T>&,          \
-                                      Params<T>&, Params<T>&, std::int64_t, T*);
+                                      OptimState<T>&, std::int64_t, T*);
 
 CHARRNN_INSTANTIATE(double)
 CHARRNN_INSTANTIATE(float)

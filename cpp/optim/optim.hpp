@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/layout.hpp"
@@ -25,6 +26,24 @@ struct OptimSettings {
     double decay = 0.95;     // RMSprop: v's decay (torch's alpha)
     double beta1 = 0.9;      // Adam: m's decay
     double beta2 = 0.999;    // Adam: v's decay
+};
+
+// The optimiser's state, as many arrays as it needs (the others empty): AdaGrad's and RMSprop's
+// accumulator `memory` (sum, or running mean, of g^2), or Adam's moments m (mean of g) and v
+// (mean of g^2).
+template <typename T>
+struct OptimState {
+    Params<T> memory;  // AdaGrad, RMSprop
+    Params<T> m, v;    // Adam
+    OptimState() = default;
+    OptimState(Optimizer o, const std::shared_ptr<const Layout>& layout) {
+        if (o == Optimizer::adam) {
+            m = Params<T>(layout);
+            v = Params<T>(layout);
+        } else {
+            memory = Params<T>(layout);
+        }
+    }
 };
 
 // ---- the separate steps, exactly as written --------------------------------------------------
@@ -67,7 +86,7 @@ void adam_step(Params<T>& params, const Params<T>& grads, Params<T>& m, Params<T
 // ---- the fused forms (the trainer's) ---------------------------------------------------------
 //
 // Clip and update in one pass over memory. grads are read, not modified (the clipped values are
-// used and dropped: storing them was a sixth of the pass). If save_old is not null, the
+// used and dropped: storing them lengthened the pass). If save_old is not null, the
 // parameters before the update are also written there (the trainer's "best" copy, at no extra
 // pass over memory).
 
@@ -86,7 +105,7 @@ Clip norm_clip(const Params<T>& grads, double max_norm);  // reads the norm; gra
 
 // AdaGrad. For speed, 1/sqrt(mem + eps) comes from the CPU's reciprocal-square-root estimate
 // refined by Newton steps to within a few ulp of the exact form (a sqrt and a division per entry
-// were a fifth of a training step), so results match the two-step form to ~1e-15 relative, not
+// were a large part of a training step), so results match the two-step form to ~1e-15 relative, not
 // bit for bit.
 template <typename T>
 void clip_adagrad_step(Params<T>& params, const Params<T>& grads, Params<T>& memory,
@@ -108,11 +127,10 @@ void clip_adam_step(Params<T>& params, const Params<T>& grads, Params<T>& m, Par
                     double eps, T* save_old = nullptr);
 
 // One whole update as the settings say: the clip (norm pass if clip_norm > 0), then the fused
-// step of the chosen optimiser. memory: AdaGrad's sum of g^2, or RMSprop's or Adam's v; moment:
-// Adam's m (unused otherwise). t: updates done including this one. Subnormal numbers are read and
-// written as zero (core/floating.hpp), as in the model's passes.
+// step of the chosen optimiser on its state. t: updates done including this one. Subnormal
+// numbers are read and written as zero (core/floating.hpp), as in the model's passes.
 template <typename T>
 void clip_update_step(const OptimSettings& s, Params<T>& params, const Params<T>& grads,
-                      Params<T>& memory, Params<T>& moment, std::int64_t t, T* save_old = nullptr);
+                      OptimState<T>& state, std::int64_t t, T* save_old = nullptr);
 
 }  // namespace charrnn

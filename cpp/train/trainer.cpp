@@ -10,8 +10,7 @@ template <typename T>
 Trainer<T>::Trainer(const Params<T>& initial, Streams streams, TrainSettings settings)
     : params(initial),
       best(initial),
-      memory(initial.layout),
-      moment(settings.optim.optimizer == Optimizer::adam ? Params<T>(initial.layout) : Params<T>()),
+      optim_state(settings.optim.optimizer, initial.layout),
       state(initial.spec(), streams.B),
       settings_(settings),
       streams_(std::move(streams)),
@@ -64,7 +63,7 @@ int Trainer<T>::run(int n, double* losses, double* smooth_losses) {
             best_step = step;
         }
         backward(params, inputs_.data(), targets_.data(), ws_, grads_);
-        clip_update_step(settings_.optim, params, grads_, memory, moment, step + 1,
+        clip_update_step(settings_.optim, params, grads_, optim_state, step + 1,
                          new_best ? best.flat.data() : nullptr);
         ws_.final_state(state);  // h_T (and c_T) of each stream carries over
         position += T_len;

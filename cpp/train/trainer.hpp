@@ -1,8 +1,9 @@
 // The native training loop: many updates per call over an encoded text (plain, or documents:
 // streams.hpp), no Python inside, for any model of the family and any of the optimisers
 // (AdaGrad, RMSprop, Adam, see optim.hpp).
-// Semantics are the assignment's (see run()); the bindings call run() in short chunks with the
-// GIL released and check for Ctrl-C between chunks. Checkpoints and logging live in Python.
+// Semantics are the assignment's (see run()); the bindings call run() for chunks of updates
+// with the GIL released and check for Ctrl-C between chunks. Checkpoints and logging live in
+// Python.
 #pragma once
 
 #include <cstdint>
@@ -38,9 +39,9 @@ public:
     // loss was not finite, in which case that step's update was not applied and `diverged` is set.
     int run(int n, double* losses, double* smooth_losses);
 
-    // Steps in one pass over the text (each of the B streams walks its own chunk).
+    // Steps in one pass over the text (each of the B streams walks its own part).
     std::int64_t steps_per_epoch() const { return streams_.windows(settings_.seq_length); }
-    std::int64_t chunk_length() const { return streams_.chunk(); }
+    std::int64_t stream_length() const { return streams_.length(); }
     int batch() const { return streams_.B; }
     const TrainSettings& settings() const { return settings_; }
     void set_eta(double eta) { settings_.optim.eta = eta; }  // between runs (a schedule)
@@ -48,14 +49,13 @@ public:
     const Streams& streams() const { return streams_; }
 
     // Training state, public so a checkpoint can read and restore all of it. Adam's t is not
-    // stored: the update after `step` updates is Adam's t = step + 1, so params, memory, moment
-    // and step restored into a fresh trainer continue bit for bit.
+    // stored: the update after `step` updates is Adam's t = step + 1, so params, the optimiser's
+    // state and step restored into a fresh trainer continue bit for bit.
     Params<T> params, best;
-    Params<T> memory;           // AdaGrad: running sum of g^2; RMSprop, Adam: v, mean of g^2
-    Params<T> moment;           // Adam: m, mean of g (empty for the others)
+    OptimState<T> optim_state;  // memory (AdaGrad, RMSprop) or m and v (Adam)
     State<T> state;             // carried into the next step: h (and c) of every layer
     std::int64_t step = 0;      // updates done so far
-    std::int64_t position = 0;  // e: offset of the next sequence within each chunk
+    std::int64_t position = 0;  // e: offset of the next sequence within each stream
     std::int64_t epoch = 0;     // completed passes over the text
     double smooth_loss = std::numeric_limits<double>::quiet_NaN();  // NaN until the first step
     double first_loss = std::numeric_limits<double>::quiet_NaN();   // l_1, the loss of step 1
