@@ -64,7 +64,7 @@ def check_same_computation(torch, encoded: np.ndarray, K: int) -> dict[str, floa
     must be training the same model on the same windows of the text."""
     out = {}
     for cell in _core.CELLS:
-        p = _core.Params.random(K, 16, 0.01, 3, cell=cell, layers=2)
+        p = _core.Params.random(K, 16, sig=0.01, seed=3, cell=cell, layers=2)
         native = _core.Trainer(
             p.copy(), encoded, seq_length=10, batch=3, optimizer=OPTIMIZER, eta=ETA, clip=CLIP
         )
@@ -80,7 +80,7 @@ def check_same_computation(torch, encoded: np.ndarray, K: int) -> dict[str, floa
 def time_shape(shape, encoded, K, torch, dtypes, threads, reps, budget) -> list[dict]:
     """One entry per dtype: the shape's timers measured interleaved, each side on `threads`."""
     cell, layers, m, B, T = shape
-    p = _core.Params.random(K, m, 0.01, 0, cell=cell, layers=layers)
+    p = _core.Params.random(K, m, sig=0.01, seed=0, cell=cell, layers=layers)
     timers = {}
     for dtype in dtypes:
         timers["native", dtype] = bench.native_timer(

@@ -83,7 +83,7 @@ UPDATE_FLOPS = {
 def step_flops(
     layout: list[dict], cell: str, T: int, B: int = 1, optimizer: str = "adagrad"
 ) -> dict[str, int]:
-    """layout: _core.layout(cell, K, m, layers) (or params.layout)."""
+    """layout: _core.layout(K, m, cell=cell, layers=layers) (or params.layout)."""
     forward, backward = 0, 1  # d_o = p - onehot(y)
     layers = 0
     for e in layout:
@@ -254,7 +254,7 @@ def numpy_trainer(params, text, T=25):
 # Timing helpers
 # ---------------------------------------------------------------------------------------------
 def make_params(K: int, m: int, seed: int = 0, cell: str = "rnn", layers: int = 1):
-    return _core.Params.random(K, m, 0.01, seed, cell=cell, layers=layers)
+    return _core.Params.random(K, m, sig=0.01, seed=seed, cell=cell, layers=layers)
 
 
 def to32(p):
@@ -554,7 +554,7 @@ def main(argv=None) -> int:
     m, T, cell, layers = args.m, args.T, args.cell, args.layers
     if layers < 1:
         ap.error("--layers must be >= 1")
-    layout = _core.layout(cell, K, m, layers)
+    layout = _core.layout(K, m, cell=cell, layers=layers)
     torch = import_torch(not args.no_torch)
     res = {
         "machine": {

@@ -37,7 +37,9 @@ def one_run(kind: str, seed: int, steps: int) -> dict:
         # The same initial weights as the native trainer: copied out of a native Params.
         from charrnn import _core
 
-        params = reference.Params.from_native(_core.Params.random(vocab.K, 100, 0.01, seed))
+        params = reference.Params.from_native(
+            _core.Params.random(vocab.K, 100, sig=0.01, seed=seed)
+        )
         _, smooth = reference.train(params, encoded, steps)
     seconds = time.perf_counter() - start
     marks = [s for s in (1_000, 10_000, 50_000, 100_000, steps) if s <= steps]

@@ -179,7 +179,7 @@ def main(argv=None) -> int:
     n_train, _ = _split_sizes(len(encoded), config)  # charrnn's split, and its checks
     train, val = encoded[:n_train], encoded[n_train:]
     params = _core.Params.random(
-        vocab.K, args.m, config.sig, args.seed, cell=args.cell, layers=args.layers
+        vocab.K, args.m, sig=config.sig, seed=args.seed, cell=args.cell, layers=args.layers
     )
     trainer = TorchTrainer(
         torch,

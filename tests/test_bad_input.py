@@ -337,9 +337,9 @@ def test_cli_single_distinct_character_is_refused(files, tmp_path):
 
 
 # --- the Python API -----------------------------------------------------------------------------
-P = Params.random(5, 4, 0.1, 0)  # K = 5, m = 4: the one-layer vanilla RNN (W, U, V, b, c)
-LSTM = Params.random(5, 4, 0.1, 0, cell="lstm", layers=2)  # W1 U1 W2 U2 V b1 b2 c
-GRU = Params.random(5, 4, 0.1, 0, cell="gru")  # W1 U1 V b1 bn1 c
+P = Params.random(5, 4, sig=0.1, seed=0)  # K = 5, m = 4: the one-layer vanilla RNN (W, U, V, b, c)
+LSTM = Params.random(5, 4, sig=0.1, seed=0, cell="lstm", layers=2)  # W1 U1 W2 U2 V b1 b2 c
+GRU = Params.random(5, 4, sig=0.1, seed=0, cell="gru")  # W1 U1 V b1 bn1 c
 H0 = np.zeros(4)
 IDX = np.array([0, 1, 2, 3])
 TGT = np.array([1, 2, 3, 4])
@@ -376,8 +376,8 @@ API_CASES = [
     ("Params m < 0", lambda: Params(5, -1), ValueError, "m"),
     ("Params K = 2**31 (would wrap)", lambda: Params(2**31, 1), ValueError, "2**31"),
     ("Params m = 2**32 + 3 (would wrap)", lambda: Params.random(3, 2**32 + 3), ValueError, "2**31"),
-    ("Params sig < 0", lambda: Params.random(5, 4, -0.1), ValueError, "sig"),
-    ("Params sig = nan", lambda: Params.random(5, 4, float("nan")), ValueError, "sig"),
+    ("Params sig < 0", lambda: Params.random(5, 4, sig=-0.1), ValueError, "sig"),
+    ("Params sig = nan", lambda: Params.random(5, 4, sig=float("nan")), ValueError, "sig"),
     ("W wrong shape", lambda: setattr(P.copy(), "W", np.zeros((4, 5))), ValueError, "(4, 4)"),
     ("b wrong ndim", lambda: setattr(P.copy(), "b", np.zeros((4, 1))), ValueError, "(4,)"),
     ("flat too short", lambda: setattr(P.copy(), "flat", np.zeros(3)), ValueError, "flat"),
@@ -442,7 +442,7 @@ API_CASES = [
         ValueError,
         "eta",
     ),
-    ("clip limit < 0", lambda: clip_gradients(P.copy(), -1.0), ValueError, "limit"),
+    ("clip limit < 0", lambda: clip_gradients(P.copy(), -1.0), ValueError, "clip"),
     ("sample n < 0", lambda: sample(P, H0, [1], -1), ValueError, "n must"),
     (
         "sample temperature 0",
@@ -505,7 +505,7 @@ API_CASES = [
         ValueError,
         "params contain NaN or infinity",
     ),
-    ("clip limit = 0", lambda: clip_gradients(P.copy(), 0.0), ValueError, "limit"),
+    ("clip limit = 0", lambda: clip_gradients(P.copy(), 0.0), ValueError, "clip"),
     (
         "memory of another K",
         lambda: adagrad_step(P.copy(), P, Params(4, 4)),
@@ -539,7 +539,7 @@ API_CASES = [
     ),
     ("cell names are lower case", lambda: Params32(5, 4, cell="LSTM"), ValueError, "'LSTM'"),
     ("unknown cell (random)", lambda: Params.random(5, 4, cell="tanh"), ValueError, "cell must"),
-    ("unknown cell (layout)", lambda: _core.layout("", 5, 4), ValueError, "cell must"),
+    ("unknown cell (layout)", lambda: _core.layout(5, 4, cell=""), ValueError, "cell must"),
     (
         "layers = 0",
         lambda: Params(5, 4, cell="lstm", layers=0),
@@ -547,29 +547,29 @@ API_CASES = [
         "layers must be a positive integer",
     ),
     ("layers < 0", lambda: Params32.random(5, 4, cell="gru", layers=-2), ValueError, "layers"),
-    ("layers = 0 (layout)", lambda: _core.layout("rnn", 5, 4, 0), ValueError, "layers"),
+    ("layers = 0 (layout)", lambda: _core.layout(5, 4, layers=0), ValueError, "layers"),
     (
         "layers = 2**31 (would wrap)",
         lambda: Params(5, 4, cell="gru", layers=2**31),
         ValueError,
         "below 2**31",
     ),
-    ("K = 2**31 (layout)", lambda: _core.layout("lstm", 2**31, 4), ValueError, "below 2**31"),
+    ("K = 2**31 (layout)", lambda: _core.layout(2**31, 4, cell="lstm"), ValueError, "below 2**31"),
     (
         "4m x m of an lstm beyond 2**62",
-        lambda: _core.layout("lstm", 1, 2**31 - 1),
+        lambda: _core.layout(1, 2**31 - 1, cell="lstm"),
         ValueError,
         "too many parameters",
     ),
     (
         "3m x m of a gru beyond 2**62",
-        lambda: _core.layout("gru", 1, 2**31 - 1, 2),
+        lambda: _core.layout(1, 2**31 - 1, cell="gru", layers=2),
         ValueError,
         "too many parameters",
     ),
     (
         "m x m + K x m of an rnn beyond 2**62",
-        lambda: _core.layout("rnn", 2**31 - 1, 2**31 - 1),
+        lambda: _core.layout(2**31 - 1, 2**31 - 1),
         ValueError,
         "too many parameters",
     ),
@@ -672,30 +672,30 @@ API_CASES = [
     ),
     (
         "grads of another cell",
-        lambda: adagrad_step(P.copy(), Params(5, 4, "lstm"), Params(5, 4)),
+        lambda: adagrad_step(P.copy(), Params(5, 4, cell="lstm"), Params(5, 4)),
         ValueError,
         "grads are for a model with cell=lstm, K=5, m=4, layers=1, but params have cell=rnn",
     ),
     (
         "memory of another depth",
-        lambda: adagrad_step(LSTM.copy(), LSTM, Params(5, 4, "lstm")),
+        lambda: adagrad_step(LSTM.copy(), LSTM, Params(5, 4, cell="lstm")),
         ValueError,
         "memory are for a model with cell=lstm, K=5, m=4, layers=1",
     ),
     (
         "gru grads for lstm params",
-        lambda: adagrad_step(LSTM.copy(), Params(5, 4, "gru", 2), LSTM),
+        lambda: adagrad_step(LSTM.copy(), Params(5, 4, cell="gru", layers=2), LSTM),
         ValueError,
         "cell=gru",
     ),
     (
         "Params32 memory for float64 params",
-        lambda: adagrad_step(LSTM.copy(), LSTM, Params32(5, 4, "lstm", 2)),
+        lambda: adagrad_step(LSTM.copy(), LSTM, Params32(5, 4, cell="lstm", layers=2)),
         TypeError,
         "",
     ),
-    ("evaluate chunk = 0", lambda: evaluate(P, IDX, chunk=0), ValueError, "chunk"),
-    ("evaluate chunk = 2**31", lambda: evaluate(P, IDX, chunk=2**31), ValueError, "below 2**31"),
+    ("evaluate window = 0", lambda: evaluate(P, IDX, window=0), ValueError, "window"),
+    ("evaluate window = 2**31", lambda: evaluate(P, IDX, window=2**31), ValueError, "below 2**31"),
     ("evaluate one character", lambda: evaluate(LSTM, [1]), ValueError, "at least 2"),
     ("evaluate a 2-D text", lambda: evaluate(GRU, np.zeros((2, 3), int)), ValueError, "1-D"),
     ("evaluate a character outside K", lambda: evaluate(GRU, [0, 5]), IndexError, "outside [0, 5)"),
@@ -945,9 +945,9 @@ def test_conversions_that_used_to_segfault():
 # refused at once, from the closed-form size.
 HUGE_DEPTH = textwrap.dedent("""
     from charrnn import _core
-    for name, call in [("layout", lambda: _core.layout("rnn", 2, 2, 2**31 - 1)),
+    for name, call in [("layout", lambda: _core.layout(2, 2, layers=2**31 - 1)),
                        ("Params", lambda: _core.Params(2, 2, layers=2**31 - 1)),
-                       ("Params32 lstm", lambda: _core.Params32(2, 2, "lstm", 2**30))]:
+                       ("Params32 lstm", lambda: _core.Params32(2, 2, cell="lstm", layers=2**30))]:
         try:
             call()
             print(name, "no error")
@@ -996,7 +996,9 @@ def test_a_trainer_refuses_a_second_thread():
     with a consistent state."""
     import threading
 
-    trainer = _core.Trainer(Params.random(20, 16, 0.01, 0), np.arange(5000) % 20, seq_length=10)
+    trainer = _core.Trainer(
+        Params.random(20, 16, sig=0.01, seed=0), np.arange(5000) % 20, seq_length=10
+    )
     losses = np.zeros(100_000)
     first = threading.Thread(target=trainer.run, args=(losses,))
     first.start()

@@ -22,7 +22,7 @@ def make_case(cell="rnn", layers=1, seed=0, sig=0.4, K=K, m=M, T=T, B=B):
     """Random weights large enough that tanh and softmax are far from linear, non-zero biases,
     random inputs/targets and a random initial state (L, B, m) per sequence (c0 for lstm)."""
     rng = np.random.default_rng(seed)
-    p = _core.Params.random(K, m, sig, seed, cell=cell, layers=layers)
+    p = _core.Params.random(K, m, sig=sig, seed=seed, cell=cell, layers=layers)
     for e in p.layout:
         if len(e["shape"]) == 1:
             p[e["name"]] = rng.normal(0, 0.5, e["shape"])
@@ -157,7 +157,7 @@ def test_gates_are_accurate_and_saturate_cleanly(cell, dtype):
     )
     m = xs.size  # 37: odd
     cls = _core.Params32 if dtype == "float32" else _core.Params
-    p = cls(3, m, cell)
+    p = cls(3, m, cell=cell)
     gates = [np.roll(xs, k) for k in range(4)]  # every value in every gate
     rng = np.random.default_rng(0)
     state = rng.normal(0, 1.5, m)
@@ -210,7 +210,7 @@ def test_batched_trainer_equals_batched_steps(cell, layers):
     losses = np.empty(steps)
     assert tr.run(losses) == steps
 
-    q, mem = p.copy(), _core.Params(K, M, cell, layers)
+    q, mem = p.copy(), _core.Params(K, M, cell=cell, layers=layers)
     chunk = len(text) // B
     zeros = lambda: np.zeros((layers, B, M))  # noqa: E731
     h, c, e = zeros(), (zeros() if cell == "lstm" else None), 0

@@ -100,7 +100,7 @@ def test_the_worst_entry_is_named_with_both_values(tmp_path):
         lambda *args: student_rnn(*args, bug="transpose"), verbose=False, **SMALL
     )
     case = write_case(tmp_path / "case.npz", **SMALL)
-    params = reference.Params(_core.layout("rnn", 15, 5))
+    params = reference.Params(_core.layout(15, 5))
     for name in params:
         params[name] = case[name]
     true = reference.forward_backward(params, case["x"], case["y"], case["h0"]).grads["W"]
@@ -145,7 +145,7 @@ def test_the_function_gets_the_case_of_write_case(tmp_path):
 
 
 def test_lstm_stack_gets_c0_and_layer_states():
-    layout = _core.layout("lstm", 15, 3, 2)
+    layout = _core.layout(15, 3, cell="lstm", layers=2)
 
     def numpy_lstm(params, inputs, targets, h0, c0):
         assert h0.shape == c0.shape == (2, 3)

@@ -70,7 +70,7 @@ def test_documents_are_dealt_to_the_emptiest_stream():
 @pytest.mark.parametrize("cell", CELLS)
 def test_ignored_targets_equal_the_reference(cell, B, rng):
     K, m, T, L = 6, 5, 7, 2
-    ref = reference.Params.random(_core.layout(cell, K, m, L), sig=0.3, seed=4)
+    ref = reference.Params.random(_core.layout(K, m, cell=cell, layers=L), sig=0.3, seed=4)
     x = rng.integers(0, K, (B, T))
     y = rng.integers(0, K, (B, T))
     y[0, 4:] = -1
@@ -90,7 +90,7 @@ def test_ignored_targets_equal_the_reference(cell, B, rng):
 
 
 def test_ignored_targets_against_finite_differences(rng):
-    ref = reference.Params.random(_core.layout("gru", 5, 4, 2), sig=0.5, seed=1)
+    ref = reference.Params.random(_core.layout(5, 4, cell="gru", layers=2), sig=0.5, seed=1)
     params = to_native(ref)
     x, y = rng.integers(0, 5, (2, 6)), rng.integers(0, 5, (2, 6))
     y[1, 3:] = -1
@@ -103,7 +103,7 @@ def test_ignored_targets_against_finite_differences(rng):
 
 
 def test_no_target_at_all_is_a_zero_loss_and_gradient():
-    p = _core.Params.random(5, 4, 0.1, 0, "lstm")
+    p = _core.Params.random(5, 4, sig=0.1, seed=0, cell="lstm")
     result = _core.forward_backward(p, [[1, 2, 3]], [[-1, -1, -1]])
     assert result.loss == 0.0 and not np.any(result.grads.flat)
 
@@ -135,7 +135,9 @@ def test_evaluating_documents_reads_each_alone_and_counts_its_end(cell, layers):
     ]
     text = "\n".join(docs) + "\n"
     vocab = Vocabulary.from_text(text)
-    ref = reference.Params.random(_core.layout(cell, vocab.K, 6, layers), sig=0.5, seed=2)
+    ref = reference.Params.random(
+        _core.layout(vocab.K, 6, cell=cell, layers=layers), sig=0.5, seed=2
+    )
     result = Model(to_native(ref), vocab, documents=True).evaluate(text, documents=True)
     total, count = reference_document_nats(ref, vocab, [d for d in docs if d])
     assert result["documents"] == 5 and result["chars"] == count
@@ -145,7 +147,7 @@ def test_evaluating_documents_reads_each_alone_and_counts_its_end(cell, layers):
 def test_plain_evaluation_is_unchanged_by_documents_support(small_text):
     """A plain text still predicts text[i+1] from everything before it, chunks carried."""
     vocab = Vocabulary.from_text(small_text)
-    ref = reference.Params.random(_core.layout("lstm", vocab.K, 8, 1), sig=0.3, seed=1)
+    ref = reference.Params.random(_core.layout(vocab.K, 8, cell="lstm", layers=1), sig=0.3, seed=1)
     text = small_text[:700]
     encoded = vocab.encode(text)
     got = Model(to_native(ref), vocab).evaluate(text)
@@ -182,7 +184,7 @@ def test_first_updates_equal_a_reference_loop_over_the_windows(names):
     expected = []
     for s in range(6):
         x, y = x_all[:, s * T : (s + 1) * T], y_all[:, s * T : (s + 1) * T]
-        begins = x[:, 0] == streams.start
+        begins = x[:, 0] == streams.end
         h[:, begins], c[:, begins] = 0.0, 0.0
         result = reference.forward_backward(ref, x, y, h, c)
         expected.append(result.loss)
@@ -354,10 +356,10 @@ def test_documents_errors(tmp_path, capsys):
             [0, 1, 0, 2, 1, 1],
             seq_length=3,
             targets=[1, 0, 2, 1, 1, 0],
-            start=0,
+            end=0,
         )
     assert _core.Trainer(
-        _core.Params(3, 2), [0, 1, 0, 2], seq_length=2, targets=[1, 0, 2, 0], start=0
+        _core.Params(3, 2), [0, 1, 0, 2], seq_length=2, targets=[1, 0, 2, 0], end=0
     ).documents
-    with pytest.raises(ValueError, match="start must be"):
-        _core.evaluate(_core.Params(3, 2), [0, 1], targets=[1, 0], start=3)
+    with pytest.raises(ValueError, match="end must be"):
+        _core.evaluate(_core.Params(3, 2), [0, 1], targets=[1, 0], end=3)

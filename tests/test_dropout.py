@@ -27,7 +27,7 @@ from conftest import CELLS, split_run, to_native
     ],
 )
 def test_native_masks_equal_the_reference_bit_for_bit(p, seed, step, point, B, T, m):
-    native = _core.dropout_mask(p, seed, step, point, m, T, B)
+    native = _core.dropout_mask(p, seed, step, point, B, T, m)
     ref = reference.dropout.mask(p, seed, step, point, B, T, m)
     assert native.shape == ref.shape == (B, T, m)
     np.testing.assert_array_equal(native, ref)
@@ -38,7 +38,7 @@ def test_native_masks_equal_the_reference_bit_for_bit(p, seed, step, point, B, T
 def test_masks_drop_the_given_fraction_and_keep_the_mean(p):
     """200,000 entries: the dropped fraction within 5 standard deviations of p, and the mean of
     the mask (inverted scaling) within 5 of 1."""
-    mask = _core.dropout_mask(p, 3, 11, 1, 100, 50, 40)
+    mask = _core.dropout_mask(p, 3, 11, 1, 40, 50, 100)
     n = mask.size
     sd = math.sqrt(p * (1 - p) / n)
     assert abs((mask == 0).mean() - p) < 5 * sd
@@ -46,18 +46,18 @@ def test_masks_drop_the_given_fraction_and_keep_the_mean(p):
 
 
 def test_masks_differ_by_seed_step_and_point_and_entries_are_independent():
-    base = _core.dropout_mask(0.5, 1, 2, 1, 64, 8, 4)
+    base = _core.dropout_mask(0.5, 1, 2, 1, 4, 8, 64)
     for other in (
-        _core.dropout_mask(0.5, 2, 2, 1, 64, 8, 4),
-        _core.dropout_mask(0.5, 1, 3, 1, 64, 8, 4),
-        _core.dropout_mask(0.5, 1, 2, 2, 64, 8, 4),
+        _core.dropout_mask(0.5, 2, 2, 1, 4, 8, 64),
+        _core.dropout_mask(0.5, 1, 3, 1, 4, 8, 64),
+        _core.dropout_mask(0.5, 1, 2, 2, 4, 8, 64),
     ):
         agree = (other == base).mean()
         assert 0.4 < agree < 0.6, agree  # independent halves agree half the time
     flat = (base.ravel() == 0).astype(float)
     lag1 = np.corrcoef(flat[:-1], flat[1:])[0, 1]
     assert abs(lag1) < 0.05, lag1
-    np.testing.assert_array_equal(base, _core.dropout_mask(0.5, 1, 2, 1, 64, 8, 4))
+    np.testing.assert_array_equal(base, _core.dropout_mask(0.5, 1, 2, 1, 4, 8, 64))
 
 
 # ---- forward and backward under a mask -----------------------------------------------------------
@@ -68,7 +68,7 @@ def test_masks_differ_by_seed_step_and_point_and_entries_are_independent():
 @pytest.mark.parametrize("cell", CELLS)
 def test_forward_backward_with_dropout_equals_the_reference(cell, layers, B, rng):
     K, m, T = 7, 5, 6
-    ref = reference.Params.random(_core.layout(cell, K, m, layers), sig=0.3, seed=2)
+    ref = reference.Params.random(_core.layout(K, m, cell=cell, layers=layers), sig=0.3, seed=2)
     x = rng.integers(0, K, (B, T))
     y = rng.integers(0, K, (B, T))
     h0 = rng.normal(0, 0.5, (layers, B, m))
@@ -88,7 +88,7 @@ def test_forward_backward_with_dropout_equals_the_reference(cell, layers, B, rng
 
 
 def test_dropout_zero_is_no_dropout_bit_for_bit(rng):
-    ref = reference.Params.random(_core.layout("lstm", 6, 4, 2), sig=0.3, seed=1)
+    ref = reference.Params.random(_core.layout(6, 4, cell="lstm", layers=2), sig=0.3, seed=1)
     x, y = rng.integers(0, 6, (2, 5)), rng.integers(0, 6, (2, 5))
     a = _core.forward_backward(to_native(ref), x, y)
     b = _core.forward_backward(to_native(ref), x, y, dropout=0.0, dropout_seed=9, dropout_step=4)
@@ -106,7 +106,7 @@ def test_gradients_under_a_fixed_mask_pass_the_gradient_check(cell):
 
 
 def test_float32_forward_backward_with_dropout(rng):
-    ref = reference.Params.random(_core.layout("gru", 6, 5, 2), sig=0.3, seed=1)
+    ref = reference.Params.random(_core.layout(6, 5, cell="gru", layers=2), sig=0.3, seed=1)
     p32 = _core.Params32(6, 5, cell="gru", layers=2)
     p32.flat = ref.flat
     x, y = rng.integers(0, 6, (2, 7)), rng.integers(0, 6, (2, 7))
@@ -129,7 +129,9 @@ def test_first_updates_equal_the_reference_loop(small_text, cell, layers):
     masks of (seed, s)): losses and params after 5 RMSprop updates."""
     chars = sorted(set(small_text[:2000]))
     encoded = np.array([chars.index(ch) for ch in small_text[:2000]])
-    ref = reference.Params.random(_core.layout(cell, len(chars), 10, layers), sig=0.1, seed=3)
+    ref = reference.Params.random(
+        _core.layout(len(chars), 10, cell=cell, layers=layers), sig=0.1, seed=3
+    )
     kw = dict(seq_length=20, eta=2e-3, optimizer="rmsprop", dropout=0.3)
     tr = _core.Trainer(to_native(ref), encoded, dropout_seed=8, **kw)
     losses = np.empty(5)
@@ -174,7 +176,7 @@ def test_dropout_learns_real_text(corpus):
     updates 500-600 on the first 100,000 characters."""
     _, vocab, encoded = corpus
     uniform = 25 * math.log(vocab.K)
-    params = _core.Params.random(vocab.K, 64, 0.01, 1, "lstm", 2)
+    params = _core.Params.random(vocab.K, 64, sig=0.01, seed=1, cell="lstm", layers=2)
     tr = _core.Trainer(params, encoded[:100_000], eta=2e-3, optimizer="rmsprop", dropout=0.3)
     losses = np.empty(600)
     assert tr.run(losses) == 600
@@ -193,7 +195,7 @@ def test_bad_dropout_is_refused_everywhere(bad, small_text):
     with pytest.raises(ValueError, match="dropout must be"):
         _core.Trainer(p, np.arange(60) % 5, seq_length=5, dropout=bad)
     with pytest.raises(ValueError, match="dropout must be"):
-        _core.dropout_mask(bad, 0, 0, 1, 3, 2)
+        _core.dropout_mask(bad, 0, 0, 1, 1, 2, 3)
     with pytest.raises(ValueError, match="dropout must be"):
         TrainConfig(dropout=bad)
     with pytest.raises(ValueError, match="dropout must be"):
@@ -202,11 +204,11 @@ def test_bad_dropout_is_refused_everywhere(bad, small_text):
 
 def test_bad_mask_arguments():
     with pytest.raises(ValueError, match="dropout_step"):
-        _core.dropout_mask(0.5, 0, -1, 1, 3, 2)
+        _core.dropout_mask(0.5, 0, -1, 1, 1, 2, 3)
     with pytest.raises(ValueError, match="point"):
-        _core.dropout_mask(0.5, 0, 0, 0, 3, 2)
+        _core.dropout_mask(0.5, 0, 0, 0, 1, 2, 3)
     with pytest.raises(ValueError, match="too large"):
-        _core.dropout_mask(0.5, 0, 0, 1, 2**20, 2**20, 2)
+        _core.dropout_mask(0.5, 0, 0, 1, 2, 2**20, 2**20)
 
 
 def test_train_and_gradcheck_take_dropout(tmp_path, text_file, capsys):

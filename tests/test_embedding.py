@@ -14,7 +14,7 @@ from conftest import CELLS, to_native
 
 def make_case(cell, L, B, D, K=6, m=5, T=7, seed=0):
     rng = np.random.default_rng(seed)
-    ref = Params(_core.layout(cell, K, m, L, embedding=D))
+    ref = Params(_core.layout(K, m, cell=cell, layers=L, embedding=D))
     ref.flat[:] = rng.normal(0.0, 0.5, ref.flat.size)
     x = rng.integers(0, K, (B, T))
     y = rng.integers(0, K, (B, T))
@@ -26,15 +26,15 @@ def make_case(cell, L, B, D, K=6, m=5, T=7, seed=0):
 @pytest.mark.parametrize("cell", CELLS)
 def test_layout_puts_the_table_first_and_layer_1_reads_D(cell):
     G = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
-    layout = _core.layout(cell, 11, 5, 2, embedding=3)
+    layout = _core.layout(11, 5, cell=cell, layers=2, embedding=3)
     assert layout[0]["name"] == "E" and layout[0]["shape"] == (3, 11)
     assert layout[0]["init"] == "unit_normal" and layout[0]["role"] == "E"
     by_name = {e["name"]: e for e in layout}
     assert by_name["U1"]["shape"] == (G * 5, 3)
     assert by_name["U2"]["shape"] == (G * 5, 5)
     # Without an embedding nothing changes: the assignment's names and block.
-    assert [e["name"] for e in _core.layout("rnn", 11, 5)] == ["W", "U", "V", "b", "c"]
-    assert [e["name"] for e in _core.layout("rnn", 11, 5, embedding=2)][:3] == ["E", "W1", "U1"]
+    assert [e["name"] for e in _core.layout(11, 5)] == ["W", "U", "V", "b", "c"]
+    assert [e["name"] for e in _core.layout(11, 5, embedding=2)][:3] == ["E", "W1", "U1"]
 
 
 @pytest.mark.parametrize("D", [1, 3, 8])
@@ -129,7 +129,7 @@ def test_a_bad_width_is_a_clear_error(bad):
         TrainConfig(embedding=bad)
     if isinstance(bad, int) and not isinstance(bad, bool):
         with pytest.raises(ValueError, match="embedding"):
-            _core.layout("lstm", 5, 4, embedding=bad)
+            _core.layout(5, 4, cell="lstm", embedding=bad)
 
 
 def test_cli_trains_with_an_embedding(tmp_path, text_file):

@@ -17,7 +17,7 @@ def make_case(cell, L, B, K=6, m=5, T=7, seed=0, scale=0.5):
     """Every parameter N(0, scale^2), random text, non-zero h0 (and c0) with the layer axis;
     B = 1 means one unbatched sequence (T,). The same weights in a reference and a native model."""
     rng = np.random.default_rng(seed)
-    ref = Params(_core.layout(cell, K, m, L))
+    ref = Params(_core.layout(K, m, cell=cell, layers=L))
     ref.flat[:] = rng.normal(0.0, scale, ref.flat.size)
     shape = (L, B, m) if B > 1 else (L, m)
     x = rng.integers(0, K, (B, T) if B > 1 else T)
@@ -146,7 +146,7 @@ def test_gradcheck_of_the_native_core_on_the_corpus(cell, layers):
     non-zero state."""
     report = check_native(cell=cell, layers=layers, m=5, T=6, seed=3, state_scale=0.5)
     assert report["passed"], report
-    names = [e["name"] for e in _core.layout(cell, 76, 5, layers)]
+    names = [e["name"] for e in _core.layout(76, 5, cell=cell, layers=layers)]
     assert [k for k in report if k not in ("settings", "passed")] == names
     for name in names:
         assert report[name]["max_abs_diff_ref"] <= 1e-12, name

@@ -20,14 +20,14 @@ K, M, T = 11, 15, 20  # M odd: a last SIMD vector part padding
 
 
 def f32_copy(p):
-    q = _core.Params32(p.K, p.m, p.cell, p.layers)
+    q = _core.Params32(p.K, p.m, cell=p.cell, layers=p.layers)
     q.flat = p.flat  # cast on assignment
     return q
 
 
 def make(cell="rnn", layers=1, seed=0):
     rng = np.random.default_rng(seed)
-    p = _core.Params.random(K, M, 0.3, seed, cell=cell, layers=layers)
+    p = _core.Params.random(K, M, sig=0.3, seed=seed, cell=cell, layers=layers)
     for e in p.layout:
         if len(e["shape"]) == 1:
             p[e["name"]] = rng.normal(0, 0.3, e["shape"])
@@ -82,7 +82,7 @@ def test_float32_matches_float64_at_whole_vector_m(cell, m):
     2 layers, 13 sequences of 25 (T B = 325: two depth blocks of the weight-gradient product)."""
     B, T_len, layers = 13, 25, 2
     rng = np.random.default_rng(m)
-    p = _core.Params.random(K, m, 0.3, m, cell=cell, layers=layers)
+    p = _core.Params.random(K, m, sig=0.3, seed=m, cell=cell, layers=layers)
     x = rng.integers(0, K, (B, T_len))
     y = rng.integers(0, K, (B, T_len))
     h0 = np.tanh(rng.normal(0, 1, (layers, B, m)))
@@ -108,8 +108,8 @@ def test_float32_evaluate_and_sample_match_float64(cell, layers):
     p, rng = make(cell, layers, 2)
     q = f32_copy(p)
     text = rng.integers(0, K, 500)
-    t64, n64 = _core.evaluate(p, text, chunk=64)
-    t32, n32 = _core.evaluate(q, text, chunk=64)
+    t64, n64 = _core.evaluate(p, text, window=64)
+    t32, n32 = _core.evaluate(q, text, window=64)
     assert n32 == n64 == 499 and t32 == pytest.approx(t64, rel=1e-5)
     s32 = _core.sample(q, None, [1, 2], 50, seed=3)
     assert s32.shape == (50,) and np.all((s32 >= 0) & (s32 < K))

@@ -11,7 +11,7 @@ def test_the_forget_rows_start_at_F_and_nothing_else_changes(F):
     m = 3
     native = _core.Params.random(5, m, seed=2, cell="lstm", layers=2, forget_bias=F)
     plain = _core.Params.random(5, m, seed=2, cell="lstm", layers=2)
-    ref = reference.Params.random(_core.layout("lstm", 5, m, 2), seed=2, forget_bias=F)
+    ref = reference.Params.random(_core.layout(5, m, cell="lstm", layers=2), seed=2, forget_bias=F)
     for name in ("b1", "b2"):
         expected = np.zeros(4 * m)
         expected[m : 2 * m] = F

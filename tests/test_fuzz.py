@@ -128,9 +128,9 @@ def state_arrays(draw, label, L, B, m):
 
 
 def _params(K, m, seed, precision="f8", cell="rnn", layers=1):
-    p = _core.Params.random(K, m, 0.5, seed, cell=cell, layers=layers)
+    p = _core.Params.random(K, m, sig=0.5, seed=seed, cell=cell, layers=layers)
     if precision == "f4":
-        p32 = _core.Params32(K, m, cell, layers)
+        p32 = _core.Params32(K, m, cell=cell, layers=layers)
         p32.flat = p.flat
         return p32
     return p
@@ -210,13 +210,13 @@ def test_layout(cell, K, m, layers):
     a table of ~2**33 entries: not drawn (test_bad_input.py times such a call)."""
     if not all(INT64[0] <= v <= INT64[1] for v in (K, m, layers)):
         with pytest.raises(TypeError):
-            _core.layout(cell, K, m, layers)
+            _core.layout(K, m, cell=cell, layers=layers)
         return
     G = {"rnn": 1, "lstm": 4, "gru": 3}.get(cell)
     sizes_ok = all(1 <= v < 2**31 for v in (K, m, layers))
     if G is None or not sizes_ok:
         with pytest.raises(ValueError):
-            _core.layout(cell, K, m, layers)
+            _core.layout(K, m, cell=cell, layers=layers)
         return
     total = (
         sum(
@@ -228,9 +228,9 @@ def test_layout(cell, K, m, layers):
     )
     if total >= 2**62:
         with pytest.raises(ValueError, match="too many parameters"):
-            _core.layout(cell, K, m, layers)
+            _core.layout(K, m, cell=cell, layers=layers)
         return
-    table = _core.layout(cell, K, m, layers)
+    table = _core.layout(K, m, cell=cell, layers=layers)
     offset = 0
     for e in table:
         assert e["size"] > 0 and e["size"] == math.prod(e["shape"]), e
@@ -239,9 +239,9 @@ def test_layout(cell, K, m, layers):
     assert offset == total
     if total < 10**5:  # small enough to allocate
         for cls in (_core.Params, _core.Params32):
-            p = cls(K, m, cell, layers)
+            p = cls(K, m, cell=cell, layers=layers)
             assert p.layout == table and p.flat.size == total
-            q = cls.random(K, m, 0.1, K + m, cell, layers)
+            q = cls.random(K, m, sig=0.1, seed=K + m, cell=cell, layers=layers)
             assert np.all(np.isfinite(q.flat))
 
 
@@ -405,9 +405,11 @@ def test_clip_and_adagrad(spec, others, limit, eta, eps, data):
     refused before anything is written."""
     cell, layers, m = spec
     K = m + 1
-    params = _core.Params(K, m, cell, layers)
+    params = _core.Params(K, m, cell=cell, layers=layers)
     grads, memory = (
-        _core.Params(K, m, cell, layers) if o is None else _core.Params(K, o[2], o[0], o[1])
+        _core.Params(K, m, cell=cell, layers=layers)
+        if o is None
+        else _core.Params(K, o[2], cell=o[0], layers=o[1])
         for o in others
     )
     # The writable views take anything, special values included: the functions must cope.

@@ -39,7 +39,7 @@ def test_compare_eps_and_opposite_signs():
 
 
 def test_compare_takes_names_from_the_layout_and_checks_shapes():
-    a = Params.random(_core.layout("gru", 3, 2, 2), seed=0)
+    a = Params.random(_core.layout(3, 2, cell="gru", layers=2), seed=0)
     err = compare(a, a.copy())
     assert list(err) == a.names == ["W1", "U1", "W2", "U2", "V", "b1", "bn1", "b2", "bn2", "c"]
     assert all(v == 0.0 for e in err.values() for v in e.values())
@@ -83,7 +83,7 @@ def test_numerical_gradients_of_a_quadratic():
 
 def test_numerical_gradients_sees_every_entry_of_a_layout():
     # A loss that depends on one entry only: all other gradients must be exactly zero.
-    params = Params.random(_core.layout("lstm", 3, 2, 2), seed=0)
+    params = Params.random(_core.layout(3, 2, cell="lstm", layers=2), seed=0)
     grads = numerical_gradients(lambda: 3.0 * params["U2"][5, 1], params)
     assert list(grads) == params.names
     assert grads["U2"][5, 1] == pytest.approx(3.0, rel=1e-10)
@@ -93,7 +93,7 @@ def test_numerical_gradients_sees_every_entry_of_a_layout():
 
 
 def test_numerical_gradients_rejects_copies():
-    lay = _core.layout("gru", 3, 2)
+    lay = _core.layout(3, 2, cell="gru")
 
     class CopyingParams:  # a binding bug: each access returns a fresh copy
         layout = lay
@@ -131,7 +131,7 @@ def test_report_reference_side_passes(cell, layers):
         state_scale=0.5,
     )
     assert report["passed"] is True
-    names = [e["name"] for e in _core.layout(cell, K, 3, layers)]
+    names = [e["name"] for e in _core.layout(K, 3, cell=cell, layers=layers)]
     assert [k for k in report if k not in ("settings", "passed")] == names
     for name in names:
         assert set(report[name]) == set(gradcheck.METRICS)

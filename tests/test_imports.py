@@ -27,7 +27,7 @@ def python(code: str) -> subprocess.CompletedProcess:
 
 
 def test_reference_imports_and_runs_without_the_compiled_module():
-    layout = _core.layout("lstm", 5, 3, 2)  # computed here, handed over as data
+    layout = _core.layout(5, 3, cell="lstm", layers=2)  # computed here, handed over as data
     x, y = [0, 1, 2, 3], [1, 2, 3, 4]
     code = (
         BLOCK_CORE
@@ -70,4 +70,4 @@ def test_public_names_resolve():
     assert isinstance(charrnn.Params.random(5, 3), _core.Params)
     with pytest.raises(AttributeError):
         charrnn.no_such_name  # noqa: B018
-    assert np.array_equal(charrnn.layout("rnn", 5, 3)[0]["shape"], (3, 3))
+    assert np.array_equal(charrnn.layout(5, 3)[0]["shape"], (3, 3))

@@ -181,7 +181,7 @@ def test_pytorch_cells_agree_on_loss_and_gradients(cell, layers, B, D):
     """D > 0: an embedding, exported as nn.Embedding(K, D) in front of the cells."""
     K, m, T = 7, 5, 6
     rng = np.random.default_rng(layers * 10 + B)
-    params = _core.Params.random(K, m, 0.3, seed=3, cell=cell, layers=layers, embedding=D)
+    params = _core.Params.random(K, m, sig=0.3, seed=3, cell=cell, layers=layers, embedding=D)
     params.flat = params.flat + rng.normal(0, 0.2, params.flat.size)  # biases non-zero too
     x, y = rng.integers(0, K, (B, T)), rng.integers(0, K, (B, T))
     h0 = rng.normal(0, 0.5, (layers, B, m))

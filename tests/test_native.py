@@ -21,7 +21,7 @@ IDS = [f"{cell}-L{layers}" for cell, layers in FAMILY]
 def random_params(cell, layers, K=7, m=5, seed=0, sig=0.5):
     """Seeded weights (rnn N(0, sig^2), lstm/gru their uniform init) and non-zero biases, so
     every bias path is exercised."""
-    p = _core.Params.random(K, m, sig, seed, cell=cell, layers=layers)
+    p = _core.Params.random(K, m, sig=sig, seed=seed, cell=cell, layers=layers)
     rng = np.random.default_rng(seed + 100)
     for e in p.layout:
         if len(e["shape"]) == 1:
@@ -54,7 +54,7 @@ def expected_names(cell, layers):
 @pytest.mark.parametrize("cell,layers", FAMILY, ids=IDS)
 def test_layout_table(cell, layers):
     K, m, G = 6, 5, GATES[cell]
-    table = _core.layout(cell, K, m, layers)
+    table = _core.layout(K, m, cell=cell, layers=layers)
     assert [e["name"] for e in table] == expected_names(cell, layers)
     offset = 0
     for e in table:
@@ -83,7 +83,7 @@ def test_layout_table(cell, layers):
         assert e["init"] == init, e
     assert (cell == "gru") == any(e["role"] == "bn" for e in table)
     for cls in (_core.Params, _core.Params32):
-        p = cls(K, m, cell, layers)
+        p = cls(K, m, cell=cell, layers=layers)
         assert p.layout == table and list(p.names) == expected_names(cell, layers)
         assert p.flat.size == offset and not p.flat.any()
         assert (p.K, p.m, p.cell, p.layers) == (K, m, cell, layers)
@@ -93,7 +93,7 @@ def test_layout_table(cell, layers):
 
 @pytest.mark.parametrize("cell,layers", FAMILY, ids=IDS)
 def test_views_share_memory_and_setters_copy(cell, layers):
-    p = _core.Params(4, 3, cell, layers)
+    p = _core.Params(4, 3, cell=cell, layers=layers)
     for i, e in enumerate(p.layout):
         name = e["name"]
         view, attr = p[name], getattr(p, name)
@@ -123,7 +123,7 @@ def test_vanilla_block_is_row_major_in_layout_order():
 
 
 def test_views_outlive_their_params():
-    views = [_core.Params.random(4, 3, 1.0, 1, cell=c, layers=2)["W2"] for c in CELLS]
+    views = [_core.Params.random(4, 3, sig=1.0, seed=1, cell=c, layers=2)["W2"] for c in CELLS]
     gc.collect()  # the Params objects are gone; their blocks live on in the views
     for w in views:
         assert np.all(np.isfinite(w)) and np.any(w != 0)
@@ -132,14 +132,14 @@ def test_views_outlive_their_params():
 @pytest.mark.parametrize("cell", CELLS)
 def test_random_init_follows_the_layout(cell):
     K, m, layers, sig = 40, 31, 2, 0.05
-    a = _core.Params.random(K, m, sig, 5, cell=cell, layers=layers)
+    a = _core.Params.random(K, m, sig=sig, seed=5, cell=cell, layers=layers)
     np.testing.assert_array_equal(
-        a.flat, _core.Params.random(K, m, sig, 5, cell=cell, layers=layers).flat
+        a.flat, _core.Params.random(K, m, sig=sig, seed=5, cell=cell, layers=layers).flat
     )
     assert not np.array_equal(
-        a.flat, _core.Params.random(K, m, sig, 6, cell=cell, layers=layers).flat
+        a.flat, _core.Params.random(K, m, sig=sig, seed=6, cell=cell, layers=layers).flat
     )
-    a32 = _core.Params32.random(K, m, sig, 5, cell=cell, layers=layers)
+    a32 = _core.Params32.random(K, m, sig=sig, seed=5, cell=cell, layers=layers)
     np.testing.assert_array_equal(a32.flat, a.flat.astype(np.float32), err_msg="Params32.random")
     bound = 1 / np.sqrt(m)
     for e in a.layout:
@@ -156,7 +156,7 @@ def test_random_init_follows_the_layout(cell):
         else:
             assert e["init"] == "zeros" and not x.any(), e["name"]
     if cell != "rnn":  # sig is the vanilla RNN's; the others' init depends on m only
-        other = _core.Params.random(K, m, 0.9, 5, cell=cell, layers=layers)
+        other = _core.Params.random(K, m, sig=0.9, seed=5, cell=cell, layers=layers)
         np.testing.assert_array_equal(other.flat, a.flat)
 
 
@@ -221,7 +221,7 @@ def test_chunks_with_the_state_carried_equal_the_whole_sequence(cell, dtype):
     for layers in (1, 2, 3):
         for B in (1, 3):
             p64 = random_params(cell, layers, K=7, m=9, seed=layers + B)
-            p = cls(p64.K, p64.m, cell, layers)
+            p = cls(p64.K, p64.m, cell=cell, layers=layers)
             p.flat = p64.flat
             rng = np.random.default_rng(B)
             x, y = rng.integers(0, p.K, (2, B, 12))
@@ -412,7 +412,7 @@ def test_evaluate_is_the_loss_of_the_whole_text_in_any_chunks(cell, layers):
     text = np.random.default_rng(layers).integers(0, p.K, 203)
     expected = _core.forward_backward(p, text[:-1], text[1:]).loss
     for chunk in (1, 7, 202, 512, 2**31 - 1):
-        total, n = _core.evaluate(p, text, chunk=chunk)
+        total, n = _core.evaluate(p, text, window=chunk)
         assert n == 202
         np.testing.assert_allclose(total, expected, rtol=1e-13, err_msg=f"chunk={chunk}")
     total, n = _core.evaluate(p, text[:2])
@@ -423,7 +423,7 @@ def test_evaluate_is_the_loss_of_the_whole_text_in_any_chunks(cell, layers):
 @pytest.mark.parametrize("cell,layers", FAMILY, ids=IDS)
 def test_clip_and_adagrad_by_hand(cell, layers):
     rng = np.random.default_rng(3)
-    params, grads, memory = (_core.Params(5, 3, cell, layers) for _ in range(3))
+    params, grads, memory = (_core.Params(5, 3, cell=cell, layers=layers) for _ in range(3))
     n = params.flat.size
     params.flat = rng.normal(0, 1, n)
     grads.flat = rng.normal(0, 3, n)

@@ -279,7 +279,9 @@ def test_first_updates_equal_the_reference_loop(small_text, optimizer, mode, cel
     updates on real text: losses, smooth losses, params and the optimiser state."""
     chars = sorted(set(small_text[:2000]))
     encoded = np.array([chars.index(ch) for ch in small_text[:2000]])
-    ref = reference.Params.random(_core.layout(cell, len(chars), 10, layers), sig=0.1, seed=3)
+    ref = reference.Params.random(
+        _core.layout(len(chars), 10, cell=cell, layers=layers), sig=0.1, seed=3
+    )
     limit = LOOP_CLIP[mode].get("clip", 5.0)
     clip_norm = LOOP_CLIP[mode].get("clip_norm", 0.0)
     tr = _core.Trainer(
@@ -302,7 +304,7 @@ def test_first_updates_equal_the_reference_loop(small_text, optimizer, mode, cel
         5,
         seq_length=20,
         eta=LOOP_ETA[optimizer],
-        limit=limit,
+        clip=limit,
         optimizer=optimizer,
         clip_norm=clip_norm,
         decay=0.9,
@@ -497,30 +499,32 @@ Q = _core.Params(5, 4, cell="gru")
         ),
         (lambda: _core.adam_step(Q.copy(), Q, P.copy(), Q.copy(), 1), ValueError, "m are for"),
         (
-            lambda: _core.adam_step(Q.copy(), Q, Q.copy(), _core.Params(5, 4, "gru", 2), 1),
+            lambda: _core.adam_step(
+                Q.copy(), Q, Q.copy(), _core.Params(5, 4, cell="gru", layers=2), 1
+            ),
             ValueError,
             "v are for",
         ),
         (
-            lambda: _core.adam_step(Q.copy(), Q, Q.copy(), _core.Params32(5, 4, "gru"), 1),
+            lambda: _core.adam_step(Q.copy(), Q, Q.copy(), _core.Params32(5, 4, cell="gru"), 1),
             TypeError,
             "incompatible function arguments",
         ),
-        (lambda: _core.clip_by_norm(Q.copy(), 0.0), ValueError, "max_norm"),
-        (lambda: _core.clip_by_norm(Q.copy(), float("nan")), ValueError, "max_norm"),
+        (lambda: _core.clip_by_norm(Q.copy(), 0.0), ValueError, "clip_norm"),
+        (lambda: _core.clip_by_norm(Q.copy(), float("nan")), ValueError, "clip_norm"),
         (
             lambda: _core._clip_update_step(Q.copy(), Q, (Q.copy(),), 1, "adam"),
             ValueError,
             "(m, v)",
         ),
         (
-            lambda: _core._clip_update_step(Q.copy(), Q, (_core.Params32(5, 4, "gru"),)),
+            lambda: _core._clip_update_step(Q.copy(), Q, (_core.Params32(5, 4, cell="gru"),)),
             TypeError,
             "Params",
         ),
         (
             lambda: reference.train(
-                reference.Params.zeros(_core.layout("rnn", 3, 2)),
+                reference.Params.zeros(_core.layout(3, 2)),
                 [0, 1, 2] * 5,
                 1,
                 seq_length=4,
@@ -530,9 +534,9 @@ Q = _core.Params(5, 4, cell="gru")
             "'adam'",
         ),
         (
-            lambda: reference.clip_by_norm(reference.Params.zeros(_core.layout("rnn", 3, 2)), 0.0),
+            lambda: reference.clip_by_norm(reference.Params.zeros(_core.layout(3, 2)), 0.0),
             ValueError,
-            "max_norm",
+            "clip_norm",
         ),
     ],
 )
@@ -551,7 +555,7 @@ def test_a_split_run_is_bit_identical(optimizer, mode, small_text):
     losses, params and state of 16 in one go, bit for bit, across an epoch boundary."""
     chars = sorted(set(small_text[:400]))
     encoded = np.array([chars.index(ch) for ch in small_text[:400]])  # 15 updates per epoch
-    start = _core.Params.random(len(chars), 12, 0.1, 5, "lstm", 2)
+    start = _core.Params.random(len(chars), 12, sig=0.1, seed=5, cell="lstm", layers=2)
     kw = dict(seq_length=25, eta=LOOP_ETA[optimizer], optimizer=optimizer, **LOOP_CLIP[mode])
     whole = _core.Trainer(start, encoded, **kw)
     expected = np.empty(16)
@@ -559,7 +563,7 @@ def test_a_split_run_is_bit_identical(optimizer, mode, small_text):
     first = _core.Trainer(start, encoded, **kw)
     part1 = np.empty(7)
     first.run(part1)
-    second = _core.Trainer(_core.Params(len(chars), 12, "lstm", 2), encoded, **kw)
+    second = _core.Trainer(_core.Params(len(chars), 12, cell="lstm", layers=2), encoded, **kw)
     restore(second, first)
     del first
     part2 = np.empty(9)
@@ -582,7 +586,7 @@ def test_rmsprop_and_adam_learn_real_text(corpus, optimizer):
     (measured: rmsprop ~67, adam ~71; adagrad at its eta 0.1 ~64)."""
     _, vocab, encoded = corpus
     uniform = 25 * math.log(vocab.K)
-    params = _core.Params.random(vocab.K, 64, 0.01, 1, "lstm", 2)
+    params = _core.Params.random(vocab.K, 64, sig=0.01, seed=1, cell="lstm", layers=2)
     tr = _core.Trainer(params, encoded[:100_000], seq_length=25, eta=2e-3, optimizer=optimizer)
     losses = np.empty(600)
     assert tr.run(losses) == 600
@@ -600,7 +604,7 @@ def test_the_training_step_flushes_subnormal_numbers(dtype):
         (_core.Params32, _core.Trainer32) if dtype == "float32" else (_core.Params, _core.Trainer)
     )
     p = cls(10, 4, cell="lstm")
-    p.flat = _core.Params.random(10, 4, 0.1, 0, "lstm").flat
+    p.flat = _core.Params.random(10, 4, sig=0.1, seed=0, cell="lstm").flat
     tr = tcls(p, np.arange(60) % 5, seq_length=5, optimizer="adam", eta=1e-3)  # chars 5-9 unused
     m = tr.state("m")
     m["U1"][:, 5:] = tiny

@@ -20,15 +20,15 @@ CELLS = ["rnn", "lstm", "gru"]
 FAMILY = [(cell, L, B) for cell in CELLS for L in (1, 2, 3) for B in (1, 3)]
 
 
-def layout(cell="rnn", K=4, m=5, L=1):
-    return _core.layout(cell, K, m, L)
+def layout(K=4, m=5, *, cell="rnn", layers=1):
+    return _core.layout(K, m, cell=cell, layers=layers)
 
 
 def make_case(cell, L, B, K=4, m=5, T=4, seed=0, scale=0.5, state_scale=0.5):
     """Every parameter N(0, scale^2) (non-zero biases, nonlinear gates), random text, non-zero
     h0 and c0 with the layer axis; B = 1 means one unbatched sequence (T,)."""
     rng = np.random.default_rng(seed)
-    params = Params(layout(cell, K, m, L))
+    params = Params(layout(K, m, cell=cell, layers=L))
     params.flat[:] = rng.normal(0.0, scale, params.flat.size)
     x = rng.integers(0, K, (B, T))
     y = rng.integers(0, K, (B, T))
@@ -177,7 +177,7 @@ def test_vanilla_model_keeps_its_numbers():
 
 def test_vanilla_random_is_todays_draw():
     K, m, sig, seed = 7, 5, 0.03, 11
-    params = Params.random(layout("rnn", K, m), sig=sig, seed=seed)
+    params = Params.random(layout(K, m), sig=sig, seed=seed)
     rng = np.random.default_rng(seed)
     for name, shape in (("W", (m, m)), ("U", (m, K)), ("V", (K, m))):
         np.testing.assert_array_equal(params[name], rng.normal(0.0, sig, size=shape), err_msg=name)
@@ -186,7 +186,7 @@ def test_vanilla_random_is_todays_draw():
 
 def test_one_step_loss_by_hand():
     # K = 2, m = 1: every quantity is a scalar expression.
-    params = Params(layout("rnn", K=2, m=1))
+    params = Params(layout(K=2, m=1))
     params["W"], params["U"], params["V"] = [[0.5]], [[1.0, -1.0]], [[2.0], [-1.0]]
     params["b"], params["c"] = [0.1], [0.0, 0.3]
     h0 = np.array([0.2])
@@ -261,7 +261,7 @@ def test_three_chunks_equal_the_whole_sequence(cell):
     ],
 )
 def test_output_shapes_follow_h0(cell, L, batched, h0_axis, hs_shape, h_shape):
-    params = Params.random(layout(cell, 4, 5, L), sig=0.3, seed=1)
+    params = Params.random(layout(4, 5, cell=cell, layers=L), sig=0.3, seed=1)
     B = 3 if batched else None
     x = np.zeros((B, 6) if batched else 6, dtype=int)
     h0 = None
@@ -284,7 +284,7 @@ def test_output_shapes_follow_h0(cell, L, batched, h0_axis, hs_shape, h_shape):
 
 
 def test_h0_not_c0_decides_the_layer_axis():
-    params = Params.random(layout("lstm", 4, 5, 1), sig=0.3, seed=1)
+    params = Params.random(layout(4, 5, cell="lstm", layers=1), sig=0.3, seed=1)
     x = np.zeros(6, dtype=int)
     with_axis = reference.forward_backward(params, x, x, None, np.zeros((1, 5)))
     assert with_axis.hs.shape == with_axis.cs.shape == (6, 5)
@@ -321,7 +321,7 @@ def test_complex_tanh_and_sigmoid():
 
 def test_max_shift_keeps_huge_logits_finite():
     # Logits around +-1000 would overflow exp without the max shift (and warn, which is an error).
-    params = Params(layout("rnn", K=3, m=1))
+    params = Params(layout(K=3, m=1))
     params["U"][:] = 5.0  # h = tanh(5) ~ 1
     params["V"][:, 0] = [1000.0, -1000.0, 0.0]
     result = reference.forward_backward(params, [0], [2])
@@ -333,7 +333,7 @@ def test_max_shift_keeps_huge_logits_finite():
 @pytest.mark.parametrize("cell", CELLS)
 def test_backward_does_not_clip(cell):
     # 30 steps all aiming at character 0 while c favours character 1: |dc[0]| is about 30.
-    params = Params.random(layout(cell, K=3, m=3), sig=0.1, seed=1)
+    params = Params.random(layout(K=3, m=3, cell=cell), sig=0.1, seed=1)
     params["c"][:] = [0.0, 3.0, 0.0]
     x = np.zeros(30, dtype=np.int64)
     grads = reference.forward_backward(params, x, x).grads
@@ -346,25 +346,25 @@ def test_backward_does_not_clip(cell):
 
 
 def test_clip_gradients_in_place():
-    grads = Params(layout("lstm", 3, 3, 2))
+    grads = Params(layout(3, 3, cell="lstm", layers=2))
     grads.flat[:] = np.random.default_rng(0).normal(0.0, 10.0, grads.flat.size)
     original = grads.copy()
     views = {name: grads[name] for name in grads}
-    assert reference.clip_gradients(grads, limit=5.0) is None
+    assert reference.clip_gradients(grads, clip=5.0) is None
     for name in grads:
         assert grads[name] is views[name], f"{name} replaced, not clipped in place"
         expected = np.minimum(np.maximum(original[name], -5.0), 5.0)
         np.testing.assert_array_equal(grads[name], expected, err_msg=name)
     assert np.abs(original.flat).max() > 5.0  # the test data did need clipping
-    reference.clip_gradients(grads, limit=0.5)
+    reference.clip_gradients(grads, clip=0.5)
     assert np.abs(grads.flat).max() == 0.5
     with pytest.raises(ValueError):
-        reference.clip_gradients(grads, limit=0.0)
+        reference.clip_gradients(grads, clip=0.0)
 
 
 def test_adagrad_step_by_formula():
     eta, eps = 0.1, 1e-8
-    lay = layout("gru", 3, 2, 2)
+    lay = layout(3, 2, cell="gru", layers=2)
     params, grads = Params.random(lay, sig=1.0, seed=0), Params.random(lay, sig=1.0, seed=1)
     grads["bn2"][:] = [0.5, -2.0]
     memory = Params.zeros(lay)
@@ -381,7 +381,7 @@ def test_adagrad_step_by_formula():
     # A zero gradient leaves its parameter unchanged (eps keeps 0/0 away).
     assert grads["c"][0] == 0.0 and params["c"][0] == theta0["c"][0]
     with pytest.raises(ValueError, match="different models"):
-        reference.adagrad_step(params, Params.zeros(layout("lstm", 3, 2, 2)), memory)
+        reference.adagrad_step(params, Params.zeros(layout(3, 2, cell="lstm", layers=2)), memory)
 
 
 @pytest.mark.parametrize("cell,L", [("rnn", 1), ("lstm", 2), ("gru", 1)])
@@ -389,7 +389,7 @@ def test_train_is_the_assignment_loop(cell, L):
     # 7 updates of T = 4 over 17 characters: epochs restart at e = 0 with the state zero.
     rng = np.random.default_rng(2)
     text = rng.integers(0, 5, 17)
-    params = Params.random(layout(cell, 5, 3, L), sig=0.3, seed=2)
+    params = Params.random(layout(5, 3, cell=cell, layers=L), sig=0.3, seed=2)
     by_hand, memory = params.copy(), Params.zeros(params.layout)
     losses, smooth = reference.train(params, text, 7, seq_length=4)
     e, h, c, expected = 0, None, None, []
@@ -420,7 +420,7 @@ def test_train_is_the_assignment_loop(cell, L):
 @pytest.mark.parametrize("cell,L", [("rnn", 1), ("rnn", 2), ("lstm", 3), ("gru", 2)])
 def test_params_follow_the_layout(cell, L):
     K, m = 6, 5
-    lay = layout(cell, K, m, L)
+    lay = layout(K, m, cell=cell, layers=L)
     p = Params.random(lay, sig=0.01, seed=7)
     assert (p.cell, p.K, p.m, p.layers) == (cell, K, m, L)
     assert p.names == [e["name"] for e in lay] == list(p)
@@ -440,12 +440,14 @@ def test_params_follow_the_layout(cell, L):
             )
         else:
             assert not values.any(), e["name"]
-    np.testing.assert_array_equal(Params.random(lay, 0.01, 7).flat, p.flat, err_msg="seeded")
-    assert not np.array_equal(Params.random(lay, 0.01, 8).flat, p.flat)
+    np.testing.assert_array_equal(
+        Params.random(lay, sig=0.01, seed=7).flat, p.flat, err_msg="seeded"
+    )
+    assert not np.array_equal(Params.random(lay, sig=0.01, seed=8).flat, p.flat)
 
 
 def test_params_helpers():
-    lay = layout("lstm", 5, 3, 2)
+    lay = layout(5, 3, cell="lstm", layers=2)
     p = Params.random(lay, seed=1)
     q = p.copy()
     q["W1"][0, 0] += 1.0
@@ -476,7 +478,7 @@ def test_params_helpers():
 
 
 def test_bad_layouts_are_rejected():
-    good = layout("gru", 4, 3, 2)
+    good = layout(4, 3, cell="gru", layers=2)
     missing = [e for e in good if e["name"] != "bn2"]
     with pytest.raises(ValueError, match="layout"):
         Params(missing)
@@ -537,7 +539,7 @@ def test_bad_layouts_are_rejected():
     ],
 )
 def test_bad_input_raises(cell, L, inputs, targets, h0, c0, error, match):
-    params = Params.random(layout(cell, 5, 3, L))
+    params = Params.random(layout(5, 3, cell=cell, layers=L))
     with pytest.raises(error, match=match):
         reference.forward_backward(params, inputs, targets, h0, c0)
     with pytest.raises(error, match=match):

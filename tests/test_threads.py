@@ -15,9 +15,9 @@ THREADS = (1, 2, 3, 5)
 
 
 def params(cell, m, layers, dtype, seed=1, K=30):
-    p = _core.Params.random(K, m, 0.05, seed, cell, layers)
+    p = _core.Params.random(K, m, sig=0.05, seed=seed, cell=cell, layers=layers)
     if dtype == "float32":
-        q = _core.Params32(K, m, cell, layers)
+        q = _core.Params32(K, m, cell=cell, layers=layers)
         q.flat = p.flat
         return q
     return p
@@ -84,7 +84,7 @@ def test_evaluation_is_the_same_at_any_thread_count(small_text):
     chars = sorted(set(small_text))
     encoded = np.array([chars.index(ch) for ch in small_text[:3000]])
     p = params("lstm", 64, 2, "float64", K=len(chars))
-    results = {_core.evaluate(p, encoded, chunk=256, threads=t) for t in THREADS}
+    results = {_core.evaluate(p, encoded, window=256, threads=t) for t in THREADS}
     assert len(results) == 1
 
 

@@ -14,7 +14,7 @@ from conftest import CELLS, same_build_as, to_native
 
 
 def native_trainer(encoded, K, m=8, T=5, seed=0, sig=0.1, cell="rnn", layers=1):
-    ref = reference.Params.random(_core.layout(cell, K, m, layers), sig=sig, seed=seed)
+    ref = reference.Params.random(_core.layout(K, m, cell=cell, layers=layers), sig=sig, seed=seed)
     return ref, _core.Trainer(to_native(ref), encoded, seq_length=T)
 
 

@@ -176,7 +176,8 @@ def check_gradients(
 
     Your function is called as `fn(params, inputs, targets, h0)` and returns `(loss, grads)`:
 
-    - params: a dict of float64 arrays named and shaped as charrnn.layout(cell, K, m, layers)
+    - params: a dict of float64 arrays named and shaped as
+      charrnn.layout(K, m, cell=cell, layers=layers)
       gives them: for the one-layer vanilla RNN W (m, m), U (m, K), V (K, m), b (m,), c (K,);
       for more layers W1, U1, b1, W2, ..., V, c; an LSTM's and a GRU's gates are stacked as
       the documentation's page on the model family shows.
@@ -480,7 +481,7 @@ def check_case(case: Arrays, grads: Arrays, verbose: bool = False) -> dict[str, 
     if V.ndim != 2:
         raise ValueError(f"{where_case}: V must be a (K, m) matrix, got shape {V.shape}")
     K, m = V.shape
-    params = Params(_core.layout(cell, K, m, layers))
+    params = Params(_core.layout(K, m, cell=cell, layers=layers))
     for entry in params.layout:
         name = entry["name"]
         if name not in arrays:

@@ -244,7 +244,11 @@ def checked_layout(
     spec = meta["spec"]
     try:
         layout = _core.layout(
-            spec["cell"], spec["K"], spec["m"], spec["layers"], embedding=spec["embedding"]
+            spec["K"],
+            spec["m"],
+            cell=spec["cell"],
+            layers=spec["layers"],
+            embedding=spec["embedding"],
         )
     except ValueError as err:
         raise CheckpointError(f"{str(path)!r} has an unusable model spec: {err}") from None

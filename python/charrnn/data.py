@@ -279,15 +279,16 @@ class Streams:
     """What the native training loop and evaluation read (cpp/train/streams.hpp): a plain text
     (targets None: each character's target is the next one), or a documents layout from
     document_streams (targets -1 where nothing is predicted; the state zeroed where a window
-    begins with `start`) made for windows of `window`."""
+    begins with the end-of-document symbol `end`) made for windows of `window`."""
 
     text: np.ndarray
     """The character indices read, int32, 1-D (B streams of equal length, side by side)."""
     targets: np.ndarray | None = None
     """Documents: the target of each entry of text, int32, -1 where nothing is predicted;
     None for a plain text."""
-    start: int = -1
-    """Documents: the start (end-of-document) symbol, where a stream's state is zeroed."""
+    end: int = -1
+    """Documents: the end-of-document symbol, every document's first input, where a stream's
+    state is zeroed."""
     batch: int = 1
     """Streams read side by side (B)."""
     window: int = 512
@@ -301,17 +302,17 @@ class Streams:
         return int(np.count_nonzero(self.targets >= 0))
 
     def native(self) -> dict:
-        """The keywords of _core.evaluate (and, but for chunk and batch, _core.Trainer)."""
+        """The keywords of _core.evaluate (and, but for window and batch, _core.Trainer)."""
         return {
-            "chunk": self.window,
+            "window": self.window,
             "targets": self.targets,
-            "start": self.start,
+            "end": self.end,
             "batch": self.batch,
         }
 
 
 def documents_layout(documents: Sequence[np.ndarray], end: int, B: int, T: int) -> Streams:
-    """document_streams as Streams (batch B, window T, start `end`)."""
+    """document_streams as Streams (batch B, window T, end-of-document symbol `end`)."""
     text, targets = document_streams(documents, end, B, T)
     return Streams(text, targets, end, B, T)
 

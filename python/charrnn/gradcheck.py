@@ -321,13 +321,15 @@ def fresh_case(
     check.py's for a user's own code): (params, inputs (T,), targets (T,), h0 (L, m), c0 (L, m)
     or None).
 
-    params = Params.random(layout_fn(cell, K, m, layers, embedding=embedding), sig, seed);
-    inputs = encoded[offset : offset + T], targets the next characters; h0 (and c0 for lstm)
-    zero, or N(0, state_scale^2) drawn from default_rng(seed + 1) if state_scale > 0. encoded
-    and K default to the bundled corpus.
+    params = Params.random(layout_fn(K, m, cell=cell, layers=layers, embedding=embedding),
+    sig=sig, seed=seed); inputs = encoded[offset : offset + T], targets the next characters;
+    h0 (and c0 for lstm) zero, or N(0, state_scale^2) drawn from default_rng(seed + 1) if
+    state_scale > 0. encoded and K default to the bundled corpus.
     """
     inputs, targets, K = _text_window(encoded, K, offset, T)
-    params = Params.random(layout_fn(cell, K, m, layers, embedding=embedding), sig=sig, seed=seed)
+    params = Params.random(
+        layout_fn(K, m, cell=cell, layers=layers, embedding=embedding), sig=sig, seed=seed
+    )
     h0, c0 = _initial_state(cell, layers, m, seed, state_scale)
     return params, inputs, targets, h0, c0
 
@@ -355,7 +357,8 @@ def gradcheck_report(
 ) -> dict[str, Any]:
     """Check the native gradients three ways on one set of weights and one sequence of text.
 
-    The weights are Params.random(layout_fn(cell, K, m, layers, embedding=embedding), sig, seed),
+    The weights are Params.random(layout_fn(K, m, cell=cell, layers=layers, embedding=embedding),
+    sig=sig, seed=seed),
     copied into the native model with make_native_params(ref_params) -> params with a .layout and
     writable array views by name. The sequence is inputs = encoded[offset : offset + T], targets
     shifted by one; the initial state h0 (and c0 for lstm), (layers, m), is zero, or N(0,

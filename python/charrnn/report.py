@@ -30,7 +30,9 @@ def gradcheck_m(config: Any, K: int) -> int:
     def size(m: int) -> int:
         return sum(
             e["size"]
-            for e in _core.layout(config.cell, K, m, config.layers, embedding=config.embedding)
+            for e in _core.layout(
+                K, m, cell=config.cell, layers=config.layers, embedding=config.embedding
+            )
         )
 
     if size(config.m) <= GRADCHECK_MAX_PARAMS:

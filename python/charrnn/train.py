@@ -335,7 +335,9 @@ def _check_memory(K: int, config: TrainConfig) -> None:
         return
     entries = sum(
         e["size"]
-        for e in _core.layout(config.cell, K, config.m, config.layers, embedding=config.embedding)
+        for e in _core.layout(
+            K, config.m, cell=config.cell, layers=config.layers, embedding=config.embedding
+        )
     )
     itemsize = 4 if config.dtype == "float32" else 8
     # The float64 initial draw, then parameters, gradients, the optimizer's state (Adam keeps two
@@ -507,8 +509,8 @@ class Trainer:
             params = _core.Params.random(
                 self.vocab.K,
                 config.m,
-                config.sig,
-                config.seed,
+                sig=config.sig,
+                seed=config.seed,
                 cell=config.cell,
                 layers=config.layers,
                 embedding=config.embedding,
@@ -587,7 +589,7 @@ class Trainer:
             dropout=c.dropout,
             dropout_seed=c.seed,
             targets=train.targets,
-            start=train.start,
+            end=train.end,
             threads=self.threads,
             debias_best=c.loss_curve == "debiased",
         )

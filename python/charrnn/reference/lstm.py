@@ -17,11 +17,10 @@ import numpy as np
 from . import ops
 
 
-def forward(
-    p, x: np.ndarray, h0: np.ndarray, c0: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, dict]:
+def forward(p, x: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> tuple[np.ndarray, dict]:
     """p: the layer's arrays by role, W (4m, m), U (4m, n), b (4m,). x: (B, T) characters or
-    (B, T, n) inputs; h0, c0: (B, m). Returns hs, cs (B, T, m) and the cache for backward."""
+    (B, T, n) inputs; h0, c0: (B, m). Returns hs (B, T, m) and the cache for backward, which
+    holds cs (B, T, m), the cell states c_1..c_T, too (as rnn.py and gru.py return hs, cache)."""
     W, U, b = p["W"], p["U"], p["b"]
     m = h0.shape[1]
     h, c = h0, c0  # (B, m)  h_{t-1}, c_{t-1}
@@ -39,7 +38,7 @@ def forward(
         gates.append((i, f, g, o))
     hs, cs = np.stack(hs, axis=1), np.stack(cs, axis=1)  # (B, T, m) each
     cache = {"x": x, "h0": h0, "c0": c0, "hs": hs, "cs": cs, "gates": gates}
-    return hs, cs, cache
+    return hs, cache
 
 
 def backward(p, cache: dict, dhs: np.ndarray) -> tuple[dict, np.ndarray | None]:

@@ -20,6 +20,7 @@ For readers of min-char-rnn: U=Wxh, W=Whh, V=Why, b=bh, c=by.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -139,7 +140,7 @@ class Params(Mapping[str, np.ndarray]):
     Carries its layout (the native table) and spec: cell, K, m, layers.
 
     Args:
-        layout: The native layout table (charrnn.layout(cell, K, m, layers)).
+        layout: The native layout table (charrnn.layout(K, m, cell=cell, layers=layers)).
         flat: The block to view, (n,), kept without a copy; None: zeros of `dtype`.
         dtype: The dtype of a new block (float64; complex128 for complex step).
 
@@ -185,6 +186,7 @@ class Params(Mapping[str, np.ndarray]):
     def random(
         cls,
         layout: Sequence[Mapping[str, Any]],
+        *,
         sig: float = 0.01,
         seed: int = 0,
         forget_bias: float = 1.0,
@@ -417,11 +419,10 @@ def run(
         inp = x  # (B, T) characters
     for l in range(first, params.layers + 1):
         if params.cell == "lstm":
-            hs, cs, cache = lstm.forward(arrays(l), inp, h0[l - 1], c0[l - 1])
+            hs, cache = lstm.forward(arrays(l), inp, h0[l - 1], c0[l - 1])
         else:
             hs, cache = CELLS[params.cell].forward(arrays(l), inp, h0[l - 1])
-            cs = None
-        layers.append((hs, cs, cache))
+        layers.append((hs, cache.get("cs"), cache))
         inp = leaving(l, hs)
     head = arrays(0)
     losses, probs = output_forward(head["V"], head["c"], inp, y)
@@ -646,32 +647,32 @@ def _same_layout(*blocks: Params) -> None:
             raise ValueError(f"parameter blocks of different models: {blocks[0]!r} vs {other!r}")
 
 
-def clip_gradients(grads: Params, limit: float = 5.0) -> None:
-    """In place, elementwise: g <- min(max(g, -limit), limit). Kept out of backward()."""
-    if not limit > 0:
-        raise ValueError(f"clip limit must be positive, got {limit}")
-    np.clip(grads.flat, -limit, limit, out=grads.flat)
+def clip_gradients(grads: Params, clip: float = 5.0) -> None:
+    """In place, elementwise: g <- min(max(g, -clip), clip). Kept out of backward()."""
+    if not clip > 0:
+        raise ValueError(f"clip must be positive, got {clip}")
+    np.clip(grads.flat, -clip, clip, out=grads.flat)
 
 
-def clip_by_norm(grads: Params, max_norm: float) -> float:
-    """In place, by the global L2 norm, as torch.nn.utils.clip_grad_norm_:
-    g <- g * min(1, max_norm / (||g|| + 1e-6)). Returns ||g|| before clipping.
+def clip_by_norm(grads: Params, clip_norm: float) -> float:
+    """In place, by the global L2 norm, as torch.nn.utils.clip_grad_norm_ with max_norm =
+    clip_norm: g <- g * min(1, clip_norm / (||g|| + 1e-6)). Returns ||g|| before clipping.
 
     The norm is taken as s sqrt(sum((g/s)^2)), s = max|g|, so that huge or tiny gradients
     neither overflow nor underflow."""
-    if not max_norm > 0:
-        raise ValueError(f"max_norm must be positive, got {max_norm}")
+    if not clip_norm > 0:
+        raise ValueError(f"clip_norm must be positive, got {clip_norm}")
     g = grads.flat
     s = float(np.max(np.abs(g))) if g.size else 0.0
     norm = s * float(np.sqrt(np.sum((g / s) ** 2))) if 0 < s < np.inf else s
-    g *= min(1.0, max_norm / (norm + 1e-6))
+    g *= min(1.0, clip_norm / (norm + 1e-6))
     return norm
 
 
 def adagrad_step(
     params: Params, grads: Params, memory: Params, eta: float = 0.1, eps: float = 1e-8
 ) -> None:
-    """In place, over the flat blocks: mem += g^2;  theta -= eta g / sqrt(mem + eps)."""
+    """In place, over the flat blocks: memory += g^2;  theta -= eta g / sqrt(memory + eps)."""
     _same_layout(params, grads, memory)
     g = grads.flat
     memory.flat[...] += g * g
@@ -687,7 +688,7 @@ def rmsprop_step(
     eps: float = 1e-8,
 ) -> None:
     """In place (char-rnn's RMSprop; torch.optim.RMSprop with alpha=decay, centered=False):
-    v = decay v + (1 - decay) g^2;  theta -= eta g / (sqrt(v) + eps),  v = memory."""
+    memory = decay memory + (1 - decay) g^2;  theta -= eta g / (sqrt(memory) + eps)."""
     _same_layout(params, grads, memory)
     g = grads.flat
     memory.flat[...] = decay * memory.flat + (1 - decay) * g * g
@@ -727,7 +728,7 @@ def train(
     seq_length: int = 25,
     eta: float = 0.1,
     eps: float = 1e-8,
-    limit: float = 5.0,
+    clip: float = 5.0,
     optimizer: str = "adagrad",
     clip_norm: float = 0.0,
     decay: float = 0.95,
@@ -735,17 +736,23 @@ def train(
     beta2: float = 0.999,
     dropout: float = 0.0,
     dropout_seed: int = 0,
+    *,
+    limit: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The assignment's training loop, as the native Trainer runs it (batch 1), for any model of
     the family, updating params in place. Returns (losses, smooth_losses), one per update.
 
     inputs = text[e : e+T], targets = text[e+1 : e+T+1]; forward, backward, clip (elementwise to
-    +-limit, or by the global norm to clip_norm if clip_norm > 0), then the optimiser's update
+    +-clip, or by the global norm to clip_norm if clip_norm > 0), then the optimiser's update
     ("adagrad" with eps; "rmsprop" with decay, eps; "adam" with beta1, beta2, eps, t = the update's
     number from 1); e += T, the state (h, and c for lstm, every layer) carried; when fewer than
     T+1 characters remain a new epoch starts with e = 0 and the state zero. With dropout, update
-    `step` (from 0) uses the masks of (dropout_seed, step).
+    `step` (from 0) uses the masks of (dropout_seed, step). `limit` is the old name of `clip`
+    (deprecated).
     """
+    if limit is not None:
+        warnings.warn("reference.train(limit=) is now clip=", DeprecationWarning, stacklevel=2)
+        clip = limit
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}: choose 'adagrad', 'rmsprop' or 'adam'")
     if not clip_norm >= 0:
@@ -754,8 +761,9 @@ def train(
     T = seq_length
     if encoded.size < T + 1:
         raise ValueError(f"the text has {encoded.size} characters; training needs {T + 1}")
-    memory = Params.zeros(params.layout)  # adagrad: sum g^2; rmsprop, adam: v
-    moment = Params.zeros(params.layout)  # adam: m
+    memory = Params.zeros(params.layout)  # adagrad: sum of g^2; rmsprop: mean of g^2
+    m = Params.zeros(params.layout)  # adam: mean of g
+    v = Params.zeros(params.layout)  # adam: mean of g^2
     lstm_model = params.cell == "lstm"
 
     def zero_state() -> tuple[np.ndarray, np.ndarray | None]:  # (L, m) each
@@ -784,13 +792,13 @@ def train(
         if clip_norm > 0:
             clip_by_norm(result.grads, clip_norm)
         else:
-            clip_gradients(result.grads, limit)
+            clip_gradients(result.grads, clip)
         if optimizer == "adagrad":
             adagrad_step(params, result.grads, memory, eta, eps)
         elif optimizer == "rmsprop":
             rmsprop_step(params, result.grads, memory, eta, decay, eps)
         else:
-            adam_step(params, result.grads, moment, memory, step + 1, eta, beta1, beta2, eps)
+            adam_step(params, result.grads, m, v, step + 1, eta, beta1, beta2, eps)
         h_prev, c_prev = result.h_last, result.c_last
         e += T
     return losses, smooth_losses
