@@ -10,7 +10,6 @@ Not here: the loop itself, or any file of a run (experiment.py).
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from charrnn.experiment import RunResult, RunSettings
+    from charrnn.spec import Evaluation
     from charrnn.train import Progress, Trainer
 
 
@@ -65,15 +65,20 @@ class Validation:
 
     step: int
     """Updates done when it was measured."""
-    loss: float
-    """The loss per character (nats) of the current parameters over the held-out text."""
+    evaluation: Evaluation
+    """The current parameters over the held-out text: nats and bits per character."""
     best: bool
     """The lowest so far: the parameters were copied into the best ones (best.npz)."""
 
     @property
+    def loss(self) -> float:
+        """The loss per character in nats (evaluation.nats)."""
+        return self.evaluation.nats
+
+    @property
     def bits_per_char(self) -> float:
-        """The loss in bits per character."""
-        return self.loss / math.log(2)
+        """The loss in bits per character (evaluation.bits)."""
+        return self.evaluation.bits
 
 
 @dataclass

@@ -684,14 +684,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     model = _load_model(args.checkpoint)
     result = model.evaluate(read_text(args.file), documents=args.documents, threads=args.threads)
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(result.to_dict()))
     else:
-        where = f" in {result['documents']:,} documents" if args.documents else ""
+        where = f" in {result.documents:,} documents" if args.documents else ""
         print(
-            f"{result['chars']:,} predictions{where}: "
-            f"{format_loss(result['nats_per_char'], 4)} nats = "
-            f"{format_loss(result['bits_per_char'], 4)} bits per character, perplexity "
-            f"{format_loss(result['perplexity'])}"
+            f"{result.characters:,} predictions{where}: "
+            f"{format_loss(result.nats, 4)} nats = "
+            f"{format_loss(result.bits, 4)} bits per character, perplexity "
+            f"{format_loss(result.perplexity)}"
         )
     return 0
 

@@ -1,9 +1,10 @@
 """Text in, integer indices out: read a UTF-8 file, build the sorted character vocabulary, encode
 and decode, locate the bundled Shakespeare corpus, and lay out a file of documents (one per
-line) for training and evaluation.
+line) for training and evaluation, and split a text into the part trained on and the held-out
+tail (split_sizes).
 
-Characters are Unicode code points, not bytes. Not here: the model, batching or training
-(see charrnn.reference and the native core).
+Characters are Unicode code points, not bytes. Not here: the model or training (see
+charrnn.reference and the native core).
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import importlib.resources
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from charrnn.config import TrainConfig
 
 __all__ = [
     "END",
@@ -28,6 +33,7 @@ __all__ = [
     "normalize_newlines",
     "read_text",
     "split_documents",
+    "split_sizes",
 ]
 
 # How line ends are read: "lf" as editors show the text (CRLF and CR become LF, a leading
@@ -363,3 +369,42 @@ def document_streams(
             laid = np.concatenate(parts, axis=1)
             out[:, j, : laid.shape[1]] = laid
     return out[0].reshape(-1), out[1].reshape(-1)
+
+
+def split_sizes(n: int, config: TrainConfig) -> tuple[int, int]:
+    """(training characters, validation characters) of a text of n: the last val_frac of it,
+    rounded, is held out (documents: n documents, the last val_frac of them). ValueError when
+    either part is too short to use."""
+    if config.documents:
+        return _document_split(n, config)
+    T = config.seq_length
+    n_val = int(round(config.val_frac * n))
+    if config.val_frac > 0 and n_val < T + 1:
+        raise ValueError(
+            f"--val-frac {config.val_frac:g} holds out {n_val} of the text's {n} characters, fewer "
+            f"than one sequence (seq_length + 1 = {T + 1}); use a larger fraction or a longer text"
+        )
+    needed = config.batch * (T + 1)
+    if n - n_val < needed:
+        part = "the text" if not n_val else "the training part of the text"
+        raise ValueError(
+            f"{part} has {n - n_val} characters, but training needs at least {needed} "
+            f"(batch * (seq_length + 1)); use a longer text or a smaller --seq-length"
+        )
+    return n - n_val, n_val
+
+
+def _document_split(n: int, config: TrainConfig) -> tuple[int, int]:
+    n_val = int(round(config.val_frac * n))
+    if config.val_frac > 0 and n_val < 1:
+        raise ValueError(
+            f"--val-frac {config.val_frac:g} holds out none of the text's {n} "
+            f"documents; use a larger fraction or more documents"
+        )
+    if n - n_val < config.batch:
+        raise ValueError(
+            f"{'the training part of ' if n_val else ''}the text has {n - n_val} "
+            f"document(s), fewer than --batch {config.batch} (a stream each); use "
+            f"more documents or a smaller --batch"
+        )
+    return n - n_val, n_val

@@ -36,10 +36,11 @@ from typing import Any
 
 from charrnn.callbacks import Callback, Run, Validation
 from charrnn.data import default_corpus_path, read_text
+from charrnn.gradcheck import gradcheck_m
 from charrnn.losses import format_loss
 from charrnn.model import sampling_seed
 from charrnn.plot import load_pyplot, plot_loss
-from charrnn.report import gradcheck_m, write_report
+from charrnn.report import write_report
 from charrnn.runfiles import SAMPLE_HEADER, open_metrics, read_metrics, read_samples, write_metrics
 from charrnn.train import Progress, TrainConfig, Trainer, TrainingDiverged
 
@@ -217,10 +218,10 @@ class _Validation(Callback):
     def on_chunk(self, progress: Progress) -> None:
         if progress.step % self.every == 0 or self.run.finished:
             trainer = self.run.trainer
-            loss = trainer.evaluate_validation()
+            result = trainer.evaluate_validation()
             self.run.call(
                 "on_validation",
-                Validation(trainer.step, loss, trainer.best_val_step == trainer.step),
+                Validation(trainer.step, result, trainer.best_val_step == trainer.step),
             )
 
 
