@@ -220,7 +220,7 @@ def test_family_end_to_end(tmp_path, text_file, cell):
     figures = json.loads(evaluated.stdout)
     assert set(figures) == {"nats", "bits", "perplexity", "characters"}
     assert figures["characters"] == len(text_file.read_text(encoding="utf-8")) - 1
-    assert 0 < figures["bits_per_char"] < np.log2(80)
+    assert 0 < figures["bits"] < np.log2(80)
     exported = charrnn("export", out / "best.npz", tmp_path / "w.npz", "--format", "torch")
     assert exported.returncode == 0, exported.stderr
     with np.load(tmp_path / "w.npz") as npz:

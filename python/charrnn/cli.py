@@ -54,6 +54,60 @@ def _top_p(text: str) -> float:
     return value
 
 
+# How each TrainConfig setting is given on the command line: its flag (default --name-with-dashes),
+# type, metavar or choices. Its help and its default are TrainConfig's (charrnn.config), written
+# there once; an option left out defaults to None, so TrainConfig's default applies and, on
+# --resume, only the settings given count as changes.
+TRAIN_OPTIONS: dict[str, dict[str, Any]] = {
+    # --cell and --layers are checked by TrainConfig, so that a bad value is a one-line error
+    # (exit 1) as any other bad model setting is.
+    "cell": {"metavar": "CELL"},
+    "layers": {"type": int},
+    "embedding": {"type": _nonnegative_int, "metavar": "D"},
+    "m": {"type": _positive_int},
+    "seq_length": {"type": _positive_int},
+    "eta": {"type": _positive_float},
+    "sig": {"type": _nonnegative_float},
+    "forget_bias": {"type": float, "metavar": "F"},
+    "seed": {"type": _nonnegative_int},
+    "eps": {"type": _positive_float},
+    "clip": {"type": _positive_float},
+    "optimizer": {"choices": ("adagrad", "rmsprop", "adam")},
+    "clip_norm": {"type": _positive_float, "metavar": "X"},
+    "decay": {"type": _nonnegative_float, "flag": "--decay-rate"},
+    "beta1": {"type": _nonnegative_float},
+    "beta2": {"type": _nonnegative_float},
+    "batch": {"type": _positive_int},
+    "dtype": {"choices": ("float64", "float32")},
+    "val_frac": {"type": _fraction},
+    "newline": {"choices": ("lf", "keep")},
+    "diverge_factor": {"type": _positive_float},
+    "lr_decay": {"type": _positive_float, "metavar": "FACTOR"},
+    "lr_decay_after": {"type": _nonnegative_int, "metavar": "EPOCHS"},
+    "dropout": {"type": _fraction, "metavar": "P"},
+    "documents": {"action": "store_const", "const": True},
+    "threads": {"type": _positive_int},
+}
+
+
+def _setting_help(name: str) -> str:
+    """TrainConfig's docstring of a setting and its default, on one line."""
+    from charrnn.config import defaults, field_docs
+
+    default = defaults()[name]
+    shown = {None: "none", True: "on", False: "off"}.get(default, default)
+    text = " ".join(field_docs()[name].split()).replace("%", "%%")
+    return f"{text} (default {shown})"
+
+
+def add_setting(parser: Any, name: str, default: Any = None, **changes: Any) -> None:
+    """The option of TrainConfig setting `name`, from TRAIN_OPTIONS and the field's docstring;
+    `default` None (train: TrainConfig's applies) or a value (gradcheck's own)."""
+    options = {**TRAIN_OPTIONS[name], **changes}
+    flag = options.pop("flag", "--" + name.replace("_", "-"))
+    parser.add_argument(flag, dest=name, default=default, help=_setting_help(name), **options)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from charrnn import __version__
 
@@ -101,18 +155,13 @@ def _add_train(sub: Any) -> argparse.ArgumentParser:
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
-    """train's model and training settings (TrainConfig's)."""
-    from charrnn._core import CELLS
-    from charrnn.train import OPTIMIZERS, RECIPES
+    """train's model and training settings: every TrainConfig field (TRAIN_OPTIONS), and the
+    recipes that set several at once."""
+    from charrnn.config import RECIPES
 
-    # Model settings default to None so that on --resume we know which ones were given.
-    # --cell and --layers are checked with the other model settings (TrainConfig), so that a bad
-    # value is a one-line error (exit 1) as any other bad model setting is.
-    p.add_argument(
-        "--cell", help=f"recurrent cell: {', '.join(CELLS)} (default rnn, the vanilla RNN)"
-    )
-    p.add_argument("--layers", type=int, help="stacked layers (default 1)")
-    p.add_argument("--m", type=_positive_int, help="hidden units per layer (default 100)")
+    settings = p.add_argument_group("settings (charrnn.TrainConfig)")
+    for name in TRAIN_OPTIONS:
+        add_setting(settings, name)
     p.add_argument(
         "--recipe",
         choices=sorted(RECIPES),
@@ -120,88 +169,10 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         "--embedding 64 --forget-bias 0 --optimizer adam --eta 2e-3, what a "
         "PyTorch script does (learns about twice as fast per update)",
     )
-    p.add_argument(
-        "--forget-bias",
-        type=float,
-        metavar="F",
-        help="lstm: initial bias of the forget gate (default 1, char-rnn's; 0 is "
-        "PyTorch's on average)",
-    )
-    p.add_argument(
-        "--embedding",
-        type=_nonnegative_int,
-        metavar="D",
-        help="read characters through a learnt table of D-dimensional vectors "
-        "(PyTorch's nn.Embedding, torch-rnn's wordvec_size) instead of one-hot "
-        "columns (default 0: one-hot; 64 learns much faster per update)",
-    )
-    p.add_argument("--seq-length", type=_positive_int, help="characters per update (default 25)")
-    p.add_argument(
-        "--eta",
-        type=_positive_float,
-        help="learning rate (default 0.1, AdaGrad's; try 2e-3 for rmsprop and adam)",
-    )
-    p.add_argument(
-        "--optimizer",
-        choices=OPTIMIZERS,
-        help="adagrad (default, the assignment's), rmsprop (char-rnn's) or adam",
-    )
-    p.add_argument(
-        "--clip",
-        type=_positive_float,
-        help="clip every gradient entry to [-CLIP, CLIP] (default 5)",
-    )
-    p.add_argument(
-        "--clip-norm",
-        type=_positive_float,
-        metavar="X",
-        help="clip the gradient's global L2 norm to X instead (as PyTorch users do)",
-    )
-    p.add_argument(
-        "--decay-rate",
-        dest="decay",
-        type=_nonnegative_float,
-        help="RMSprop's decay of the mean square (default 0.95, char-rnn's)",
-    )
-    p.add_argument("--beta1", type=_nonnegative_float, help="Adam's beta1 (default 0.9)")
-    p.add_argument("--beta2", type=_nonnegative_float, help="Adam's beta2 (default 0.999)")
-    p.add_argument(
-        "--sig",
-        type=_nonnegative_float,
-        help="rnn: initial weight std (default 0.01); lstm and gru draw from "
-        "U(-1/sqrt(m), 1/sqrt(m))",
-    )
-    p.add_argument("--seed", type=_nonnegative_int, help="seed of weights and samples (default 0)")
-    p.add_argument("--batch", type=_positive_int, help="sequences per update (default 1)")
-    p.add_argument(
-        "--documents",
-        action="store_const",
-        const=True,
-        help="the file holds one document per line (names, tweets): each is learnt "
-        "from a zero state and ends with the line end, which the model learns "
-        "to predict",
-    )
-    p.add_argument(
-        "--dropout",
-        type=_fraction,
-        metavar="P",
-        help="drop each unit of each layer's output with probability P while training (default 0)",
-    )
-    p.add_argument(
-        "--dtype", choices=["float64", "float32"], help="training precision (default float64)"
-    )
-    p.add_argument(
-        "--threads",
-        type=_positive_int,
-        help="threads to train on (default: every core this process may use); the "
-        "results are the same for any number",
-    )
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    """train's settings of the run: intervals, validation, time limit, files."""
-    from charrnn.data import NEWLINE_MODES
-
+    """train's settings of the run (RunSettings): intervals, time limit, files."""
     p.add_argument(
         "--sample-every",
         type=_positive_int,
@@ -212,12 +183,6 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--checkpoint-every",
         type=_positive_int,
         help="updates between checkpoints (default: --sample-every)",
-    )
-    p.add_argument(
-        "--val-frac",
-        type=_fraction,
-        help="hold out the last fraction of the text, contiguous, for validation "
-        "(default 0: train on all of it)",
     )
     p.add_argument(
         "--eval-every",
@@ -235,30 +200,6 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         metavar="CKPT",
         help="start a new run (step 0, fresh optimizer state) from a checkpoint's "
         "weights, e.g. to fine-tune on another text",
-    )
-    p.add_argument(
-        "--newline",
-        choices=NEWLINE_MODES,
-        help="lf (default): read CRLF and CR line ends as LF and drop a leading BOM; "
-        "keep: train on the characters as stored",
-    )
-    p.add_argument(
-        "--lr-decay",
-        type=_positive_float,
-        metavar="FACTOR",
-        help="multiply the learning rate by FACTOR after each epoch past "
-        "--lr-decay-after (default 1: no decay)",
-    )
-    p.add_argument(
-        "--lr-decay-after",
-        type=_nonnegative_int,
-        metavar="EPOCHS",
-        help="epochs before the decay starts (default 10)",
-    )
-    p.add_argument(
-        "--diverge-factor",
-        type=_positive_float,
-        help="stop (exit 3) when the smooth loss passes this times the first loss (default 3)",
     )
     p.add_argument(
         "--sample-length",
@@ -378,7 +319,7 @@ def _add_export(sub: Any) -> None:
 
 
 def _add_gradcheck(sub: Any) -> None:
-    from charrnn._core import CELLS
+    from charrnn.config import defaults
     from charrnn.gradcheck import FD_ORDER, FD_STEP
 
     g = sub.add_parser(
@@ -390,23 +331,8 @@ def _add_gradcheck(sub: Any) -> None:
         "characters of FILE. Exit status 1 if a check fails.",
     )
     g.add_argument("file", nargs="?", help="UTF-8 text file (default: the embedded corpus)")
-    g.add_argument(
-        "--cell", default="rnn", help=f"recurrent cell: {', '.join(CELLS)} (default rnn)"
-    )
-    g.add_argument("--layers", type=int, default=1, help="stacked layers (default 1)")
-    g.add_argument(
-        "--m", type=_positive_int, default=100, help="hidden units per layer (default 100)"
-    )
-    g.add_argument(
-        "--embedding",
-        type=_nonnegative_int,
-        default=0,
-        metavar="D",
-        help="an embedding of width D before the first layer (default 0: none)",
-    )
-    g.add_argument(
-        "--seq-length", type=_positive_int, default=25, help="sequence length (default 25)"
-    )
+    for name in ("cell", "layers", "m", "embedding", "seq_length", "seed", "sig"):
+        add_setting(g, name, default=defaults()[name])
     g.add_argument(
         "--h",
         type=_positive_float,
@@ -420,10 +346,6 @@ def _add_gradcheck(sub: Any) -> None:
         default=FD_ORDER,
         help=f"central differences of order 2 (the assignment's, best with --h 1e-4) "
         f"or 4 (default {FD_ORDER})",
-    )
-    g.add_argument("--seed", type=_nonnegative_int, default=0, help="weights seed (default 0)")
-    g.add_argument(
-        "--sig", type=_nonnegative_float, default=0.01, help="weights std (default 0.01)"
     )
     g.add_argument(
         "--dropout",
@@ -577,37 +499,7 @@ def _train(args: argparse.Namespace) -> int:
     from charrnn.experiment import RunInterrupted, RunSettings, run
     from charrnn.train import RECIPES, TrainConfig
 
-    given = {
-        name: getattr(args, name)
-        for name in (
-            "cell",
-            "layers",
-            "m",
-            "embedding",
-            "forget_bias",
-            "seq_length",
-            "eta",
-            "sig",
-            "seed",
-            "batch",
-            "dtype",
-            "val_frac",
-            "newline",
-            "diverge_factor",
-            "lr_decay",
-            "lr_decay_after",
-            "optimizer",
-            "clip",
-            "clip_norm",
-            "decay",
-            "beta1",
-            "beta2",
-            "dropout",
-            "documents",
-            "threads",
-        )
-        if getattr(args, name) is not None
-    }
+    given = {name: getattr(args, name) for name in TRAIN_OPTIONS if getattr(args, name) is not None}
     settings = RunSettings(
         steps=args.steps,
         epochs=args.epochs,

@@ -7,7 +7,10 @@ Not here: running (train.py) or the model's shape alone (spec.ModelSpec).
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +20,7 @@ import numpy as np
 from charrnn.data import NEWLINE_MODES
 from charrnn.spec import CELLS, ModelSpec
 
-__all__ = ["OPTIMIZERS", "RECIPES", "RESUMABLE", "TrainConfig"]
+__all__ = ["OPTIMIZERS", "RECIPES", "RESUMABLE", "TrainConfig", "defaults", "field_docs"]
 
 # Settings a resumed run may change; the others describe the model or the text.
 RESUMABLE = (
@@ -259,3 +262,27 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
         return cls(**values)
+
+
+@functools.cache
+def field_docs() -> dict[str, str]:
+    """Each TrainConfig field's docstring by name, read from this module's source: the one place
+    a setting's help is written (the command line's --help and the API reference show it)."""
+    tree = ast.parse(inspect.getsource(TrainConfig))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs = {}
+    for node, after in zip(body, body[1:]):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            docs[node.target.id] = inspect.cleandoc(after.value.value)
+    return docs
+
+
+def defaults() -> dict[str, Any]:
+    """Every setting's default by name."""
+    return {f.name: f.default for f in dataclasses.fields(TrainConfig)}

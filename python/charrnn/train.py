@@ -252,17 +252,17 @@ class Trainer:
         model = Model.load(path)
         spec = model.spec
         for name in ("cell", "layers", "m", "embedding"):
-            if name in (overrides or {}) and overrides[name] != spec[name]:
+            if name in (overrides or {}) and overrides[name] != getattr(spec, name):
                 raise ValueError(
-                    f"{str(path)!r} holds a model with {name}={spec[name]}, but "
+                    f"{str(path)!r} holds a model with {name}={getattr(spec, name)}, but "
                     f"{name}={overrides[name]} was given; drop the option"
                 )
         config = dataclasses.replace(
             config or TrainConfig(),
-            cell=spec["cell"],
-            layers=spec["layers"],
-            m=spec["m"],
-            embedding=spec["embedding"],
+            cell=spec.cell,
+            layers=spec.layers,
+            m=spec.m,
+            embedding=spec.embedding,
         )
         unknown = sorted(set(text + END if config.documents else text) - set(model.vocab.chars))
         if unknown:
