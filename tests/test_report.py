@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-from charrnn import _core, experiment, machine
+from charrnn import _core, handlers, machine
 from charrnn.cli import main
 from charrnn.losses import debiased, format_loss
 from charrnn.runfiles import read_metrics
@@ -280,8 +280,8 @@ def test_the_plotted_curve_follows_the_recent_losses(tmp_path, monkeypatch):
         drawn.update(real_plot_loss(*args, **kwargs))
         drawn["first_loss"] = kwargs.get("first_loss")
 
-    real_plot_loss = experiment.plot_loss
-    monkeypatch.setattr(experiment, "plot_loss", plot_loss)
+    real_plot_loss = handlers.plot_loss
+    monkeypatch.setattr(handlers, "plot_loss", plot_loss)
     path, out = tmp_path / "markov.txt", tmp_path / "run"
     path.write_text(markov_text(10_000), encoding="utf-8")
     assert (
@@ -360,8 +360,8 @@ def test_the_assignments_setup_plots_the_smooth_loss(tmp_path, monkeypatch, text
     def plot_loss(*args, **kwargs):
         drawn.update(real_plot_loss(*args, **kwargs), first_loss=kwargs.get("first_loss"))
 
-    real_plot_loss = experiment.plot_loss
-    monkeypatch.setattr(experiment, "plot_loss", plot_loss)
+    real_plot_loss = handlers.plot_loss
+    monkeypatch.setattr(handlers, "plot_loss", plot_loss)
     out = tmp_path / "run"
     assert main(["train", str(text_file), "--steps", "600", "--out", str(out), *FAST]) == 0
     history = read_metrics(out / "metrics.csv")

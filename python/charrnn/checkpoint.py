@@ -19,6 +19,7 @@ numbers mean (the native core).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -273,6 +274,34 @@ def fill_params(params: Any, arrays: dict[str, np.ndarray], prefix: str, path: s
             params[name] = require_array(arrays, prefix + name, path)
         except ValueError as err:
             raise CheckpointError(f"{str(path)!r}: {prefix + name}: {err}") from None
+
+
+def text_sha256(text: str) -> str:
+    """The hash a checkpoint keeps of the text it was trained on."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_resumed_text(
+    text: str, saved_vocab: list[str], meta: dict[str, Any], path: str | Path, documents: bool
+) -> None:
+    """CheckpointError unless text is the one the checkpoint was trained on (its vocabulary and
+    its hash, text_sha256)."""
+    from charrnn.data import END
+
+    have = set(text + END if documents else text)
+    if not text or not have <= set(saved_vocab):
+        extra, missing = sorted(have - set(saved_vocab)), sorted(set(saved_vocab) - have)
+        raise CheckpointError(
+            f"{str(path)!r} was trained on a text with a different vocabulary "
+            f"({len(saved_vocab)} characters vs {len(have)} here; only in this text: "
+            f"{''.join(extra)!r}; only in the checkpoint's: {''.join(missing)!r}); "
+            f"resume with the text it was trained on"
+        )
+    if text_sha256(text) != meta.get("text_sha256"):
+        raise CheckpointError(
+            f"{str(path)!r} was trained on a different text (same characters, different "
+            f"content); resume with the text it was trained on"
+        )
 
 
 # --- a Trainer's file ----------------------------------------------------------------------

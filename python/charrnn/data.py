@@ -34,11 +34,16 @@ __all__ = [
     "read_text",
     "split_documents",
     "split_sizes",
+    "split_text",
+    "TextSplit",
 ]
 
 # How line ends are read: "lf" as editors show the text (CRLF and CR become LF, a leading
 # byte-order mark is dropped), "keep" every character as stored.
 NEWLINE_MODES = ("lf", "keep")
+# Documents evaluated side by side, and the window each is read in (any values give the same
+# loss up to rounding: each document is its own sequence from a zero state).
+EVAL_DOCUMENT_STREAMS, EVAL_DOCUMENT_WINDOW = 64, 64
 
 
 def normalize_newlines(text: str) -> str:
@@ -408,3 +413,61 @@ def _document_split(n: int, config: TrainConfig) -> tuple[int, int]:
             f"more documents or a smaller --batch"
         )
     return n - n_val, n_val
+
+
+@dataclass(eq=False)
+class TextSplit:
+    """A text as training reads it: encoded, split into the part trained on and the held-out
+    tail, and the streams the native loops read from each (Streams)."""
+
+    encoded: np.ndarray
+    """The whole text's character indices."""
+    documents: list[str] | None
+    """The documents, one per line (TrainConfig.documents), else None."""
+    train_encoded: np.ndarray | None
+    """The part trained on (None for documents: see train_streams)."""
+    val_encoded: np.ndarray | None
+    """The held-out tail, or None (and None for documents)."""
+    train_streams: Streams
+    """What the training loop reads: batch streams over the training part."""
+    val_streams: Streams | None
+    """What validation reads, from a zero state, or None without a split."""
+    n_val: int
+    """Characters (documents) held out."""
+
+
+def split_text(text: str, vocab: Vocabulary, config: TrainConfig) -> TextSplit:
+    """The text split for training by config (val_frac, batch, seq_length, documents, seed).
+    Documents: the held-out tail is the last val_frac of them, and the training documents are
+    dealt to the batch's streams in an order shuffled once by the seed (a file of names is
+    often sorted).
+
+    Raises:
+        ValueError: As split_sizes; a character outside vocab.
+    """
+    c = config
+    encoded = vocab.encode(text)
+    if not c.documents:
+        n_train, n_val = split_sizes(len(text), c)
+        train, val = encoded[:n_train], (encoded[n_train:] if n_val else None)
+        return TextSplit(
+            encoded,
+            None,
+            train,
+            val,
+            Streams(train, batch=c.batch),
+            Streams(val) if val is not None else None,
+            n_val,
+        )
+    documents = split_documents(text)
+    n_train, n_val = split_sizes(len(documents), c)
+    docs = [vocab.encode(doc) for doc in documents]
+    end = vocab.index(END)
+    order = np.random.default_rng(c.seed).permutation(n_train)
+    train_streams = documents_layout([docs[i] for i in order], end, c.batch, c.seq_length)
+    val_streams = (
+        documents_layout(docs[n_train:], end, min(n_val, EVAL_DOCUMENT_STREAMS), c.seq_length)
+        if n_val
+        else None
+    )
+    return TextSplit(encoded, documents, None, None, train_streams, val_streams, n_val)

@@ -1,15 +1,27 @@
 """The machine charrnn runs on: its CPU, the cores this process may use, and the CPU level the
-native core was built for. Every figure charrnn reports names them (report.md, the benchmarks).
+native core was built for, and whether a model fits in its memory. Every figure charrnn reports
+names the machine (report.md, the benchmarks).
 """
 
 from __future__ import annotations
 
 import os
 import platform
+from typing import TYPE_CHECKING
 
 from charrnn import _core
 
-__all__ = ["available_cores", "core_build", "cpu_model", "describe"]
+if TYPE_CHECKING:
+    from charrnn.config import TrainConfig
+
+__all__ = [
+    "available_cores",
+    "available_memory",
+    "check_memory",
+    "core_build",
+    "cpu_model",
+    "describe",
+]
 
 
 def available_cores() -> int:
@@ -61,3 +73,36 @@ def describe() -> str:
         f"{platform.python_implementation()} {platform.python_version()}, core built for "
         f"{core_build()}"
     )
+
+
+def available_memory() -> int | None:
+    """Bytes the kernel says can be allocated without swapping (Linux), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_memory(K: int, config: TrainConfig) -> None:
+    """MemoryError, with the figures, when the model cannot fit in RAM. An --m that fits the
+    address space but not RAM (m=40000: ~80 GB) was otherwise killed by the kernel's OOM killer
+    with no message at all, after minutes of swapping."""
+    available = available_memory()
+    if available is None or config.m >= 2**31:  # the native core's own size error says more
+        return
+    entries = sum(e["size"] for e in config.spec(K).layout())
+    itemsize = 4 if config.dtype == "float32" else 8
+    # The float64 initial draw, then parameters, gradients, the optimizer's state (Adam keeps two
+    # moments), the best copy and the cast's temporary in the training dtype.
+    state = 2 if config.optimizer == "adam" else 1
+    needed = entries * (8 + (4 + state) * itemsize)
+    if needed > available:
+        raise MemoryError(
+            f"{config.cell} with {config.layers} layer(s) of m={config.m} needs about "
+            f"{needed / 2**30:.1f} GiB for the parameters, gradients, "
+            f"optimizer state and best copy, but {available / 2**30:.1f} GiB is available"
+        )

@@ -14,7 +14,15 @@ from typing import Any
 import numpy as np
 
 from charrnn import _core, checkpoint
-from charrnn.data import END, Streams, Vocabulary, documents_layout, split_documents
+from charrnn.data import (
+    END,
+    EVAL_DOCUMENT_STREAMS,
+    EVAL_DOCUMENT_WINDOW,
+    Streams,
+    Vocabulary,
+    documents_layout,
+    split_documents,
+)
 from charrnn.machine import available_cores
 from charrnn.spec import Evaluation, ModelSpec
 
@@ -29,9 +37,6 @@ __all__ = [
 EXPORT_FORMATS = ("torch",)
 # A document drawn without its end symbol stops at this many characters (sample_documents).
 MAX_DOCUMENT_LENGTH = 1000
-# Documents evaluated side by side, and the window each is read in (any values give the same
-# loss up to rounding: each document is its own sequence from a zero state).
-EVAL_DOCUMENT_STREAMS, EVAL_DOCUMENT_WINDOW = 64, 64
 # A layer's arrays as torch.nn.RNN/LSTM/GRU name them (suffixed _l{k}, k from 0).
 TORCH_NAMES = {"W": "weight_hh", "U": "weight_ih", "b": "bias_ih"}
 

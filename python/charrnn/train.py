@@ -10,31 +10,29 @@ Not here: files of a training run (metrics.csv, samples, plots: see experiment.p
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from charrnn import _core, checkpoint
+from charrnn.callbacks import Progress
 from charrnn.checkpoint import CheckpointError
 from charrnn.config import OPTIMIZERS, RECIPES, RESUMABLE, TrainConfig
 from charrnn.data import (
     END,
-    Streams,
     Vocabulary,
     default_corpus_path,
-    documents_layout,
     read_text,
     split_documents,
     split_sizes,
+    split_text,
 )
 from charrnn.losses import debiased, format_loss
-from charrnn.machine import available_cores
-from charrnn.model import EVAL_DOCUMENT_STREAMS, Model, evaluate_streams, sampling_seed
+from charrnn.machine import available_cores, check_memory
+from charrnn.model import Model, evaluate_streams, sampling_seed
 from charrnn.spec import CELLS, Evaluation, ModelSpec
 
 if TYPE_CHECKING:
@@ -62,92 +60,6 @@ class TrainingDiverged(RuntimeError):
         super().__init__(message)
         self.progress = progress
         """The losses of the chunk of updates in which training stopped, or None."""
-
-
-@dataclass
-class Progress:
-    """What a callback gets after each chunk of steps."""
-
-    step: int
-    """Updates done so far."""
-    epoch: float
-    """Passes over the text done so far (fractional)."""
-    losses: np.ndarray
-    """The loss of each update of this chunk."""
-    smooth_losses: np.ndarray
-    """The smooth loss after each update of this chunk."""
-    seq_length: int
-    """Characters per update (to turn the loss into a loss per character)."""
-
-    @property
-    def smooth_loss(self) -> float:
-        """The smooth loss after the last update of the chunk (nats, summed over seq_length)."""
-        return float(self.smooth_losses[-1])
-
-    @property
-    def bits_per_char(self) -> float:
-        """Smooth loss per character in bits (the loss is in nats, summed over seq_length)."""
-        return self.smooth_loss / self.seq_length / math.log(2)
-
-
-def text_sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _available_memory() -> int | None:
-    """Bytes the kernel says can be allocated without swapping (Linux), or None."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def _check_memory(K: int, config: TrainConfig) -> None:
-    """MemoryError, with the figures, when the model cannot fit in RAM. An --m that fits the
-    address space but not RAM (m=40000: ~80 GB) was otherwise killed by the kernel's OOM killer
-    with no message at all, after minutes of swapping."""
-    available = _available_memory()
-    if available is None or config.m >= 2**31:  # the native core's own size error says more
-        return
-    entries = sum(
-        e["size"]
-        for e in _core.layout(config.cell, K, config.m, config.layers, embedding=config.embedding)
-    )
-    itemsize = 4 if config.dtype == "float32" else 8
-    # The float64 initial draw, then parameters, gradients, the optimizer's state (Adam keeps two
-    # moments), the best copy and the cast's temporary in the training dtype.
-    state = 2 if config.optimizer == "adam" else 1
-    needed = entries * (8 + (4 + state) * itemsize)
-    if needed > available:
-        raise MemoryError(
-            f"{config.cell} with {config.layers} layer(s) of m={config.m} needs about "
-            f"{needed / 2**30:.1f} GiB for the parameters, gradients, "
-            f"optimizer state and best copy, but {available / 2**30:.1f} GiB is available"
-        )
-
-
-def _check_resumed_text(
-    text: str, saved_vocab: list[str], meta: dict[str, Any], path: str | Path, documents: bool
-) -> None:
-    """CheckpointError unless text is the one the checkpoint was trained on."""
-    have = set(text + END if documents else text)
-    if not text or not have <= set(saved_vocab):
-        extra, missing = sorted(have - set(saved_vocab)), sorted(set(saved_vocab) - have)
-        raise CheckpointError(
-            f"{str(path)!r} was trained on a text with a different vocabulary "
-            f"({len(saved_vocab)} characters vs {len(have)} here; only in this text: "
-            f"{''.join(extra)!r}; only in the checkpoint's: {''.join(missing)!r}); "
-            f"resume with the text it was trained on"
-        )
-    if text_sha256(text) != meta.get("text_sha256"):
-        raise CheckpointError(
-            f"{str(path)!r} was trained on a different text (same characters, different "
-            f"content); resume with the text it was trained on"
-        )
 
 
 class Trainer:
@@ -215,7 +127,7 @@ class Trainer:
         self.history: list[dict[str, Any]] = []  # settings changed on resume: {step, changed}
         """Settings changed on resume: [{'step': int, 'changed': {name: [old, new]}}]."""
         self._set_text(text)
-        _check_memory(self.vocab.K, config)
+        check_memory(self.vocab.K, config)
         if params is None:
             params = _core.Params.random(
                 self.vocab.K,
@@ -311,37 +223,12 @@ class Trainer:
         return native
 
     def _set_text(self, text: str) -> None:
-        """The encoded text, split into the part trained on and the held-out tail, and the
-        streams the native loops read from each (data.Streams). Documents: the held-out tail is
-        the last val_frac of them, and the training documents are dealt to the batch's streams
-        in an order shuffled once by the seed (a file of names is often sorted)."""
-        c = self.config
-        self.text_sha256 = text_sha256(text)
-        self.encoded = self.vocab.encode(text)
-        self.documents = split_documents(text) if c.documents else None
-        if self.documents is None:
-            n_train, n_val = split_sizes(len(text), c)
-            self.train_encoded = self.encoded[:n_train]
-            self.val_encoded = self.encoded[n_train:] if n_val else None
-            self.train_streams = Streams(self.train_encoded, batch=c.batch)
-            self.val_streams = Streams(self.val_encoded) if n_val else None
-        else:
-            n_train, n_val = split_sizes(len(self.documents), c)
-            encoded = [self.vocab.encode(doc) for doc in self.documents]
-            end = self.vocab.index(END)
-            order = np.random.default_rng(c.seed).permutation(n_train)
-            self.train_encoded = self.val_encoded = None
-            self.train_streams = documents_layout(
-                [encoded[i] for i in order], end, c.batch, c.seq_length
-            )
-            self.val_streams = (
-                documents_layout(
-                    encoded[n_train:], end, min(n_val, EVAL_DOCUMENT_STREAMS), c.seq_length
-                )
-                if n_val
-                else None
-            )
-        self.n_val = n_val  # characters, or documents
+        """The text encoded and split (data.split_text): its fields become the trainer's
+        (encoded, documents, train_encoded, val_encoded, train_streams, val_streams, n_val)."""
+        self.text_sha256 = checkpoint.text_sha256(text)
+        split = split_text(text, self.vocab, self.config)
+        for field in dataclasses.fields(split):
+            setattr(self, field.name, getattr(split, field.name))
         self.best_val_loss = math.inf  # nats per character, at best_val_step
         self.best_val_step: int | None = None
         self.first_loss: float | None = None  # the loss of update 1 (the divergence rule's base)
@@ -682,7 +569,7 @@ class Trainer:
         # The checkpoint's vocabulary: the text's own, or, for a run started --init-from another
         # checkpoint, that one's (a superset).
         vocab = checkpoint.read_vocabulary(arrays, meta, path)
-        _check_resumed_text(text, vocab.chars, meta, path, config.documents)
+        checkpoint.check_resumed_text(text, vocab.chars, meta, path, config.documents)
         params = checkpoint.read_params(arrays, meta, path, prefixes=("", "best_"))
         self = cls(text, config, text_path=text_path, vocab=vocab, params=params)
         self.history = list(meta.get("history", []))
