@@ -1,4 +1,5 @@
-"""The `charrnn` command line: `train`, `sample`, `evaluate`, `export`, `gradcheck` and `check`.
+"""The `charrnn` command line: `train`, `sample`, `evaluate`, `export`, `gradcheck`, `check` and
+`sweep`.
 Each error a user can cause
 ends with a one-line message and a non-zero exit status, never a traceback:
 1 bad input or failed check, 2 bad usage, 3 training diverged, 130 interrupted (state saved)."""
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(sub)
     _add_gradcheck(sub)
     _add_check(sub)
+    _add_sweep(sub)
     return parser
 
 
@@ -483,6 +485,27 @@ def _add_check(sub: Any) -> None:
     c.set_defaults(usage_error=c.error)
 
 
+def _add_sweep(sub: Any) -> None:
+    """`charrnn sweep`: its options and its work live in charrnn.sweep.command."""
+    from charrnn.sweep.command import add_arguments
+
+    w = sub.add_parser(
+        "sweep",
+        help="many training runs over settings, seeds and texts (here, or on Ray)",
+        description="Train a trial for every point of a grid (or random points) of settings, "
+        "for every seed, in worker processes on this machine or on Ray Tune (--ray); write "
+        "trials.csv, curves.png and best/ (the best trial's checkpoints) into --out, and print "
+        "the trials ranked by validation bits per character.",
+    )
+    add_arguments(w)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from charrnn.sweep.command import main
+
+    return main(args)
+
+
 def _gradcheck(args: argparse.Namespace) -> int:
     from charrnn.data import load_corpus
     from charrnn.gradcheck import check_native, format_table
@@ -756,6 +779,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": _export,
         "gradcheck": _gradcheck,
         "check": _check,
+        "sweep": _sweep,
     }[args.command]
     try:
         return command(args)
