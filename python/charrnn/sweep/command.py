@@ -300,7 +300,7 @@ def _run_local(
         if record["status"] in trial_mod.FINISHED:
             bar.update(1)
         if record["status"] == trial_mod.FAILED:
-            bar.write(f"{record['id']} failed: {record['message']}")
+            bar.write(f"{record['id']} failed: {record['message']}", file=sys.stderr)
         scored = [r for r in records.values() if r.get("bits") is not None]
         if scored:
             bar.set_postfix(best=f"{min(r['bits'] for r in scored):.4f}")

@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -76,6 +77,10 @@ def check_storage(storage: str) -> Path:
 def start(address: str | None) -> Any:
     """ray.init: a new local Ray (address "local"), or the cluster at `address` (default
     RAY_ADDRESS); nothing if Ray is already initialised in this process."""
+    # Tune's old console output, which verbose=0 silences (the new one prints its tables
+    # anyway), and no warning about frequent experiment snapshots (tiny trials report often).
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     ray = import_ray()
     if ray.is_initialized():
         return ray
@@ -179,6 +184,34 @@ def _dirname(trial: Any) -> str:
     return trial.config["trial"]["id"]
 
 
+def _progress_callback(total: int) -> Any:
+    """A Tune callback printing a line per trial that ends (Ray's own tables are off)."""
+    from ray import tune
+
+    class Progress(tune.Callback):
+        def __init__(self) -> None:
+            self.ended = 0
+
+        def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            self.ended += 1
+            result = trial.last_result or {}
+            status = result.get("status")
+            status = status if status in (trial_mod.DONE, trial_mod.FAILED) else "stopped early"
+            bits = result.get("best_bits")
+            shown = f", {bits:.4f} bits" if isinstance(bits, float) and bits < 1e9 else ""
+            print(
+                f"{_dirname(trial)} {status} at step {result.get('step', 0)}{shown} "
+                f"({self.ended} ended)",
+                file=sys.stderr,
+            )
+
+        def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            self.ended += 1
+            print(f"{_dirname(trial)} failed ({self.ended} ended)", file=sys.stderr)
+
+    return Progress()
+
+
 def run_ray(
     trials: list[dict[str, Any]],
     root: Path,
@@ -230,7 +263,8 @@ def run_ray(
                 name=name,
                 storage_path=str(storage),
                 verbose=0,
-                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+                callbacks=[_progress_callback(len(trials))],
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
             ),
         )
     grid = tuner.fit()
