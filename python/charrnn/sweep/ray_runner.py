@@ -15,9 +15,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -267,17 +269,31 @@ def run_ray(
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
             ),
         )
-    grid = tuner.fit()
-    records, complete = _records(grid, root, run["steps"])
+    # Tune catches the first Ctrl-C (it stops the trials and saves the experiment), puts back
+    # the handler it found, and otherwise leaves its own installed: finding ours afterwards
+    # means the sweep was interrupted. Ours is for a second Ctrl-C: exit at once.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _second_ctrl_c) if main else None
+    try:
+        grid = tuner.fit()
+        interrupted = main and signal.getsignal(signal.SIGINT) is _second_ctrl_c
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+    records = _records(grid, root, interrupted)
     del ray
-    return records, complete, started
+    return records, not interrupted, started
 
 
-def _records(grid: Any, root: Path, steps: int) -> tuple[list[dict[str, Any]], bool]:
+def _second_ctrl_c(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _records(grid: Any, root: Path, interrupted: bool) -> list[dict[str, Any]]:
     """A record per Ray trial, written to its folder as trial.json (as the local runner's):
     done, failed (an error, or a failure the trial reported), stopped early (ASHA ended it
     before its last step) or interrupted (not terminated: Ctrl-C)."""
-    records, complete = [], True
+    records = []
     for trial in grid._experiment_analysis.trials:
         spec = trial.config["trial"]
         folder = root / spec["id"]
@@ -289,18 +305,18 @@ def _records(grid: Any, root: Path, steps: int) -> tuple[list[dict[str, Any]], b
             message = _error_line(trial) or "the Ray trial raised an error"
         elif reported in (trial_mod.DONE, trial_mod.FAILED):
             status = reported
-        elif trial.status == "TERMINATED":
+        elif trial.status == "TERMINATED" and not interrupted:
             status = trial_mod.STOPPED
             message = message or "ASHA"
         else:
-            status, complete = trial_mod.INTERRUPTED, False
+            status = trial_mod.INTERRUPTED if metrics else trial_mod.PENDING
         record = trial_mod.make_record(spec, folder, status, message)
         if metrics:
             record["seconds"] = float(metrics.get("time_total_s", metrics.get("seconds", 0.0)))
         if folder.exists():
             trial_mod.write_record(folder, record)
         records.append(record)
-    return sorted(records, key=lambda r: r["id"]), complete
+    return sorted(records, key=lambda r: r["id"])
 
 
 def _error_line(trial: Any) -> str:
