@@ -24,7 +24,9 @@ from typing import Any
 from charrnn.sweep import trial as trial_mod
 
 
-def _worker(trial: dict[str, Any], folder: str, run: dict[str, Any], threads: int) -> None:
+def _worker(
+    trial: dict[str, Any], folder: str, run: dict[str, Any], threads: int, parent: int
+) -> None:
     """A worker process: one trial. Ctrl-C before the run's own handler is up only sets a
     flag that stops the run at its start (trial.StopFlag)."""
     os.setpgrp()
@@ -33,6 +35,8 @@ def _worker(trial: dict[str, Any], folder: str, run: dict[str, Any], threads: in
 
         PR_SET_PDEATHSIG = 1
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the sweep died before the request took effect
+            os._exit(1)
 
     def early(signum: int, frame: Any) -> None:
         trial_mod.StopFlag.requested = True
@@ -88,7 +92,7 @@ def run_local(
                 folder = root / trial["id"]
                 process = ctx.Process(
                     target=_worker,
-                    args=(trial, str(folder), run, threads),
+                    args=(trial, str(folder), run, threads, os.getpid()),
                     name=f"charrnn-sweep-{trial['id']}",
                     daemon=True,
                 )
