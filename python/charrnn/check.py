@@ -20,13 +20,12 @@ import numpy as np
 from .gradcheck import (
     FD_ORDER,
     FD_STEP,
-    _metric_passes,
     compare,
-    format_table,
     fresh_case,
     native_params,
     numerical_gradients,
 )
+from .gradtable import format_table, metric_passes
 from .reference import Params
 
 __all__ = ["check_case", "check_gradients", "write_case"]
@@ -145,8 +144,8 @@ def _report(
         "loss_native": loss_native,
         "loss_abs_diff": loss_diff,
     }
-    report["passed"] = (loss_diff is None or _metric_passes("max_abs_diff_ref", loss_diff)) and all(
-        _metric_passes(metric, value)
+    report["passed"] = (loss_diff is None or metric_passes("max_abs_diff_ref", loss_diff)) and all(
+        metric_passes(metric, value)
         for name in yours
         for metric, value in report[name].items()
         if not metric.startswith("worst")

@@ -162,7 +162,7 @@ def build(args: argparse.Namespace) -> Sweep:
 
 
 def _cores() -> int:
-    from charrnn.model import available_cores
+    from charrnn.machine import available_cores
 
     return available_cores()
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from charrnn.train import TrainConfig
+from charrnn.config import TrainConfig
 
 # Settings of the sweep itself ([sweep] in a TOML file; the same names as the options).
 SWEEP_KEYS = (

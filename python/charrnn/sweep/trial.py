@@ -70,9 +70,10 @@ def run_trial(
     record, trial.json, there. A failure (divergence, a bad text) is a record with status
     "failed" and the one-line reason, not an exception; Ctrl-C is status "interrupted"."""
     from charrnn.checkpoint import CheckpointError
+    from charrnn.config import TrainConfig
     from charrnn.experiment import RunError, RunInterrupted
     from charrnn.experiment import run as run_experiment
-    from charrnn.train import TrainConfig, TrainingDiverged
+    from charrnn.train import TrainingDiverged
 
     folder.mkdir(parents=True, exist_ok=True)
     earlier = read_record(folder)
