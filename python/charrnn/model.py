@@ -281,7 +281,7 @@ class Model:
             top_p = float(np.nextafter(0.0, 1.0))  # the argmax alone
         documents: list[str] = []
         total = 0
-        while (len(documents) < count) if count is not None else (total < chars):
+        while len(documents) < count if count is not None else total < (chars or 0):
             drawn = _core.sample(
                 self.params,
                 None,
