@@ -105,6 +105,13 @@ def fix_function(fn: ast.FunctionDef, cls: str | None) -> None:
                 a.annotation = annotation(ARGUMENTS[a.arg])
             elif setter:  # flat, h_prev, c_prev
                 a.annotation = annotation(ARRAY)
+    # An argument whose default is None takes None (targets: the same name is required elsewhere).
+    defaults = dict(zip(reversed(fn.args.posonlyargs + fn.args.args), reversed(fn.args.defaults)))
+    defaults.update(zip(fn.args.kwonlyargs, fn.args.kw_defaults))
+    for a, d in defaults.items():
+        none = isinstance(d, ast.Constant) and d.value is None
+        if none and a.annotation is not None and "None" not in ast.unparse(a.annotation):
+            a.annotation = annotation(f"{ast.unparse(a.annotation)} | None")
     fn.returns = fix_annotation(fn.returns)
     untyped = fn.returns is not None and ast.unparse(fn.returns) in (
         "typing.Any",
