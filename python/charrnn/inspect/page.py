@@ -92,11 +92,17 @@ def samples(model: Any, seed: int = 0) -> list[dict[str, Any]]:
     return out
 
 
-def unit_table(r: np.ndarray, kinds: tuple[str, ...], best: int = 6) -> list[dict[str, Any]]:
-    """For each feature, the units with the largest |r| (layer 1-based, kind, unit, r)."""
+def unit_table(
+    r: np.ndarray, kinds: tuple[str, ...], varies: np.ndarray, best: int = 6
+) -> list[dict[str, Any]]:
+    """For each feature, the units with the largest |r| (layer 1-based, kind, unit, r); none
+    for a feature that does not vary in the text."""
     L, k, m, F = r.shape
     rows = []
     for f, name in enumerate(analysis.FEATURES):
+        if not varies[f]:
+            rows.append({"feature": name, "units": []})
+            continue
         flat = np.abs(r[..., f]).ravel()
         order = np.argsort(-flat, kind="stable")[:best]
         units = []
@@ -192,7 +198,7 @@ def page_data(
         "entropy": pack(arrays["entropy"][:W], "float32"),
         "rank": pack(np.minimum(arrays["rank"][:W], 65535), "uint16"),
         "features": list(analysis.FEATURES),
-        "units": unit_table(r, stats.kinds),
+        "units": unit_table(r, stats.kinds, stats.varies()),
         "r": np.round(r, 3).tolist(),
         "contexts": contexts(stats, text),
         "saturation": {
@@ -200,7 +206,7 @@ def page_data(
             **{k: np.round(v, 4).tolist() for k, v in stats.fractions().items()},
         },
         "context": {
-            "x": curve_x.tolist(),
+            "x": [round(float(v), 2) for v in curve_x],
             "bits": [round(float(b), 4) for b in curve_bits],
             "full": full_bits,
         },
@@ -261,7 +267,8 @@ def build(
             f"--window {window} is larger than the text ({len(codes) - 1:,} predictions)"
         )
     window = min(window or 3000, len(codes) - 1)
-    result = analysis.analyse(model.params, codes, kept, window=window, progress=progress)
+    params32 = analysis.float32_params(model.params)
+    result = analysis.analyse(params32, codes, kept, window=window, progress=progress)
     while True:
         data = page_data(model, kept, codes, result, name=name, window=window, unknown=note)
         page = render(data)

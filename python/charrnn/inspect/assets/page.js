@@ -230,6 +230,7 @@
   table.append(el("tr", {}, el("th", {text: "feature"}), el("th", {text: "best units (r)"})));
   for (const row of D.units) {
     const cell = el("td");
+    if (!row.units.length) cell.append(el("span", {class: "hint", text: "does not vary in this text"}));
     for (const u of row.units) cell.append(unitLink(u.layer, u.kind, u.unit, `L${u.layer}.${u.kind}.${u.unit} (${u.r >= 0 ? "+" : ""}${fmt(u.r, 2)})`));
     table.append(el("tr", {}, el("td", {text: row.feature}), cell));
   }
@@ -347,14 +348,15 @@
   (function context() {
     const C = D.context, w = 560, h = 280, pad = 46;
     if (!C.x.length) { $("context").append(el("p", {text: "The text is too short."})); return; }
-    const xmax = C.x[C.x.length - 1], ymax = Math.max(...C.bits, C.full) * 1.05;
-    const lx = (v) => Math.log(v) / Math.log(Math.max(xmax, 2));
+    const xmax = Math.max(C.x[C.x.length - 1], 2), ymax = Math.max(...C.bits, C.full) * 1.05;
+    const lx = (v) => Math.log(v) / Math.log(xmax);
     const sx = (v) => pad + (w - pad - 10) * lx(v), sy = (v) => h - pad - (h - pad - 10) * v / ymax;
     const svg = svgEl("svg", {width: w, height: h, id: "context-chart"});
     const ticks = [1, 3, 10, 30, 100, 300, 1000].filter((v) => v <= xmax).map((v) => [v, String(v)]);
     const yt = []; for (let v = 0; v <= ymax; v += ymax > 6 ? 2 : 1) yt.push([v, String(v)]);
     axes(svg, w, h, pad, "characters since a zeroed state", "bits per character", ticks, yt, sx, sy);
     svg.append(svgEl("polyline", {points: C.x.map((x, i) => `${sx(x)},${sy(C.bits[i])}`).join(" "), fill: "none", stroke: COLOURS[0], "stroke-width": 1.5}));
+    C.x.forEach((x, i) => svg.append(svgEl("circle", {cx: sx(x), cy: sy(C.bits[i]), r: 2.5, fill: COLOURS[0]})));
     svg.append(svgEl("line", {x1: pad, x2: w - 10, y1: sy(C.full), y2: sy(C.full), stroke: COLOURS[1], "stroke-dasharray": "5 4"}));
     const t = svgEl("text", {x: w - 12, y: sy(C.full) - 5, "text-anchor": "end", "font-size": 11, fill: COLOURS[1]});
     t.textContent = `full context ${fmt(C.full, 2)} bits`;
