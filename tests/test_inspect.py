@@ -124,7 +124,7 @@ def test_page_is_self_contained(runs, cell, tmp_path):
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:|//)""", html, re.I)
     assert "<link" not in html and "<script src" not in html
     assert "default-src 'none'" in html
-    assert len(html.encode()) < 5 * 2**20
+    assert len(html.encode()) < 5_000_000
     for view in ("text-view", "units-view", "span-view", "gates-view", "context-view"):
         assert f'id="{view}"' in html
     # By default the run's validation part (the last 10% of the text).

@@ -10,7 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +82,20 @@ def pages(tmp_path_factory, small_text):
         page = root / f"{name}.html"
         charrnn("inspect", run, text, "--out", page, "--window", 1500)
         out[name] = (page, run / "best.npz", text)
+    # The same LSTM with its weights embedded as float16, as models above 200,000 parameters
+    # have them.
+    from charrnn.inspect import page as page_module
+
+    saved = page_module.FLOAT32_UP_TO
+    page_module.FLOAT32_UP_TO = 0
+    try:
+        html, _ = page_module.build(
+            Model.load(out["lstm"][1]), small_text, name="small.txt", window=500
+        )
+    finally:
+        page_module.FLOAT32_UP_TO = saved
+    (root / "lstm16.html").write_text(html, encoding="utf-8")
+    out["lstm16"] = (root / "lstm16.html", out["lstm"][1], text)
     return out
 
 
@@ -198,20 +211,24 @@ def test_the_sampler_writes_text(lstm_page):
     )
 
 
-def test_the_pages_forward_pass_is_the_cores(lstm_page, pages):
-    """The page's JavaScript forward pass (weights embedded as float32, arithmetic in double)
-    against the native core on the same float32-rounded weights."""
-    _, ckpt, _ = pages["lstm"]
+def forward_matches(driver, ckpt, dtype):
+    """The page's JavaScript forward pass (weights embedded in dtype, arithmetic in double)
+    against the native core on the same rounded weights."""
     model = Model.load(ckpt)
-    assert lstm_page.execute_script("return charrnnInspect.data.weights.dtype") == "float32"
+    assert driver.execute_script("return charrnnInspect.data.weights.dtype") == dtype
     text = "First Citizen:\nBefore we proceed any further, hear me speak."
-    got = np.array(lstm_page.execute_script("return charrnnInspect.forward(arguments[0])", text))
+    got = np.array(driver.execute_script("return charrnnInspect.forward(arguments[0])", text))
     params = model.params.copy()
-    params.flat[:] = params.flat.astype(np.float32)
+    params.flat[:] = params.flat.astype(dtype)
     codes = model.vocab.encode(text)
     native = _core.forward_backward(params, codes, np.roll(codes, -1)).probs
     assert got.shape == native.shape
     np.testing.assert_allclose(got, native, rtol=1e-9, atol=1e-12)
+    return got
+
+
+def test_the_pages_forward_pass_is_the_cores(lstm_page, pages):
+    forward_matches(lstm_page, pages["lstm"][1], "float32")
 
 
 def test_screenshot(lstm_page, tmp_path_factory):
@@ -231,6 +248,16 @@ def test_the_hash_keeps_the_view(browser, pages):
     assert "L2.c.7" in browser.find_element(By.ID, "legend").text
 
 
+def test_float16_weights(browser, pages):
+    open_page(browser, pages["lstm16"][0])
+    assert errors(browser) == []
+    got = forward_matches(browser, pages["lstm16"][1], "float16")
+    model = Model.load(pages["lstm16"][1])
+    codes = model.vocab.encode("First Citizen:\nBefore we proceed any further, hear me speak.")
+    exact = _core.forward_backward(model.params, codes, np.roll(codes, -1)).probs
+    assert np.abs(got - exact).max() < 1e-2  # the stated quantisation: float16 weights
+
+
 @pytest.mark.parametrize("name", ["rnn", "gru"])
 def test_other_cells_load_without_errors(browser, pages, name):
     open_page(browser, pages[name][0])
@@ -239,4 +266,3 @@ def test_other_cells_load_without_errors(browser, pages, name):
     assert browser.find_elements(By.CSS_SELECTOR, "#gates svg")
     probs = browser.execute_script("return charrnnInspect.forward('To be, or not')")
     assert len(probs) == len("To be, or not")
-    time.sleep(0)  # the page stays open for the next test

@@ -405,7 +405,8 @@ def _add_inspect(sub: Any) -> None:
     i.add_argument(
         "--window",
         type=_positive_int,
-        help="characters shown in the page with every activation (default 3000)",
+        help="characters shown in the page with every activation (default 3000, fewer if "
+        "the page would pass 5 MB; a window given shrinks only past 20 MB, with a warning)",
     )
     i.add_argument("--quiet", action="store_true", help="no progress bar, no summary line")
 

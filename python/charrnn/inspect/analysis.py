@@ -97,7 +97,10 @@ def float32_params(params: Any) -> Any:
     (its numbers are shown to 3 digits and 8-bit activations)."""
     spec = params.spec
     out = _core.Params32(
-        spec["K"], spec["m"], cell=spec["cell"], layers=spec["layers"],
+        spec["K"],
+        spec["m"],
+        cell=spec["cell"],
+        layers=spec["layers"],
         embedding=spec.get("embedding", 0),
     )
     out.flat[:] = params.flat

@@ -96,7 +96,7 @@ def inspect_checkpoint(
     info = {**info, "out": str(out), "seconds": time.perf_counter() - started}
     if not quiet:
         print(
-            f"wrote {out} ({info['bytes'] / 2**20:.1f} MB; {info['chars']:,} characters "
+            f"wrote {out} ({info['bytes'] / 1e6:.1f} MB; {info['chars']:,} characters "
             f"analysed, window {info['window']:,}, {info['bits_per_char']:.3f} bits per "
             f"character, {info['seconds']:.1f} s)"
         )

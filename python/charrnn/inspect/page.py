@@ -24,8 +24,11 @@ from charrnn.inspect import analysis
 # above) so the page can run them; larger ones show the recorded text only.
 WEIGHTS_UP_TO = 1_200_000
 FLOAT32_UP_TO = 200_000
-# Above this size the window shrinks (with a warning) until the page fits.
-MAX_BYTES = 20 * 1024 * 1024
+# The default window (DEFAULT_WINDOW characters) shrinks until the page fits DEFAULT_BYTES; a
+# window given shrinks, with a warning, only above MAX_BYTES.
+DEFAULT_WINDOW = 3000
+DEFAULT_BYTES = 5_000_000
+MAX_BYTES = 20_000_000
 TEMPERATURES = (0.5, 0.8, 1.0, 1.2)
 SAMPLE_LENGTH = 300
 CONTEXT_LENGTH = 300
@@ -171,7 +174,7 @@ def page_data(
             }
     index_dtype = "uint8" if spec["K"] <= 256 else "uint16"
     r = stats.correlations()
-    curve_x, curve_bits = analysis.context_curve(model.params, codes, CONTEXT_LENGTH)
+    curve_x, curve_bits = result["context"]
     full_bits = stats.nats / max(stats.n, 1) / math.log(2)
     return {
         "model": {
@@ -210,7 +213,7 @@ def page_data(
             "bits": [round(float(b), 4) for b in curve_bits],
             "full": full_bits,
         },
-        "samples": samples(model),
+        "samples": result["samples"],
         "weights": weights_for_page(model.params),
         "start": model.start,
     }
@@ -266,20 +269,26 @@ def build(
         raise ValueError(
             f"--window {window} is larger than the text ({len(codes) - 1:,} predictions)"
         )
-    window = min(window or 3000, len(codes) - 1)
+    given = window is not None
+    window = min(window or DEFAULT_WINDOW, len(codes) - 1)
     params32 = analysis.float32_params(model.params)
     result = analysis.analyse(params32, codes, kept, window=window, progress=progress)
+    result["context"] = analysis.context_curve(model.params, codes, CONTEXT_LENGTH)
+    result["samples"] = samples(model)
+    budget = MAX_BYTES if given else DEFAULT_BYTES
     while True:
         data = page_data(model, kept, codes, result, name=name, window=window, unknown=note)
         page = render(data)
         size = len(page.encode("utf-8"))
-        if size <= MAX_BYTES or window <= 100:
+        if size <= budget or window <= 100:
             break
-        smaller = max(100, int(window * MAX_BYTES / size * 0.9))
-        if warn:
+        # The window's share of the page is about proportional to its length.
+        per_char = sum(len(a["q"]["b64"]) for a in data["acts"].values()) / window + 40
+        smaller = max(100, min(window - 1, int(window - (size - 0.98 * budget) / per_char)))
+        if given and warn:
             warn(
-                f"the page would be {size / 2**20:.1f} MB; the window shrinks from {window:,} "
-                f"to {smaller:,} characters"
+                f"the page would be {size / 1e6:.1f} MB; the window shrinks from "
+                f"{window:,} to {smaller:,} characters"
             )
         window = smaller
     info = {
