@@ -238,24 +238,34 @@ class Statistics:
         return {"low": self.low / n, "high": self.high / n}
 
 
-def context_curve(
-    params: Any, codes: np.ndarray, length: int = 300, segments: int = 48
-) -> tuple[np.ndarray, np.ndarray]:
-    """Bits per character against the characters read since a zeroed state: the mean loss at
-    offsets 1 .. length over `segments` stretches of the text, each from a zero state, then
-    averaged in bins of offsets evenly spaced on a log scale (offset 1 alone, then wider).
-    Returns (offsets, bits) (a bin's geometric middle), empty for a text under 2 characters."""
-    length = min(length, len(codes) - 1)
-    if length < 1:
-        return np.zeros(0), np.zeros(0)
-    starts = np.unique(np.linspace(0, len(codes) - 1 - length, segments).astype(np.int64))
+def _mean_loss(params: Any, codes: np.ndarray, length: int, stretches: int) -> np.ndarray:
+    """The loss at offsets 1 .. length, averaged over `stretches` evenly spaced stretches of
+    the text, each read from a zero state."""
+    starts = np.unique(np.linspace(0, len(codes) - 1 - length, stretches).astype(np.int64))
     total = np.zeros(length)
     for s in starts:
         part = _core.inspect_forward(
             params, codes[s : s + length], codes[s + 1 : s + 1 + length], top_k=1, gates=False
         )
         total += part["loss"]
-    bits = total / len(starts) / math.log(2)  # at offsets 1 .. length
+    return total / len(starts)
+
+
+def context_curve(
+    params: Any, codes: np.ndarray, length: int = 300, short: int = 32
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bits per character against the characters read since a zeroed state, offsets 1 ..
+    length: the first `short` offsets averaged over 192 stretches of the text (one offset is
+    one point, so it needs many), the rest over 32 stretches of `length`, then averaged in bins
+    evenly spaced on a log scale. Returns (offsets, bits) (a bin's geometric middle), empty
+    for a text under 2 characters."""
+    length = min(length, len(codes) - 1)
+    if length < 1:
+        return np.zeros(0), np.zeros(0)
+    short = min(short, length)
+    nats = _mean_loss(params, codes, length, 32)
+    nats[:short] = _mean_loss(params, codes, short, 192)
+    bits = nats / math.log(2)
     edges = np.unique(np.round(np.geomspace(1, length + 1, 40)).astype(np.int64))
     x, y = [], []
     for a, b in zip(edges[:-1], edges[1:]):  # offsets a .. b - 1

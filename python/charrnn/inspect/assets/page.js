@@ -200,11 +200,22 @@
     a.addEventListener("click", () => setView({mode: "unit", layer: l, kind, unit: u}));
     return a;
   }
+  // Each unit's mean and standard deviation over the window (in q units), so that "most active
+  // here" means furthest from the unit's usual value, not merely saturated.
+  const moments = {};
+  for (const [key, a] of Object.entries(acts)) {
+    const mean = new Float64Array(m), sd = new Float64Array(m);
+    for (let t = 0; t < W; t++) for (let u = 0; u < m; u++) mean[u] += a.q[t * m + u] / W;
+    for (let t = 0; t < W; t++) for (let u = 0; u < m; u++) { const d = a.q[t * m + u] - mean[u]; sd[u] += d * d / W; }
+    for (let u = 0; u < m; u++) sd[u] = Math.sqrt(sd[u]) || 1;
+    moments[key] = {mean, sd};
+  }
+  const zscore = (l, kind, t, u) => { const s = moments[kind + l]; return (acts[kind + l].q[t * m + u] - s.mean[u]) / s.sd[u]; };
   function mostActive(t, n = 10) {
     const all = [];
     for (let l = 1; l <= L; l++) for (const kind of D.kinds) for (let u = 0; u < m; u++)
-      all.push([Math.abs(relative(l, kind, t, u)), l, kind, u]);
-    all.sort((a, b) => b[0] - a[0]);
+      all.push([zscore(l, kind, t, u), l, kind, u]);
+    all.sort((a, b) => Math.abs(b[0]) - Math.abs(a[0]));
     return all.slice(0, n);
   }
   function pin(t) {
@@ -213,10 +224,11 @@
     spans[t].classList.add("pinned");
     const box = $("pinned");
     box.textContent = "";
-    box.append(el("h3", {text: `Position ${t}`}), details(t), el("h3", {text: "Units most active here"}));
+    box.append(el("h3", {text: `Position ${t}`}), details(t), el("h3", {text: "Units most active here"}),
+      el("div", {class: "hint", text: "value, and how many standard deviations from the unit's mean"}));
     const list = el("div", {id: "pinned-units"});
-    for (const [, l, kind, u] of mostActive(t))
-      list.append(el("div", {}, unitLink(l, kind, u), el("span", {text: ` ${fmt(activation(l, kind, t, u), 3)}`})));
+    for (const [z, l, kind, u] of mostActive(t))
+      list.append(el("div", {}, unitLink(l, kind, u), el("span", {text: ` ${fmt(activation(l, kind, t, u), 3)} (${z >= 0 ? "+" : ""}${fmt(z, 1)} sd)`})));
     box.append(list);
   }
   textBox.addEventListener("click", (e) => {
