@@ -23,7 +23,8 @@ def run_text(path: str | Path) -> tuple[str, str]:
     """(text, name) of the run a checkpoint belongs to: its validation part when it held one
     out, else its training text."""
     _, meta = checkpoint.load(path)
-    config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    found = meta.get("config")
+    config: dict[str, Any] = found if isinstance(found, dict) else {}
     text_path = meta.get("text_path")
     source = Path(text_path) if text_path else default_corpus_path()
     try:

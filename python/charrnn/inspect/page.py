@@ -101,7 +101,7 @@ def unit_table(
     """For each feature, the units with the largest |r| (layer 1-based, kind, unit, r); none
     for a feature that does not vary in the text."""
     L, k, m, F = r.shape
-    rows = []
+    rows: list[dict[str, Any]] = []
     for f, name in enumerate(analysis.FEATURES):
         if not varies[f]:
             rows.append({"feature": name, "units": []})
@@ -123,13 +123,13 @@ def unit_table(
     return rows
 
 
-def contexts(stats: analysis.Statistics, text: str) -> list[list[list[list[str]]]]:
+def contexts(stats: analysis.Statistics, text: str) -> list[list[list[list[Any]]]]:
     """[layer][unit] -> the top contexts of h as [before, character, after] strings."""
     out = []
     for l in range(stats.layers):
         layer = []
         for u in range(stats.m):
-            items = []
+            items: list[list[Any]] = []
             for v, p in zip(stats.top_value[l, u], stats.top_position[l, u]):
                 if not np.isfinite(v):
                     continue
@@ -220,7 +220,8 @@ def page_data(
 
 
 def asset(name: str) -> str:
-    return resources.files("charrnn.inspect").joinpath("assets", name).read_text("utf-8")
+    """The text of assets/NAME, installed with the package."""
+    return resources.files("charrnn.inspect").joinpath("assets").joinpath(name).read_text("utf-8")
 
 
 def render(data: dict[str, Any]) -> str:
