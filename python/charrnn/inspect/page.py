@@ -160,7 +160,7 @@ def page_data(
     """The JSON block of the page for the first `window` positions of the analysed text."""
     stats: analysis.Statistics = result["stats"]
     arrays = result["window"]
-    spec = model.spec
+    spec = model.params.spec  # the native dict: cell, K, m, layers, embedding
     W = min(window, len(arrays["loss"]))
     acts: dict[str, Any] = {}
     for kind, key in (("h", "hs"), ("c", "cs")):
