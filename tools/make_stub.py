@@ -55,6 +55,7 @@ RESULTS = {
     "c_last": "numpy.typing.NDArray[numpy.{f}] | None",
     "cs": "numpy.typing.NDArray[numpy.{f}] | None",
     "h_prev": "numpy.typing.NDArray[numpy.{f}]",
+    "inspect_forward": "dict[str, typing.Any]",
     "c_prev": "numpy.typing.NDArray[numpy.{f}] | None",
     "params": "{P}",
     "best": "{P}",

@@ -1,6 +1,6 @@
-// charrnn._core: the module itself. Its names are added by params.cpp, functions.cpp and
-// trainer.cpp; the constants describing the build are here. tools/make_stub.py writes the stub
-// (python/charrnn/_core.pyi) from what this module says about itself.
+// charrnn._core: the module itself. Its names are added by params.cpp, functions.cpp,
+// trainer.cpp and inspect.cpp; the constants describing the build are here. tools/make_stub.py
+// writes the stub (python/charrnn/_core.pyi) from what this module says about itself.
 #include <pybind11/pybind11.h>
 
 #include <string>
@@ -41,6 +41,7 @@ x86-64-v3 build reads 'AVX SSE, SSE2, ...'; ARCH names the build).)doc";
     charrnn::bindings::bind_params(m);
     charrnn::bindings::bind_functions(m);
     charrnn::bindings::bind_trainer(m);
+    charrnn::bindings::bind_inspect(m);
     m.attr("CELLS") = py::make_tuple("rnn", "lstm", "gru");
     m.attr("EIGEN_VERSION") = std::to_string(EIGEN_WORLD_VERSION) + "." +
                               std::to_string(EIGEN_MAJOR_VERSION) + "." +

@@ -54,6 +54,7 @@ __all__: list[str] = [
     "dropout_mask",
     "evaluate",
     "forward_backward",
+    "inspect_forward",
     "layout",
     "loss",
     "rmsprop_step",
@@ -1298,6 +1299,28 @@ def forward_backward(
             cell other than lstm; params with NaN/infinity; dropout outside [0, 1), a
             negative dropout_step, or threads outside 1 to 256.
         TypeError: params is not a Params or Params32.
+    """
+
+def inspect_forward(
+    params: Params | Params32,
+    inputs: numpy.typing.ArrayLike,
+    targets: numpy.typing.ArrayLike,
+    h0: numpy.typing.ArrayLike | None = None,
+    c0: numpy.typing.ArrayLike | None = None,
+    *,
+    top_k: int = 5,
+    gates: bool = True,
+    threads: int = 1,
+) -> dict[str, typing.Any]:
+    """
+    The forward pass alone over one window of a text at batch 1, for charrnn inspect.
+
+    inputs, targets: (T,) character indices; h0 (and c0 for an lstm): (L, m), None for zeros.
+    Returns hs (L, T, m), cs (L, T, m) or None, gates (L, G, T, m) (lstm [i f g o], gru
+    [r z n]; None for rnn or gates=False), top_index and top_p (T, top_k), loss, entropy (T,)
+    in nats, rank (T,) (characters more probable than the target), h_last and c_last (L, m):
+    the state to carry into the next window. h, c and p are the bits forward_backward gives on
+    the same window. The GIL is released.
     """
 
 def layout(
