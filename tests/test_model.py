@@ -13,7 +13,7 @@ from charrnn import _core, checkpoint
 from charrnn.checkpoint import CheckpointError
 from charrnn.model import Model, torch_state_dict
 from charrnn.train import TrainConfig, Trainer
-from conftest import CELLS, same_build_as
+from helpers import CELLS, same_build_as
 
 V1 = Path(__file__).parent / "data" / "v1"
 
