@@ -2,8 +2,16 @@
 the path. Not fixtures: those stay in conftest.py, which tests never import."""
 
 import numpy as np
+import pytest
 
 CELLS = ("rnn", "lstm", "gru")
+
+
+def slow_when(cases, predicate):
+    """`cases` for parametrize, those for which predicate(*case) holds marked slow: the fast loop
+    (`pytest -m "not slow"`) runs the rest, CI all. Test ids are unchanged."""
+    cases = [c if isinstance(c, tuple) else (c,) for c in cases]
+    return [pytest.param(*c, marks=pytest.mark.slow if predicate(*c) else ()) for c in cases]
 
 
 def same_build_as(arch: str) -> bool:
