@@ -131,7 +131,7 @@ def charrnn_side(args) -> dict:
         elapsed = time.perf_counter() - started
         done = elapsed >= limit
         if done or elapsed >= next_eval or trainer.step in marks:
-            val = trainer.evaluate_validation()
+            val = trainer.evaluate_validation().nats
             seconds = time.perf_counter() - started
             curve.append(
                 {

@@ -1013,10 +1013,10 @@ def test_a_trainer_refuses_a_second_thread():
 
 def test_model_larger_than_available_memory_is_refused_before_allocating(monkeypatch):
     """The check uses the kernel's MemAvailable; 64 KiB available refuses even m=100."""
-    from charrnn import train
+    from charrnn import machine, train
 
-    monkeypatch.setattr(train, "_available_memory", lambda: 2**16)
+    monkeypatch.setattr(machine, "available_memory", lambda: 2**16)
     with pytest.raises(MemoryError, match=r"m=100 needs about .* GiB .* is available"):
         train.Trainer("abcdefghij" * 20, train.TrainConfig(m=100))
-    monkeypatch.setattr(train, "_available_memory", lambda: 2**40)
+    monkeypatch.setattr(machine, "available_memory", lambda: 2**40)
     assert train.Trainer("abcdefghij" * 20, train.TrainConfig(m=100)).step == 0

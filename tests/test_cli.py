@@ -224,9 +224,9 @@ def test_family_end_to_end(tmp_path, text_file, cell):
     evaluated = charrnn("evaluate", out / "best.npz", text_file, "--json")
     assert evaluated.returncode == 0, evaluated.stderr
     figures = json.loads(evaluated.stdout)
-    assert set(figures) == {"nats_per_char", "bits_per_char", "perplexity", "chars"}
-    assert figures["chars"] == len(text_file.read_text(encoding="utf-8")) - 1
-    assert 0 < figures["bits_per_char"] < np.log2(80)
+    assert set(figures) == {"nats", "bits", "perplexity", "characters"}
+    assert figures["characters"] == len(text_file.read_text(encoding="utf-8")) - 1
+    assert 0 < figures["bits"] < np.log2(80)
     exported = charrnn("export", out / "best.npz", tmp_path / "w.npz", "--format", "torch")
     assert exported.returncode == 0, exported.stderr
     with np.load(tmp_path / "w.npz") as npz:

@@ -93,7 +93,7 @@ def test_no_public_docstring_has_a_line_markdown_reads_as_a_quotation():
     assert len(SOURCES) > 10 and PACKAGE / "_core.pyi" in SOURCES
     names = {name for path in SOURCES for name, _, _ in public_docstrings(path)}
     assert {
-        "charrnn.train.TrainConfig.clip_norm",
+        "charrnn.config.TrainConfig.clip_norm",
         "charrnn.model.Model.sample",
         "charrnn._core.Trainer.clip_norm",
         "charrnn._core.adam_step",

@@ -4,7 +4,6 @@ evaluation that reads each document from a zero state and counts its end symbol,
 loop against a reference loop over the same windows, resume, sampling documents, the command
 line, and learning a small file of names (tests/data/names.txt)."""
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -138,8 +137,8 @@ def test_evaluating_documents_reads_each_alone_and_counts_its_end(cell, layers):
     ref = reference.Params.random(_core.layout(cell, vocab.K, 6, layers), sig=0.5, seed=2)
     result = Model(to_native(ref), vocab, documents=True).evaluate(text, documents=True)
     total, count = reference_document_nats(ref, vocab, [d for d in docs if d])
-    assert result["documents"] == 5 and result["chars"] == count
-    assert result["nats_per_char"] == pytest.approx(total / count, rel=1e-12)
+    assert result.documents == 5 and result.characters == count
+    assert result.nats == pytest.approx(total / count, rel=1e-12)
 
 
 def test_plain_evaluation_is_unchanged_by_documents_support(small_text):
@@ -150,8 +149,8 @@ def test_plain_evaluation_is_unchanged_by_documents_support(small_text):
     encoded = vocab.encode(text)
     got = Model(to_native(ref), vocab).evaluate(text)
     expected = reference.forward(ref, encoded[:-1], encoded[1:]).loss / (len(text) - 1)
-    assert got["chars"] == len(text) - 1
-    assert got["nats_per_char"] == pytest.approx(expected, rel=1e-12)
+    assert got.characters == len(text) - 1
+    assert got.nats == pytest.approx(expected, rel=1e-12)
 
 
 # ---- training ---------------------------------------------------------------------------------
@@ -229,9 +228,9 @@ def test_learning_names(names):
         val_frac=0.1,
     )
     trainer = Trainer(names, config)
-    before = trainer.evaluate_validation() / math.log(2)
+    before = trainer.evaluate_validation().bits
     trainer.train(300)
-    after = trainer.evaluate_validation() / math.log(2)
+    after = trainer.evaluate_validation().bits
     assert before > 4.5 and after < 3.6, (before, after)
     assert trainer.n_val == 20 and len(trainer.documents) == 200
 

@@ -158,7 +158,7 @@ def test_dropout_is_off_for_evaluation_and_sampling(small_text):
     config = TrainConfig(cell="gru", layers=2, m=10, seq_length=10, dropout=0.5, val_frac=0.2)
     trainer = Trainer(small_text, config)
     trainer.train(20)
-    val = trainer.evaluate_validation()
+    val = trainer.evaluate_validation().nats
     total, n = _core.evaluate(trainer.params, trainer.val_encoded)
     assert val == total / n
     # The evaluation is the model without masks: the loss of forward_backward without dropout.

@@ -118,8 +118,8 @@ def test_training_lowers_the_loss_and_resumes_exactly(tmp_path, small_text):
     resumed.train(100)
     np.testing.assert_array_equal(np.asarray(resumed.params.flat), np.asarray(straight.params.flat))
     model = Model.load(tmp_path / "last.npz")
-    assert model.spec["embedding"] == 6
-    assert model.evaluate(small_text[:200])["nats_per_char"] > 0
+    assert model.spec.embedding == 6
+    assert model.evaluate(small_text[:200]).nats > 0
     assert len(model.sample_text(50, seed=0)) == 50
 
 
@@ -157,7 +157,7 @@ def test_cli_trains_with_an_embedding(tmp_path, text_file):
         )
         == 0
     )
-    assert Model.load(out / "best.npz").spec["embedding"] == 4
+    assert Model.load(out / "best.npz").spec.embedding == 4
     assert main(["train", "--resume", str(out), "--steps", "40", "--quiet"]) == 0
     assert (
         main(["train", "--resume", str(out), "--steps", "50", "--embedding", "5", "--quiet"]) != 0

@@ -75,7 +75,7 @@ def test_the_pytorch_recipe_sets_its_settings_and_yields_to_given_ones(tmp_path,
     assert meta["spec"]["embedding"] == 64
     assert meta["config"]["forget_bias"] == 0.0 and meta["config"]["optimizer"] == "adam"
     assert meta["config"]["eta"] == 1e-3  # given beside the recipe: it wins
-    assert Model.load(out / "best.npz").spec["embedding"] == 64
+    assert Model.load(out / "best.npz").spec.embedding == 64
 
 
 def test_a_recipe_is_refused_on_resume(tmp_path, text_file, capsys):

@@ -12,6 +12,7 @@ import pytest
 from charrnn import _core, checkpoint
 from charrnn.checkpoint import CheckpointError
 from charrnn.model import Model, torch_state_dict
+from charrnn.spec import ModelSpec
 from charrnn.train import TrainConfig, Trainer
 from helpers import CELLS, same_build_as
 
@@ -30,7 +31,7 @@ def test_format_1_checkpoints_load_sample_and_resume():
     expected = json.loads((V1 / "expected.json").read_text())
     text = (V1 / "text.txt").read_text(encoding="utf-8")
     model = Model.load(V1 / "best.npz")
-    assert model.spec == {"cell": "rnn", "K": model.vocab.K, "m": 8, "layers": 1, "embedding": 0}
+    assert model.spec == ModelSpec("rnn", K=model.vocab.K, m=8, layers=1)
     assert len(model.sample(40, seed=3)) == 40
     trainer = Trainer.load(V1 / "last.npz", text)
     assert (trainer.step, trainer.config.cell, trainer.config.layers) == (30, "rnn", 1)
@@ -121,10 +122,10 @@ def test_evaluate_is_the_mean_next_character_loss(small_text, cell):
     # The same predictions as one forward pass over the whole text from a zero state.
     encoded = model.vocab.encode(text)
     total = _core.loss(model.params, encoded[:-1], encoded[1:])
-    assert result["chars"] == len(text) - 1
-    assert result["nats_per_char"] == pytest.approx(total / (len(text) - 1), rel=1e-12)
-    assert result["bits_per_char"] == pytest.approx(result["nats_per_char"] / math.log(2))
-    assert result["perplexity"] == pytest.approx(math.exp(result["nats_per_char"]))
+    assert result.characters == len(text) - 1
+    assert result.nats == pytest.approx(total / (len(text) - 1), rel=1e-12)
+    assert result.bits == pytest.approx(result.nats / math.log(2))
+    assert result.perplexity == pytest.approx(math.exp(result.nats))
     with pytest.raises(ValueError, match="'€'"):
         model.evaluate("ab€")
     with pytest.raises(ValueError, match="at least 2"):

@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-from charrnn import _core, experiment, report
+from charrnn import _core, handlers, machine
 from charrnn.cli import main
 from charrnn.losses import debiased, format_loss
 from charrnn.runfiles import read_metrics
@@ -49,13 +49,13 @@ def test_the_core_build_is_named_by_its_level(monkeypatch, arch, expected):
     nor FMA)."""
     monkeypatch.setattr(_core, "ARCH", arch)
     monkeypatch.setattr(_core, "SIMD", "AVX SSE, SSE2, SSE3, SSSE3, SSE4.1, SSE4.2")
-    assert report.core_build() == expected
+    assert machine.core_build() == expected
 
 
 def test_a_portable_build_names_its_baseline(monkeypatch):
     monkeypatch.setattr(_core, "ARCH", "portable")
     monkeypatch.setattr(_core, "SIMD", "SSE, SSE2")
-    assert report.core_build() == "portable: SSE, SSE2 (the compiler's baseline)"
+    assert machine.core_build() == "portable: SSE, SSE2 (the compiler's baseline)"
 
 
 def test_the_cpu_model_comes_from_cpuinfo_else_platform(monkeypatch, tmp_path):
@@ -70,18 +70,18 @@ def test_the_cpu_model_comes_from_cpuinfo_else_platform(monkeypatch, tmp_path):
         return real_open(cpuinfo if path == "/proc/cpuinfo" else path, *args, **kwargs)
 
     monkeypatch.setattr("builtins.open", fake_open)
-    assert report.cpu_model() == "Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz"
+    assert machine.cpu_model() == "Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz"
     cpuinfo.write_text("processor\t: 0\nfeatures\t: fp asimd\n")  # no model name (e.g. ARM)
     monkeypatch.setattr(platform, "processor", lambda: "arm")
-    assert report.cpu_model() == "arm"
+    assert machine.cpu_model() == "arm"
 
 
 def test_the_report_names_the_cpu_and_the_build(tmp_path, text_file):
     out = tmp_path / "run"
     assert main(["train", str(text_file), "--steps", "20", "--out", str(out), *FAST]) == 0
     row = table_row((out / "report.md").read_text(), "machine")
-    assert report.cpu_model() in row
-    assert f"core built for {report.core_build()}" in row and row.endswith(report.core_build())
+    assert machine.cpu_model() in row
+    assert f"core built for {machine.core_build()}" in row and row.endswith(machine.core_build())
     assert "SSE4.2" not in row
 
 
@@ -280,8 +280,8 @@ def test_the_plotted_curve_follows_the_recent_losses(tmp_path, monkeypatch):
         drawn.update(real_plot_loss(*args, **kwargs))
         drawn["first_loss"] = kwargs.get("first_loss")
 
-    real_plot_loss = experiment.plot_loss
-    monkeypatch.setattr(experiment, "plot_loss", plot_loss)
+    real_plot_loss = handlers.plot_loss
+    monkeypatch.setattr(handlers, "plot_loss", plot_loss)
     path, out = tmp_path / "markov.txt", tmp_path / "run"
     path.write_text(markov_text(10_000), encoding="utf-8")
     assert (
@@ -360,8 +360,8 @@ def test_the_assignments_setup_plots_the_smooth_loss(tmp_path, monkeypatch, text
     def plot_loss(*args, **kwargs):
         drawn.update(real_plot_loss(*args, **kwargs), first_loss=kwargs.get("first_loss"))
 
-    real_plot_loss = experiment.plot_loss
-    monkeypatch.setattr(experiment, "plot_loss", plot_loss)
+    real_plot_loss = handlers.plot_loss
+    monkeypatch.setattr(handlers, "plot_loss", plot_loss)
     out = tmp_path / "run"
     assert main(["train", str(text_file), "--steps", "600", "--out", str(out), *FAST]) == 0
     history = read_metrics(out / "metrics.csv")

@@ -77,7 +77,7 @@ def test_validation_split_evaluates_and_best_follows_it(tmp_path, text_file, cap
     # best.npz holds the parameters of the best validation pass, and evaluates to its figure.
     model = Model.load(out / "best.npz")
     held_out = text[len(text) - len(trainer.val_encoded) :]
-    assert model.evaluate(held_out)["nats_per_char"] == pytest.approx(val[best_step], abs=2e-6)
+    assert model.evaluate(held_out).nats == pytest.approx(val[best_step], abs=2e-6)
     report = (out / "report.md").read_text()
     assert "lowest validation loss" in report and "held out for validation" in report
     assert "best validation" in capsys.readouterr().out

@@ -18,7 +18,32 @@ Names are resolved on first use, so `import charrnn.reference` works without the
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what a type checker sees; at run time names resolve on first use (below)
+    from charrnn._core import (
+        Params,
+        Params32,
+        Result,
+        adagrad_step,
+        adam_step,
+        clip_by_norm,
+        clip_gradients,
+        evaluate,
+        forward_backward,
+        layout,
+        loss,
+        rmsprop_step,
+        sample,
+    )
+    from charrnn.callbacks import Callback
+    from charrnn.check import check_case, check_gradients, write_case
+    from charrnn.checkpoint import CheckpointError
+    from charrnn.config import TrainConfig
+    from charrnn.data import Vocabulary, default_corpus_path, load_corpus, read_text
+    from charrnn.model import Model
+    from charrnn.spec import Evaluation, ModelSpec
+    from charrnn.train import Progress, Trainer, TrainingDiverged
 
 __version__ = "0.2.0"
 
@@ -52,8 +77,10 @@ _EXPORTS = {
     "load_corpus": "charrnn.data",
     "read_text": "charrnn.data",
     "Model": "charrnn.model",
+    "ModelSpec": "charrnn.spec",
+    "Evaluation": "charrnn.spec",
     "Progress": "charrnn.train",
-    "TrainConfig": "charrnn.train",
+    "TrainConfig": "charrnn.config",
     "Trainer": "charrnn.train",
     "TrainingDiverged": "charrnn.train",
 }

@@ -1,8 +1,8 @@
 """The callback protocol of a training run: Callback, whose on_* methods the run loop calls, and
-what they receive (Run, Validation; Progress from charrnn.train, RunResult from
-charrnn.experiment). `charrnn train` and Trainer.fit run the same loop (charrnn.experiment.fit);
-its own parts (progress bar, metrics rows, samples, validation, checkpoints, time limit, Ctrl-C)
-are callbacks too, listed in experiment.py.
+what they receive (Run, Progress, Validation; RunResult from charrnn.experiment). `charrnn
+train` and Trainer.fit run the same loop (charrnn.experiment.fit); its own parts (progress bar,
+metrics rows, samples, validation, checkpoints, time limit, Ctrl-C) are callbacks too, in
+handlers.py.
 
 Not here: the loop itself, or any file of a run (experiment.py).
 """
@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from charrnn.experiment import RunResult, RunSettings
-    from charrnn.train import Progress, Trainer
+    from charrnn.spec import Evaluation
+    from charrnn.train import Trainer
 
 
 class Callback:
@@ -60,20 +63,51 @@ class Callback:
 
 
 @dataclass
+class Progress:
+    """What a callback gets after each chunk of steps."""
+
+    step: int
+    """Updates done so far."""
+    epoch: float
+    """Passes over the text done so far (fractional)."""
+    losses: np.ndarray
+    """The loss of each update of this chunk."""
+    smooth_losses: np.ndarray
+    """The smooth loss after each update of this chunk."""
+    seq_length: int
+    """Characters per update (to turn the loss into a loss per character)."""
+
+    @property
+    def smooth_loss(self) -> float:
+        """The smooth loss after the last update of the chunk (nats, summed over seq_length)."""
+        return float(self.smooth_losses[-1])
+
+    @property
+    def bits_per_char(self) -> float:
+        """Smooth loss per character in bits (the loss is in nats, summed over seq_length)."""
+        return self.smooth_loss / self.seq_length / math.log(2)
+
+
+@dataclass
 class Validation:
     """What on_validation gets: one pass over the held-out text."""
 
     step: int
     """Updates done when it was measured."""
-    loss: float
-    """The loss per character (nats) of the current parameters over the held-out text."""
+    evaluation: Evaluation
+    """The current parameters over the held-out text: nats and bits per character."""
     best: bool
     """The lowest so far: the parameters were copied into the best ones (best.npz)."""
 
     @property
+    def loss(self) -> float:
+        """The loss per character in nats (evaluation.nats)."""
+        return self.evaluation.nats
+
+    @property
     def bits_per_char(self) -> float:
-        """The loss in bits per character."""
-        return self.loss / math.log(2)
+        """The loss in bits per character (evaluation.bits)."""
+        return self.evaluation.bits
 
 
 @dataclass

@@ -11,19 +11,30 @@ b1 ... V c; W U V b c for the one-layer vanilla RNN), with prefixes for the opti
 and (lstm) c_prev shaped (L, B, m). Format 1 (charrnn 0.1) held only the vanilla RNN; load()
 reads it as format 2 (spec from its settings, h_prev given its layer axis).
 
-Not here: deciding when to write (train.py) or what the numbers mean (the native core).
+The whole format is here: save_trainer writes a Trainer's file and Trainer.load reads it
+through config_of, read_vocabulary, read_params and restore_trainer; Model.load reads the
+parameters alone. Not here: deciding when to write (the run loop, experiment.py) or what the
+numbers mean (the native core).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from charrnn.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from charrnn.config import TrainConfig
+    from charrnn.data import Vocabulary
+    from charrnn.train import Trainer
 
 FORMAT = "charrnn-checkpoint"
 
@@ -179,19 +190,17 @@ def _check_spec(meta: dict[str, Any], path: Path) -> None:
         spec.setdefault("embedding", 0)  # written before the embedding existed
     if not isinstance(spec, dict) or set(spec) != set(SPEC_KEYS):
         raise CheckpointError(f"{str(path)!r} lacks the model's spec ({', '.join(SPEC_KEYS)})")
-    ok = (
-        spec["cell"] in ("rnn", "lstm", "gru")
-        and spec["dtype"] in ("float64", "float32")
-        and all(
-            isinstance(spec[k], int) and not isinstance(spec[k], bool) and spec[k] >= 1
-            for k in ("layers", "m", "K")
-        )
-        and isinstance(spec["embedding"], int)
-        and not isinstance(spec["embedding"], bool)
-        and spec["embedding"] >= 0
-    )
-    if not ok:
+    try:
+        ModelSpec.from_dict(spec)
+    except ValueError as err:
+        raise CheckpointError(f"{str(path)!r} has an unusable model spec: {err}") from None
+    if spec["dtype"] not in ("float64", "float32"):
         raise CheckpointError(f"{str(path)!r} has an unusable model spec: {spec}")
+
+
+def spec_of(meta: dict[str, Any]) -> ModelSpec:
+    """The model a loaded checkpoint's meta describes (load() has checked it)."""
+    return ModelSpec.from_dict(meta["spec"])
 
 
 def params_arrays(params: Any, prefix: str = "") -> dict[str, np.ndarray]:
@@ -239,13 +248,9 @@ def checked_layout(
     """The layout of the model the file's spec names, once every array prefix + name is there
     with the layout's shape: checked before anything of the model's size is allocated, so a
     damaged spec is a CheckpointError, not an attempt at terabytes."""
-    from charrnn import _core
-
-    spec = meta["spec"]
+    spec = spec_of(meta)
     try:
-        layout = _core.layout(
-            spec["cell"], spec["K"], spec["m"], spec["layers"], embedding=spec["embedding"]
-        )
+        layout = spec.layout()
     except ValueError as err:
         raise CheckpointError(f"{str(path)!r} has an unusable model spec: {err}") from None
     for prefix in prefixes:
@@ -255,7 +260,7 @@ def checked_layout(
             if shape != entry["shape"]:
                 raise CheckpointError(
                     f"{str(path)!r}: {name} has shape {shape}, but the checkpoint's spec "
-                    f"({spec['cell']}, {spec['layers']} layer(s), m={spec['m']}, K={spec['K']}) "
+                    f"({spec.cell}, {spec.layers} layer(s), m={spec.m}, K={spec.K}) "
                     f"makes it {entry['shape']}: the spec and the arrays disagree"
                 )
     return layout
@@ -269,3 +274,159 @@ def fill_params(params: Any, arrays: dict[str, np.ndarray], prefix: str, path: s
             params[name] = require_array(arrays, prefix + name, path)
         except ValueError as err:
             raise CheckpointError(f"{str(path)!r}: {prefix + name}: {err}") from None
+
+
+def text_sha256(text: str) -> str:
+    """The hash a checkpoint keeps of the text it was trained on."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_resumed_text(
+    text: str, saved_vocab: list[str], meta: dict[str, Any], path: str | Path, documents: bool
+) -> None:
+    """CheckpointError unless text is the one the checkpoint was trained on (its vocabulary and
+    its hash, text_sha256)."""
+    from charrnn.data import END
+
+    have = set(text + END if documents else text)
+    if not text or not have <= set(saved_vocab):
+        extra, missing = sorted(have - set(saved_vocab)), sorted(set(saved_vocab) - have)
+        raise CheckpointError(
+            f"{str(path)!r} was trained on a text with a different vocabulary "
+            f"({len(saved_vocab)} characters vs {len(have)} here; only in this text: "
+            f"{''.join(extra)!r}; only in the checkpoint's: {''.join(missing)!r}); "
+            f"resume with the text it was trained on"
+        )
+    if text_sha256(text) != meta.get("text_sha256"):
+        raise CheckpointError(
+            f"{str(path)!r} was trained on a different text (same characters, different "
+            f"content); resume with the text it was trained on"
+        )
+
+
+# --- a Trainer's file ----------------------------------------------------------------------
+# Everything below is the one description of what a run's checkpoint holds: save_trainer writes
+# it, and Trainer.load reads it back through config_of, read_vocabulary, read_params and
+# restore_trainer.
+
+
+def save_trainer(path: str | Path, trainer: Trainer, kind: str = "last") -> None:
+    """Write a Trainer's checkpoint atomically: kind "last", the whole state (parameters, the
+    optimiser's state, the best parameters, the recurrent state, counters, settings); kind
+    "best", the best parameters with the settings, for sampling, evaluating and exporting."""
+    if kind not in ("last", "best"):
+        raise ValueError(f"kind must be 'last' or 'best', got {kind!r}")
+    native = trainer.native
+    source = native.best if kind == "best" else native.params
+    arrays = params_arrays(source)
+    arrays["vocab"] = vocabulary_array(trainer.vocab.chars)
+    if kind == "last":
+        for state in native.state_names:  # AdaGrad's and RMSprop's memory, Adam's m and v
+            arrays.update(params_arrays(native.state(state), f"{state}_"))
+        arrays.update(params_arrays(native.best, "best_"))
+        arrays["h_prev"] = np.array(native.h_prev)
+        if native.c_prev is not None:
+            arrays["c_prev"] = np.array(native.c_prev)
+    config = trainer.config.to_dict()
+    meta = {
+        "kind": kind,
+        "spec": {**trainer.config.spec(trainer.vocab.K).to_dict(), "dtype": trainer.config.dtype},
+        "config": {k: v for k, v in config.items() if k not in SPEC_KEYS},
+        "step": trainer.step,
+        "position": int(native.position),
+        "epoch": int(native.epoch),
+        "smooth_loss": float(native.smooth_loss),
+        "best_smooth_loss": float(native.best_smooth_loss),
+        "best_val_loss": trainer.best_val_loss if trainer.best_val_step is not None else None,
+        "best_val_step": trainer.best_val_step,
+        "first_loss": trainer.first_loss,
+        "history": trainer.history,
+        "best_step": int(native.best_step),
+        "text_sha256": trainer.text_sha256,
+        "text_length": len(trainer.encoded),
+        "text_path": trainer.text_path,
+        "start": trainer.vocab.decode(trainer.encoded[:1]),
+    }
+    save(path, arrays, meta)
+
+
+def config_of(meta: dict[str, Any], path: str | Path) -> TrainConfig:
+    """The settings a loaded checkpoint was trained with (its spec's model, its config's rest)."""
+    from charrnn.config import TrainConfig
+
+    try:
+        spec = meta["spec"]
+        return TrainConfig.from_dict(
+            {**meta["config"], **{k: spec[k] for k in SPEC_KEYS if k != "K"}}
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{str(path)!r} has unusable settings: {err}") from None
+
+
+def read_vocabulary(
+    arrays: dict[str, np.ndarray], meta: dict[str, Any], path: str | Path
+) -> Vocabulary:
+    """The checkpoint's Vocabulary, checked against its spec's K."""
+    from charrnn.data import Vocabulary
+
+    try:
+        vocab = Vocabulary(vocabulary_chars(require_array(arrays, "vocab", path)))
+    except ValueError as err:
+        raise CheckpointError(f"{str(path)!r} has a broken vocabulary: {err}") from None
+    K = spec_of(meta).K
+    if K != vocab.K:
+        raise CheckpointError(
+            f"{str(path)!r}: the spec says K={K} but the vocabulary has {vocab.K} characters"
+        )
+    return vocab
+
+
+def read_params(
+    arrays: dict[str, np.ndarray],
+    meta: dict[str, Any],
+    path: str | Path,
+    prefixes: tuple[str, ...] = ("",),
+) -> Any:
+    """The saved parameters (no prefix) as native float64 Params, once the arrays of every
+    prefix are checked against the spec's layout (float32 files pass through float64
+    exactly)."""
+    checked_layout(arrays, meta, path, prefixes)
+    params = spec_of(meta).params()
+    fill_params(params, arrays, "", path)
+    return params
+
+
+def restore_trainer(
+    trainer: Trainer, arrays: dict[str, np.ndarray], meta: dict[str, Any], path: str | Path
+) -> None:
+    """Put a kind="last" checkpoint's state into a Trainer made with its parameters: the
+    optimiser's state, the best parameters, the recurrent state and the counters."""
+    native = trainer.native
+    states = native.state_names
+    checked_layout(arrays, meta, path, prefixes=tuple(f"{s}_" for s in states))
+    for state in states:
+        fill_params(native.state(state), arrays, f"{state}_", path)
+        if state in ("memory", "v") and np.any(native.state(state).flat < 0):
+            raise CheckpointError(
+                f"{str(path)!r} has negative {trainer.config.optimizer} {state} (squares): the "
+                f"checkpoint is corrupt"
+            )
+    fill_params(native.best, arrays, "best_", path)
+    try:
+        native.h_prev = require_array(arrays, "h_prev", path)
+        if native.c_prev is not None:
+            native.c_prev = require_array(arrays, "c_prev", path)
+        native.step = int(meta["step"])
+        native.position = int(meta["position"])
+        native.epoch = int(meta["epoch"])
+        native.smooth_loss = float(meta["smooth_loss"])
+        native.best_smooth_loss = float(meta["best_smooth_loss"])
+        if meta.get("best_val_step") is not None:
+            trainer.best_val_loss = float(meta["best_val_loss"])
+            trainer.best_val_step = int(meta["best_val_step"])
+        trainer.first_loss = None if meta.get("first_loss") is None else float(meta["first_loss"])
+        if trainer.first_loss is not None:
+            native.first_loss = trainer.first_loss
+        native.best_step = int(meta["best_step"])
+    except (KeyError, TypeError, ValueError, IndexError) as err:
+        raise CheckpointError(f"{str(path)!r} has an unusable training state: {err}") from None

@@ -1,13 +1,12 @@
-"""The `charrnn` command line: `train`, `sample`, `evaluate`, `export`, `gradcheck` and `check`.
-Each error a user can cause
-ends with a one-line message and a non-zero exit status, never a traceback:
-1 bad input or failed check, 2 bad usage, 3 training diverged, 130 interrupted (state saved)."""
+"""The `charrnn` command line: `train`, `sample`, `evaluate`, `export`, `gradcheck` and `check`:
+its options (the training settings generated from TrainConfig) and main; what each command does
+is in commands.py. Each error a user can cause ends with a one-line message and a non-zero exit
+status, never a traceback: 1 bad input or failed check, 2 bad usage, 3 training diverged, 130
+interrupted (state saved)."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -52,6 +51,60 @@ def _top_p(text: str) -> float:
     if value > 1:
         raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
     return value
+
+
+# How each TrainConfig setting is given on the command line: its flag (default --name-with-dashes),
+# type, metavar or choices. Its help and its default are TrainConfig's (charrnn.config), written
+# there once; an option left out defaults to None, so TrainConfig's default applies and, on
+# --resume, only the settings given count as changes.
+TRAIN_OPTIONS: dict[str, dict[str, Any]] = {
+    # --cell and --layers are checked by TrainConfig, so that a bad value is a one-line error
+    # (exit 1) as any other bad model setting is.
+    "cell": {"metavar": "CELL"},
+    "layers": {"type": int},
+    "embedding": {"type": _nonnegative_int, "metavar": "D"},
+    "m": {"type": _positive_int},
+    "seq_length": {"type": _positive_int},
+    "eta": {"type": _positive_float},
+    "sig": {"type": _nonnegative_float},
+    "forget_bias": {"type": float, "metavar": "F"},
+    "seed": {"type": _nonnegative_int},
+    "eps": {"type": _positive_float},
+    "clip": {"type": _positive_float},
+    "optimizer": {"choices": ("adagrad", "rmsprop", "adam")},
+    "clip_norm": {"type": _positive_float, "metavar": "X"},
+    "decay": {"type": _nonnegative_float, "flag": "--decay-rate"},
+    "beta1": {"type": _nonnegative_float},
+    "beta2": {"type": _nonnegative_float},
+    "batch": {"type": _positive_int},
+    "dtype": {"choices": ("float64", "float32")},
+    "val_frac": {"type": _fraction},
+    "newline": {"choices": ("lf", "keep")},
+    "diverge_factor": {"type": _positive_float},
+    "lr_decay": {"type": _positive_float, "metavar": "FACTOR"},
+    "lr_decay_after": {"type": _nonnegative_int, "metavar": "EPOCHS"},
+    "dropout": {"type": _fraction, "metavar": "P"},
+    "documents": {"action": "store_const", "const": True},
+    "threads": {"type": _positive_int},
+}
+
+
+def _setting_help(name: str) -> str:
+    """TrainConfig's docstring of a setting and its default, on one line."""
+    from charrnn.config import defaults, field_docs
+
+    default = defaults()[name]
+    shown = {None: "none", True: "on", False: "off"}.get(default, default)
+    text = " ".join(field_docs()[name].split()).replace("%", "%%")
+    return f"{text} (default {shown})"
+
+
+def add_setting(parser: Any, name: str, default: Any = None, **changes: Any) -> None:
+    """The option of TrainConfig setting `name`, from TRAIN_OPTIONS and the field's docstring;
+    `default` None (train: TrainConfig's applies) or a value (gradcheck's own)."""
+    options = {**TRAIN_OPTIONS[name], **changes}
+    flag = options.pop("flag", "--" + name.replace("_", "-"))
+    parser.add_argument(flag, dest=name, default=default, help=_setting_help(name), **options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,18 +154,13 @@ def _add_train(sub: Any) -> argparse.ArgumentParser:
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
-    """train's model and training settings (TrainConfig's)."""
-    from charrnn._core import CELLS
-    from charrnn.train import OPTIMIZERS, RECIPES
+    """train's model and training settings: every TrainConfig field (TRAIN_OPTIONS), and the
+    recipes that set several at once."""
+    from charrnn.config import RECIPES
 
-    # Model settings default to None so that on --resume we know which ones were given.
-    # --cell and --layers are checked with the other model settings (TrainConfig), so that a bad
-    # value is a one-line error (exit 1) as any other bad model setting is.
-    p.add_argument(
-        "--cell", help=f"recurrent cell: {', '.join(CELLS)} (default rnn, the vanilla RNN)"
-    )
-    p.add_argument("--layers", type=int, help="stacked layers (default 1)")
-    p.add_argument("--m", type=_positive_int, help="hidden units per layer (default 100)")
+    settings = p.add_argument_group("settings (charrnn.TrainConfig)")
+    for name in TRAIN_OPTIONS:
+        add_setting(settings, name)
     p.add_argument(
         "--recipe",
         choices=sorted(RECIPES),
@@ -120,88 +168,10 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         "--embedding 64 --forget-bias 0 --optimizer adam --eta 2e-3, what a "
         "PyTorch script does (learns about twice as fast per update)",
     )
-    p.add_argument(
-        "--forget-bias",
-        type=float,
-        metavar="F",
-        help="lstm: initial bias of the forget gate (default 1, char-rnn's; 0 is "
-        "PyTorch's on average)",
-    )
-    p.add_argument(
-        "--embedding",
-        type=_nonnegative_int,
-        metavar="D",
-        help="read characters through a learnt table of D-dimensional vectors "
-        "(PyTorch's nn.Embedding, torch-rnn's wordvec_size) instead of one-hot "
-        "columns (default 0: one-hot; 64 learns much faster per update)",
-    )
-    p.add_argument("--seq-length", type=_positive_int, help="characters per update (default 25)")
-    p.add_argument(
-        "--eta",
-        type=_positive_float,
-        help="learning rate (default 0.1, AdaGrad's; try 2e-3 for rmsprop and adam)",
-    )
-    p.add_argument(
-        "--optimizer",
-        choices=OPTIMIZERS,
-        help="adagrad (default, the assignment's), rmsprop (char-rnn's) or adam",
-    )
-    p.add_argument(
-        "--clip",
-        type=_positive_float,
-        help="clip every gradient entry to [-CLIP, CLIP] (default 5)",
-    )
-    p.add_argument(
-        "--clip-norm",
-        type=_positive_float,
-        metavar="X",
-        help="clip the gradient's global L2 norm to X instead (as PyTorch users do)",
-    )
-    p.add_argument(
-        "--decay-rate",
-        dest="decay",
-        type=_nonnegative_float,
-        help="RMSprop's decay of the mean square (default 0.95, char-rnn's)",
-    )
-    p.add_argument("--beta1", type=_nonnegative_float, help="Adam's beta1 (default 0.9)")
-    p.add_argument("--beta2", type=_nonnegative_float, help="Adam's beta2 (default 0.999)")
-    p.add_argument(
-        "--sig",
-        type=_nonnegative_float,
-        help="rnn: initial weight std (default 0.01); lstm and gru draw from "
-        "U(-1/sqrt(m), 1/sqrt(m))",
-    )
-    p.add_argument("--seed", type=_nonnegative_int, help="seed of weights and samples (default 0)")
-    p.add_argument("--batch", type=_positive_int, help="sequences per update (default 1)")
-    p.add_argument(
-        "--documents",
-        action="store_const",
-        const=True,
-        help="the file holds one document per line (names, tweets): each is learnt "
-        "from a zero state and ends with the line end, which the model learns "
-        "to predict",
-    )
-    p.add_argument(
-        "--dropout",
-        type=_fraction,
-        metavar="P",
-        help="drop each unit of each layer's output with probability P while training (default 0)",
-    )
-    p.add_argument(
-        "--dtype", choices=["float64", "float32"], help="training precision (default float64)"
-    )
-    p.add_argument(
-        "--threads",
-        type=_positive_int,
-        help="threads to train on (default: every core this process may use); the "
-        "results are the same for any number",
-    )
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    """train's settings of the run: intervals, validation, time limit, files."""
-    from charrnn.data import NEWLINE_MODES
-
+    """train's settings of the run (RunSettings): intervals, time limit, files."""
     p.add_argument(
         "--sample-every",
         type=_positive_int,
@@ -212,12 +182,6 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--checkpoint-every",
         type=_positive_int,
         help="updates between checkpoints (default: --sample-every)",
-    )
-    p.add_argument(
-        "--val-frac",
-        type=_fraction,
-        help="hold out the last fraction of the text, contiguous, for validation "
-        "(default 0: train on all of it)",
     )
     p.add_argument(
         "--eval-every",
@@ -235,30 +199,6 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         metavar="CKPT",
         help="start a new run (step 0, fresh optimizer state) from a checkpoint's "
         "weights, e.g. to fine-tune on another text",
-    )
-    p.add_argument(
-        "--newline",
-        choices=NEWLINE_MODES,
-        help="lf (default): read CRLF and CR line ends as LF and drop a leading BOM; "
-        "keep: train on the characters as stored",
-    )
-    p.add_argument(
-        "--lr-decay",
-        type=_positive_float,
-        metavar="FACTOR",
-        help="multiply the learning rate by FACTOR after each epoch past "
-        "--lr-decay-after (default 1: no decay)",
-    )
-    p.add_argument(
-        "--lr-decay-after",
-        type=_nonnegative_int,
-        metavar="EPOCHS",
-        help="epochs before the decay starts (default 10)",
-    )
-    p.add_argument(
-        "--diverge-factor",
-        type=_positive_float,
-        help="stop (exit 3) when the smooth loss passes this times the first loss (default 3)",
     )
     p.add_argument(
         "--sample-length",
@@ -378,7 +318,7 @@ def _add_export(sub: Any) -> None:
 
 
 def _add_gradcheck(sub: Any) -> None:
-    from charrnn._core import CELLS
+    from charrnn.config import defaults
     from charrnn.gradcheck import FD_ORDER, FD_STEP
 
     g = sub.add_parser(
@@ -390,23 +330,8 @@ def _add_gradcheck(sub: Any) -> None:
         "characters of FILE. Exit status 1 if a check fails.",
     )
     g.add_argument("file", nargs="?", help="UTF-8 text file (default: the embedded corpus)")
-    g.add_argument(
-        "--cell", default="rnn", help=f"recurrent cell: {', '.join(CELLS)} (default rnn)"
-    )
-    g.add_argument("--layers", type=int, default=1, help="stacked layers (default 1)")
-    g.add_argument(
-        "--m", type=_positive_int, default=100, help="hidden units per layer (default 100)"
-    )
-    g.add_argument(
-        "--embedding",
-        type=_nonnegative_int,
-        default=0,
-        metavar="D",
-        help="an embedding of width D before the first layer (default 0: none)",
-    )
-    g.add_argument(
-        "--seq-length", type=_positive_int, default=25, help="sequence length (default 25)"
-    )
+    for name in ("cell", "layers", "m", "embedding", "seq_length", "seed", "sig"):
+        add_setting(g, name, default=defaults()[name])
     g.add_argument(
         "--h",
         type=_positive_float,
@@ -420,10 +345,6 @@ def _add_gradcheck(sub: Any) -> None:
         default=FD_ORDER,
         help=f"central differences of order 2 (the assignment's, best with --h 1e-4) "
         f"or 4 (default {FD_ORDER})",
-    )
-    g.add_argument("--seed", type=_nonnegative_int, default=0, help="weights seed (default 0)")
-    g.add_argument(
-        "--sig", type=_nonnegative_float, default=0.01, help="weights std (default 0.01)"
     )
     g.add_argument(
         "--dropout",
@@ -483,279 +404,26 @@ def _add_check(sub: Any) -> None:
     c.set_defaults(usage_error=c.error)
 
 
-def _gradcheck(args: argparse.Namespace) -> int:
-    from charrnn.data import load_corpus
-    from charrnn.gradcheck import check_native, format_table
-    from charrnn.train import TrainConfig
-
-    TrainConfig(
-        cell=args.cell, layers=args.layers, m=args.m, embedding=args.embedding
-    )  # the same checks as train's
-    _, vocab, encoded = load_corpus(args.file)
-    if len(encoded) < args.seq_length + 1:
-        raise ValueError(
-            f"the text has {len(encoded)} characters; the check needs "
-            f"seq_length + 1 = {args.seq_length + 1}"
-        )
-    report = check_native(
-        encoded,
-        vocab.K,
-        cell=args.cell,
-        layers=args.layers,
-        m=args.m,
-        T=args.seq_length,
-        h=args.h,
-        order=args.order,
-        seed=args.seed,
-        sig=args.sig,
-        dropout=args.dropout,
-        embedding=args.embedding,
-    )
-    print(json.dumps(report, indent=2) if args.json else format_table(report))
-    return 0 if report["passed"] else EXIT_ERROR
-
-
-CASE_OPTIONS = ("cell", "layers", "m", "seq_length", "seed", "sig")
-
-
-def _check_usage(args: argparse.Namespace) -> None:
-    """`check`'s two forms: --write-case CASE [FILE], or CASE GRADS (exit 2 otherwise)."""
-    if args.write_case is not None:
-        if len(args.files) > 1:
-            args.usage_error("--write-case takes at most one text FILE")
-        if args.json:
-            args.usage_error("--json goes with CASE GRADS, not --write-case")
-        return
-    if len(args.files) != 2:
-        args.usage_error("give CASE GRADS (a case and your gradients), or --write-case CASE")
-    given = [name for name in CASE_OPTIONS if getattr(args, name) is not None]
-    if given:
-        args.usage_error(
-            f"--{given[0].replace('_', '-')} goes with --write-case (the case "
-            f"already holds its settings)"
-        )
-
-
-def _check(args: argparse.Namespace) -> int:
-    from charrnn.check import check_case, write_case
-    from charrnn.gradcheck import format_table
-
-    try:
-        if args.write_case is not None:
-            text = None
-            if args.files:
-                from charrnn.data import read_text
-
-                text = read_text(args.files[0])
-            settings = {
-                name: getattr(args, name)
-                for name in CASE_OPTIONS
-                if getattr(args, name) is not None
-            }
-            case = write_case(args.write_case, text=text, **settings)
-            K, T = case["X"].shape
-            names = list(case)[: list(case).index("X")]  # the weights come first, in layout order
-            print(
-                f"wrote {args.write_case}: {case['cell']} x{case['layers']}, K={K} "
-                f"m={case['h0'].shape[-1]} T={T}, charrnn's loss {float(case['loss']):.12g}\n"
-                f"  weights {' '.join(names)}; X, Y one-hot (K x T); x, y indices from 0; "
-                f"{'h0, c0' if 'c0' in case else 'h0'}; loss\n"
-                f"save your gradients (d{' d'.join(names)}, and loss) as .npz or .mat, then: "
-                f"charrnn check {args.write_case} GRADS"
-            )
-            return 0
-        report = check_case(args.files[0], args.files[1])
-    except ModuleNotFoundError as err:
-        if err.name != "scipy":
-            raise
-        raise ValueError(str(err)) from None
-    print(json.dumps(report, indent=2) if args.json else format_table(report))
-    return 0 if report["passed"] else EXIT_ERROR
-
-
-def _train(args: argparse.Namespace) -> int:
-    from charrnn.experiment import RunInterrupted, RunSettings, run
-    from charrnn.train import RECIPES, TrainConfig
-
-    given = {
-        name: getattr(args, name)
-        for name in (
-            "cell",
-            "layers",
-            "m",
-            "embedding",
-            "forget_bias",
-            "seq_length",
-            "eta",
-            "sig",
-            "seed",
-            "batch",
-            "dtype",
-            "val_frac",
-            "newline",
-            "diverge_factor",
-            "lr_decay",
-            "lr_decay_after",
-            "optimizer",
-            "clip",
-            "clip_norm",
-            "decay",
-            "beta1",
-            "beta2",
-            "dropout",
-            "documents",
-            "threads",
-        )
-        if getattr(args, name) is not None
-    }
-    settings = RunSettings(
-        steps=args.steps,
-        epochs=args.epochs,
-        sample_every=args.sample_every,
-        sample_length=args.sample_length,
-        passage_length=args.passage_length,
-        gradcheck=not args.no_gradcheck,
-        quiet=args.quiet,
-        eval_every=args.eval_every,
-        checkpoint_every=args.checkpoint_every,
-        time_limit=args.time_limit,
-        init_from=args.init_from,
-        command=["charrnn", *args.argv],
-    )
-    if args.recipe:
-        if args.resume or args.init_from:
-            raise ValueError(
-                f"--recipe {args.recipe} chooses a new model's settings; drop it "
-                f"with {'--resume' if args.resume else '--init-from'}"
-            )
-        given = {**RECIPES[args.recipe], **given}
-    config = None if args.resume else TrainConfig(**given)
-    try:
-        result = run(args.file, args.out, config, settings, resume=args.resume, overrides=given)
-    except RunInterrupted as interrupted:
-        _print_result(interrupted.result)
-        raise
-    _print_result(result)
-    return 0
-
-
-def _print_result(result) -> None:
-    """The closing lines: the training loop's time apart from the rest of the run."""
-    from charrnn.losses import format_loss
-
-    rest = [f"{result.seconds:.1f} s in all"]
-    if result.gradcheck_wait >= 0.1:
-        rest.append(f"{result.gradcheck_wait:.1f} s of it waiting for the gradient check")
-    stopped = f" (stopped: {result.stopped})" if result.stopped else ""
-    best = (
-        f"best validation {format_loss(result.best_val_loss / math.log(2), 4)} bits per character"
-        if result.best_val_loss is not None
-        else f"best {format_loss(result.best_smooth_loss)}"
-    )
-    # The training curve of loss.png: the smooth loss, or (not the assignment's setup) the
-    # smooth loss with its start-up bias removed.
-    if result.loss_curve == "smooth":
-        loss = f"smooth loss {format_loss(result.smooth_loss)} ({best})"
-    else:
-        loss = (
-            f"training loss {format_loss(result.debiased_loss)} (debiased average; smooth "
-            f"loss {format_loss(result.smooth_loss)}), {best}"
-        )
-    print(
-        f"{result.steps_run:,} updates in {result.train_seconds:.1f} s of training "
-        f"({'; '.join(rest)}){stopped}; step {result.step:,}, {loss}"
-    )
-    print(f"wrote {result.out}/: {', '.join(result.files)}")
-
-
-def _load_model(checkpoint: str):
-    from pathlib import Path
-
-    from charrnn.model import Model
-
-    path = Path(checkpoint)
-    return Model.load(path / "best.npz" if path.is_dir() else path)
-
-
-def _evaluate(args: argparse.Namespace) -> int:
-    from charrnn.data import read_text
-    from charrnn.losses import format_loss
-
-    model = _load_model(args.checkpoint)
-    result = model.evaluate(read_text(args.file), documents=args.documents, threads=args.threads)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        where = f" in {result['documents']:,} documents" if args.documents else ""
-        print(
-            f"{result['chars']:,} predictions{where}: "
-            f"{format_loss(result['nats_per_char'], 4)} nats = "
-            f"{format_loss(result['bits_per_char'], 4)} bits per character, perplexity "
-            f"{format_loss(result['perplexity'])}"
-        )
-    return 0
-
-
-def _export(args: argparse.Namespace) -> int:
-    _load_model(args.checkpoint).export(args.out, format=args.format)
-    print(f"wrote {args.out}")
-    return 0
-
-
-def _sample(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from charrnn.data import read_text
-
-    model = _load_model(args.checkpoint)
-    prime = read_text(args.prime_file) if args.prime_file else args.prime
-    documents = dict(
-        max_length=args.max_length,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        seed=args.seed,
-        greedy=args.greedy,
-    )
-    if args.documents is not None:
-        if prime is not None:
-            raise ValueError("--documents starts each document afresh: drop --prime/--prime-file")
-        text = "\n".join(model.sample_documents(args.documents, **documents))
-    elif model.documents and prime is None:  # a model of documents writes documents
-        text = "\n".join(model.sample_documents(chars=args.n, **documents))
-    else:
-        text = model.sample(
-            args.n,
-            prime=prime,
-            temperature=args.temperature,
-            top_p=args.top_p,
-            seed=args.seed,
-            greedy=args.greedy,
-        )
-    if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
-    else:
-        sys.stdout.write(text + "\n")
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv  # for the run's report
+    from charrnn import commands
+
     if args.command == "check":
-        _check_usage(args)
+        commands.check_usage(args)
     from charrnn.checkpoint import CheckpointError
     from charrnn.experiment import RunError
     from charrnn.train import TrainingDiverged
 
     command = {
-        "train": _train,
-        "sample": _sample,
-        "evaluate": _evaluate,
-        "export": _export,
-        "gradcheck": _gradcheck,
-        "check": _check,
+        "train": commands.train,
+        "sample": commands.sample,
+        "evaluate": commands.evaluate,
+        "export": commands.export,
+        "gradcheck": commands.gradcheck,
+        "check": commands.check,
     }[args.command]
     try:
         return command(args)

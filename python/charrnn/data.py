@@ -1,9 +1,10 @@
 """Text in, integer indices out: read a UTF-8 file, build the sorted character vocabulary, encode
 and decode, locate the bundled Shakespeare corpus, and lay out a file of documents (one per
-line) for training and evaluation.
+line) for training and evaluation, and split a text into the part trained on and the held-out
+tail (split_sizes).
 
-Characters are Unicode code points, not bytes. Not here: the model, batching or training
-(see charrnn.reference and the native core).
+Characters are Unicode code points, not bytes. Not here: the model or training (see
+charrnn.reference and the native core).
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import importlib.resources
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from charrnn.config import TrainConfig
 
 __all__ = [
     "END",
@@ -28,11 +33,17 @@ __all__ = [
     "normalize_newlines",
     "read_text",
     "split_documents",
+    "split_sizes",
+    "split_text",
+    "TextSplit",
 ]
 
 # How line ends are read: "lf" as editors show the text (CRLF and CR become LF, a leading
 # byte-order mark is dropped), "keep" every character as stored.
 NEWLINE_MODES = ("lf", "keep")
+# Documents evaluated side by side, and the window each is read in (any values give the same
+# loss up to rounding: each document is its own sequence from a zero state).
+EVAL_DOCUMENT_STREAMS, EVAL_DOCUMENT_WINDOW = 64, 64
 
 
 def normalize_newlines(text: str) -> str:
@@ -363,3 +374,100 @@ def document_streams(
             laid = np.concatenate(parts, axis=1)
             out[:, j, : laid.shape[1]] = laid
     return out[0].reshape(-1), out[1].reshape(-1)
+
+
+def split_sizes(n: int, config: TrainConfig) -> tuple[int, int]:
+    """(training characters, validation characters) of a text of n: the last val_frac of it,
+    rounded, is held out (documents: n documents, the last val_frac of them). ValueError when
+    either part is too short to use."""
+    if config.documents:
+        return _document_split(n, config)
+    T = config.seq_length
+    n_val = int(round(config.val_frac * n))
+    if config.val_frac > 0 and n_val < T + 1:
+        raise ValueError(
+            f"--val-frac {config.val_frac:g} holds out {n_val} of the text's {n} characters, fewer "
+            f"than one sequence (seq_length + 1 = {T + 1}); use a larger fraction or a longer text"
+        )
+    needed = config.batch * (T + 1)
+    if n - n_val < needed:
+        part = "the text" if not n_val else "the training part of the text"
+        raise ValueError(
+            f"{part} has {n - n_val} characters, but training needs at least {needed} "
+            f"(batch * (seq_length + 1)); use a longer text or a smaller --seq-length"
+        )
+    return n - n_val, n_val
+
+
+def _document_split(n: int, config: TrainConfig) -> tuple[int, int]:
+    n_val = int(round(config.val_frac * n))
+    if config.val_frac > 0 and n_val < 1:
+        raise ValueError(
+            f"--val-frac {config.val_frac:g} holds out none of the text's {n} "
+            f"documents; use a larger fraction or more documents"
+        )
+    if n - n_val < config.batch:
+        raise ValueError(
+            f"{'the training part of ' if n_val else ''}the text has {n - n_val} "
+            f"document(s), fewer than --batch {config.batch} (a stream each); use "
+            f"more documents or a smaller --batch"
+        )
+    return n - n_val, n_val
+
+
+@dataclass(eq=False)
+class TextSplit:
+    """A text as training reads it: encoded, split into the part trained on and the held-out
+    tail, and the streams the native loops read from each (Streams)."""
+
+    encoded: np.ndarray
+    """The whole text's character indices."""
+    documents: list[str] | None
+    """The documents, one per line (TrainConfig.documents), else None."""
+    train_encoded: np.ndarray | None
+    """The part trained on (None for documents: see train_streams)."""
+    val_encoded: np.ndarray | None
+    """The held-out tail, or None (and None for documents)."""
+    train_streams: Streams
+    """What the training loop reads: batch streams over the training part."""
+    val_streams: Streams | None
+    """What validation reads, from a zero state, or None without a split."""
+    n_val: int
+    """Characters (documents) held out."""
+
+
+def split_text(text: str, vocab: Vocabulary, config: TrainConfig) -> TextSplit:
+    """The text split for training by config (val_frac, batch, seq_length, documents, seed).
+    Documents: the held-out tail is the last val_frac of them, and the training documents are
+    dealt to the batch's streams in an order shuffled once by the seed (a file of names is
+    often sorted).
+
+    Raises:
+        ValueError: As split_sizes; a character outside vocab.
+    """
+    c = config
+    encoded = vocab.encode(text)
+    if not c.documents:
+        n_train, n_val = split_sizes(len(text), c)
+        train, val = encoded[:n_train], (encoded[n_train:] if n_val else None)
+        return TextSplit(
+            encoded,
+            None,
+            train,
+            val,
+            Streams(train, batch=c.batch),
+            Streams(val) if val is not None else None,
+            n_val,
+        )
+    documents = split_documents(text)
+    n_train, n_val = split_sizes(len(documents), c)
+    docs = [vocab.encode(doc) for doc in documents]
+    end = vocab.index(END)
+    order = np.random.default_rng(c.seed).permutation(n_train)
+    train_streams = documents_layout([docs[i] for i in order], end, c.batch, c.seq_length)
+    val_streams = (
+        documents_layout(docs[n_train:], end, min(n_val, EVAL_DOCUMENT_STREAMS), c.seq_length)
+        if n_val
+        else None
+    )
+    return TextSplit(encoded, documents, None, None, train_streams, val_streams, n_val)

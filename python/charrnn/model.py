@@ -7,21 +7,28 @@ exports its weights as a PyTorch state_dict. Not here: training (train.py) or th
 
 from __future__ import annotations
 
-import math
-import os
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from charrnn import _core, checkpoint
-from charrnn.checkpoint import CheckpointError
-from charrnn.data import END, Streams, Vocabulary, documents_layout, split_documents
+from charrnn.data import (
+    END,
+    EVAL_DOCUMENT_STREAMS,
+    EVAL_DOCUMENT_WINDOW,
+    Streams,
+    Vocabulary,
+    documents_layout,
+    split_documents,
+)
+from charrnn.machine import available_cores
+from charrnn.spec import Evaluation, ModelSpec
 
 __all__ = [
     "EXPORT_FORMATS",
     "Model",
-    "available_cores",
     "evaluate_streams",
     "sampling_seed",
     "torch_state_dict",
@@ -30,9 +37,6 @@ __all__ = [
 EXPORT_FORMATS = ("torch",)
 # A document drawn without its end symbol stops at this many characters (sample_documents).
 MAX_DOCUMENT_LENGTH = 1000
-# Documents evaluated side by side, and the window each is read in (any values give the same
-# loss up to rounding: each document is its own sequence from a zero state).
-EVAL_DOCUMENT_STREAMS, EVAL_DOCUMENT_WINDOW = 64, 64
 # A layer's arrays as torch.nn.RNN/LSTM/GRU name them (suffixed _l{k}, k from 0).
 TORCH_NAMES = {"W": "weight_hh", "U": "weight_ih", "b": "bias_ih"}
 
@@ -43,45 +47,17 @@ def sampling_seed(seed: int, step: int) -> int:
     return int(np.random.SeedSequence([seed, step]).generate_state(1, np.uint64)[0])
 
 
-def available_cores() -> int:
-    """The CPU cores this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def evaluate_streams(
-    params: Any, streams: Streams, threads: int | None = None
-) -> dict[str, float | int]:
+def evaluate_streams(params: Any, streams: Streams, threads: int | None = None) -> Evaluation:
     """The mean loss of native params over the predictions of streams (data.Streams), natively
     with the GIL released, on `threads` threads (default: available_cores(); the result does
-    not depend on it): {'nats_per_char', 'bits_per_char', 'perplexity', 'chars'}."""
+    not depend on it)."""
     total, n = _core.evaluate(
         params,
         streams.text,
         **streams.native(),
         threads=available_cores() if threads is None else threads,
     )
-    nats = total / n
-    # exp overflows past 709 nats (a model with huge weights): the perplexity is then inf.
-    return {
-        "nats_per_char": nats,
-        "bits_per_char": nats / math.log(2),
-        "perplexity": math.exp(nats) if nats < 709 else math.inf,
-        "chars": int(n),
-    }
-
-
-def native_params(spec: dict[str, Any]) -> Any:
-    """All-zero float64 native parameters for a spec {cell, K, m, layers, embedding}."""
-    return _core.Params(
-        spec["K"],
-        spec["m"],
-        cell=spec["cell"],
-        layers=spec["layers"],
-        embedding=spec.get("embedding", 0),
-    )
+    return Evaluation(nats=total / n, characters=int(n))
 
 
 def torch_state_dict(params: Any) -> dict[str, np.ndarray]:
@@ -143,9 +119,9 @@ class Model:
         """Whether the model was trained on documents, one per line."""
 
     @property
-    def spec(self) -> dict[str, Any]:
-        """The model: {'cell': str, 'K': int, 'm': int, 'layers': int, 'embedding': int}."""
-        return self.params.spec
+    def spec(self) -> ModelSpec:
+        """What the model is: cell, K, m, layers, embedding."""
+        return ModelSpec.from_dict(self.params.spec)
 
     @property
     def n_params(self) -> int:
@@ -154,9 +130,7 @@ class Model:
 
     def describe(self) -> str:
         """A one-line description, e.g. '2-layer LSTM, m = 128, 246,348 parameters'."""
-        s = self.spec
-        kind = "vanilla RNN" if s["cell"] == "rnn" else s["cell"].upper()
-        return f"{s['layers']}-layer {kind}, m = {s['m']}, {self.n_params:,} parameters"
+        return f"{self.spec.describe()}, {self.n_params:,} parameters"
 
     @classmethod
     def load(cls, path: str | Path) -> Model:
@@ -171,21 +145,8 @@ class Model:
                 pickled content, a broken vocabulary, or arrays that do not fit the spec.
         """
         arrays, meta = checkpoint.load(path)
-        try:
-            vocab = Vocabulary(
-                checkpoint.vocabulary_chars(checkpoint.require_array(arrays, "vocab", path))
-            )
-        except ValueError as err:
-            raise CheckpointError(f"{str(path)!r} has a broken vocabulary: {err}") from None
-        spec = meta["spec"]
-        if spec["K"] != vocab.K:
-            raise CheckpointError(
-                f"{str(path)!r}: the spec says K={spec['K']} but the vocabulary "
-                f"has {vocab.K} characters"
-            )
-        checkpoint.checked_layout(arrays, meta, path)
-        params = native_params(spec)
-        checkpoint.fill_params(params, arrays, "", path)
+        vocab = checkpoint.read_vocabulary(arrays, meta, path)
+        params = checkpoint.read_params(arrays, meta, path)
         start = meta.get("start")
         if not (isinstance(start, str) and len(start) == 1 and start in vocab):
             start = None
@@ -351,7 +312,7 @@ class Model:
 
     def evaluate(
         self, text: str, documents: bool = False, threads: int | None = None
-    ) -> dict[str, float | int]:
+    ) -> Evaluation:
         """How well the model predicts a text: the mean loss over its len(text) - 1
         next-character predictions, from a zero state (natively, the GIL released).
 
@@ -363,8 +324,8 @@ class Model:
                 is the same for any number.
 
         Returns:
-            {'nats_per_char': float, 'bits_per_char': float, 'perplexity': float, 'chars':
-            int (the number of predictions)}, and 'documents': int with documents=True.
+            An Evaluation: nats and bits per character, perplexity, the number of
+            predictions (characters) and, with documents=True, of documents.
 
         Raises:
             TypeError: text is not a str.
@@ -385,7 +346,8 @@ class Model:
                 min(len(docs), EVAL_DOCUMENT_STREAMS),
                 EVAL_DOCUMENT_WINDOW,
             )
-            return {**evaluate_streams(self.params, streams, threads), "documents": len(docs)}
+            result = evaluate_streams(self.params, streams, threads)
+            return dataclasses.replace(result, documents=len(docs))
         if len(text) < 2:
             raise ValueError(
                 f"the text has {len(text)} character(s); evaluating needs at least 2 "

@@ -4,84 +4,17 @@ during training, a passage from the best model) plus the run's settings and timi
 from __future__ import annotations
 
 import math
-import os
-import platform
 import shlex
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from charrnn import _core
-from charrnn.gradcheck import format_table
+from charrnn.gradcheck import GRADCHECK_MAX_PARAMS, format_table
 from charrnn.losses import format_loss
+from charrnn.machine import describe as machine
 from charrnn.plot import EPOCH_LINES
 from charrnn.runfiles import read_samples
-
-# The report's gradient check differentiates every entry twice by finite differences and once by
-# complex step: seconds for the assignment's 25,376 parameters, many minutes for a 2 x 512 LSTM.
-GRADCHECK_MAX_PARAMS = 30_000
-
-
-def gradcheck_m(config: Any, K: int) -> int:
-    """m for the report's gradient check: the run's, or, for a larger model, the largest m below
-    it whose model of the same cell and depth has at most GRADCHECK_MAX_PARAMS parameters."""
-
-    def size(m: int) -> int:
-        return sum(
-            e["size"]
-            for e in _core.layout(config.cell, K, m, config.layers, embedding=config.embedding)
-        )
-
-    if size(config.m) <= GRADCHECK_MAX_PARAMS:
-        return config.m
-    low, high = 1, config.m  # size(low) is small enough (or nothing is), size(high) is not
-    while high - low > 1:
-        mid = (low + high) // 2
-        low, high = (mid, high) if size(mid) <= GRADCHECK_MAX_PARAMS else (low, mid)
-    return low
-
-
-# What each CPU level of cmake/arch.cmake lets the compiler use (docs/getting-started.md). Eigen's
-# own list (_core.SIMD) names neither AVX2 nor FMA on an x86-64-v3 build ("AVX SSE, SSE2, ..."),
-# so it is only used for the baseline, where it is right ("SSE, SSE2", "ARM NEON").
-ARCH_SETS = {
-    "x86-64-v4": "AVX-512, AVX2, FMA",
-    "x86-64-v3": "AVX2, FMA",
-    "native": "every instruction set of the CPU it was built on",
-}
-
-
-def core_build() -> str:
-    """The CPU level the core was built for and what it uses, e.g. "x86-64-v3: AVX2, FMA"."""
-    if _core.ARCH == "portable":
-        return f"portable: {_core.SIMD or 'no SIMD'} (the compiler's baseline)"
-    sets = ARCH_SETS.get(_core.ARCH)
-    return f"{_core.ARCH}: {sets}" if sets else _core.ARCH
-
-
-def cpu_model() -> str:
-    """The CPU's name: /proc/cpuinfo's 'model name' (Linux on x86), else platform.processor(),
-    else the machine type."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and value.strip():
-                    return " ".join(value.split())
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
-def machine() -> str:
-    """report.md's machine row: the CPU, its cores, Python, and the core's build."""
-    cores = os.cpu_count() or 1
-    return (
-        f"{cpu_model()} ({cores} core{'s' if cores > 1 else ''}, {platform.machine()}), "
-        f"{platform.python_implementation()} {platform.python_version()}, core built for "
-        f"{core_build()}"
-    )
 
 
 def _optimizer(c: Any) -> str:

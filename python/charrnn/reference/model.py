@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from charrnn.spec import ModelSpec
+
 from . import gru, lstm, ops, rnn
 from .dropout import masks as dropout_masks
 
@@ -58,23 +60,7 @@ GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # rows of a layer's stacked weights per
 OPTIMIZERS = ("adagrad", "rmsprop", "adam")
 
 
-@dataclass(frozen=True)
-class Spec:
-    """What a layout describes: the cell, K, m and the number of layers."""
-
-    cell: str
-    """'rnn', 'lstm' or 'gru'."""
-    K: int
-    """Vocabulary size."""
-    m: int
-    """Hidden units per layer."""
-    layers: int
-    """Number of layers L."""
-    embedding: int = 0
-    """D, the width of the embedding E (D, K) that layer 1 reads; 0: one-hot characters."""
-
-
-def _read_layout(layout: Sequence[Mapping[str, Any]]) -> tuple[tuple[dict, ...], Spec]:
+def _read_layout(layout: Sequence[Mapping[str, Any]]) -> tuple[tuple[dict, ...], ModelSpec]:
     """Normalise a layout table and derive its spec; ValueError if it is not a model of the
     family (the shapes are those the equations need, checked here so that a wrong table fails
     with its own message rather than deep inside a product)."""
@@ -128,7 +114,7 @@ def _read_layout(layout: Sequence[Mapping[str, Any]]) -> tuple[tuple[dict, ...],
                 f"does not continue the block at {offset}"
             )
         offset += e["size"]
-    return entries, Spec(cell, K, m, L, D)
+    return entries, ModelSpec(cell, K, m, L, D)
 
 
 class Params(Mapping[str, np.ndarray]):
