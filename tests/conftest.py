@@ -27,3 +27,24 @@ def text_file(tmp_path, small_text):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """A local Ray for the test run, started once: ray.init(address="local", num_cpus=2). The
+    Ray tests skip where ray does not import, unless CHARRNN_REQUIRE_RAY=1 (.ci/run), where
+    that is a failure."""
+    import os
+
+    try:
+        import ray
+        import ray.tune  # noqa: F401
+    except ImportError as err:
+        if os.environ.get("CHARRNN_REQUIRE_RAY") == "1":
+            pytest.fail(f"CHARRNN_REQUIRE_RAY=1 but ray does not import: {err}")
+        pytest.skip(f"ray does not import ({err}); pip install '.[ray]'")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

@@ -10,6 +10,7 @@ the model (cpp/, reference/). scipy is imported only to read or write a .mat fil
 
 from __future__ import annotations
 
+import functools
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -20,13 +21,12 @@ import numpy as np
 from .gradcheck import (
     FD_ORDER,
     FD_STEP,
-    _metric_passes,
     compare,
-    format_table,
     fresh_case,
     native_params,
     numerical_gradients,
 )
+from .gradtable import format_table, metric_passes
 from .reference import Params
 
 __all__ = ["check_case", "check_gradients", "write_case"]
@@ -56,6 +56,15 @@ def _encode(text: str | None, K: int | None) -> tuple[np.ndarray, int]:
     if K < vocab.K:
         raise ValueError(f"K = {K} is smaller than the text's vocabulary ({vocab.K} characters)")
     return encoded, int(K)
+
+
+def _case(text: str | None, K: int | None, settings: dict[str, Any], state_scale: float):
+    """fresh_case for the settings (cell, layers, m, T, seed, sig) on the text: what
+    check_gradients hands a user's code and write_case writes."""
+    from . import _core
+
+    encoded, K = _encode(text, K)
+    return fresh_case(_core.layout, encoded, K, state_scale=state_scale, **settings)
 
 
 def _real_number(value: Any, what: str) -> float:
@@ -145,8 +154,8 @@ def _report(
         "loss_native": loss_native,
         "loss_abs_diff": loss_diff,
     }
-    report["passed"] = (loss_diff is None or _metric_passes("max_abs_diff_ref", loss_diff)) and all(
-        _metric_passes(metric, value)
+    report["passed"] = (loss_diff is None or metric_passes("max_abs_diff_ref", loss_diff)) and all(
+        metric_passes(metric, value)
         for name in yours
         for metric, value in report[name].items()
         if not metric.startswith("worst")
@@ -177,18 +186,15 @@ def check_gradients(
     Your function is called as `fn(params, inputs, targets, h0)` and returns `(loss, grads)`:
 
     - params: a dict of float64 arrays named and shaped as charrnn.layout(cell, K, m, layers)
-      gives them: for the one-layer vanilla RNN W (m, m), U (m, K), V (K, m), b (m,), c (K,);
-      for more layers W1, U1, b1, W2, ..., V, c; an LSTM's and a GRU's gates are stacked as
-      the documentation's page on the model family shows.
-    - inputs, targets: the characters x_t and y_t, int arrays (T,), indices from 0.
-    - h0: the initial hidden state, (m,) for one layer, (L, m) for more. An LSTM's fn also
-      gets c0, the initial cell state, shaped as h0.
-    - loss: -sum_t log p_t[y_t], one number.
-    - grads: a dict with the gradient of every array of params, under its name or d + name
-      (W or dW), shaped as the array.
+      gives them (the vanilla RNN's W (m, m), U (m, K), V (K, m), b (m,), c (K,); W1, U1, b1,
+      W2, ..., V, c for more layers; gated cells stack their gates as docs/model.md shows).
+    - inputs, targets: the characters x_t and y_t, int arrays (T,), indices from 0; h0: the
+      initial hidden state, (m,) for one layer, (L, m) for more (an LSTM also gets c0).
+    - loss: -sum_t log p_t[y_t]; grads: a dict of the gradient of every array of params, under
+      its name or d + name (W or dW), shaped as the array.
 
-    Every call gets fresh copies, so fn may change what it is given. The finite differences
-    call fn four times per parameter entry (order 4; twice with order=2): keep m small.
+    fn gets fresh copies, so it may change them. The finite differences call it four times per
+    parameter entry (twice with order=2): keep m small.
 
     Args:
         fn: Your forward and backward pass.
@@ -197,8 +203,7 @@ def check_gradients(
         m: Hidden units per layer.
         seq_length: T, the characters of the sequence (the first T + 1 of the text).
         layers: Stacked layers L.
-        seed: Seed of the weights (numpy's default_rng(seed), as `charrnn gradcheck --seed`)
-            and of the initial state (default_rng(seed + 1)).
+        seed: Seed of the weights (default_rng(seed), as gradcheck's) and the state (seed + 1).
         text: The text (a str); None: the embedded corpus.
         sig: Weight std of the vanilla RNN (lstm and gru draw from U(-1/sqrt(m), 1/sqrt(m))).
             The default 0.1 is ten times the assignment's, so that tanh' matters.
@@ -208,71 +213,55 @@ def check_gradients(
         verbose: Print the table.
 
     Returns:
-        The report format_table prints: per tensor the metrics of `charrnn gradcheck` (_fd:
-        yours vs finite differences of your loss; max_abs_diff_ref: yours vs charrnn's) and
-        worst_fd, worst_ref, the entry of the largest difference ({"index", "analytic" (yours),
-        "numeric" (the other)}); "settings" with both losses; "passed".
+        The report format_table prints: per tensor `charrnn gradcheck`'s metrics (_fd: yours vs
+        finite differences of your loss; _ref: yours vs charrnn's) and worst_fd, worst_ref (the
+        entry of the largest difference); "settings" with both losses; "passed".
 
     Raises:
-        ValueError: A bad setting, or fn returned a loss or gradients of the wrong shape,
-            missing or not finite.
+        ValueError: A bad setting, or a loss or gradients missing, misshapen or not finite.
         TypeError: fn did not return (loss, grads) with grads a dict.
     """
-    from . import _core
-
-    encoded, K = _encode(text, K)
-    params, inputs, targets, h0, c0 = fresh_case(
-        _core.layout,
-        encoded,
-        K,
-        cell=cell,
-        layers=layers,
-        m=m,
-        T=seq_length,
-        seed=seed,
-        sig=sig,
-        state_scale=state_scale,
-    )
+    settings = dict(cell=cell, layers=layers, m=m, T=seq_length, seed=seed, sig=sig)
+    params, inputs, targets, h0, c0 = _case(text, K, settings, state_scale)
     states = [h0[0] if layers == 1 else h0] + ([] if c0 is None else [c0[0] if layers == 1 else c0])
-
-    def call(weights: Mapping[str, np.ndarray]) -> tuple[Any, Any]:
-        out = fn(
-            {name: a.copy() for name, a in weights.items()},
-            inputs.copy(),
-            targets.copy(),
-            *(s.copy() for s in states),
-        )
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            raise TypeError(f"fn must return (loss, grads), got {type(out).__name__}")
-        return out[0], out[1]
-
+    call = functools.partial(_call, fn, inputs, targets, states)
     loss, grads = call(params)
     loss_yours = _real_number(loss, "the loss fn returned")
     yours = _gradients(grads, params.layout, "the grads fn returned")
-    result = _core.forward_backward(native_params(params), inputs, targets, h0, c0)
-    native = {name: np.array(result.grads[name], dtype=np.float64) for name in params.names}
+    loss_charrnn, native = _charrnn_gradients(params, inputs, targets, h0, c0)
     work = {name: params[name].copy() for name in params.names}  # perturbed in place
 
     def loss_at() -> float:
         return _real_number(call(work)[0], "the loss fn returned")
 
     fd = numerical_gradients(loss_at, work, h=h, order=order)
-    settings = {
-        "cell": cell,
-        "layers": layers,
-        "K": K,
-        "m": m,
-        "T": seq_length,
-        "h": h,
-        "order": order,
-        "seed": seed,
-        "sig": sig,
-        "state_scale": state_scale,
-    }
-    report = _report("your code", yours, native, fd, settings, loss_yours, float(result.loss))
+    settings.update(K=params.K, h=h, order=order, state_scale=state_scale)
+    report = _report("your code", yours, native, fd, settings, loss_yours, loss_charrnn)
     if verbose:
         print(format_table(report))
     return report
+
+
+def _charrnn_gradients(params: Params, x, y, h0, c0) -> tuple[float, dict[str, np.ndarray]]:
+    """charrnn's loss and gradient (the native core) on a case."""
+    from . import _core
+
+    result = _core.forward_backward(native_params(params), x, y, h0, c0)
+    grads = {name: np.array(result.grads[name], dtype=np.float64) for name in params.names}
+    return float(result.loss), grads
+
+
+def _call(fn: Callable, inputs, targets, states, weights: Mapping[str, np.ndarray]) -> tuple:
+    """fn(params, inputs, targets, h0[, c0]) on fresh copies, checked to return (loss, grads)."""
+    out = fn(
+        {name: a.copy() for name, a in weights.items()},
+        inputs.copy(),
+        targets.copy(),
+        *(s.copy() for s in states),
+    )
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError(f"fn must return (loss, grads), got {type(out).__name__}")
+    return out[0], out[1]
 
 
 def _scipy_io(path: Path) -> Any:
@@ -379,21 +368,10 @@ def write_case(
 
     if Path(path).suffix.lower() not in (".npz", ".mat"):
         raise ValueError(f"write the case as .npz or .mat, got {Path(path).name!r}")
-    encoded, K = _encode(text, K)
-    params, inputs, targets, h0, c0 = fresh_case(
-        _core.layout,
-        encoded,
-        K,
-        cell=cell,
-        layers=layers,
-        m=m,
-        T=seq_length,
-        seed=seed,
-        sig=sig,
-        state_scale=state_scale,
-    )
+    settings = dict(cell=cell, layers=layers, m=m, T=seq_length, seed=seed, sig=sig)
+    params, inputs, targets, h0, c0 = _case(text, K, settings, state_scale)
     loss = _core.loss(native_params(params), inputs, targets, h0, c0)
-    eye = np.eye(K)
+    eye = np.eye(params.K)
     arrays: dict[str, Any] = {name: params[name].copy() for name in params.names}
     arrays.update(
         X=eye[:, inputs],
@@ -404,13 +382,8 @@ def write_case(
     )
     if c0 is not None:
         arrays["c0"] = c0[0] if layers == 1 else c0
-    arrays.update(
-        loss=np.float64(loss),
-        cell=np.str_(cell),
-        layers=np.int64(layers),
-        seed=np.int64(seed),
-        sig=np.float64(sig),
-    )
+    arrays.update(loss=np.float64(loss), cell=np.str_(cell), layers=np.int64(layers))
+    arrays.update(seed=np.int64(seed), sig=np.float64(sig))
     _save(path, arrays)
     return arrays
 
@@ -464,11 +437,26 @@ def check_case(case: Arrays, grads: Arrays, verbose: bool = False) -> dict[str, 
         FileNotFoundError: No such file.
         ModuleNotFoundError: A .mat file without scipy.
     """
-    from . import _core
 
     where_case = str(case) if isinstance(case, (str, Path)) else "the case"
     where_grads = str(grads) if isinstance(grads, (str, Path)) else "the gradients"
     arrays = _load(case) if isinstance(case, (str, Path)) else dict(case)
+    params, x, y, h0, c0, settings = _read_case(arrays, where_case)
+    source = _load(grads) if isinstance(grads, (str, Path)) else dict(grads)
+    yours = _gradients(source, params.layout, where_grads)
+    loss_yours = _real_number(source["loss"], f"{where_grads}: loss") if "loss" in source else None
+    loss_charrnn, native = _charrnn_gradients(params, x, y, h0, c0)
+    report = _report("your file", yours, native, None, settings, loss_yours, loss_charrnn)
+    if verbose:
+        print(format_table(report))
+    return report
+
+
+def _read_case(arrays: dict[str, Any], where_case: str) -> tuple:
+    """The model, inputs, targets, initial state and settings of a case's arrays, each checked
+    (ValueError naming what is missing or wrong)."""
+    from . import _core
+
     for key in ("cell", "layers", "V", "x", "y", "h0"):
         if key not in arrays:
             raise ValueError(
@@ -509,16 +497,8 @@ def check_case(case: Arrays, grads: Arrays, verbose: bool = False) -> dict[str, 
         states.append(_real_array(arrays[name], f"{where_case}: {name}", shape).reshape(layers, m))
     h0, c0 = states[0], (states[1] if cell == "lstm" else None)
 
-    source = _load(grads) if isinstance(grads, (str, Path)) else dict(grads)
-    yours = _gradients(source, params.layout, where_grads)
-    loss_yours = _real_number(source["loss"], f"{where_grads}: loss") if "loss" in source else None
-    result = _core.forward_backward(native_params(params), x, y, h0, c0)
-    native = {name: np.array(result.grads[name], dtype=np.float64) for name in params.names}
     settings: dict[str, Any] = {"cell": cell, "layers": layers, "K": K, "m": m, "T": T}
     for key, kind in (("seed", int), ("sig", float)):
         if key in arrays:
             settings[key] = kind(_real_number(arrays[key], f"{where_case}: {key}"))
-    report = _report("your file", yours, native, None, settings, loss_yours, float(result.loss))
-    if verbose:
-        print(format_table(report))
-    return report
+    return params, x, y, h0, c0, settings

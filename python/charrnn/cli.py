@@ -1,8 +1,8 @@
-"""The `charrnn` command line: `train`, `sample`, `evaluate`, `export`, `gradcheck` and `check`:
-its options (the training settings generated from TrainConfig) and main; what each command does
-is in commands.py. Each error a user can cause ends with a one-line message and a non-zero exit
-status, never a traceback: 1 bad input or failed check, 2 bad usage, 3 training diverged, 130
-interrupted (state saved)."""
+"""The `charrnn` command line: `train`, `sample`, `evaluate`, `export`, `gradcheck`, `check` and
+`sweep`: its options (the training settings generated from TrainConfig) and main; what each
+command does is in commands.py (sweep's in charrnn.sweep.command). Each error a user can cause
+ends with a one-line message and a non-zero exit status, never a traceback: 1 bad input or
+failed check, 2 bad usage, 3 training diverged, 130 interrupted (state saved)."""
 
 from __future__ import annotations
 
@@ -125,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(sub)
     _add_gradcheck(sub)
     _add_check(sub)
+    _add_sweep(sub)
     return parser
 
 
@@ -404,6 +405,27 @@ def _add_check(sub: Any) -> None:
     c.set_defaults(usage_error=c.error)
 
 
+def _add_sweep(sub: Any) -> None:
+    """`charrnn sweep`: its options and its work live in charrnn.sweep.command."""
+    from charrnn.sweep.command import add_arguments
+
+    w = sub.add_parser(
+        "sweep",
+        help="many training runs over settings, seeds and texts (here, or on Ray)",
+        description="Train a trial for every point of a grid (or random points) of settings, "
+        "for every seed, in worker processes on this machine or on Ray Tune (--ray); write "
+        "trials.csv, curves.png and best/ (the best trial's checkpoints) into --out, and print "
+        "the trials ranked by validation bits per character.",
+    )
+    add_arguments(w)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from charrnn.sweep.command import main
+
+    return main(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -424,6 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": commands.export,
         "gradcheck": commands.gradcheck,
         "check": commands.check,
+        "sweep": _sweep,
     }[args.command]
     try:
         return command(args)

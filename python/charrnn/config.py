@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,85 +117,11 @@ class TrainConfig:
     results are the same for any number, so a resumed run may change it."""
 
     def __post_init__(self) -> None:
-        if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"
-            )
-        for name in ("decay", "beta1", "beta2"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and 0 <= value < 1):
-                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-        if not (
-            isinstance(self.clip_norm, (int, float))
-            and math.isfinite(self.clip_norm)
-            and self.clip_norm >= 0
-        ):
-            raise ValueError(f"clip_norm must be a finite number >= 0, got {self.clip_norm!r}")
-        if (
-            isinstance(self.embedding, bool)
-            or not isinstance(self.embedding, (int, np.integer))
-            or self.embedding < 0
-        ):
-            raise ValueError(
-                f"embedding must be a whole number >= 0 (0: none), got {self.embedding!r}"
-            )
-        for name in ("layers", "m", "seq_length", "batch"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("eta", "eps", "clip"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-        if not (
-            isinstance(self.forget_bias, (int, float))
-            and not isinstance(self.forget_bias, bool)
-            and math.isfinite(self.forget_bias)
-        ):
-            raise ValueError(f"forget_bias must be a finite number, got {self.forget_bias!r}")
-        if not (isinstance(self.sig, (int, float)) and math.isfinite(self.sig) and self.sig >= 0):
-            raise ValueError(f"sig must be a finite number >= 0, got {self.sig!r}")
-        if (
-            isinstance(self.seed, bool)
-            or not isinstance(self.seed, (int, np.integer))
-            or self.seed < 0
-        ):
-            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
-        if self.dtype not in ("float64", "float32"):
-            raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
-        if not (isinstance(self.val_frac, (int, float)) and 0 <= self.val_frac < 1):
-            raise ValueError(f"val_frac must be a number in [0, 1), got {self.val_frac!r}")
-        if self.newline not in NEWLINE_MODES:
-            raise ValueError(
-                f"newline must be one of {', '.join(NEWLINE_MODES)}, got {self.newline!r}"
-            )
-        if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):
-            raise ValueError(f"lr_decay must be a number in (0, 1], got {self.lr_decay!r}")
-        if (
-            isinstance(self.lr_decay_after, bool)
-            or not isinstance(self.lr_decay_after, (int, np.integer))
-            or self.lr_decay_after < 0
-        ):
-            raise ValueError(
-                f"lr_decay_after must be a whole number of epochs >= 0, got {self.lr_decay_after!r}"
-            )
-        if self.threads is not None and (
-            isinstance(self.threads, bool)
-            or not isinstance(self.threads, (int, np.integer))
-            or not 1 <= self.threads <= 256
-        ):
-            raise ValueError(
-                f"threads must be a whole number from 1 to 256 (or None: every "
-                f"core), got {self.threads!r}"
-            )
-        if not isinstance(self.documents, (bool, np.bool_)):
-            raise ValueError(f"documents must be True or False, got {self.documents!r}")
-        if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
-            raise ValueError(f"dropout must be a probability in [0, 1), got {self.dropout!r}")
-        if not (isinstance(self.diverge_factor, (int, float)) and self.diverge_factor > 1):
-            raise ValueError(f"diverge_factor must be a number > 1, got {self.diverge_factor!r}")
+        for names, valid, what in _RULES:
+            for name in names:
+                value = getattr(self, name)
+                if not valid(value):
+                    raise ValueError(f"{name} must be {what}, got {value!r}")
 
     @property
     def loss_curve(self) -> str:
@@ -286,3 +213,39 @@ def field_docs() -> dict[str, str]:
 def defaults() -> dict[str, Any]:
     """Every setting's default by name."""
     return {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# What each setting must be: (settings, test, what the error says it must be).
+_RULES: tuple[tuple[tuple[str, ...], Callable[[Any], bool], str], ...] = (
+    (("cell",), lambda v: v in CELLS, f"one of {', '.join(CELLS)}"),
+    (("optimizer",), lambda v: v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+    (("decay", "beta1", "beta2"), lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    (("clip_norm",), lambda v: _number(v) and v >= 0, "a finite number >= 0"),
+    (("embedding",), lambda v: _integer(v) and v >= 0, "a whole number >= 0 (0: none)"),
+    (("layers", "m", "seq_length", "batch"), lambda v: _integer(v) and v > 0, "a positive integer"),
+    (("eta", "eps", "clip"), lambda v: _number(v) and v > 0, "a finite number > 0"),
+    (("forget_bias",), _number, "a finite number"),
+    (("sig",), lambda v: _number(v) and v >= 0, "a finite number >= 0"),
+    (("seed",), lambda v: _integer(v) and v >= 0, "an integer >= 0"),
+    (("dtype",), lambda v: v in ("float64", "float32"), "'float64' or 'float32'"),
+    (("val_frac",), lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    (("newline",), lambda v: v in NEWLINE_MODES, f"one of {', '.join(NEWLINE_MODES)}"),
+    (("lr_decay",), lambda v: _number(v) and 0 < v <= 1, "a number in (0, 1]"),
+    (("lr_decay_after",), lambda v: _integer(v) and v >= 0, "a whole number of epochs >= 0"),
+    (
+        ("threads",),
+        lambda v: v is None or (_integer(v) and 1 <= v <= 256),
+        "a whole number from 1 to 256 (or None: every core)",
+    ),
+    (("documents",), lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
+    (("dropout",), lambda v: _number(v) and 0 <= v < 1, "a probability in [0, 1)"),
+    (("diverge_factor",), lambda v: _number(v) and v > 1, "a number > 1"),
+)

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from . import reference
-from .losses import format_loss
+from .gradtable import METRICS, THRESHOLDS, format_table
+from .gradtable import metric_passes as _metric_passes
 from .reference import Params, ops
 
 __all__ = [
@@ -32,23 +33,6 @@ __all__ = [
     "native_params",
     "numerical_gradients",
 ]
-
-# Pass criteria of gradcheck_report. "_fd": native analytic vs central differences on the native
-# loss; "_ref": native analytic vs numpy reference analytic on identical weights.
-THRESHOLDS = {
-    "norm_rel_err_fd": 1e-6,
-    "max_abs_err_fd": 1e-8,
-    "max_abs_diff_ref": 1e-10,
-}
-
-# Metrics of one tensor in gradcheck_report, in table order.
-METRICS = (
-    "max_rel_err_fd",
-    "norm_rel_err_fd",
-    "max_abs_err_fd",
-    "max_abs_diff_ref",
-    "max_abs_err_cs",
-)
 
 
 def _names(params: Any) -> list[str]:
@@ -260,15 +244,6 @@ def compare(
     return out
 
 
-def _metric_passes(metric: str, value: float) -> bool:
-    return metric not in THRESHOLDS or bool(value <= THRESHOLDS[metric])  # NaN fails
-
-
-def _tensor_names(report: Mapping[str, Any]) -> list[str]:
-    """The per-tensor rows of a report, in layout order (JSON keeps the order)."""
-    return [name for name in report if name not in ("settings", "passed")]
-
-
 def _text_window(
     encoded: np.ndarray | None, K: int | None, offset: int, T: int
 ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -379,21 +354,11 @@ def gradcheck_report(
         side = "reference"
         native_forward_backward, make_native_params = reference.forward_backward, Params.copy
         native_loss = native_loss or reference.loss
-    ref_params, inputs, targets, h0, c0 = fresh_case(
-        layout_fn,
-        encoded,
-        K,
-        cell=cell,
-        layers=layers,
-        m=m,
-        T=T,
-        seed=seed,
-        sig=sig,
-        offset=offset,
-        state_scale=state_scale,
-        embedding=embedding,
-    )
-    K = ref_params.K
+    case = dict(
+        cell=cell, layers=layers, m=m, T=T, seed=seed, sig=sig, offset=offset,
+        state_scale=state_scale, embedding=embedding,
+    )  # fmt: skip
+    ref_params, inputs, targets, h0, c0 = fresh_case(layout_fn, encoded, K, **case)
     native_params = make_native_params(ref_params)
     drop = {"dropout": dropout, "dropout_seed": seed, "dropout_step": 0} if dropout else {}
     args = (native_params, inputs, targets, h0, c0)
@@ -409,12 +374,23 @@ def gradcheck_report(
     ga = {name: np.array(ga[name], dtype=np.float64) for name in names}  # out of native memory
     loss_native = float(native.loss)
     ref = reference.forward_backward(ref_params, inputs, targets, h0, c0, **drop)
-
     fd = numerical_gradients(loss_fn, native_params, h=h, names=names, order=order)
     cs = complex_step_gradients(ref_params, inputs, targets, h0, c0, **drop)
-    vs_fd, vs_ref, vs_cs = compare(ga, fd), compare(ga, ref.grads), compare(ga, cs)
+    report: dict[str, Any] = _rows(names, compare(ga, fd), compare(ga, ref.grads), compare(ga, cs))
+    loss_diff = abs(loss_native - ref.loss)
+    report["settings"] = dict(
+        side=side, **case, K=ref_params.K, h=h, order=order, dropout=dropout,
+        loss_native=loss_native, loss_reference=ref.loss, loss_abs_diff=loss_diff,
+    )  # fmt: skip
+    report["passed"] = _metric_passes("max_abs_diff_ref", loss_diff) and all(
+        _metric_passes(metric, report[name][metric]) for name in names for metric in METRICS
+    )
+    return report
 
-    report: dict[str, Any] = {
+
+def _rows(names: Sequence[str], vs_fd: dict, vs_ref: dict, vs_cs: dict) -> dict[str, Any]:
+    """A report's row per tensor: its METRICS from compare's results against each side."""
+    return {
         name: {
             "max_rel_err_fd": vs_fd[name]["max_rel_err"],
             "norm_rel_err_fd": vs_fd[name]["norm_rel_err"],
@@ -424,144 +400,6 @@ def gradcheck_report(
         }
         for name in names
     }
-    loss_diff = abs(loss_native - ref.loss)
-    report["settings"] = dict(
-        side=side,
-        cell=cell,
-        layers=layers,
-        embedding=embedding,
-        K=K,
-        m=m,
-        T=T,
-        h=h,
-        order=order,
-        seed=seed,
-        sig=sig,
-        offset=offset,
-        state_scale=state_scale,
-        dropout=dropout,
-        loss_native=loss_native,
-        loss_reference=ref.loss,
-        loss_abs_diff=loss_diff,
-    )
-    report["passed"] = _metric_passes("max_abs_diff_ref", loss_diff) and all(
-        _metric_passes(metric, report[name][metric]) for name in names for metric in METRICS
-    )
-    return report
-
-
-# The sides a report can check: the native core (gradcheck_report), the numpy reference standing
-# in for it, and a user's own code (check.py), called from Python or read from a gradients file.
-YOUR_SIDES = ("your code", "your file")
-
-
-def format_table(report: Mapping[str, Any]) -> str:
-    """Fixed-width table of a gradcheck_report (or of check.py's report on a user's own
-    gradients): one row per tensor, PASS/FAIL per row, a column per metric the rows carry.
-
-    A value outside its threshold is marked with '*'. Rows with worst entries (compare's
-    worst=True, as check.py's) are followed by one line per tensor and comparison naming the
-    entry of the largest difference and both values there.
-    """
-    names = _tensor_names(report)
-    metrics = [metric for metric in METRICS if not names or metric in report[names[0]]]
-    width = 17
-    header = "tensor " + "".join(f"{metric:>{width}}" for metric in metrics) + "  result"
-    limits = "limit  " + "".join(
-        f"{('<= ' + format(THRESHOLDS[metric], '.0e')) if metric in THRESHOLDS else '-':>{width}}"
-        for metric in metrics
-    )
-    lines = []
-    settings = report.get("settings")
-    side = settings.get("side") if settings else None
-    yours = side in YOUR_SIDES
-    if settings:
-        model = f"{settings.get('cell', 'rnn')} x{settings.get('layers', 1)} "
-        sizes = f"K={settings['K']} m={settings['m']} T={settings['T']}" + "".join(
-            f" {key}={settings[key] if key == 'seed' else format(settings[key], 'g')}"
-            for key in ("h", "seed", "sig")
-            if key in settings
-        )
-        lines.append(
-            f"gradient check ({side}): {model}{sizes}"
-            + (
-                f" dropout={settings['dropout']:g} (one fixed mask)"
-                if settings.get("dropout")
-                else ""
-            )
-        )
-        if side == "your code":
-            lines.append(
-                f"  fd: vs central differences of your loss (order "
-                f"{settings.get('order', 2)})   ref: vs charrnn's analytic gradient"
-            )
-        elif side == "your file":
-            lines.append(
-                "  ref: vs charrnn's analytic gradient (finite differences need your "
-                "code: charrnn.check_gradients)"
-            )
-        else:
-            lines.append(
-                f"  fd: vs central differences (order {settings.get('order', 2)})   ref: vs numpy "
-                f"reference   cs: vs complex step"
-            )
-    lines += [header, limits, "-" * len(header)]
-    for name in names:
-        row = report[name]
-        cells = []
-        ok = True
-        for metric in metrics:
-            passes = _metric_passes(metric, row[metric])
-            ok &= passes
-            cells.append(f"{format(row[metric], '.2e') + ('' if passes else '*'):>{width}}")
-        lines.append(f"{name:<7}" + "".join(cells) + f"  {'PASS' if ok else 'FAIL'}")
-    lines.append("-" * len(header))
-    worst = [
-        (name, kind, report[name][f"worst_{kind}"])
-        for name in names
-        for kind in ("fd", "ref")
-        if f"worst_{kind}" in report[name]
-    ]
-    if worst:
-        lines.append(
-            "worst entry of each tensor (largest difference; indices from 0, MATLAB's are 1 more):"
-        )
-        for name, kind, entry in worst:
-            other = "fd" if kind == "fd" else "charrnn"
-            at = f"{name}[{', '.join(str(i) for i in entry['index'])}]"
-            metric = "max_abs_err_fd" if kind == "fd" else "max_abs_diff_ref"
-            mark = "" if _metric_passes(metric, report[name][metric]) else "  *"
-            lines.append(
-                f"  {at:<14} yours {entry['analytic']:>18.10e}   {other:<7} "
-                f"{entry['numeric']:>18.10e}{mark}"
-            )
-        lines.append("-" * len(header))
-    if settings and yours:
-        if settings.get("loss_yours") is None:
-            lines.append(
-                f"loss: charrnn {format_loss(settings['loss_native'], 12)} (yours not "
-                f"given, not compared)"
-            )
-        else:
-            diff = settings["loss_abs_diff"]
-            mark = "" if _metric_passes("max_abs_diff_ref", diff) else "*"
-            lines.append(
-                f"loss: yours {format_loss(settings['loss_yours'], 12)}  charrnn "
-                f"{format_loss(settings['loss_native'], 12)}  |diff| {diff:.2e}{mark}"
-            )
-    elif settings:
-        diff = settings["loss_abs_diff"]
-        mark = "" if _metric_passes("max_abs_diff_ref", diff) else "*"
-        lines.append(
-            f"loss: native {format_loss(settings['loss_native'], 12)}  reference "
-            f"{format_loss(settings['loss_reference'], 12)}  |diff| {diff:.2e}{mark}"
-        )
-    if "max_rel_err_fd" in metrics:
-        lines.append(
-            "max_rel_err_fd: information only (near-zero entries sit at the FD noise floor)"
-        )
-    lines.append(f"overall: {'PASS' if report['passed'] else 'FAIL'}")
-    return "\n".join(lines)
 
 
 def native_params(ref: Params) -> Any:

@@ -72,81 +72,13 @@ def plot_loss(
     """
     plt = load_pyplot()
     steps = history["step"]
-    loss = history["loss"] / seq_length
     curve, label = training_curve(history, seq_length, first_loss)
     val = history.get("val_loss_per_char", np.full(len(steps), np.nan))
-    evaluated = ~np.isnan(val)
-
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
     try:
         if len(steps):
-            ax.plot(
-                steps,
-                loss,
-                color="0.75",
-                linewidth=0.4,
-                alpha=0.35,
-                label="loss of each update",
-                rasterized=True,
-            )
-            ax.plot(steps, curve, color="C0", linewidth=1.8, label=label)
-            if evaluated.any():
-                ax.plot(
-                    steps[evaluated],
-                    val[evaluated],
-                    color="C1",
-                    linewidth=1.5,
-                    marker="o",
-                    markersize=3,
-                    label="validation loss",
-                )
-                best = int(np.argmin(val[evaluated]))  # the first lowest, as the run keeps
-                ax.plot(
-                    steps[evaluated][best],
-                    val[evaluated][best],
-                    linestyle="none",
-                    marker="*",
-                    markersize=13,
-                    color="C3",
-                    markeredgecolor="white",
-                    label="best.npz (lowest validation loss)",
-                    zorder=5,
-                )
-            elif first_loss is not None:
-                best = int(np.argmin(curve))
-                ax.plot(
-                    steps[best],
-                    curve[best],
-                    linestyle="none",
-                    marker="*",
-                    markersize=13,
-                    color="C3",
-                    markeredgecolor="white",
-                    label="best.npz (lowest of the curve)",
-                    zorder=5,
-                )
-            boundaries = int(steps[-1] // steps_per_epoch)
-            if boundaries <= EPOCH_LINES:
-                for k in range(1, boundaries + 1):
-                    ax.axvline(
-                        k * steps_per_epoch,
-                        color="C3",
-                        linestyle="--",
-                        linewidth=0.8,
-                        label="epoch boundary" if k == 1 else None,
-                    )
-            else:
-                top = ax.secondary_xaxis(
-                    "top", functions=(lambda s: s / steps_per_epoch, lambda e: e * steps_per_epoch)
-                )
-                top.set_xlabel("epoch", color="0.35")
-                top.tick_params(colors="0.35")
-            # The first updates' losses (~log K) would squash the interesting range.
-            shown = np.concatenate([curve, val[evaluated]])
-            low, high = float(np.min(shown)), float(np.max(shown))
-            ax.set_ylim(
-                max(0.0, low - 0.15 * (high - low) - 0.04), high + 0.05 * (high - low) + 0.04
-            )
+            _draw_curves(ax, steps, history["loss"] / seq_length, curve, label, val, first_loss)
+            _mark_epochs(ax, steps, steps_per_epoch)
         ax.set_xlabel("update step")
         ax.set_ylabel("loss per character (nats)")
         ax.set_title(title or "training loss")
@@ -161,3 +93,50 @@ def plot_loss(
     finally:
         plt.close(fig)
     return {"step": steps, "train": curve}
+
+
+def _draw_curves(ax, steps, loss, curve, label, val, first_loss) -> None:
+    """Each update's loss (faint), the training curve, the validation loss, best.npz's point
+    (a star), and a y range that leaves out the first updates' ~log K."""
+    ax.plot(
+        steps, loss, color="0.75", linewidth=0.4, alpha=0.35, label="loss of each update",
+        rasterized=True,
+    )  # fmt: skip
+    ax.plot(steps, curve, color="C0", linewidth=1.8, label=label)
+    evaluated = ~np.isnan(val)
+    star = dict(
+        linestyle="none", marker="*", markersize=13, color="C3", markeredgecolor="white", zorder=5
+    )
+    if evaluated.any():
+        ax.plot(
+            steps[evaluated], val[evaluated], color="C1", linewidth=1.5, marker="o",
+            markersize=3, label="validation loss",
+        )  # fmt: skip
+        best = int(np.argmin(val[evaluated]))  # the first lowest, as the run keeps
+        ax.plot(
+            steps[evaluated][best], val[evaluated][best],
+            label="best.npz (lowest validation loss)", **star,
+        )  # fmt: skip
+    elif first_loss is not None:
+        best = int(np.argmin(curve))
+        ax.plot(steps[best], curve[best], label="best.npz (lowest of the curve)", **star)
+    shown = np.concatenate([curve, val[evaluated]])
+    low, high = float(np.min(shown)), float(np.max(shown))
+    ax.set_ylim(max(0.0, low - 0.15 * (high - low) - 0.04), high + 0.05 * (high - low) + 0.04)
+
+
+def _mark_epochs(ax, steps, steps_per_epoch: int) -> None:
+    """Dashed lines at up to EPOCH_LINES epoch boundaries, else an epoch axis along the top."""
+    boundaries = int(steps[-1] // steps_per_epoch)
+    if boundaries <= EPOCH_LINES:
+        for k in range(1, boundaries + 1):
+            ax.axvline(
+                k * steps_per_epoch, color="C3", linestyle="--", linewidth=0.8,
+                label="epoch boundary" if k == 1 else None,
+            )  # fmt: skip
+        return
+    top = ax.secondary_xaxis(
+        "top", functions=(lambda s: s / steps_per_epoch, lambda e: e * steps_per_epoch)
+    )
+    top.set_xlabel("epoch", color="0.35")
+    top.tick_params(colors="0.35")
