@@ -49,6 +49,7 @@ SPEEDUPS: dict[str, list[tuple[str, str]]] = {
         ("charrnn gradcheck ", "charrnn gradcheck --m 8 "),
         ("--steps 100000 --seed 0 --out run", "--steps 300 --seed 0 --out run --no-gradcheck"),
     ],
+    "docs/inspect.md": [("--steps 2000 --out runs/X", "--steps 30 --out runs/X --no-gradcheck")],
     "docs/getting-started.md": [
         ("--steps 100000 --out run", "--steps 300 --out run --no-gradcheck"),
         ("--resume run --steps 150000", "--resume run --steps 400 --no-gradcheck"),

@@ -25,6 +25,8 @@
 namespace py = pybind11;
 using namespace charrnn;
 
+void bind_inspect(py::module_& m);  // inspect.cpp
+
 namespace {
 
 template <typename T>
@@ -1189,6 +1191,7 @@ PYBIND11_MODULE(_core, m) {
     bind_functions<float>(m);
     bind_trainer<double>(m, "Trainer");
     bind_trainer<float>(m, "Trainer32");
+    bind_inspect(m);
     m.attr("CELLS") = py::make_tuple("rnn", "lstm", "gru");
     m.attr("EIGEN_VERSION") = std::to_string(EIGEN_WORLD_VERSION) + "." +
                               std::to_string(EIGEN_MAJOR_VERSION) + "." +

@@ -40,6 +40,10 @@ public:
         return {H.data(), m_, 0, Eigen::OuterStride<>(mp_)};
     }
     Cols<T> dH() override { return {dHin.data(), m_, dHin.cols(), Eigen::OuterStride<>(mp_)}; }
+    int gate_count() const override { return 3; }
+    ConstCols<T> gate(int g) const override {  // forward leaves [r z n] in X
+        return {X.data() + g * mp_, m_, X.cols(), Eigen::OuterStride<>(3 * mp_)};
+    }
 
 private:
     void resize(int T_len, int B);

@@ -44,6 +44,10 @@ public:
     virtual ConstCols<T> hidden() const = 0;
     // c_0 .. c_T for lstm, (m, (T+1) B); (m, 0) for cells without a cell state.
     virtual ConstCols<T> cell_state() const = 0;
+    // The gates of the last forward: gate_count() of them (lstm 4: i f g o; gru 3: r z n; rnn
+    // none), gate(g) (m, T B) each. Only forward-side readers use them (model/inspect.cpp).
+    virtual int gate_count() const { return 0; }
+    virtual ConstCols<T> gate(int) const { return {nullptr, 0, 0, Eigen::OuterStride<>(1)}; }
     // dL/dh_t from outside the recurrence, (m, T B): the caller writes it before backward
     // (V^T d_o for the top layer, the gradient of the layer above's input otherwise).
     virtual Cols<T> dH() = 0;

@@ -38,6 +38,10 @@ public:
         return {C.data(), m_, C.cols(), Eigen::OuterStride<>(mp_)};
     }
     Cols<T> dH() override { return {dHin.data(), m_, dHin.cols(), Eigen::OuterStride<>(mp_)}; }
+    int gate_count() const override { return 4; }
+    ConstCols<T> gate(int g) const override {  // forward leaves [i f g o] in Z
+        return {Z.data() + g * mp_, m_, Z.cols(), Eigen::OuterStride<>(4 * mp_)};
+    }
 
 private:
     void resize(int T_len, int B);

@@ -487,6 +487,27 @@ def sample(
             than lstm, or params with NaN/infinity.
     """
 
+def inspect_forward(
+    params: Params | Params32,
+    inputs: npt.ArrayLike,
+    targets: npt.ArrayLike,
+    h0: npt.ArrayLike | None = None,
+    c0: npt.ArrayLike | None = None,
+    *,
+    top_k: int = 5,
+    gates: bool = True,
+    threads: int = 1,
+) -> dict[str, Any]:
+    """The forward pass alone over one chunk of a text at batch 1, for charrnn inspect.
+
+    inputs, targets: (T,) character indices; h0 (and c0 for an lstm): (L, m), None for zeros.
+    Returns hs (L, T, m), cs (L, T, m) or None, gates (L, G, T, m) (lstm [i f g o], gru
+    [r z n]; None for rnn or gates=False), top_index and top_p (T, top_k), loss, entropy (T,)
+    in nats, rank (T,) (characters more probable than the target), h_last and c_last (L, m):
+    the state to carry into the next chunk. h, c and p are the bits forward_backward gives on
+    the same window. The GIL is released.
+    """
+
 def evaluate(
     params: Params | Params32,
     text: npt.ArrayLike,

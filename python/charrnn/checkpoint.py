@@ -71,7 +71,7 @@ def save_npz(path: str | Path, payload: dict[str, np.ndarray]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
+            np.savez(f, **payload)  # type: ignore[arg-type]  # numpy stub: allow_pickle
             f.flush()
             # mkstemp makes the file 0600; a checkpoint gets what the umask gives new files.
             os.fchmod(f.fileno(), 0o666 & ~_UMASK)

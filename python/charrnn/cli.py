@@ -1,8 +1,9 @@
-"""The `charrnn` command line: `train`, `sample`, `evaluate`, `export`, `gradcheck`, `check` and
-`sweep`: its options (the training settings generated from TrainConfig) and main; what each
-command does is in commands.py (sweep's in charrnn.sweep.command). Each error a user can cause
-ends with a one-line message and a non-zero exit status, never a traceback: 1 bad input or
-failed check, 2 bad usage, 3 training diverged, 130 interrupted (state saved)."""
+"""The `charrnn` command line: `train`, `sample`, `evaluate`, `export`, `gradcheck`, `check`,
+`sweep` and `inspect`: its options (the training settings generated from TrainConfig) and main;
+what each command does is in commands.py (sweep's in charrnn.sweep.command, inspect's in
+charrnn.inspect.command). Each error a user can cause ends with a one-line message and a
+non-zero exit status, never a traceback: 1 bad input or failed check, 2 bad usage, 3 training
+diverged, 130 interrupted (state saved)."""
 
 from __future__ import annotations
 
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_gradcheck(sub)
     _add_check(sub)
     _add_sweep(sub)
+    _add_inspect(sub)
     return parser
 
 
@@ -221,6 +223,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         help="skip the gradient check that runs alongside for the report",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--inspect",
+        action="store_true",
+        help="also write inspect.html beside report.md (charrnn inspect on best.npz)",
+    )
 
 
 def _add_sample(sub: Any) -> None:
@@ -316,6 +323,33 @@ def _add_export(sub: Any) -> None:
         default="torch",
         help=f"target framework: {', '.join(EXPORT_FORMATS)} (default torch)",
     )
+
+
+def _add_inspect(sub: Any) -> None:
+    i = sub.add_parser(
+        "inspect",
+        help="a page that shows what a checkpoint's network learned",
+        description="Write one self-contained HTML page (no network needed) showing what the "
+        "network learned on a text: surprisal, units that track features, gates, memory, "
+        "samples, and the model running in the page. TEXT defaults to the run's validation "
+        "text, else its training text.",
+    )
+    i.add_argument("checkpoint", metavar="CKPT", help="a best.npz or last.npz (or a run folder)")
+    i.add_argument("file", metavar="TEXT", nargs="?", help="UTF-8 text file")
+    i.add_argument("--out", help="the page to write (default: inspect.html beside CKPT)")
+    i.add_argument(
+        "--max-chars",
+        type=_positive_int,
+        default=100_000,
+        help="characters of TEXT the statistics cover (default 100000)",
+    )
+    i.add_argument(
+        "--window",
+        type=_positive_int,
+        help="characters shown in the page with every activation (default 3000, fewer if "
+        "the page would pass 5 MB; a window given shrinks only past 20 MB, with a warning)",
+    )
+    i.add_argument("--quiet", action="store_true", help="no progress bar, no summary line")
 
 
 def _add_gradcheck(sub: Any) -> None:
@@ -447,6 +481,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "gradcheck": commands.gradcheck,
         "check": commands.check,
         "sweep": _sweep,
+        "inspect": commands.inspect,
     }[args.command]
     try:
         return command(args)

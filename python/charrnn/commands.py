@@ -1,6 +1,6 @@
 """What each `charrnn` command does once its arguments are parsed (cli.py parses them and turns
-errors into one-line messages and exit statuses): train, sample, evaluate, export, gradcheck and
-check, each a function of the parsed arguments returning the exit status.
+errors into one-line messages and exit statuses): train, sample, evaluate, export, gradcheck,
+check and inspect, each a function of the parsed arguments returning the exit status.
 """
 
 from __future__ import annotations
@@ -136,6 +136,10 @@ def train(args: argparse.Namespace) -> int:
         print_result(interrupted.result)
         raise
     print_result(result)
+    if args.inspect:
+        from charrnn.inspect.command import inspect_checkpoint
+
+        inspect_checkpoint(f"{result.out}/best.npz", quiet=args.quiet)
     return 0
 
 
@@ -235,4 +239,18 @@ def sample(args: argparse.Namespace) -> int:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
     else:
         sys.stdout.write(text + "\n")
+    return 0
+
+
+def inspect(args: argparse.Namespace) -> int:
+    from charrnn.inspect.command import inspect_checkpoint  # the page: charrnn/inspect/
+
+    inspect_checkpoint(
+        args.checkpoint,
+        args.file,
+        out=args.out,
+        max_chars=args.max_chars,
+        window=args.window,
+        quiet=args.quiet,
+    )
     return 0

@@ -100,7 +100,7 @@ def _heading(settings: Mapping[str, Any]) -> list[str]:
         "your file": "  ref: vs charrnn's analytic gradient (finite differences need your "
         "code: charrnn.check_gradients)",
     }.get(
-        side,
+        str(side),
         f"  fd: vs central differences (order {order})   ref: vs numpy reference   cs: vs "
         f"complex step",
     )

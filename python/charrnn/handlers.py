@@ -32,7 +32,7 @@ from charrnn.train import Progress, TrainConfig
 
 def _start_gradcheck(
     text_path: str | None, config: TrainConfig, K: int, out: Path
-) -> subprocess.Popen | None:
+) -> subprocess.Popen:
     """`charrnn gradcheck` of the run's cell, depth, text and sequence length (m as gradcheck_m
     says), in a second process: it runs on the machine's other core while this one trains, and
     its table goes into the report."""

@@ -281,7 +281,7 @@ class Model:
             top_p = float(np.nextafter(0.0, 1.0))  # the argmax alone
         documents: list[str] = []
         total = 0
-        while (len(documents) < count) if count is not None else (total < chars):
+        while len(documents) < count if count is not None else total < (chars or 0):
             drawn = _core.sample(
                 self.params,
                 None,
@@ -354,6 +354,36 @@ class Model:
                 f"(one to read, one to predict)"
             )
         return evaluate_streams(self.params, Streams(self.vocab.encode(text)), threads)
+
+    def inspect(self, text: str, *, top_k: int = 5, gates: bool = True) -> dict[str, Any]:
+        """The arrays behind `charrnn inspect`'s page, for a notebook: the model run over text
+        from a zero state (natively, in chunks with the state carried, float64).
+
+        Characters outside the vocabulary are skipped (their count is in 'unknown').
+
+        Returns:
+            A dict; position t (of N - 1) reads text[t] and predicts text[t + 1]:
+            'text' (the text read, str), 'hs' (L, N-1, m), 'cs' (L, N-1, m) for an lstm else
+            None, 'gates' (L, G, N-1, m) (lstm [i f g o], gru [r z n]; None for rnn or
+            gates=False), 'top_index' and 'top_p' (N-1, top_k), 'loss' (nats), 'entropy'
+            (nats), 'rank' (N-1,), 'unknown' (a Counter of the skipped characters).
+
+        Raises:
+            TypeError: text is not a str.
+            ValueError: Fewer than 2 characters the model knows; top_k outside [1, K].
+        """
+        from charrnn.inspect import analysis
+
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        codes, kept, unknown = analysis.encode_text(self.vocab, text)
+        if len(codes) < 2:
+            raise ValueError(
+                f"the text has {len(codes)} character(s) the model knows; inspecting needs "
+                f"at least 2 (one to read, one to predict)"
+            )
+        arrays = analysis.inspect_arrays(self.params, codes, top_k=top_k, gates=gates)
+        return {"text": kept, **arrays, "unknown": unknown}
 
     def export(self, path: str | Path, format: str = "torch") -> None:
         """Write the weights for another framework, atomically.

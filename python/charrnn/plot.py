@@ -38,9 +38,8 @@ def training_curve(
     removed (charrnn.losses.debiased, with n = the step)."""
     if first_loss is None:
         return history["smooth_loss"] / seq_length, SMOOTH_LABEL
-    return debiased(
-        history["smooth_loss"], history["step"], first_loss
-    ) / seq_length, DEBIASED_LABEL
+    curve = np.asarray(debiased(history["smooth_loss"], history["step"], first_loss))
+    return curve / seq_length, DEBIASED_LABEL
 
 
 def plot_loss(

@@ -23,6 +23,7 @@ from charrnn.checkpoint import CheckpointError
 from charrnn.config import OPTIMIZERS, RECIPES, RESUMABLE, TrainConfig
 from charrnn.data import (
     END,
+    Streams,
     Vocabulary,
     default_corpus_path,
     read_text,
@@ -77,6 +78,15 @@ class Trainer:
         >>> trainer.save("last.npz")
         >>> trainer = Trainer.load("last.npz", text)   # continues exactly where it stopped
     """
+
+    # The text as training reads it: data.TextSplit's fields, set by _set_text.
+    encoded: np.ndarray
+    documents: list[str] | None
+    train_encoded: np.ndarray | None
+    val_encoded: np.ndarray | None
+    train_streams: Streams
+    val_streams: Streams | None
+    n_val: int
 
     def __init__(
         self,
@@ -163,8 +173,9 @@ class Trainer:
         """
         model = Model.load(path)
         spec = model.spec
+        overrides = overrides or {}
         for name in ("cell", "layers", "m", "embedding"):
-            if name in (overrides or {}) and overrides[name] != getattr(spec, name):
+            if name in overrides and overrides[name] != getattr(spec, name):
                 raise ValueError(
                     f"{str(path)!r} holds a model with {name}={getattr(spec, name)}, but "
                     f"{name}={overrides[name]} was given; drop the option"
@@ -187,6 +198,8 @@ class Trainer:
 
     def _make_native(self, params64: _core.Params) -> Any:
         c = self.config
+        params: Any
+        native_cls: Any
         if c.dtype == "float32":
             params = _core.Params32(
                 params64.K, params64.m, cell=c.cell, layers=c.layers, embedding=c.embedding
@@ -267,7 +280,7 @@ class Trainer:
         update."""
         if self.first_loss is None:
             return math.nan if math.isnan(self.smooth_loss) else self.smooth_loss
-        return debiased(self.smooth_loss, self.step, self.first_loss)
+        return float(debiased(self.smooth_loss, self.step, self.first_loss))
 
     @property
     def best_smooth_loss(self) -> float:
@@ -375,9 +388,8 @@ class Trainer:
                 ran = self._native.run(losses[done : done + chunk], smooth[done : done + chunk])
             except KeyboardInterrupt as interrupt:
                 ran = self.step - start
-                interrupt.progress = self._progress(
-                    losses[done : done + ran], smooth[done : done + ran]
-                )  # type: ignore[attr-defined]
+                progress = self._progress(losses[done : done + ran], smooth[done : done + ran])
+                interrupt.progress = progress  # type: ignore[attr-defined]
                 raise
             progress = self._progress(losses[done : done + ran], smooth[done : done + ran])
             if self.first_loss is None and ran and start == 0:
@@ -499,6 +511,7 @@ class Trainer:
                 n, temperature=temperature, top_p=top_p, seed=seed
             )
         train = self.train_encoded
+        assert train is not None  # documents returned above
         x0 = train[self._native.position if self._native.position < len(train) else 0]
         # The first stream's state, (L, m).
         h0 = np.asarray(self._native.h_prev[:, 0], dtype=np.float64)

@@ -184,6 +184,7 @@ def _main(args: argparse.Namespace) -> int:
             f"each); varying: {', '.join(names) or 'nothing'}"
         )
         return 0
+    assert sweep.out is not None  # set above when not given
     out = Path(sweep.out)
     if (out / SPEC).exists():
         raise SweepError(
