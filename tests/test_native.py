@@ -404,8 +404,6 @@ def test_sampling_is_seeded_and_draws_from_the_softmax(cell):
 
 
 # --- evaluation -------------------------------------------------------------------------------
-# Slow: chunk=2**31 - 1 makes evaluate allocate its input buffers for that many characters.
-@pytest.mark.slow
 @pytest.mark.parametrize("cell,layers", FAMILY, ids=IDS)
 def test_evaluate_is_the_loss_of_the_whole_text_in_any_chunks(cell, layers):
     """evaluate sums -log p[text[i+1]] over the len(text) - 1 predictions from a zero state,
