@@ -1,3 +1,5 @@
+"""Fixtures only; the helpers tests import live in helpers.py."""
+
 import numpy as np
 import pytest
 from charrnn.data import load_corpus
@@ -22,50 +24,9 @@ def text_file(tmp_path, small_text):
     return path
 
 
-CELLS = ("rnn", "lstm", "gru")
-
-
-def same_build_as(arch: str) -> bool:
-    """Whether this core rounds as a Release build for `arch` does: bit-exact pins hold only
-    there (tools/sanitize.sh builds at -O1 with other code generation, and says so)."""
-    import os
-
-    from charrnn import _core
-
-    return _core.ARCH == arch and not os.environ.get("CHARRNN_SANITIZE")
-
-
-def to_native(ref):
-    """A native float64 Params holding the arrays of a reference Params (any model)."""
-    from charrnn import _core
-
-    params = _core.Params(ref.K, ref.m, cell=ref.cell, layers=ref.layers, embedding=ref.embedding)
-    for name in ref:
-        params[name] = ref[name]
-    return params
-
-
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
-
-
-def split_run(text, config, first_steps, second_steps, path, overrides=None):
-    """Train `config` straight for first_steps + second_steps updates, and again in two runs
-    with a checkpoint written to `path` and loaded between them (with `overrides`).
-
-    Returns (straight, resumed, straight_losses, split_losses); the losses are float arrays of
-    every update, the split ones joined."""
-    from charrnn import Trainer
-
-    straight = Trainer(text, config)
-    expected, _ = straight.train(first_steps + second_steps)
-    first = Trainer(text, config)
-    part1, _ = first.train(first_steps)
-    first.save(path)
-    resumed = Trainer.load(path, text, overrides=overrides)
-    part2, _ = resumed.train(second_steps)
-    return straight, resumed, expected, np.concatenate([part1, part2])
 
 
 @pytest.fixture(scope="session")

@@ -81,6 +81,7 @@ def test_report_includes_the_gradient_check(tmp_path, text_file):
     assert "overall: PASS" in report and "norm_rel_err_fd" in report
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly(tmp_path, text_file):
     straight, split = tmp_path / "straight", tmp_path / "split"
     assert charrnn("train", text_file, "--steps", 400, "--out", straight, *FAST).returncode == 0
@@ -113,6 +114,7 @@ def test_resume_continues_exactly(tmp_path, text_file):
     assert clash.returncode == 1 and "m=12" in clash.stderr
 
 
+@pytest.mark.slow
 def test_epochs_on_non_ascii_text(tmp_path):
     text = "Ångström läser «Fågel» på ön; 你好，世界。Ça va? Ωμέγα! " * 30
     path = tmp_path / "unicode.txt"
@@ -128,6 +130,7 @@ def test_epochs_on_non_ascii_text(tmp_path):
     assert set(sample.stdout.rstrip("\n")) <= set(text)
 
 
+@pytest.mark.slow
 def test_sample_command(tmp_path, text_file):
     out = tmp_path / "run"
     assert charrnn("train", text_file, "--steps", 200, "--out", out, *FAST).returncode == 0
@@ -156,6 +159,7 @@ def test_gradcheck_json(tmp_path, text_file):
     assert table.returncode == 0 and "PASS" in table.stdout and "FAIL" not in table.stdout
 
 
+@pytest.mark.slow
 def test_divergence_stops_and_keeps_checkpoints(tmp_path, text_file):
     out = tmp_path / "run"
     assert charrnn("train", text_file, "--steps", 100, "--out", out, *FAST).returncode == 0
@@ -190,6 +194,7 @@ def test_errors_are_one_line(tmp_path, args, words):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_refuses_to_overwrite_a_run(tmp_path, text_file):
     out = tmp_path / "run"
     assert charrnn("train", text_file, "--steps", 20, "--out", out, *FAST).returncode == 0
@@ -199,6 +204,7 @@ def test_refuses_to_overwrite_a_run(tmp_path, text_file):
     assert (out / "last.npz").read_bytes() == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_family_end_to_end(tmp_path, text_file, cell):
     """train --cell --layers (with the report's gradient check of that model), sample with a

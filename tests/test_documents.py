@@ -14,7 +14,7 @@ from charrnn.data import END, Vocabulary, document_streams, split_documents
 from charrnn.gradcheck import numerical_gradients
 from charrnn.model import Model
 from charrnn.train import TrainConfig, Trainer
-from conftest import CELLS, split_run, to_native
+from helpers import CELLS, split_run, to_native
 
 NAMES = Path(__file__).parent / "data" / "names.txt"
 

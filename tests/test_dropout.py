@@ -12,7 +12,7 @@ from charrnn import _core, reference
 from charrnn.cli import main
 from charrnn.gradcheck import check_native
 from charrnn.train import TrainConfig, Trainer
-from conftest import CELLS, split_run, to_native
+from helpers import CELLS, split_run, to_native
 
 # ---- the masks ----------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import pytest
 from charrnn import Model, TrainConfig, Trainer, _core, reference
 from charrnn.gradcheck import check_native, complex_step_gradients, numerical_gradients
 from charrnn.reference import Params
-from conftest import CELLS, to_native
+from helpers import CELLS, to_native
 
 
 def make_case(cell, L, B, D, K=6, m=5, T=7, seed=0):

@@ -8,7 +8,7 @@ import pytest
 from charrnn import _core, reference
 from charrnn.gradcheck import check_native, compare, numerical_gradients
 from charrnn.reference import Params
-from conftest import CELLS, to_native
+from helpers import CELLS, to_native
 
 FAMILY = [(cell, L, B) for cell in CELLS for L in (1, 2, 3) for B in (1, 3)]
 

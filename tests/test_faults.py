@@ -66,6 +66,7 @@ def _metrics_steps(path):
         return [int(row["step"]) for row in csv.DictReader(f)]
 
 
+@pytest.mark.slow
 def test_sigkill_around_checkpoint_writes_never_loses_the_run(tmp_path, text_file, start):
     """Checkpoints every 200 updates (~4 ms of training, then ~20 ms of fsync'd writes), so a
     random kill mostly lands inside a write. After every kill last.npz must load, resume on the
@@ -134,6 +135,7 @@ def test_sigkill_around_checkpoint_writes_never_loses_the_run(tmp_path, text_fil
     assert Trainer.load(out / "last.npz", text).step == final
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", [[], ["--cell", "lstm", "--layers", "2"]], ids=["rnn", "lstm2"])
 def test_sigint_stops_native_training_within_two_seconds(tmp_path, text_file, start, model):
     """Ctrl-C at three random moments of native training (no checkpoint is due for 10^7 updates,

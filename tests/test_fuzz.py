@@ -23,6 +23,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+# Hundreds of examples per test: run by CI (plain `pytest`), not by the fast loop.
+pytestmark = pytest.mark.slow
+
 _DEEP = os.environ.get("CHARRNN_FUZZ_EXAMPLES")
 
 

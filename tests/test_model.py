@@ -14,7 +14,7 @@ from charrnn.checkpoint import CheckpointError
 from charrnn.model import Model, torch_state_dict
 from charrnn.spec import ModelSpec
 from charrnn.train import TrainConfig, Trainer
-from conftest import CELLS, same_build_as
+from helpers import CELLS, same_build_as
 
 V1 = Path(__file__).parent / "data" / "v1"
 

@@ -21,7 +21,7 @@ import re
 import numpy as np
 import pytest
 from charrnn import _core, reference
-from conftest import to_native
+from helpers import to_native
 
 OPTIMIZERS = ("adagrad", "rmsprop", "adam")
 CLIPS = ("elementwise", "norm")

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import slow_when
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "<!-- readme-test: run -->"
@@ -144,7 +145,18 @@ def run_block(block: Block, page: str, cwd: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if runnable(p)])
+# The pages that train a model (10-20 s each) are slow; the fast loop runs the others.
+TRAINING_PAGES = {
+    "README.md",
+    "docs/assignment.md",
+    "docs/checkpoints.md",
+    "docs/getting-started.md",
+}
+
+
+@pytest.mark.parametrize(
+    "page", slow_when([p for p in PAGES if runnable(p)], lambda p: p in TRAINING_PAGES)
+)
 def test_the_examples_of_a_page_run(page, folder):
     speedups = SPEEDUPS.get(page, [])
     todo = runnable(page)

@@ -339,7 +339,7 @@ def test_the_plotted_curve_follows_the_recent_losses(tmp_path, monkeypatch):
 def test_best_follows_the_debiased_curve_across_a_resume(tmp_path, small_text):
     """The first loss is part of the state: a run resumed from last.npz picks the same best
     parameters as one trained straight."""
-    from conftest import split_run
+    from helpers import split_run
 
     config = TrainConfig(cell="gru", m=8, seq_length=10, batch=2, seed=2)
     straight, resumed, expected, losses = split_run(

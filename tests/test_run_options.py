@@ -127,6 +127,7 @@ def test_checkpoints_at_their_own_interval(tmp_path, text_file, monkeypatch):
     ]
 
 
+@pytest.mark.slow
 def test_time_limit_stops_cleanly_and_writes_everything(tmp_path, text_file, capsys):
     out = tmp_path / "run"
     assert train(text_file, "--steps", 10**8, "--time-limit", 1.5, "--out", out, *FAST) == 0
@@ -147,6 +148,7 @@ def test_time_limit_stops_cleanly_and_writes_everything(tmp_path, text_file, cap
     assert "(stopped: time limit)" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_init_from_starts_a_new_run_from_the_weights(tmp_path, text_file, small_text):
     first = tmp_path / "first"
     assert (
@@ -273,6 +275,7 @@ def test_resume_keeps_every_row_of_an_older_metrics_file(tmp_path, text_file):
     assert resumed[5]["lr"] == "" and float(resumed[25]["lr"]) == 0.1
 
 
+@pytest.mark.slow
 def test_learning_rate_decays_after_each_epoch_past_the_given_one(tmp_path, text_file):
     """char-rnn's schedule: eta times the factor after each epoch past --lr-decay-after; a run
     resumed mid-way follows the same schedule, bit for bit."""

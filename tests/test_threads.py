@@ -9,7 +9,7 @@ import pytest
 from charrnn import _core
 from charrnn.cli import main
 from charrnn.train import TrainConfig
-from conftest import CELLS, split_run
+from helpers import CELLS, split_run
 
 THREADS = (1, 2, 3, 5)
 

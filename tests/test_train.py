@@ -10,7 +10,7 @@ from charrnn import _core, checkpoint, reference
 from charrnn.checkpoint import CheckpointError
 from charrnn.model import Model
 from charrnn.train import TrainConfig, Trainer, TrainingDiverged
-from conftest import CELLS, same_build_as, to_native
+from helpers import CELLS, same_build_as, to_native
 
 
 def native_trainer(encoded, K, m=8, T=5, seed=0, sig=0.1, cell="rnn", layers=1):

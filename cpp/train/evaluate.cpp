@@ -5,15 +5,25 @@
 
 namespace charrnn {
 
+namespace {
+
+// A window longer than what a stream can read changes nothing (each read is cut to what is
+// left) but would size the buffers by it: 2^31 - 1 characters per stream is 16 GB of indices.
+int readable_window(int window, const Streams& streams) {
+    return int(std::max<std::int64_t>(1, std::min<std::int64_t>(window, streams.readable())));
+}
+
+}  // namespace
+
 template <typename T>
 Evaluation<T>::Evaluation(const Params<T>& params, const Streams& streams, int window, int threads)
     : params_(params),
       streams_(streams),
-      window_(window),
+      window_(readable_window(window, streams)),
       state_(params.spec(), streams.B),
       parallel_(threads),
-      inputs_(std::size_t(streams.B) * window),
-      targets_(std::size_t(streams.B) * window) {
+      inputs_(std::size_t(streams.B) * readable_window(window, streams)),
+      targets_(std::size_t(streams.B) * readable_window(window, streams)) {
     ws_.parallel = &parallel_;
 }
 
