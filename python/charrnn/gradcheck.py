@@ -217,7 +217,7 @@ def compare(
                   "analytic": ga there, "numeric": gn there}; a NaN counts as the largest.
     """
     ga_all, gn_all = _tensors(analytic), _tensors(numeric)
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for name, ga in ga_all.items():
         if name not in gn_all:
             raise KeyError(f"{name!r} is in the analytic gradients but not in the numeric ones")
@@ -326,7 +326,7 @@ def gradcheck_report(
     sig: float = 0.01,
     offset: int = 0,
     state_scale: float = 0.0,
-    native_loss: Callable[..., float] | None = None,
+    native_loss: Callable[..., Any] | None = None,
     dropout: float = 0.0,
     embedding: int = 0,
 ) -> dict[str, Any]:
@@ -357,13 +357,16 @@ def gradcheck_report(
         side = "reference"
         native_forward_backward, make_native_params = reference.forward_backward, Params.copy
         native_loss = native_loss or reference.loss
-    case = dict(
+    assert native_forward_backward is not None and make_native_params is not None
+    case: dict[str, Any] = dict(
         cell=cell, layers=layers, m=m, T=T, seed=seed, sig=sig, offset=offset,
         state_scale=state_scale, embedding=embedding,
     )  # fmt: skip
     ref_params, inputs, targets, h0, c0 = fresh_case(layout_fn, encoded, K, **case)
     native_params = make_native_params(ref_params)
-    drop = {"dropout": dropout, "dropout_seed": seed, "dropout_step": 0} if dropout else {}
+    drop: dict[str, Any] = (
+        {"dropout": dropout, "dropout_seed": seed, "dropout_step": 0} if dropout else {}
+    )
     args = (native_params, inputs, targets, h0, c0)
 
     def loss_fn() -> float:  # forward only, when native_loss is given

@@ -12,6 +12,8 @@ the loss are there, not here.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import ops
@@ -23,7 +25,8 @@ def forward(p, x: np.ndarray, h0: np.ndarray) -> tuple[np.ndarray, dict]:
     W, U, b, bn = p["W"], p["U"], p["b"], p["bn"]
     m = h0.shape[1]
     h = h0  # (B, m)  h_{t-1}
-    hs, gates, hns = [], [], []  # T of (B, m), (r, z, n), (B, m)
+    h_steps: list[np.ndarray] = []  # T of (B, m)
+    gates, hns = [], []  # T of (r, z, n), (B, m)
     for t in range(x.shape[1]):
         wh = ops.matvec(W, h)  # (B, 3m)  [W_r h, W_z h, W_n h]
         ux = ops.add_bias(ops.input_term(U, x[:, t]), b)  # (B, 3m)  [U_r x + b_r, .., U_n x + b_in]
@@ -32,11 +35,11 @@ def forward(p, x: np.ndarray, h0: np.ndarray) -> tuple[np.ndarray, dict]:
         hn = ops.add_bias(wh[:, 2 * m :], bn)  # (B, m)  W_n h_{t-1} + b_hn
         n = ops.tanh(ux[:, 2 * m :] + r * hn)  # (B, m)
         h = (1.0 - z) * n + z * h  # (B, m)
-        hs.append(h)
+        h_steps.append(h)
         gates.append((r, z, n))
         hns.append(hn)
-    hs = np.stack(hs, axis=1)  # (B, T, m)
-    cache = {"x": x, "h0": h0, "hs": hs, "gates": gates, "hns": hns}
+    hs = np.stack(h_steps, axis=1)  # (B, T, m)
+    cache: dict[str, Any] = {"x": x, "h0": h0, "hs": hs, "gates": gates, "hns": hns}
     return hs, cache
 
 

@@ -12,6 +12,8 @@ The forget-gate bias (rows m..2m of b) starts at 1 (the layout's "forget_bias" i
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import ops
@@ -24,7 +26,9 @@ def forward(p, x: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> tuple[np.ndarra
     W, U, b = p["W"], p["U"], p["b"]
     m = h0.shape[1]
     h, c = h0, c0  # (B, m)  h_{t-1}, c_{t-1}
-    hs, cs, gates = [], [], []  # T of (B, m), (B, m), (i, f, g, o)
+    h_steps: list[np.ndarray] = []  # T of (B, m)
+    c_steps: list[np.ndarray] = []  # T of (B, m)
+    gates = []  # T of (i, f, g, o)
     for t in range(x.shape[1]):
         z = ops.add_bias(ops.matvec(W, h) + ops.input_term(U, x[:, t]), b)  # (B, 4m)
         i = ops.sigmoid(z[:, :m])  # (B, m)  input gate
@@ -33,11 +37,11 @@ def forward(p, x: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> tuple[np.ndarra
         o = ops.sigmoid(z[:, 3 * m :])  # (B, m)  output gate
         c = f * c + i * g  # (B, m)
         h = o * ops.tanh(c)  # (B, m)
-        hs.append(h)
-        cs.append(c)
+        h_steps.append(h)
+        c_steps.append(c)
         gates.append((i, f, g, o))
-    hs, cs = np.stack(hs, axis=1), np.stack(cs, axis=1)  # (B, T, m) each
-    cache = {"x": x, "h0": h0, "c0": c0, "hs": hs, "cs": cs, "gates": gates}
+    hs, cs = np.stack(h_steps, axis=1), np.stack(c_steps, axis=1)  # (B, T, m) each
+    cache: dict[str, Any] = {"x": x, "h0": h0, "c0": c0, "hs": hs, "cs": cs, "gates": gates}
     return hs, cache
 
 

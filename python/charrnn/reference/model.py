@@ -154,6 +154,7 @@ def run(
 
     layers = []
     if first > 1:
+        assert below is not None, "a run from layer first > 1 reads below"
         inp = leaving(first - 1, below)  # (B, T, m)
     elif params.embedding:
         inp = ops.embed(perturbed.get("E", params["E"]), x)  # (B, T, D)  e_t = E[:, x_t]
@@ -161,6 +162,7 @@ def run(
         inp = x  # (B, T) characters
     for l in range(first, params.layers + 1):
         if params.cell == "lstm":
+            assert c0 is not None  # check_inputs gives an lstm its c0
             hs, cache = lstm.forward(arrays(l), inp, h0[l - 1], c0[l - 1])
         else:
             hs, cache = CELLS[params.cell].forward(arrays(l), inp, h0[l - 1])

@@ -22,7 +22,7 @@ def _read_layout(layout: Sequence[Mapping[str, Any]]) -> tuple[tuple[dict, ...],
     """Normalise a layout table and derive its spec; ValueError if it is not a model of the
     family (the shapes are those the equations need, checked here so that a wrong table fails
     with its own message rather than deep inside a product)."""
-    entries = tuple(
+    entries: tuple[dict[str, Any], ...] = tuple(
         dict(
             name=str(e["name"]),
             role=str(e["role"]),
@@ -92,6 +92,14 @@ class Params(Mapping[str, np.ndarray]):
         KeyError: params[name] for a name not in the layout.
         AttributeError: params.name for a name not in the layout, or setting one.
     """
+
+    layout: tuple[dict[str, Any], ...]
+    """The layout table, normalised (name, role, layer, shape, offset, size, init)."""
+    spec: ModelSpec
+    """What the layout describes."""
+    flat: np.ndarray
+    """The whole block, (n,)."""
+    _arrays: dict[str, np.ndarray]
 
     def __init__(
         self,

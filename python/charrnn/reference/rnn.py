@@ -20,12 +20,12 @@ def forward(p, x: np.ndarray, h0: np.ndarray) -> tuple[np.ndarray, dict]:
     (B, T, n) inputs; h0: (B, m). Returns hs (B, T, m) = h_1..h_T and the cache for backward."""
     W, U, b = p["W"], p["U"], p["b"]
     h = h0  # (B, m)  h_{t-1}
-    hs = []  # T of (B, m)
+    steps = []  # T of (B, m)
     for t in range(x.shape[1]):
         a = ops.add_bias(ops.matvec(W, h) + ops.input_term(U, x[:, t]), b)  # (B, m)
         h = ops.tanh(a)  # (B, m)
-        hs.append(h)
-    hs = np.stack(hs, axis=1)  # (B, T, m)
+        steps.append(h)
+    hs = np.stack(steps, axis=1)  # (B, T, m)
     return hs, {"x": x, "h0": h0, "hs": hs}
 
 
