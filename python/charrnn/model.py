@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from charrnn.data import (
 )
 from charrnn.machine import available_cores
 from charrnn.spec import Evaluation, ModelSpec
+
+if TYPE_CHECKING:
+    from charrnn._core import Params, Params32
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -47,7 +50,9 @@ def sampling_seed(seed: int, step: int) -> int:
     return int(np.random.SeedSequence([seed, step]).generate_state(1, np.uint64)[0])
 
 
-def evaluate_streams(params: Any, streams: Streams, threads: int | None = None) -> Evaluation:
+def evaluate_streams(
+    params: Params | Params32, streams: Streams, threads: int | None = None
+) -> Evaluation:
     """The mean loss of native params over the predictions of streams (data.Streams), natively
     with the GIL released, on `threads` threads (default: available_cores(); the result does
     not depend on it)."""
@@ -60,7 +65,7 @@ def evaluate_streams(params: Any, streams: Streams, threads: int | None = None) 
     return Evaluation(nats=total / n, characters=int(n))
 
 
-def torch_state_dict(params: Any) -> dict[str, np.ndarray]:
+def torch_state_dict(params: Params | Params32) -> dict[str, np.ndarray]:
     """The weights of native params under the names torch.nn.RNN/LSTM/GRU (as `rnn`, input size
     K: one-hot characters, or D after an nn.Embedding(K, D) as `embedding`) and torch.nn.Linear
     (as `decoder`) give them; k counts layers from 0.
@@ -103,7 +108,7 @@ class Model:
     """
 
     def __init__(
-        self, params: Any, vocab: Vocabulary, start: str | None = None, documents: bool = False
+        self, params: Params, vocab: Vocabulary, start: str | None = None, documents: bool = False
     ):
         if params.K != vocab.K:
             raise ValueError(

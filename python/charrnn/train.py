@@ -37,6 +37,7 @@ from charrnn.model import Model, evaluate_streams, sampling_seed
 from charrnn.spec import CELLS, Evaluation, ModelSpec
 
 if TYPE_CHECKING:
+    from charrnn._core import Params, Params32
     from charrnn.callbacks import Callback
     from charrnn.experiment import RunResult
 
@@ -95,7 +96,7 @@ class Trainer:
         *,
         text_path: str | None = None,
         vocab: Vocabulary | None = None,
-        params: Any = None,
+        params: Params | None = None,
     ):
         """A new run on text.
 
@@ -306,19 +307,19 @@ class Trainer:
         return result
 
     @property
-    def native(self) -> Any:
+    def native(self) -> _core.Trainer | _core.Trainer32:
         """The native trainer (charrnn._core.Trainer, or Trainer32 with dtype float32): the
         loop's state, read and written by charrnn.checkpoint."""
         return self._native
 
     @property
-    def params(self) -> Any:
+    def params(self) -> Params | Params32:
         """Current parameters: the live native block (charrnn.Params, or Params32 with dtype
         float32), arrays by layout name."""
         return self._native.params
 
     @property
-    def best_params(self) -> Any:
+    def best_params(self) -> Params | Params32:
         """The best parameters so far, live (Params or Params32): those with the lowest smooth
         loss, or, with a validation split, those of the best validation pass."""
         return self._native.best
