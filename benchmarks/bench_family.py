@@ -11,7 +11,8 @@ peak that peak_flops.cpp measures on one core in the same run (times the threads
 --threads). Not a test: nothing here asserts a speed.
 
     python benchmarks/bench_family.py                           # table for people (~5 minutes)
-    python benchmarks/bench_family.py --json                    # one JSON object
+    python benchmarks/bench_family.py --json                    # one JSON object on stdout
+    python benchmarks/bench_family.py --json run.json           # ... into a file, table shown
     python benchmarks/bench_family.py --quick --shapes 'lstm-*'  # fewer reps, some shapes
     python benchmarks/bench_family.py --threads 2               # both sides on 2 threads
 
@@ -35,7 +36,7 @@ import time
 import bench_step as bench  # beside this file; first: it pins BLAS and OpenMP to one thread
 import charrnn
 import numpy as np
-from charrnn import _core
+from charrnn import _core, machine
 from torch_family import TorchTrainer
 
 # (cell, layers, m, batch, T)
@@ -140,7 +141,15 @@ def time_shape(shape, encoded, K, torch, dtypes, threads, reps, budget) -> list[
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        default=None,
+        metavar="PATH",
+        help="write one JSON object (the build, the CPU, the measured peak and every row of "
+        "the table) to PATH, or print it when no PATH is given",
+    )
     ap.add_argument("--quick", action="store_true", help="3 short reps instead of 9")
     ap.add_argument(
         "--shapes",
@@ -185,8 +194,12 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     started, load_start = time.perf_counter(), load_average()
     res = {
+        # What a run on another machine is compared by: the build, the CPU, and (below) the
+        # peak measured in this run and every row of the table.
+        "build": _core.ARCH,
+        "cpu_model": machine.cpu_model(),
         "machine": {
-            "cpu": bench.cpu_name(),
+            "cpu": machine.cpu_model(),
             "cores": os.cpu_count(),
             "python": platform.python_version(),
             "numpy": np.__version__,
@@ -233,10 +246,14 @@ def main(argv=None) -> int:
     res["load_average"] = {"start": load_start, "end": load_average()}
     res["seconds"] = time.perf_counter() - started
     res["family"] = family
-    if args.json:
+    if args.json == "-":
         print(json.dumps(res, indent=1))
     else:
         print_report(res)
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as f:
+                json.dump(res, f, indent=1)
+                f.write("\n")
     return 0
 
 
