@@ -22,8 +22,8 @@ Evaluation<T>::Evaluation(const Params<T>& params, const Streams& streams, int w
       window_(readable_window(window, streams)),
       state_(params.spec(), streams.B),
       parallel_(threads),
-      inputs_(std::size_t(streams.B) * readable_window(window, streams)),
-      targets_(std::size_t(streams.B) * readable_window(window, streams)) {
+      inputs_(std::size_t(streams.B) * window_),  // window_ is declared, so set, before them
+      targets_(std::size_t(streams.B) * window_) {
     ws_.parallel = &parallel_;
 }
 

@@ -411,9 +411,8 @@ def _rows(names: Sequence[str], vs_fd: dict, vs_ref: dict, vs_cs: dict) -> dict[
 def native_params(ref: Params) -> Any:
     """A native float64 Params (charrnn._core) holding a copy of the arrays of a reference
     Params, any model of the family."""
-    from . import _core
 
-    params = _core.Params(ref.K, ref.m, cell=ref.cell, layers=ref.layers, embedding=ref.embedding)
+    params = ref.spec.params()
     for name, array in ref.items():
         _array(params, name)[...] = array
     return params

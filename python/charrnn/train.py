@@ -23,7 +23,6 @@ from charrnn.checkpoint import CheckpointError
 from charrnn.config import OPTIMIZERS, RECIPES, RESUMABLE, TrainConfig
 from charrnn.data import (
     END,
-    Streams,
     Vocabulary,
     default_corpus_path,
     read_text,
@@ -79,15 +78,6 @@ class Trainer:
         >>> trainer.save("last.npz")
         >>> trainer = Trainer.load("last.npz", text)   # continues exactly where it stopped
     """
-
-    # The text as training reads it: data.TextSplit's fields, set by _set_text.
-    encoded: np.ndarray
-    documents: list[str] | None
-    train_encoded: np.ndarray | None
-    val_encoded: np.ndarray | None
-    train_streams: Streams
-    val_streams: Streams | None
-    n_val: int
 
     def __init__(
         self,
@@ -202,9 +192,7 @@ class Trainer:
         params: Any
         native_cls: Any
         if c.dtype == "float32":
-            params = _core.Params32(
-                params64.K, params64.m, cell=c.cell, layers=c.layers, embedding=c.embedding
-            )
+            params = c.spec(params64.K).params("float32")
             params.flat = params64.flat  # cast once; the loop then runs in float32
             native_cls = _core.Trainer32
         else:
@@ -237,12 +225,12 @@ class Trainer:
         return native
 
     def _set_text(self, text: str) -> None:
-        """The text encoded and split (data.split_text): its fields become the trainer's
-        (encoded, documents, train_encoded, val_encoded, train_streams, val_streams, n_val)."""
+        """The text encoded and split (data.split_text, whose fields these are)."""
         self.text_sha256 = checkpoint.text_sha256(text)
-        split = split_text(text, self.vocab, self.config)
-        for field in dataclasses.fields(split):
-            setattr(self, field.name, getattr(split, field.name))
+        s = split_text(text, self.vocab, self.config)
+        self.encoded, self.documents, self.n_val = s.encoded, s.documents, s.n_val
+        self.train_encoded, self.val_encoded = s.train_encoded, s.val_encoded
+        self.train_streams, self.val_streams = s.train_streams, s.val_streams
         self.best_val_loss = math.inf  # nats per character, at best_val_step
         self.best_val_step: int | None = None
         self.first_loss: float | None = None  # the loss of update 1 (the divergence rule's base)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from charrnn import _core
+from charrnn.spec import ModelSpec
 
 # The characters a chunk of the native pass covers; the state is carried between chunks.
 CHUNK = 1024
@@ -95,14 +96,7 @@ def text_features(text: str) -> np.ndarray:
 def float32_params(params: Any) -> Any:
     """A float32 copy of native params: the page's pass runs in float32, about twice as fast
     (its numbers are shown to 3 digits and 8-bit activations)."""
-    spec = params.spec
-    out = _core.Params32(
-        spec["K"],
-        spec["m"],
-        cell=spec["cell"],
-        layers=spec["layers"],
-        embedding=spec.get("embedding", 0),
-    )
+    out = ModelSpec.from_dict(params.spec).params("float32")
     out.flat[:] = params.flat
     return out
 
