@@ -106,9 +106,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="updates before ASHA may stop a trial (default steps / 8)",
     )
     f = p.add_argument_group("fixed settings of every trial (TrainConfig's)")
-    for name in setting_names():
-        if name in ("threads",):
-            continue
+    for name in setting_names():  # threads is the sweep's own option, not a setting here
         f.add_argument(f"--{name.replace('_', '-')}", dest=f"fixed_{name}", metavar="VALUE")
 
 

@@ -7,7 +7,6 @@ Not here: running the trials (local.py, ray_runner.py) or their files (results.p
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import os
@@ -19,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from charrnn.config import TrainConfig
+from charrnn.config import TrainConfig, defaults
 
 # Settings of the sweep itself ([sweep] in a TOML file; the same names as the options).
 SWEEP_KEYS = (
@@ -50,7 +49,7 @@ class SweepError(ValueError):
 def _config_fields() -> dict[str, Any]:
     """TrainConfig's fields and their defaults; the keys a trial may set (threads excepted:
     the runner sets it from the cores each trial gets)."""
-    return {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name != "threads"}
+    return {name: value for name, value in defaults().items() if name != "threads"}
 
 
 def setting_names() -> list[str]:
