@@ -23,6 +23,7 @@ from typing import Any
 from charrnn.callbacks import Callback, Run, Validation
 from charrnn.gradcheck import gradcheck_m
 from charrnn.losses import format_loss
+from charrnn.machine import die_with_parent
 from charrnn.model import sampling_seed
 from charrnn.plot import load_pyplot, plot_loss
 from charrnn.report import write_report
@@ -67,24 +68,11 @@ def _start_gradcheck(
             stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
             preexec_fn=(
-                functools.partial(_die_with_parent, os.getpid())
-                if sys.platform == "linux"
-                else None
+                functools.partial(die_with_parent, os.getpid()) if sys.platform == "linux" else None
             ),
         )
     finally:
         log.close()
-
-
-def _die_with_parent(parent: int) -> None:
-    """In the gradcheck child, before exec: ask Linux to SIGTERM it when the training process
-    dies, so a `kill -9` of `charrnn train` does not leave it computing for nobody."""
-    import ctypes
-
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
 
 
 # --- the loop's parts: each a Callback with one job, called in the order _handlers lists them ---

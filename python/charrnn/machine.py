@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import platform
+import signal
 from typing import TYPE_CHECKING
 
 from charrnn import _core
@@ -21,6 +22,7 @@ __all__ = [
     "core_build",
     "cpu_model",
     "describe",
+    "die_with_parent",
 ]
 
 
@@ -73,6 +75,18 @@ def describe() -> str:
         f"{platform.python_implementation()} {platform.python_version()}, core built for "
         f"{core_build()}"
     )
+
+
+def die_with_parent(parent: int) -> None:
+    """In a child process (Linux): ask the kernel to SIGTERM it when its parent dies, so that a
+    `kill -9` of `charrnn train` or `charrnn sweep` does not leave it computing for nobody; exit
+    at once if the parent died before the request took effect."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def available_memory() -> int | None:

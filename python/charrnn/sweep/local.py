@@ -21,6 +21,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
+from charrnn.machine import die_with_parent
 from charrnn.sweep import trial as trial_mod
 
 
@@ -31,12 +32,7 @@ def _worker(
     flag that stops the run at its start (trial.StopFlag)."""
     os.setpgrp()
     if sys.platform == "linux":
-        import ctypes
-
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # the sweep died before the request took effect
-            os._exit(1)
+        die_with_parent(parent)
 
     def early(signum: int, frame: Any) -> None:
         trial_mod.StopFlag.requested = True
