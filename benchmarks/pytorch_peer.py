@@ -25,7 +25,8 @@ import time
 
 import charrnn
 import numpy as np
-from charrnn.train import TrainConfig, _split_sizes
+from charrnn.config import TrainConfig
+from charrnn.data import split_sizes
 
 EVAL_CHUNK = 4096  # characters per forward call of the validation pass (the state carries over)
 
@@ -211,7 +212,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     _, vocab, encoded = charrnn.load_corpus(args.text)
     config = TrainConfig(seq_length=args.seq_length, batch=args.batch, val_frac=args.val_frac)
-    n_train, _ = _split_sizes(len(encoded), config)
+    n_train, _ = split_sizes(len(encoded), config)
     train, val = encoded[:n_train], encoded[n_train:]
     peer = Peer(torch, args, vocab.K, train)
     print(

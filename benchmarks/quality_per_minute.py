@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from charrnn.report import cpu_model
+from charrnn.machine import cpu_model
 
 HERE = Path(__file__).resolve().parent
 

@@ -38,7 +38,8 @@ import time
 import charrnn
 import numpy as np
 from charrnn import _core
-from charrnn.train import TrainConfig, _split_sizes
+from charrnn.config import TrainConfig
+from charrnn.data import split_sizes
 from torch_family import TorchTrainer  # beside this file
 
 EVAL_CHUNK = 4096  # characters per forward call of the validation pass (the state carries over)
@@ -176,7 +177,7 @@ def main(argv=None) -> int:
         val_frac=args.val_frac,
         seed=args.seed,
     )
-    n_train, _ = _split_sizes(len(encoded), config)  # charrnn's split, and its checks
+    n_train, _ = split_sizes(len(encoded), config)  # charrnn's split, and its checks
     train, val = encoded[:n_train], encoded[n_train:]
     params = _core.Params.random(
         vocab.K, args.m, sig=config.sig, seed=args.seed, cell=args.cell, layers=args.layers

@@ -1,15 +1,21 @@
 """How the package imports: charrnn.reference needs no compiled module, every module imports on
-its own in a fresh interpreter (no import cycle), and the public names resolve."""
+its own in a fresh interpreter (no import cycle), the public names resolve, and the names the
+benchmarks and tools take from charrnn exist."""
 
+import ast
+import importlib
 import json
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import charrnn
 import numpy as np
 import pytest
 from charrnn import _core
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Run in a child interpreter that refuses to load charrnn._core.
 BLOCK_CORE = """
@@ -71,3 +77,30 @@ def test_public_names_resolve():
     with pytest.raises(AttributeError):
         charrnn.no_such_name  # noqa: B018
     assert np.array_equal(charrnn.layout(5, 3)[0]["shape"], (3, 3))
+
+
+def charrnn_imports(path):
+    """(module, name, line) of every `from charrnn... import name` in a script, at any depth."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "charrnn":
+            for alias in node.names:
+                yield node.module, alias.name, node.lineno
+
+
+SCRIPTS = sorted(p for folder in ("benchmarks", "tools") for p in (ROOT / folder).glob("*.py"))
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_scripts_import_names_that_exist(script):
+    """The benchmarks and tools are not imported by the suite; a renamed function would break
+    them silently. Each name they take from charrnn must still be there."""
+    missing = []
+    for module, name, line in charrnn_imports(script):
+        mod = importlib.import_module(module)
+        if not hasattr(mod, name):
+            try:
+                importlib.import_module(f"{module}.{name}")
+            except ImportError:
+                missing.append(f"{script.name}:{line}: {module}.{name}")
+    assert not missing, missing
