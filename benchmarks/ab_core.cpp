@@ -1,5 +1,6 @@
 // Two versions of the native core in one process (see ab_core.sh), timed in alternation: full
-// training steps (forward, backward, fused clip + AdaGrad) on random indices. The clock of a
+// training steps (forward, backward, fused clip + AdaGrad, or Adam with CHARRNN_AB_OPTIMIZER=adam)
+// on random indices. The clock of a
 // shared VM drifts by 10-20% within minutes, so separate runs cannot show a 5% change;
 // alternating short runs and taking the median of the per-pair ratios B/A can.
 //
@@ -19,6 +20,7 @@ struct Config {
     int K, m, T_len, B;
     std::string cell;  // rnn, lstm or gru
     int layers;
+    bool adam;  // else AdaGrad
 };
 
 // One side's model, workspace and data, as the trainer holds them.
@@ -64,7 +66,9 @@ public:
           params_(ModelSpec{parse_cell(c.cell), c.K, c.m, c.layers}),
           grads_(params_.layout),
           memory_(params_.layout),
+          second_(params_.layout),
           best_(params_.layout),
+          adam_(c.adam),
           state0_(params_.spec(), c.B),
           x_(std::size_t(c.B) * c.T_len),
           y_(x_.size()) {
@@ -79,8 +83,12 @@ public:
         for (int i = 0; i < n; ++i) {
             forward<T>(params_, x_.data(), y_.data(), T_len_, B_, state0_, ws_);
             backward<T>(params_, x_.data(), y_.data(), ws_, grads_);
-            clip_adagrad_step<T>(params_, grads_, memory_, 5.0, 0.1, 1e-8,
-                                 i % 2 ? best_.flat.data() : nullptr);
+            T* save = i % 2 ? best_.flat.data() : nullptr;
+            if (adam_)
+                clip_adam_step<T>(params_, grads_, memory_, second_, clip_by_value(5.0), ++t_, 2e-3,
+                                  0.9, 0.999, 1e-8, save);
+            else
+                clip_adagrad_step<T>(params_, grads_, memory_, 5.0, 0.1, 1e-8, save);
         }
         return (now_us() - t0) / n;
     }
@@ -89,7 +97,9 @@ public:
 
 private:
     int B_, T_len_;
-    Params<T> params_, grads_, memory_, best_;
+    Params<T> params_, grads_, memory_, second_, best_;  // memory_: AdaGrad's, or Adam's m
+    bool adam_;
+    std::int64_t t_ = 0;
     State<T> state0_;
     std::vector<std::int32_t> x_, y_;  // (B, T) row-major
     Workspace<T> ws_;
@@ -154,11 +164,11 @@ void compare(const ab::Config& c, bool single, int pairs) {
         ratio.push_back(y / x);
     }
     std::printf(
-        "%s %s L=%d K=%d m=%d T=%d B=%d, %d pairs of %d steps: A %.1f us/step, B %.1f "
+        "%s %s %s L=%d K=%d m=%d T=%d B=%d, %d pairs of %d steps: A %.1f us/step, B %.1f "
         "(medians); B/A %.3f (median of pair ratios; quartiles %.3f-%.3f)\n",
-        single ? "float32" : "float64", c.cell.c_str(), c.layers, c.K, c.m, c.T_len, c.B, pairs, n,
-        quantile(ta, 1, 2), quantile(tb, 1, 2), quantile(ratio, 1, 2), quantile(ratio, 1, 4),
-        quantile(ratio, 3, 4));
+        single ? "float32" : "float64", c.adam ? "adam" : "adagrad", c.cell.c_str(), c.layers, c.K,
+        c.m, c.T_len, c.B, pairs, n, quantile(ta, 1, 2), quantile(tb, 1, 2), quantile(ratio, 1, 2),
+        quantile(ratio, 1, 4), quantile(ratio, 3, 4));
 }
 
 }  // namespace
@@ -185,6 +195,12 @@ int main(int argc, char** argv) {
     const int m = std::atoi(argv[1]), T_len = std::atoi(argv[2]), pairs = std::atoi(argv[4]);
     const std::string cell = argc > 6 ? argv[6] : "rnn";
     const int layers = argc > 7 ? std::atoi(argv[7]) : 1;
+    const char* optimizer = std::getenv("CHARRNN_AB_OPTIMIZER");
+    const bool adam = optimizer && std::strcmp(optimizer, "adam") == 0;
+    if (optimizer && !adam && std::strcmp(optimizer, "adagrad") != 0) {
+        std::fprintf(stderr, "CHARRNN_AB_OPTIMIZER must be adagrad or adam, got '%s'\n", optimizer);
+        return 2;
+    }
     std::vector<int> batches;
     for (const auto& b : split(argv[3])) batches.push_back(std::atoi(b.c_str()));
     const auto types = split(argc > 5 ? argv[5] : "float64");
@@ -201,7 +217,7 @@ int main(int argc, char** argv) {
     try {
         for (int B : batches)
             for (const auto& type : types) {
-                compare(ab::Config{76, m, T_len, B, cell, layers}, type == "float32", pairs);
+                compare(ab::Config{76, m, T_len, B, cell, layers, adam}, type == "float32", pairs);
                 std::fflush(stdout);
             }
     } catch (const std::exception& e) {

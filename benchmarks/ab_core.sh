@@ -5,7 +5,8 @@
 # float64, rnn, 1 layer. B and the type may be lists, e.g. 1,32 float64,float32: one build, every case in turn.
 # CHARRNN_AB_ARCH_A / CHARRNN_AB_ARCH_B set -march for each side (default: x86-64-v4 where the
 # CPU has AVX-512, else x86-64-v3, as CHARRNN_ARCH=auto picks), so one revision can be compared
-# with itself under two CPU levels.
+# with itself under two CPU levels. CHARRNN_AB_OPTIMIZER=adam times Adam's update instead of
+# AdaGrad's.
 #
 # A side is built from every .cpp of its revision under cpp/ but bindings/ and third_party/,
 # includes relative to cpp/ (a revision needs cpp/core/layout.hpp: the model-family core). Eigen
