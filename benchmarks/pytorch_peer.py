@@ -225,6 +225,7 @@ def main(argv=None) -> int:
     marks = {int(s) for s in args.at_updates.split(",") if s.strip()}
     next_eval = args.eval_seconds or math.inf
     curve, steps, losses, started = [], 0, [], time.perf_counter()
+    validating = 0.0  # seconds spent in validation passes, to report training time alone
     while True:
         losses.append(peer.step())
         steps += 1
@@ -236,10 +237,13 @@ def main(argv=None) -> int:
         )
         due = (args.eval_every and steps % args.eval_every == 0) or elapsed >= next_eval
         if due or done or steps in marks:
+            val_started = time.perf_counter()
             val_loss = peer.validation_loss(val)
+            validating += time.perf_counter() - val_started
             row = {
                 "step": steps,
                 "seconds": round(time.perf_counter() - started, 2),
+                "train_seconds": round(time.perf_counter() - started - validating, 2),
                 "train_loss": float(np.mean(losses[-50:])),
                 "val_loss": val_loss,
                 "val_bits_per_char": val_loss / math.log(2),
@@ -264,6 +268,7 @@ def main(argv=None) -> int:
         "K": vocab.K,
         "steps": steps,
         "seconds": curve[-1]["seconds"],
+        "train_seconds": curve[-1]["train_seconds"],
         "best_val_loss": best["val_loss"],
         "best_step": best["step"],
         "curve": curve,
@@ -272,7 +277,8 @@ def main(argv=None) -> int:
         print(json.dumps(result, indent=1))
     else:
         print(
-            f"{steps:,} updates in {result['seconds']:.0f} s; best validation "
+            f"{steps:,} updates in {result['train_seconds']:.1f} s of training "
+            f"({result['seconds']:.1f} s in all); best validation "
             f"{best['val_loss']:.4f} nats/char at update {best['step']}"
         )
     return 0
