@@ -1,8 +1,8 @@
 // Two versions of the native core in one process (see ab_core.sh), timed in alternation: full
 // training steps (forward, backward, fused clip + AdaGrad, or Adam with CHARRNN_AB_OPTIMIZER=adam)
-// on random indices. The clock of a
-// shared VM drifts by 10-20% within minutes, so separate runs cannot show a 5% change;
-// alternating short runs and taking the median of the per-pair ratios B/A can.
+// on random indices. The clock of a shared VM drifts by 10-20% within minutes, so separate runs
+// cannot show a 5% change; alternating short runs and taking the median of the per-pair ratios
+// B/A can.
 //
 // This file is compiled three times. With CHARRNN_AB_SIDE defined it is one side's runner, built
 // against that side's headers in that side's namespace (-Dcharrnn=vA or vB): a side's headers

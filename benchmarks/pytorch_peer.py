@@ -239,11 +239,12 @@ def main(argv=None) -> int:
         if due or done or steps in marks:
             val_started = time.perf_counter()
             val_loss = peer.validation_loss(val)
-            validating += time.perf_counter() - val_started
+            now = time.perf_counter()
+            validating += now - val_started
             row = {
                 "step": steps,
-                "seconds": round(time.perf_counter() - started, 2),
-                "train_seconds": round(time.perf_counter() - started - validating, 2),
+                "seconds": round(now - started, 2),
+                "train_seconds": round(now - started - validating, 2),
                 "train_loss": float(np.mean(losses[-50:])),
                 "val_loss": val_loss,
                 "val_bits_per_char": val_loss / math.log(2),

@@ -98,9 +98,9 @@ void gemm_columns(Eigen::Index M, Eigen::Index j_begin, Eigen::Index j_end, Eige
         for (Eigen::Index k0 = 0; k0 < K; k0 += kGemmDepth) {
             const Eigen::Index depth = std::min(kGemmDepth, K - k0);
             // B block: slivers of NC columns, each depth x NC, k-major; the last sliver's
-            // missing columns zero. A whole sliver's row is NC contiguous values, copied as
-            // such (a copy of run-time length, element by element, was a quarter of the time
-            // of the 2 x 128 LSTM's weight gradients at batch 50).
+            // missing columns zero. A whole sliver's row is NC contiguous values, copied as a
+            // fixed-length block: the element-by-element copy of run-time length was slower
+            // (docs/performance.md, the LSTM's levers).
             T* bp = packed_b.data();
             for (Eigen::Index js = 0; js < nb; js += NC) {
                 const int cols = int(std::min<Eigen::Index>(NC, nb - js));

@@ -138,8 +138,6 @@ void clip_adam_exact(T* p, const T* g, T* m, T* v, T* save, Eigen::Index i, Eige
     }
 }
 
-// SIMD shim: the few operations the vector loops need, for one register width.
-
 // y ~ 1/d refined by Newton for f(y) = 1/y - d: y <- y + y (1 - d y), the relative error squared
 // each step. The estimate must be finite and nonzero (d > 0 and finite: d >= eps below).
 template <typename S, int Steps>
@@ -149,6 +147,7 @@ inline typename S::V refine_reciprocal(typename S::V d, typename S::V y) {
     return y;
 }
 
+// SIMD shim: the few operations the vector loops need, for one register width.
 #if defined(__AVX512F__)
 struct Simd64 {  // 8 doubles
     using V = __m512d;
@@ -231,9 +230,7 @@ struct Simd64 {  // 4 doubles
                                    _mm256_cmp_pd(s, set1(1e30), _CMP_LE_OQ));
         return _mm256_movemask_pd(ok) == 0xF;
     }
-    // AVX2 divides: it has no double estimate, and float's (2^-12) needs two steps, which
-    // measured slower than the division.
-    static V quotient(V a, V d) { return div(a, d); }
+    static V quotient(V a, V d) { return div(a, d); }  // AVX2 has no double estimate
 };
 struct Simd32 {  // 8 floats
     using V = __m256;
@@ -253,6 +250,7 @@ struct Simd32 {  // 8 floats
     static V rsqrt_estimate(V s) { return _mm256_rsqrt_ps(s); }  // < 1.5 2^-12
     static constexpr int newton_steps = 2;
     static bool in_range(V) { return true; }
+    // rcpps (< 1.5 2^-12) needs two Newton steps, which measured slower than the division.
     static V quotient(V a, V d) { return div(a, d); }
 };
 #define CHARRNN_SIMD_OPTIM 1
